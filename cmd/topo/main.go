@@ -1,0 +1,110 @@
+// Command topo validates, plans, draws and runs ZeroMQ topologies declared in HCL.
+//
+// Run `topo -help` for the commands. This file holds only the dispatcher:
+// each command lives in its own cmd_*.go file and returns an exit code;
+// only main calls os.Exit.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// cli is what every command gets: its streams and environment, so tests can
+// run commands in-process.
+type cli struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	getenv         func(string) string
+	environ        func() []string
+	// isTTY reports whether stdout is a terminal (colour, live status).
+	isTTY bool
+	// signals delivers SIGINT/SIGTERM; nil in tests that do not need it.
+	signals <-chan os.Signal
+}
+
+type command struct {
+	synopsis string
+	run      func(ctx context.Context, c *cli, args []string) int
+	hidden   bool
+}
+
+// commands is filled by the cmd_*.go files' tables below; a map literal keeps
+// one obvious place for the list.
+func commands() map[string]command {
+	return map[string]command{
+		"validate": {synopsis: "Check a topology file and report problems with their source lines", run: runValidate},
+		"plan":     {synopsis: "Show the resolved instances, endpoints, edges and start order", run: runPlan},
+		"apply":    {synopsis: "Run a topology in the foreground until it completes or is interrupted", run: runApply},
+		"graph":    {synopsis: "Print the topology graph as DOT or Mermaid", run: runGraph},
+		"fmt":      {synopsis: "Rewrite topology files in canonical format", run: runFmt},
+		"nodes":    {synopsis: "List every available node kind with its attributes and sockets", run: runNodes},
+		"version":  {synopsis: "Print the topo version", run: runVersion},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: topo <command> [options] [args]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n, c := range cmds {
+		if !c.hidden {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].synopsis)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run `topo <command> -help` for a command's options.")
+}
+
+// dispatch runs one command line and returns the exit code.
+func dispatch(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 {
+		usage(c.stderr)
+		return 1
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(c.stdout)
+		return 0
+	case "-v", "-version", "--version":
+		args = []string{"version"}
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprintf(c.stderr, "topo: unknown command %q\n\n", args[0])
+		usage(c.stderr)
+		return 1
+	}
+	return cmd.run(ctx, c, args[1:])
+}
+
+func main() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	c := &cli{
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		stdin:   os.Stdin,
+		getenv:  os.Getenv,
+		environ: os.Environ,
+		isTTY:   isTerminal(os.Stdout),
+		signals: sigs,
+	}
+	os.Exit(dispatch(context.Background(), c, os.Args[1:]))
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

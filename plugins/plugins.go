@@ -1,0 +1,243 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// Node is the behaviour of one node instance. Built-in, embedded and plugin
+// nodes are all this one type; only who calls Run differs.
+//
+// Run blocks until the node is done. A task returns nil when it has finished
+// its work; a service returns only when ctx is done (and then returns nil, or
+// ctx.Err(), both of which count as a clean stop). Run must return promptly
+// once ctx is done, and must own no goroutine after it returns. The sockets in
+// env belong to the caller: Run must not close them.
+//
+// A returned error (or a panic, which the caller recovers) is a failure and is
+// handled by the node's restart policy.
+type Node interface {
+	Run(ctx context.Context, env Env) error
+}
+
+// NodeFunc adapts a function to Node.
+type NodeFunc func(ctx context.Context, env Env) error
+
+// Run calls f.
+func (f NodeFunc) Run(ctx context.Context, env Env) error { return f(ctx, env) }
+
+// Env is what a running node may use.
+type Env struct {
+	// Name is the instance name, e.g. "worker[2]".
+	Name string
+	// Sockets holds the node's sockets by the names its kind declares,
+	// already bound, connected and (when the runtime starts a body) wired.
+	// Optional sockets the topology did not declare are absent.
+	Sockets map[string]*socket.Socket
+	// Out is where user-visible output goes (topo's stdout, line-buffered,
+	// prefixed by the runtime as it sees fit). Never write to os.Stdout.
+	Out io.Writer
+	// Log is the node's logger, already tagged with its name. Never nil.
+	Log *slog.Logger
+}
+
+// Socket returns the named socket or nil.
+func (e Env) Socket(name string) *socket.Socket { return e.Sockets[name] }
+
+// Life says whether a kind finishes on its own.
+type Life int
+
+const (
+	// Service nodes run until stopped: servers, publishers, workers, proxies.
+	Service Life = iota
+	// Task nodes finish: clients, sinks, counters. `topo apply` completes
+	// when every task has finished.
+	Task
+)
+
+func (l Life) String() string {
+	if l == Task {
+		return "task"
+	}
+	return "service"
+}
+
+// Attr describes one attribute a kind accepts in its node body.
+type Attr struct {
+	Name string
+	// Type is the attribute's cty type (cty.String, cty.Number, cty.Bool,
+	// cty.List(cty.String), ...). Durations are strings ("100ms").
+	Type cty.Type
+	// Default is used when the attribute is absent; cty.NilVal makes the
+	// attribute required.
+	Default cty.Value
+	Doc     string
+}
+
+// Required reports whether the attribute has no default.
+func (a Attr) Required() bool { return a.Default == cty.NilVal }
+
+// SocketDecl describes one socket a kind uses.
+type SocketDecl struct {
+	Name string
+	// Types lists the socket types the kind accepts for this socket.
+	Types    []socket.Type
+	Optional bool
+	Doc      string
+}
+
+// Kind is a named node type: a config spec and a constructor.
+type Kind struct {
+	Name    string // "worker", or for a plugin's kinds the bare kind name ("upper")
+	Doc     string
+	Life    Life
+	Attrs   []Attr
+	Sockets []SocketDecl
+	// New builds a Node from the decoded configuration. It should validate
+	// cfg and return an error naming the attribute at fault.
+	New func(cfg Config) (Node, error)
+}
+
+// Config is a node instance's configuration: constants, never expressions.
+type Config struct {
+	Name  string    // instance name, "worker[2]"
+	Index int       // count.index, or 0 without count
+	Attrs cty.Value // an object with every attribute of the kind (defaults applied)
+}
+
+// Decode copies Attrs into a struct whose fields carry `cty:"name"` tags.
+// Attributes without a matching field are ignored.
+func (c Config) Decode(into any) error {
+	if c.Attrs == cty.NilVal || c.Attrs.IsNull() {
+		return nil
+	}
+	ty, err := gocty.ImpliedType(into)
+	if err != nil {
+		return fmt.Errorf("%s: config: %w", c.Name, err)
+	}
+	obj := map[string]cty.Value{}
+	for name := range ty.AttributeTypes() {
+		if c.Attrs.Type().IsObjectType() && c.Attrs.Type().HasAttribute(name) {
+			obj[name] = c.Attrs.GetAttr(name)
+		} else {
+			obj[name] = cty.NullVal(ty.AttributeType(name))
+		}
+	}
+	if err := gocty.FromCtyValue(cty.ObjectVal(obj), into); err != nil {
+		return fmt.Errorf("%s: config: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Registry is a set of kinds by name. The zero value is empty and ready;
+// a Registry is a value: an embedding program builds its own. Not safe for
+// concurrent Register calls; lookups are safe once registration is done.
+type Registry struct {
+	kinds map[string]*Kind
+}
+
+// Register adds kinds. A duplicate or invalid name is an error, never an override.
+func (r *Registry) Register(kinds ...*Kind) error {
+	if r.kinds == nil {
+		r.kinds = map[string]*Kind{}
+	}
+	for _, k := range kinds {
+		if k == nil || k.Name == "" {
+			return fmt.Errorf("plugins: register: kind without a name")
+		}
+		if k.New == nil {
+			return fmt.Errorf("plugins: register %q: kind has no New", k.Name)
+		}
+		if _, dup := r.kinds[k.Name]; dup {
+			return fmt.Errorf("plugins: register %q: a kind with that name is already registered", k.Name)
+		}
+		r.kinds[k.Name] = k
+	}
+	return nil
+}
+
+// MustRegister is Register for program set-up; it panics on error.
+func (r *Registry) MustRegister(kinds ...*Kind) {
+	if err := r.Register(kinds...); err != nil {
+		panic(err)
+	}
+}
+
+// Lookup returns the kind with that name.
+func (r *Registry) Lookup(name string) (*Kind, bool) {
+	k, ok := r.kinds[name]
+	return k, ok
+}
+
+// Names returns every kind name, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.kinds))
+	for n := range r.kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Kinds returns every kind, sorted by name.
+func (r *Registry) Kinds() []*Kind {
+	out := make([]*Kind, 0, len(r.kinds))
+	for _, n := range r.Names() {
+		out = append(out, r.kinds[n])
+	}
+	return out
+}
+
+// Spec is everything needed to run one node instance. It is plain data and
+// crosses the plugin process boundary unchanged.
+type Spec struct {
+	Name    string    // instance name, "worker[2]"
+	Index   int       // count.index
+	Kind    string    // kind name within the serving registry ("upper", not "text.upper")
+	Attrs   cty.Value // object, defaults applied
+	Sockets []SocketSpec
+}
+
+// SocketSpec is one socket of an instance as the topology resolved it.
+type SocketSpec struct {
+	Name      string
+	Type      socket.Type
+	Bind      []string // endpoints to bind ("tcp://*:5557", "tcp://127.0.0.1:0", ...)
+	Subscribe []string // SUB prefixes
+	HWM       int      // 0 = default
+	Identity  string
+	// Expect is how many in-topology peers must be connected (for PUB/XPUB:
+	// subscribed) before the node's body starts.
+	Expect int
+}
+
+// Actor is one node instance's life: sockets and body. The runtime drives
+// it in this order: Bind (every actor of the topology), Connect, Ready, Run,
+// and Close at the end; after a failure it builds a fresh Actor to restart.
+// The same interface is implemented in-process (NewActor) and across a
+// plugin process boundary, so the runtime does not know which it has.
+type Actor interface {
+	// Bind creates the sockets and binds them; it returns the endpoints
+	// actually bound per socket name (ephemeral ports filled in).
+	Bind(ctx context.Context) (map[string][]string, error)
+	// Connect connects sockets to fully resolved endpoints, by socket name.
+	// Connecting is asynchronous: peers need not be up yet.
+	Connect(ctx context.Context, endpoints map[string][]string) error
+	// Ready blocks until every socket has its Expect peers, or ctx is done.
+	Ready(ctx context.Context) error
+	// Run runs the node's body (see Node.Run).
+	Run(ctx context.Context) error
+	// Stats returns each socket's counters by socket name.
+	Stats() map[string]socket.Stats
+	// Close closes the sockets (lingering per their options) and releases
+	// everything the actor holds. Safe to call more than once.
+	Close() error
+}

@@ -1,0 +1,193 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// Type is a ZeroMQ socket type, spelled as in zmq_socket(3): "PUSH", "PULL", ...
+type Type string
+
+// The eleven socket types.
+const (
+	PAIR   Type = "PAIR"
+	PUB    Type = "PUB"
+	SUB    Type = "SUB"
+	XPUB   Type = "XPUB"
+	XSUB   Type = "XSUB"
+	REQ    Type = "REQ"
+	REP    Type = "REP"
+	DEALER Type = "DEALER"
+	ROUTER Type = "ROUTER"
+	PUSH   Type = "PUSH"
+	PULL   Type = "PULL"
+)
+
+// Types lists every socket type in a stable order.
+var Types = []Type{PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL}
+
+// ParseType accepts a socket type name in any case ("push", "PUSH").
+func ParseType(s string) (Type, error) {
+	t := Type(strings.ToUpper(strings.TrimSpace(s)))
+	for _, k := range Types {
+		if k == t {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("unknown socket type %q (want one of PAIR PUB SUB XPUB XSUB REQ REP DEALER ROUTER PUSH PULL)", s)
+}
+
+// CanSend reports whether an application may send on a socket of type t.
+func (t Type) CanSend() bool {
+	switch t {
+	case PULL, SUB:
+		return false
+	}
+	return true
+}
+
+// CanRecv reports whether an application may receive on a socket of type t.
+func (t Type) CanRecv() bool {
+	switch t {
+	case PUSH, PUB:
+		return false
+	}
+	return true
+}
+
+// Compatible reports whether sockets of types a and b may be peers (ZMTP 3.x's
+// matrix, symmetric): PAIR–PAIR, PUB/XPUB–SUB/XSUB, REQ–REP/ROUTER,
+// DEALER–REP/DEALER/ROUTER, ROUTER–ROUTER, PUSH–PULL.
+func Compatible(a, b Type) bool {
+	ok := func(x, y Type) bool {
+		switch x {
+		case PAIR:
+			return y == PAIR
+		case PUB, XPUB:
+			return y == SUB || y == XSUB
+		case REQ:
+			return y == REP || y == ROUTER
+		case DEALER:
+			return y == REP || y == DEALER || y == ROUTER
+		case ROUTER:
+			return y == ROUTER
+		case PUSH:
+			return y == PULL
+		}
+		return false
+	}
+	return ok(a, b) || ok(b, a)
+}
+
+// Msg is one ZeroMQ message: one or more frames. A Msg handed to Send belongs
+// to the socket until Send returns... and possibly longer: the caller must not
+// modify its frames after Send. A Msg returned by Recv belongs to the caller.
+type Msg [][]byte
+
+// Options configure a socket. The zero value gives libzmq's defaults where
+// they are safe and a bounded, documented value where libzmq's is unbounded.
+type Options struct {
+	// SendHWM and RecvHWM bound the messages queued per peer (libzmq
+	// ZMQ_SNDHWM / ZMQ_RCVHWM). 0 means the default, 1000; a negative value
+	// means unbounded.
+	SendHWM, RecvHWM int
+	// Identity is the routing id announced to ROUTER peers (ZMQ_ROUTING_ID).
+	Identity []byte
+	// Linger bounds how long Close waits to flush queued messages.
+	// 0 means the default (1s); a negative value means do not wait.
+	Linger time.Duration
+	// MaxMsgSize is the largest message (sum of frames) accepted from a peer;
+	// a peer announcing more is disconnected before anything is allocated.
+	// 0 means the default (64 MiB); a negative value means 2^31-1.
+	MaxMsgSize int64
+	// HandshakeTimeout bounds the ZMTP greeting and security handshake of
+	// each connection. 0 means the default (10s).
+	HandshakeTimeout time.Duration
+	// ReconnectIvl and ReconnectIvlMax set the reconnect backoff of connected
+	// endpoints (ZMQ_RECONNECT_IVL / _MAX). 0 means 100ms and 5s.
+	ReconnectIvl, ReconnectIvlMax time.Duration
+	// RouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
+	// unknown identity; otherwise the message is dropped and counted.
+	RouterMandatory bool
+	// HeartbeatIvl, when positive, sends ZMTP PINGs on every connection and
+	// drops a peer that stays silent for HeartbeatTimeout (default 3×Ivl).
+	HeartbeatIvl, HeartbeatTimeout time.Duration
+	// Security is the ZMTP security mechanism; nil means NULL.
+	Security zmq4.Security
+	// Logger receives connection-level diagnostics; nil discards.
+	Logger *slog.Logger
+	// OnEvent, if set, is called for every Event. It must not block.
+	OnEvent func(Event)
+}
+
+// EventKind names what happened on a socket.
+type EventKind string
+
+// Events reported through Options.OnEvent.
+const (
+	EventListening       EventKind = "listening"
+	EventConnected       EventKind = "connected" // a peer finished its handshake
+	EventDisconnected    EventKind = "disconnected"
+	EventHandshakeFailed EventKind = "handshake-failed"
+	EventSubscribed      EventKind = "subscribed" // PUB/XPUB: a peer subscribed
+	EventDropped         EventKind = "dropped"
+	EventClosed          EventKind = "closed"
+)
+
+// Event is one socket event.
+type Event struct {
+	Kind     EventKind
+	Endpoint string // the bound or connected endpoint it concerns
+	Peer     string // remote address, if known
+	Err      error
+}
+
+// Stats are a socket's counters since it was created. Safe to read at any time.
+type Stats struct {
+	Peers             int    // connections past their handshake right now
+	Subscribers       int    // PUB/XPUB: peers that sent at least one subscription
+	MsgsIn, MsgsOut   uint64 // messages received by / sent from the application
+	BytesIn, BytesOut uint64
+	Dropped           uint64 // messages dropped (HWM on PUB, unroutable on ROUTER, ...)
+	Connects          uint64 // handshakes completed
+	Disconnects       uint64
+	HandshakeFailures uint64
+}
+
+// Errors returned by sockets; check with errors.Is.
+var (
+	ErrClosed        = errors.New("socket: closed")
+	ErrUnroutable    = errors.New("socket: no peer with that routing id")
+	ErrState         = errors.New("socket: operation not valid in the current state") // REQ/REP alternation
+	ErrNotSupported  = errors.New("socket: operation not supported by this socket type")
+	ErrTooLarge      = errors.New("socket: message larger than MaxMsgSize")
+	ErrAddrInUse     = errors.New("socket: address already in use")
+	ErrBadEndpoint   = errors.New("socket: invalid endpoint")
+	ErrNoSuchAddress = errors.New("socket: no such bound endpoint")
+)
+
+// The Socket and Context types and their methods are implemented in this
+// package's other files. The API every other topo package relies on:
+//
+//	func (c *Context) NewSocket(t Type, o Options) (*Socket, error)
+//	func (c *Context) Close() error
+//	func (s *Socket) Type() Type
+//	func (s *Socket) Bind(endpoint string) error        // tcp://host:port (port 0 = ephemeral), tcp://*:port, ipc://path, inproc://name
+//	func (s *Socket) Connect(endpoint string) error     // asynchronous; reconnects with backoff
+//	func (s *Socket) Unbind(endpoint string) error
+//	func (s *Socket) Disconnect(endpoint string) error
+//	func (s *Socket) Endpoints() []string               // bound endpoints as actually bound (ephemeral port filled in)
+//	func (s *Socket) Subscribe(prefix []byte) error     // SUB
+//	func (s *Socket) Unsubscribe(prefix []byte) error   // SUB
+//	func (s *Socket) Send(ctx context.Context, m Msg) error
+//	func (s *Socket) Recv(ctx context.Context) (Msg, error)
+//	func (s *Socket) Stats() Stats
+//	func (s *Socket) WaitPeers(ctx context.Context, n int) error // until Stats().Peers >= n (PUB/XPUB: Subscribers >= n)
+//	func (s *Socket) Close() error                       // flushes up to Linger; no goroutine outlives it
+var _ = context.Background

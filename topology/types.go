@@ -1,0 +1,191 @@
+package topology
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Topology is a decoded, evaluated and validated topology file: pure data.
+// Every element keeps the source range it came from.
+type Topology struct {
+	// Nodes are the node blocks in file order.
+	Nodes []*Node
+	// Instances are the node replicas (count expanded) in file order:
+	// "ventilator", "worker[0]", ..., "sink".
+	Instances []*Instance
+	// Edges are the socket pairs the topology wires: one per (connecting
+	// socket, bound socket) pair resolved through a reference or a literal
+	// endpoint that some instance binds.
+	Edges []*Edge
+	// Plugins are the plugin blocks by name.
+	Plugins []*Plugin
+	// Variables are the declared variables with their final values.
+	Variables []*Variable
+	// StartOrder lists instance names in the order the runtime starts their
+	// bodies: depends_on first, then binders before connectors, ties in
+	// file order.
+	StartOrder []string
+}
+
+// Node is one node block.
+type Node struct {
+	Name      string
+	Kind      string // the type attribute: "worker", "text.upper"
+	Count     int    // -1 when the block has no count
+	Restart   string // "never" | "on-failure" | "always"
+	Isolation string // "goroutine" | "process"
+	Host      string
+	DependsOn []string
+	DeclRange hcl.Range
+	TypeRange hcl.Range
+}
+
+// Instance is one replica of a node: what the runtime runs.
+type Instance struct {
+	Name      string // "worker[2]", or the node name without count
+	Node      *Node
+	Index     int       // count.index; 0 without count
+	Attrs     cty.Value // object with every attribute of the kind, defaults applied
+	Sockets   []*Socket
+	DeclRange hcl.Range
+}
+
+// Socket returns the instance's socket with that name, or nil.
+func (i *Instance) Socket(name string) *Socket {
+	for _, s := range i.Sockets {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Socket is one socket block of an instance, evaluated.
+type Socket struct {
+	Name      string
+	Type      string // upper case: "PUSH"
+	Bind      []Endpoint
+	Connect   []Endpoint
+	Subscribe []string
+	HWM       int // 0 = default
+	Identity  string
+	DeclRange hcl.Range
+}
+
+// Endpoint is one bind or connect address.
+type Endpoint struct {
+	// URL is the endpoint as written or resolved: "tcp://*:5557" for a
+	// bind; for a connect through a reference, the bound endpoint with a
+	// wildcard host made connectable ("tcp://127.0.0.1:5557").
+	URL string
+	// Ref is set when a connect came from a reference node.NAME.SOCKET:
+	// the instance and socket it points at. The runtime uses it to
+	// re-resolve ephemeral ports (tcp://127.0.0.1:0) after binding.
+	Ref   *SocketRef
+	Range hcl.Range
+}
+
+// SocketRef names one socket of one instance.
+type SocketRef struct {
+	Instance string // "sink", "worker[1]"
+	Socket   string // "in"
+}
+
+func (r SocketRef) String() string { return r.Instance + "." + r.Socket }
+
+// Edge is one wired pair: Connect's socket connects to Bind's socket.
+type Edge struct {
+	Connect     SocketRef
+	Bind        SocketRef
+	ConnectType string
+	BindType    string
+	Endpoint    string // the bound endpoint the edge uses
+	// Lossy explains when messages can be dropped on this edge ("" if never):
+	// "PUB drops for a subscriber at its HWM", ...
+	Lossy string
+	Range hcl.Range // the connect expression
+}
+
+// Plugin is one plugin block.
+type Plugin struct {
+	Name      string
+	Command   string // an executable path, relative to the file's directory
+	Source    string // a Go package directory to build, relative to the file
+	SHA256    string // optional pin of the executable
+	DeclRange hcl.Range
+}
+
+// Variable is a declared variable and its final value.
+type Variable struct {
+	Name        string
+	Description string
+	Type        cty.Type
+	Value       cty.Value
+	Source      string // "default", "-var", "-var-file", "env"
+	DeclRange   hcl.Range
+}
+
+// Schemas tells the topology package what kinds exist. The caller supplies it
+// (built-in kinds, registered kinds, plugin kinds), so topology never
+// imports the runtime.
+type Schemas interface {
+	// Schema returns the schema of a kind by its full name ("worker",
+	// "text.upper"), or false.
+	Schema(kind string) (*KindSchema, bool)
+	// Kinds lists every known kind name (for "did you mean").
+	Kinds() []string
+}
+
+// KindSchema is what validation knows of a kind.
+type KindSchema struct {
+	Name    string
+	Task    bool // finishes on its own
+	Attrs   []AttrSchema
+	Sockets []SocketSchema
+}
+
+// AttrSchema is one kind attribute.
+type AttrSchema struct {
+	Name     string
+	Type     cty.Type
+	Required bool
+	Default  cty.Value // used when absent and not required
+	Doc      string
+}
+
+// SocketSchema is one socket a kind uses.
+type SocketSchema struct {
+	Name     string
+	Types    []string // upper case
+	Optional bool
+	Doc      string
+}
+
+// Options steer evaluation. The zero value evaluates with defaults only
+// and knows no kinds (every node type is then "unknown").
+type Options struct {
+	// Args are the -var and -var-file flags in command-line order, each
+	// as {Flag: "var", Value: "name=value"} or {Flag: "var-file", Value: path}.
+	// Later ones win, as in Terraform.
+	Args []VarArg
+	// Environ is os.Environ()-style; TOPO_VAR_name=value entries set
+	// variables with the lowest precedence above defaults.
+	Environ []string
+	// Schemas knows the kinds; nil means none.
+	Schemas Schemas
+}
+
+// VarArg is one -var or -var-file command-line flag.
+type VarArg struct {
+	Flag  string // "var" or "var-file"
+	Value string
+}
+
+// The loading API (implemented in this package's other files):
+//
+//	func Parse(filename string, src []byte) (*File, hcl.Diagnostics)  // .hcl or .hcl.json by name
+//	func ParseFile(path string) (*File, hcl.Diagnostics)
+//	func (f *File) Sources() map[string]*hcl.File                      // for hcl.NewDiagnosticTextWriter
+//	func (f *File) Plugins(opts Options) ([]*Plugin, hcl.Diagnostics)  // plugin blocks, evaluated, before kinds are known
+//	func Decode(f *File, opts Options) (*Topology, hcl.Diagnostics)    // evaluate + validate; warnings too
+//	func Load(filename string, src []byte, opts Options) (*Topology, *File, hcl.Diagnostics) // Parse + Decode

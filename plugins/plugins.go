@@ -114,7 +114,8 @@ type Config struct {
 }
 
 // Decode copies Attrs into a struct whose fields carry `cty:"name"` tags.
-// Attributes without a matching field are ignored.
+// Attributes without a matching field are ignored; fields without a (non-null)
+// attribute keep their current value.
 func (c Config) Decode(into any) error {
 	if c.Attrs == cty.NilVal || c.Attrs.IsNull() {
 		return nil
@@ -123,12 +124,19 @@ func (c Config) Decode(into any) error {
 	if err != nil {
 		return fmt.Errorf("%s: config: %w", c.Name, err)
 	}
+	// Fields without an attribute keep the value they already hold (so a
+	// caller may pre-fill defaults); a null value cannot be stored in a
+	// non-pointer field.
+	current, err := gocty.ToCtyValue(into, ty)
+	if err != nil {
+		return fmt.Errorf("%s: config: %w", c.Name, err)
+	}
 	obj := map[string]cty.Value{}
 	for name := range ty.AttributeTypes() {
-		if c.Attrs.Type().IsObjectType() && c.Attrs.Type().HasAttribute(name) {
+		if c.Attrs.Type().IsObjectType() && c.Attrs.Type().HasAttribute(name) && !c.Attrs.GetAttr(name).IsNull() {
 			obj[name] = c.Attrs.GetAttr(name)
 		} else {
-			obj[name] = cty.NullVal(ty.AttributeType(name))
+			obj[name] = current.GetAttr(name)
 		}
 	}
 	if err := gocty.FromCtyValue(cty.ObjectVal(obj), into); err != nil {

@@ -1,0 +1,387 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// ErrPanic marks the error an Actor's Run returns when the node panicked.
+// Check with errors.Is.
+var ErrPanic = errors.New("node panicked")
+
+// Subscriber may be implemented by a Node that picks its own SUB prefixes
+// from its configuration (weather-client subscribes to its zip code). For each
+// SUB socket whose SocketSpec has no Subscribe list, the in-process Actor
+// subscribes the prefixes Subscriptions returns for that socket name at Bind
+// time, so the subscription is on the wire before Ready and before any
+// publisher starts. An explicit `subscribe` in the topology wins.
+type Subscriber interface {
+	Subscriptions() map[string][]string
+}
+
+// NewActor returns the in-process Actor of one node instance of kind k.
+//
+// It validates spec against the kind (every required socket present, no
+// undeclared socket, each socket's type allowed, attributes completed with
+// Kind.Defaults) and builds the Node with k.New, so a configuration error is
+// reported before any socket exists. sockets is the socket context the
+// instance's sockets are made from (it owns the inproc:// namespace; the
+// caller owns it and closes it after every actor). out receives the node's
+// user-visible output (nil discards) and must be safe for concurrent use
+// if several actors share it; log is the node's logger (nil discards), which
+// NewActor tags with the instance name.
+//
+// Every error the Actor returns starts with the instance name
+// ("worker[2]: socket \"in\": bind tcp://*:5557: ..."), so callers need not
+// add it again.
+//
+// The Actor's methods are called by one goroutine in lifecycle order
+// (Bind, Connect, Ready, Run, Close); Stats and Close are safe to call
+// concurrently with the others. Run may be called once.
+func NewActor(k *Kind, spec Spec, sockets *socket.Context, out io.Writer, log *slog.Logger) (Actor, error) {
+	if k == nil {
+		return nil, fmt.Errorf("%s: no kind", spec.Name)
+	}
+	if spec.Kind != "" && spec.Kind != k.Name {
+		return nil, fmt.Errorf("%s: spec is for kind %q, not %q", spec.Name, spec.Kind, k.Name)
+	}
+	if sockets == nil {
+		return nil, fmt.Errorf("%s: no socket context", spec.Name)
+	}
+	if err := checkSockets(k, spec.Sockets); err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	attrs, err := k.Defaults(spec.Attrs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	node, err := k.New(Config{Name: spec.Name, Index: spec.Index, Attrs: attrs})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	if node == nil {
+		return nil, fmt.Errorf("%s: kind %q: New returned no node", spec.Name, k.Name)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &actor{
+		kind:  k,
+		spec:  spec,
+		node:  node,
+		ctx:   sockets,
+		out:   out,
+		log:   log.With("node", spec.Name),
+		socks: map[string]*socket.Socket{},
+	}, nil
+}
+
+// checkSockets verifies specs against the kind's declarations.
+func checkSockets(k *Kind, specs []SocketSpec) error {
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if seen[s.Name] {
+			return fmt.Errorf("socket %q declared twice", s.Name)
+		}
+		seen[s.Name] = true
+		d, ok := k.Socket(s.Name)
+		if !ok {
+			names := make([]string, 0, len(k.Sockets))
+			for _, d := range k.Sockets {
+				names = append(names, fmt.Sprintf("%q", d.Name))
+			}
+			return fmt.Errorf("kind %q has no socket %q (it has %s)", k.Name, s.Name, strings.Join(names, ", "))
+		}
+		if len(d.Types) > 0 && !slices.Contains(d.Types, s.Type) {
+			types := make([]string, len(d.Types))
+			for i, t := range d.Types {
+				types[i] = string(t)
+			}
+			return fmt.Errorf("socket %q: type %s is not allowed by kind %q (want %s)", s.Name, s.Type, k.Name, strings.Join(types, " or "))
+		}
+		if s.Subscribe != nil && s.Type != socket.SUB {
+			return fmt.Errorf("socket %q: subscribe is only valid on a SUB socket, not %s", s.Name, s.Type)
+		}
+	}
+	for _, d := range k.Sockets {
+		if !d.Optional && !seen[d.Name] {
+			return fmt.Errorf("kind %q requires socket %q", k.Name, d.Name)
+		}
+	}
+	return nil
+}
+
+type actor struct {
+	kind *Kind
+	spec Spec
+	node Node
+	ctx  *socket.Context
+	out  io.Writer
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	socks  map[string]*socket.Socket // guarded by mu
+	bound  bool                      // guarded by mu
+	ran    bool                      // guarded by mu
+	closed bool                      // guarded by mu
+}
+
+func (a *actor) errf(format string, args ...any) error {
+	return fmt.Errorf(a.spec.Name+": "+format, args...)
+}
+
+// Bind creates every socket of the spec, subscribes SUB prefixes and binds.
+// On failure it closes whatever it created, so a restart can bind again.
+func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil, a.errf("bind: actor is closed")
+	}
+	if a.bound {
+		return nil, a.errf("bind: already bound")
+	}
+	a.bound = true
+	var subs map[string][]string
+	if s, ok := a.node.(Subscriber); ok {
+		subs = s.Subscriptions()
+	}
+	fail := func(err error) (map[string][]string, error) {
+		for _, s := range a.socks {
+			s.Close()
+		}
+		a.socks = map[string]*socket.Socket{}
+		return nil, err
+	}
+	for _, ss := range a.spec.Sockets {
+		if err := ctx.Err(); err != nil {
+			return fail(a.errf("bind: %w", err))
+		}
+		opts := socket.Options{
+			SendHWM: ss.HWM,
+			RecvHWM: ss.HWM,
+			Logger:  a.log.With("socket", ss.Name),
+		}
+		if ss.Identity != "" {
+			opts.Identity = []byte(ss.Identity)
+		}
+		s, err := a.ctx.NewSocket(ss.Type, opts)
+		if err != nil {
+			return fail(a.errf("socket %q: new %s socket: %w", ss.Name, ss.Type, err))
+		}
+		a.socks[ss.Name] = s
+		if ss.Type == socket.SUB {
+			prefixes := ss.Subscribe
+			if prefixes == nil {
+				prefixes = subs[ss.Name]
+			}
+			for _, p := range prefixes {
+				if err := s.Subscribe([]byte(p)); err != nil {
+					return fail(a.errf("socket %q: subscribe %q: %w", ss.Name, p, err))
+				}
+			}
+		}
+		for _, ep := range ss.Bind {
+			if err := s.Bind(ep); err != nil {
+				return fail(a.errf("socket %q: bind %s: %w", ss.Name, ep, err))
+			}
+			a.log.Debug("bound", "socket", ss.Name, "endpoint", ep)
+		}
+	}
+	eps := map[string][]string{}
+	for _, ss := range a.spec.Sockets {
+		if len(ss.Bind) > 0 {
+			eps[ss.Name] = a.socks[ss.Name].Endpoints()
+		}
+	}
+	return eps, nil
+}
+
+// Connect connects sockets by name; connecting is asynchronous.
+func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return a.errf("connect: actor is closed")
+	}
+	names := make([]string, 0, len(endpoints))
+	for n := range endpoints {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		s, ok := a.socks[name]
+		if !ok {
+			if !a.bound {
+				return a.errf("socket %q: connect before bind", name)
+			}
+			return a.errf("socket %q: connect: no such socket", name)
+		}
+		for _, ep := range endpoints[name] {
+			if err := ctx.Err(); err != nil {
+				return a.errf("socket %q: connect %s: %w", name, ep, err)
+			}
+			if err := s.Connect(ep); err != nil {
+				return a.errf("socket %q: connect %s: %w", name, ep, err)
+			}
+			a.log.Debug("connecting", "socket", name, "endpoint", ep)
+		}
+	}
+	return nil
+}
+
+// Ready waits until every socket with Expect > 0 has that many peers.
+func (a *actor) Ready(ctx context.Context) error {
+	type want struct {
+		name string
+		s    *socket.Socket
+		n    int
+	}
+	var wants []want
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return a.errf("ready: actor is closed")
+	}
+	for _, ss := range a.spec.Sockets {
+		if ss.Expect <= 0 {
+			continue
+		}
+		s, ok := a.socks[ss.Name]
+		if !ok {
+			a.mu.Unlock()
+			return a.errf("socket %q: ready before bind", ss.Name)
+		}
+		wants = append(wants, want{ss.Name, s, ss.Expect})
+	}
+	a.mu.Unlock()
+	for _, w := range wants {
+		if err := w.s.WaitPeers(ctx, w.n); err != nil {
+			if ctx.Err() == nil {
+				return a.errf("socket %q: waiting for %d peers: %w", w.name, w.n, err)
+			}
+			// Say every socket that is still short, not only this one.
+			var short []string
+			for _, w := range wants {
+				st := w.s.Stats()
+				have, what := st.Peers, "peers"
+				if t := w.s.Type(); t == socket.PUB || t == socket.XPUB {
+					have, what = st.Subscribers, "subscribers"
+				}
+				if have < w.n {
+					short = append(short, fmt.Sprintf("socket %q is still waiting for %d of %d %s", w.name, w.n-have, w.n, what))
+				}
+			}
+			if len(short) == 0 {
+				short = []string{fmt.Sprintf("socket %q is still waiting for peers", w.name)}
+			}
+			return a.errf("not ready: %s: %w", strings.Join(short, "; "), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Run runs the node body, recovering a panic into an error.
+func (a *actor) Run(ctx context.Context) (err error) {
+	a.mu.Lock()
+	switch {
+	case a.closed:
+		a.mu.Unlock()
+		return a.errf("run: actor is closed")
+	case a.ran:
+		a.mu.Unlock()
+		return a.errf("run: already ran (build a new actor to restart)")
+	}
+	a.ran = true
+	env := Env{
+		Name:    a.spec.Name,
+		Sockets: make(map[string]*socket.Socket, len(a.socks)),
+		Out:     a.out,
+		Log:     a.log,
+	}
+	for n, s := range a.socks {
+		env.Sockets[n] = s
+	}
+	a.mu.Unlock()
+	if len(env.Sockets) < len(a.spec.Sockets) {
+		return a.errf("run before bind")
+	}
+
+	defer func() {
+		if r := recover(); r != nil {
+			stack := shortStack(debug.Stack(), 4096)
+			a.log.Error("node panicked", "panic", fmt.Sprint(r), "stack", stack)
+			err = fmt.Errorf("%s: %w: %v", a.spec.Name, ErrPanic, r)
+		}
+	}()
+	err = a.node.Run(ctx, env)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return nil // stopped through ctx: a clean stop
+	}
+	return fmt.Errorf("%s: %w", a.spec.Name, err)
+}
+
+// shortStack keeps the frames from the panic site on, bounded to max bytes.
+func shortStack(st []byte, max int) string {
+	s := string(st)
+	// Skip the runtime's own frames up to and including panic().
+	if i := strings.Index(s, "panic("); i >= 0 {
+		if j := strings.Index(s[i:], "\n"); j >= 0 {
+			rest := s[i+j+1:]
+			if k := strings.Index(rest, "\n"); k >= 0 { // the file:line of panic()
+				s = rest[k+1:]
+			}
+		}
+	}
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}
+
+// Stats returns each socket's counters.
+func (a *actor) Stats() map[string]socket.Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]socket.Stats, len(a.socks))
+	for n, s := range a.socks {
+		out[n] = s.Stats()
+	}
+	return out
+}
+
+// Close closes every socket once.
+func (a *actor) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	socks := a.socks
+	a.mu.Unlock()
+	var errs []error
+	for _, ss := range a.spec.Sockets {
+		if s, ok := socks[ss.Name]; ok {
+			if err := s.Close(); err != nil && !errors.Is(err, socket.ErrClosed) {
+				errs = append(errs, fmt.Errorf("%s: socket %q: close: %w", a.spec.Name, ss.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,25 @@
+// Package plugins is topo's node SDK: what a node is, how a kind describes
+// itself, and how one node instance is run.
+//
+// Entry points:
+//
+//   - Node (with the NodeFunc adapter) is the behaviour of one node instance:
+//     Run(ctx, env) blocks until the node is done and returns promptly when
+//     ctx is done. Built-in, embedded and plugin nodes are all this type.
+//   - Kind names a node type: its life (Task or Service), attributes with
+//     types and defaults (Attr), sockets with allowed types (SocketDecl),
+//     docs, and New, which builds a Node from a decoded Config.
+//     Config.Decode fills a struct with `cty:"name"` tags; Kind.Defaults
+//     completes an attribute object; ParseDuration reads duration attributes.
+//   - Registry is a set of kinds by name. It is a value: there is no global
+//     registry and no init() registration. builtin.Register fills one with
+//     topo's built-in kinds; an embedding program adds its own.
+//   - NewActor runs one instance in-process: it turns a Spec (plain data: the
+//     instance name, attributes and resolved SocketSpecs) into an Actor that
+//     the runtime drives through Bind, Connect, Ready, Run and Close. The
+//     Actor owns the instance's sockets; the node borrows them through Env.
+//
+// The plugin-process side (Serve, the function a plugin's main calls) lives
+// in serve.go and serves the same Kinds across a go-plugin boundary; the
+// runtime sees the same Actor interface either way.
+package plugins

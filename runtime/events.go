@@ -1,0 +1,65 @@
+package runtime
+
+import (
+	"time"
+)
+
+// EventKind names a step in a node instance's life.
+type EventKind string
+
+// The events a Runtime reports through Options.OnEvent, in the order an
+// instance normally goes through them.
+const (
+	EventStarting   EventKind = "starting"   // an actor is being created, bound and connected
+	EventReady      EventKind = "ready"      // its sockets have the peers the topology expects (or the readiness timeout passed)
+	EventRunning    EventKind = "running"    // its body is running
+	EventFinished   EventKind = "finished"   // its body returned nil (tasks: work done)
+	EventFailed     EventKind = "failed"     // its body (or start-up) returned an error or panicked; Err says why
+	EventRestarting EventKind = "restarting" // it will be started again after Delay
+	EventStopped    EventKind = "stopped"    // it was stopped by the runtime and its sockets are closed
+)
+
+// Event is one step of one node instance.
+type Event struct {
+	Time     time.Time
+	Instance string // "worker[2]"
+	Kind     EventKind
+	Err      error         // EventFailed: the failure, naming the instance
+	Restarts int           // restarts of this instance so far
+	Delay    time.Duration // EventRestarting: the backoff before the restart
+	// Waiting lists the sockets still short of their expected peers when
+	// EventReady is reported after the readiness timeout ("in: 3/4 peers").
+	Waiting []string
+}
+
+// State is where a node instance is in its life.
+type State string
+
+// Instance states as NodeStatus reports them.
+const (
+	StatePending    State = "pending"
+	StateStarting   State = "starting"
+	StateRunning    State = "running"
+	StateRestarting State = "restarting"
+	StateFinished   State = "finished"
+	StateFailed     State = "failed"
+	StateStopped    State = "stopped"
+)
+
+// NodeStatus is a snapshot of one node instance, for live views and the
+// end-of-run summary.
+type NodeStatus struct {
+	Name     string
+	Kind     string
+	Task     bool
+	State    State
+	Restarts int
+	// MsgsIn and MsgsOut count messages received and sent by the
+	// application over all of the instance's sockets, across restarts.
+	MsgsIn, MsgsOut uint64
+	// RateIn and RateOut are messages per second over the last stats
+	// interval (0 before the first one).
+	RateIn, RateOut float64
+	// Err is the last failure, if any.
+	Err error
+}

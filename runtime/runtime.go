@@ -1,0 +1,497 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/run"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/socket"
+	"github.com/topo-zmq/topo/topology"
+)
+
+// Options configure a Runtime. The zero value runs registered kinds with
+// the defaults documented on each field, discarding output and logs.
+type Options struct {
+	// Registry holds the kinds nodes may use (built-in and embedded kinds).
+	// Nil means an empty registry: only plugin kinds can run.
+	Registry *plugins.Registry
+	// Launcher runs plugin kinds and isolation = "process" nodes. Nil means
+	// such nodes fail to start with an error naming them.
+	Launcher Launcher
+	// BaseDir is the directory of the topology file; plugin commands and
+	// sources are relative to it. Empty means the working directory.
+	BaseDir string
+	// Stdout receives the nodes' output, one line at a time, each prefixed
+	// with the instance name padded to the longest name and " | ":
+	// "hello-client | Received reply 0 [ World ]". Nil discards.
+	Stdout io.Writer
+	// Logger receives the runtime's structured log; nil discards.
+	Logger *slog.Logger
+	// OnEvent, if set, is called for every Event. Calls are serialised
+	// (never concurrent), in order per instance; it should return quickly.
+	OnEvent func(Event)
+	// OnStats, if set, is called every StatsInterval with a status snapshot
+	// of every instance, from one goroutine.
+	OnStats func([]NodeStatus)
+	// StatsInterval is how often socket counters are polled; default 1s.
+	StatsInterval time.Duration
+	// ReadyTimeout bounds how long a node's body waits for its expected
+	// peers; after it, the body starts anyway and a warning names the
+	// sockets still waiting (their peers may be external). Default 10s.
+	ReadyTimeout time.Duration
+	// ShutdownTimeout bounds how long stopping the topology may take; nodes
+	// still running after it are reported by name. Default 5s.
+	ShutdownTimeout time.Duration
+	// BackoffInitial and BackoffMax shape the delay before a restart: it
+	// starts at BackoffInitial and doubles with every restart inside
+	// IntensityWindow, up to BackoffMax. Defaults 100ms and 5s.
+	BackoffInitial, BackoffMax time.Duration
+	// MaxRestarts within IntensityWindow is the restart-intensity limit: one
+	// more failure makes the node fail the topology. Defaults 5 and 10s.
+	MaxRestarts     int
+	IntensityWindow time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Registry == nil {
+		o.Registry = &plugins.Registry{}
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.StatsInterval <= 0 {
+		o.StatsInterval = time.Second
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 10 * time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 5 * time.Second
+	}
+	if o.BackoffInitial <= 0 {
+		o.BackoffInitial = 100 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 5 * time.Second
+	}
+	if o.BackoffMax < o.BackoffInitial {
+		o.BackoffMax = o.BackoffInitial
+	}
+	if o.MaxRestarts <= 0 {
+		o.MaxRestarts = 5
+	}
+	if o.IntensityWindow <= 0 {
+		o.IntensityWindow = 10 * time.Second
+	}
+	return o
+}
+
+// Errors returned by Run; check with errors.Is. The error also names the
+// instance(s) concerned.
+var (
+	// ErrRestartLimit: a node failed more often than the restart-intensity
+	// limit allows.
+	ErrRestartLimit = errors.New("restart limit exceeded")
+	// ErrNodeFailed: a node failed and its restart policy does not restart it.
+	ErrNodeFailed = errors.New("node failed")
+	// ErrShutdownTimeout: some nodes did not stop within ShutdownTimeout.
+	ErrShutdownTimeout = errors.New("nodes did not stop in time")
+	// ErrAlreadyRun: Run was called twice on one Runtime.
+	ErrAlreadyRun = errors.New("runtime: Run already called")
+)
+
+// Runtime runs one topology once. Create it with New, start it with Run;
+// Status is safe to call concurrently with Run, and after it.
+type Runtime struct {
+	topo *topology.Topology
+	opts Options
+
+	// newActor builds an in-process actor; tests replace it.
+	newActor func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error)
+
+	evMu sync.Mutex // serialises OnEvent
+
+	mu    sync.Mutex
+	ran   bool
+	nodes []*node
+}
+
+// New returns a Runtime for t. It does nothing until Run.
+func New(t *topology.Topology, o Options) *Runtime {
+	return &Runtime{topo: t, opts: o.withDefaults(), newActor: inProcessActor}
+}
+
+// node is one instance under supervision.
+type node struct {
+	inst    *topology.Instance
+	kind    *plugins.Kind    // the kind's description (Life, ...)
+	plugin  *topology.Plugin // non-nil for a plugin kind
+	process bool             // run through the Launcher
+	restart string
+	spec    plugins.Spec // Bind holds actual endpoints after the first bind
+	connect map[string][]string
+	out     *prefixWriter
+	log     *slog.Logger
+
+	mu       sync.Mutex // guards the fields below
+	actor    plugins.Actor
+	state    State
+	restarts int
+	baseIn   uint64 // counters of closed actors
+	baseOut  uint64
+	lastIn   uint64
+	lastOut  uint64
+	rateIn   float64
+	rateOut  float64
+	err      error
+}
+
+// Status returns a snapshot of every instance, in topology order.
+func (r *Runtime) Status() []NodeStatus {
+	r.mu.Lock()
+	nodes := r.nodes
+	r.mu.Unlock()
+	out := make([]NodeStatus, 0, len(nodes))
+	for _, n := range nodes {
+		n.mu.Lock()
+		out = append(out, NodeStatus{
+			Name: n.inst.Name, Kind: n.inst.Node.Kind, Task: n.kind.Life == plugins.Task,
+			State: n.state, Restarts: n.restarts,
+			MsgsIn: n.baseIn + n.lastIn, MsgsOut: n.baseOut + n.lastOut,
+			RateIn: n.rateIn, RateOut: n.rateOut, Err: n.err,
+		})
+		n.mu.Unlock()
+	}
+	return out
+}
+
+func (r *Runtime) emit(n *node, ev Event) {
+	ev.Time = time.Now()
+	ev.Instance = n.inst.Name
+	n.mu.Lock()
+	ev.Restarts = n.restarts
+	n.mu.Unlock()
+	if r.opts.OnEvent == nil {
+		return
+	}
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	r.opts.OnEvent(ev)
+}
+
+func (n *node) setState(s State) {
+	n.mu.Lock()
+	n.state = s
+	n.mu.Unlock()
+}
+
+// prepare resolves every instance's kind and builds its spec.
+func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
+	exp := expectations(r.topo)
+	plugs := map[string]*topology.Plugin{}
+	for _, p := range r.topo.Plugins {
+		plugs[p.Name] = p
+	}
+	pluginKinds := map[string]map[string]*plugins.Kind{}
+	width := 0
+	for _, in := range r.topo.Instances {
+		width = max(width, len(in.Name))
+	}
+	mux := &lineMux{w: r.opts.Stdout, width: width}
+	var nodes []*node
+	var errs []error
+	for _, in := range r.topo.Instances {
+		n := &node{inst: in, restart: in.Node.Restart, state: StatePending}
+		if n.restart == "" {
+			n.restart = "on-failure"
+		}
+		kindName := in.Node.Kind
+		if k, ok := r.opts.Registry.Lookup(in.Node.Kind); ok {
+			n.kind = k
+			n.process = in.Node.Isolation == "process"
+		} else if pname, kname, ok := strings.Cut(in.Node.Kind, "."); ok && plugs[pname] != nil {
+			if r.opts.Launcher == nil {
+				errs = append(errs, fmt.Errorf("%s: kind %q: plugin %q cannot run: no plugin launcher configured", in.Name, in.Node.Kind, pname))
+				continue
+			}
+			if pluginKinds[pname] == nil {
+				ks, err := r.opts.Launcher.Kinds(ctx, plugs[pname], r.opts.BaseDir)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: plugin %q: %w", in.Name, pname, err))
+					continue
+				}
+				pluginKinds[pname] = map[string]*plugins.Kind{}
+				for _, k := range ks {
+					pluginKinds[pname][k.Name] = k
+				}
+			}
+			k := pluginKinds[pname][kname]
+			if k == nil {
+				errs = append(errs, fmt.Errorf("%s: plugin %q does not serve kind %q", in.Name, pname, kname))
+				continue
+			}
+			n.kind, n.plugin, n.process, kindName = k, plugs[pname], true, kname
+		} else {
+			errs = append(errs, fmt.Errorf("%s: unknown kind %q (known: %s)", in.Name, in.Node.Kind, strings.Join(r.opts.Registry.Names(), ", ")))
+			continue
+		}
+		if n.process && r.opts.Launcher == nil {
+			errs = append(errs, fmt.Errorf("%s: isolation = \"process\" needs a plugin launcher, none configured", in.Name))
+			continue
+		}
+		spec, err := buildSpec(in, kindName, exp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n.spec = spec
+		n.out = mux.writer(in.Name)
+		n.log = r.opts.Logger.With("node", in.Name)
+		nodes = append(nodes, n)
+	}
+	return nodes, errors.Join(errs...)
+}
+
+// makeActor creates and binds a fresh actor for n, and records the
+// endpoints it actually bound in n.spec (so a restart binds the same ones).
+func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (plugins.Actor, map[string][]string, error) {
+	var a plugins.Actor
+	var err error
+	if n.process {
+		a, err = r.opts.Launcher.Launch(ctx, n.plugin, r.opts.BaseDir, n.spec, n.out, n.log)
+	} else {
+		a, err = r.newActor(n.kind, n.spec, sc, n.out, n.log)
+	}
+	if err != nil {
+		return nil, nil, nameErr(n.inst.Name, err)
+	}
+	bound, err := a.Bind(ctx)
+	if err != nil {
+		_ = a.Close()
+		err = nameErr(n.inst.Name, err)
+		if errors.Is(err, socket.ErrAddrInUse) {
+			err = fmt.Errorf("%w (is another program or topology using the port? declared binds: %s)", err, r.bindList(n))
+		}
+		return nil, nil, err
+	}
+	for i := range n.spec.Sockets {
+		if eps, ok := bound[n.spec.Sockets[i].Name]; ok && len(eps) > 0 {
+			n.spec.Sockets[i].Bind = append([]string(nil), eps...)
+		}
+	}
+	return a, bound, nil
+}
+
+func (r *Runtime) bindList(n *node) string {
+	var parts []string
+	for _, s := range n.spec.Sockets {
+		for _, b := range s.Bind {
+			parts = append(parts, "socket "+s.Name+" "+b)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// nameErr prefixes err with the instance name unless it already starts with it.
+func nameErr(name string, err error) error {
+	if err == nil || strings.HasPrefix(err.Error(), name+":") || strings.HasPrefix(err.Error(), name+" ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// Run binds, connects and runs the topology, and blocks until it is done:
+//
+//   - every task node has finished successfully: services are stopped and
+//     Run returns nil (or an error naming nodes that failed on the way);
+//   - ctx is done: everything is stopped and Run returns nil — an
+//     interruption is not a failure — unless nodes failed to stop in time;
+//   - a node failed for good (restart limit exceeded, or a task whose
+//     policy is "never"): everything is stopped and the error names it.
+//
+// A topology without task nodes runs until ctx is done. Run may be called
+// once; it owns no goroutine after it returns, except the bodies of nodes
+// reported by ErrShutdownTimeout.
+func (r *Runtime) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.ran {
+		r.mu.Unlock()
+		return ErrAlreadyRun
+	}
+	r.ran = true
+	r.mu.Unlock()
+	if r.topo == nil {
+		return errors.New("runtime: nil topology")
+	}
+	defer func() {
+		if r.opts.Launcher != nil {
+			_ = r.opts.Launcher.Close()
+		}
+	}()
+
+	nodes, err := r.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.nodes = nodes
+	r.mu.Unlock()
+
+	sc := &socket.Context{}
+	defer sc.Close()
+
+	// Phase 1: every actor binds.
+	start := time.Now()
+	actors := make([]plugins.Actor, len(nodes))
+	bound := map[string]map[string][]string{}
+	closeAll := func() {
+		for _, a := range actors {
+			if a != nil {
+				_ = a.Close()
+			}
+		}
+	}
+	for i, n := range nodes {
+		n.setState(StateStarting)
+		r.emit(n, Event{Kind: EventStarting})
+		a, b, err := r.makeActor(ctx, n, sc)
+		if err != nil {
+			closeAll()
+			n.mu.Lock()
+			n.state, n.err = StateFailed, err
+			n.mu.Unlock()
+			r.emit(n, Event{Kind: EventFailed, Err: err})
+			return err
+		}
+		actors[i] = a
+		bound[n.inst.Name] = b
+		n.mu.Lock()
+		n.actor = a
+		n.mu.Unlock()
+	}
+	// Phase 2: resolve references to actual endpoints, connect.
+	byName := map[string]*topology.Instance{}
+	for _, in := range r.topo.Instances {
+		byName[in.Name] = in
+	}
+	for i, n := range nodes {
+		n.connect = resolveConnects(n.inst, byName, bound)
+		if err := actors[i].Connect(ctx, n.connect); err != nil {
+			closeAll()
+			err = nameErr(n.inst.Name, err)
+			r.emit(n, Event{Kind: EventFailed, Err: err})
+			return err
+		}
+	}
+	r.opts.Logger.Debug("topology bound and connected", "instances", len(nodes), "elapsed", time.Since(start))
+
+	// Phase 3: supervise. oklog/run holds the long-lived actors: the
+	// supervisor, the stats poller and the caller's ctx; the first to
+	// return stops the others.
+	var g run.Group
+	sup := &supervisor{r: r, nodes: nodes, actors: actors, sc: sc}
+	supCtx, supCancel := context.WithCancel(context.Background())
+	var supErr error
+	g.Add(func() error { supErr = sup.run(supCtx); return supErr }, func(error) { supCancel() })
+	statsCtx, statsCancel := context.WithCancel(context.Background())
+	g.Add(func() error { r.pollStats(statsCtx, nodes); return nil }, func(error) { statsCancel() })
+	stop := make(chan struct{})
+	g.Add(func() error {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
+		return nil
+	}, func(error) { close(stop) })
+	_ = g.Run()
+	supCancel()
+	statsCancel()
+	r.pollOnce(nodes, 0)
+	return supErr
+}
+
+// pollStats refreshes every node's counters each StatsInterval and calls
+// OnStats, until ctx is done.
+func (r *Runtime) pollStats(ctx context.Context, nodes []*node) {
+	t := time.NewTicker(r.opts.StatsInterval)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.pollOnce(nodes, now.Sub(last))
+			last = now
+			if r.opts.OnStats != nil {
+				r.opts.OnStats(r.Status())
+			}
+		}
+	}
+}
+
+// pollOnce reads the live actors' counters; elapsed > 0 updates rates.
+func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
+	for _, n := range nodes {
+		n.mu.Lock()
+		in, out := n.lastIn, n.lastOut
+		if n.actor != nil {
+			in, out = sumStats(n.actor.Stats())
+		}
+		if elapsed > 0 {
+			secs := elapsed.Seconds()
+			n.rateIn = float64(sub(in, n.lastIn)) / secs
+			n.rateOut = float64(sub(out, n.lastOut)) / secs
+		}
+		n.lastIn, n.lastOut = in, out
+		n.mu.Unlock()
+	}
+}
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return a // a fresh actor after a restart
+	}
+	return a - b
+}
+
+func sumStats(m map[string]socket.Stats) (in, out uint64) {
+	for _, s := range m {
+		in += s.MsgsIn
+		out += s.MsgsOut
+	}
+	return in, out
+}
+
+// waiting lists the sockets of a that are still short of their expected peers.
+func waiting(spec plugins.Spec, a plugins.Actor) []string {
+	st := a.Stats()
+	var out []string
+	for _, s := range spec.Sockets {
+		if s.Expect <= 0 {
+			continue
+		}
+		have := st[s.Name].Peers
+		what := "peers"
+		if s.Type == socket.PUB || s.Type == socket.XPUB {
+			have, what = st[s.Name].Subscribers, "subscribers"
+		}
+		if have < s.Expect {
+			out = append(out, fmt.Sprintf("%s: %d/%d %s", s.Name, have, s.Expect, what))
+		}
+	}
+	sort.Strings(out)
+	return out
+}

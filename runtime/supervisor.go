@@ -1,0 +1,326 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// supervisor runs every node instance in its own goroutine, restarts them
+// per their policy and decides when the topology is done.
+type supervisor struct {
+	r      *Runtime
+	nodes  []*node
+	actors []plugins.Actor // the actors bound and connected by Run, by node index
+	sc     *socket.Context
+}
+
+type outcome int
+
+const (
+	outFinished outcome = iota // a task finished successfully (first time)
+	outFailed                  // a service failed and stays down
+	outFatal                   // the node fails the topology
+)
+
+type report struct {
+	n    *node
+	what outcome
+	err  error
+}
+
+// run supervises until every task has finished, a node fails the topology,
+// or ctx is done; then it stops every node within ShutdownTimeout.
+func (s *supervisor) run(ctx context.Context) error {
+	nodeCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	started := map[string]chan struct{}{}
+	for _, n := range s.nodes {
+		started[n.inst.Name] = make(chan struct{})
+	}
+	byNode := map[string][]*node{} // node block name → its instances
+	for _, n := range s.nodes {
+		byNode[n.inst.Node.Name] = append(byNode[n.inst.Node.Name], n)
+	}
+
+	reports := make(chan report, 2*len(s.nodes))
+	done := make([]chan struct{}, len(s.nodes))
+	var wg sync.WaitGroup
+	tasks := 0
+	for i, n := range s.nodes {
+		if n.kind.Life == plugins.Task {
+			tasks++
+		}
+		var deps []chan struct{}
+		for _, d := range n.inst.Node.DependsOn {
+			for _, dn := range byNode[d] {
+				deps = append(deps, started[dn.inst.Name])
+			}
+		}
+		done[i] = make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			s.supervise(nodeCtx, n, s.actors[i], deps, started[n.inst.Name], reports)
+		}()
+	}
+
+	var fatal error
+	var failed []error
+	handle := func(rep report) {
+		switch rep.what {
+		case outFinished:
+			tasks--
+		case outFailed:
+			failed = append(failed, rep.err)
+		case outFatal:
+			fatal = rep.err
+		}
+	}
+	for fatal == nil && (tasks > 0 || !s.hasTasks()) {
+		select {
+		case <-ctx.Done():
+			goto stop
+		case rep := <-reports:
+			handle(rep)
+		}
+	}
+stop:
+	if fatal == nil && tasks == 0 && s.hasTasks() {
+		s.r.opts.Logger.Info("all tasks finished, stopping services")
+	}
+	cancel()
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	timer := time.NewTimer(s.r.opts.ShutdownTimeout)
+	defer timer.Stop()
+	var shutdownErr error
+	select {
+	case <-all:
+	case <-timer.C:
+		var stuck []string
+		for i, n := range s.nodes {
+			select {
+			case <-done[i]:
+			default:
+				stuck = append(stuck, n.inst.Name)
+			}
+		}
+		sort.Strings(stuck)
+		shutdownErr = fmt.Errorf("%w after %s: %s", ErrShutdownTimeout, s.r.opts.ShutdownTimeout, strings.Join(stuck, ", "))
+		s.r.opts.Logger.Error("shutdown timed out", "nodes", strings.Join(stuck, ", "))
+	}
+	// Collect what arrived while stopping (nothing can block: the channel
+	// holds two reports per node).
+	for {
+		select {
+		case rep := <-reports:
+			if rep.what != outFinished {
+				handle(rep)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	return errors.Join(append(append([]error{fatal}, failed...), shutdownErr)...)
+}
+
+func (s *supervisor) hasTasks() bool {
+	for _, n := range s.nodes {
+		if n.kind.Life == plugins.Task {
+			return true
+		}
+	}
+	return false
+}
+
+// supervise runs one node instance until it is done for good. first is its
+// already bound and connected actor.
+func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor, deps []chan struct{}, started chan struct{}, reports chan<- report) {
+	r := s.r
+	o := r.opts
+	startedOnce := false
+	markStarted := func() {
+		if !startedOnce {
+			startedOnce = true
+			close(started)
+		}
+	}
+	defer markStarted()
+	defer n.out.Flush()
+
+	for _, d := range deps {
+		select {
+		case <-d:
+		case <-ctx.Done():
+		}
+	}
+
+	a := first
+	var history []time.Time
+	finishedOnce := false
+	for {
+		var err error
+		if a == nil {
+			n.setState(StateStarting)
+			r.emit(n, Event{Kind: EventStarting})
+			var na plugins.Actor
+			na, _, err = r.makeActor(ctx, n, s.sc)
+			if err == nil {
+				a = na
+				n.mu.Lock()
+				n.actor = a
+				n.mu.Unlock()
+				if cerr := a.Connect(ctx, n.connect); cerr != nil {
+					err = nameErr(n.inst.Name, cerr)
+				}
+			}
+		}
+		if err == nil {
+			err = s.runOnce(ctx, n, a, markStarted)
+		}
+		if a != nil {
+			s.retire(n, a)
+			a = nil
+		}
+		if ctx.Err() != nil {
+			n.setState(StateStopped)
+			r.emit(n, Event{Kind: EventStopped})
+			return
+		}
+		task := n.kind.Life == plugins.Task
+		if err == nil {
+			r.emit(n, Event{Kind: EventFinished})
+			if task && !finishedOnce {
+				finishedOnce = true
+				reports <- report{n: n, what: outFinished}
+			}
+			if n.restart != "always" {
+				n.setState(StateFinished)
+				return
+			}
+		} else {
+			n.mu.Lock()
+			n.err = err
+			n.state = StateFailed
+			n.mu.Unlock()
+			n.log.Error("node failed", "err", err)
+			r.emit(n, Event{Kind: EventFailed, Err: err})
+			if n.restart == "never" {
+				if task {
+					reports <- report{n: n, what: outFatal, err: fmt.Errorf("%w: %w", ErrNodeFailed, err)}
+				} else {
+					reports <- report{n: n, what: outFailed, err: fmt.Errorf("%w: %w", ErrNodeFailed, err)}
+				}
+				return
+			}
+		}
+
+		// Restart, within the intensity limit.
+		now := time.Now()
+		kept := history[:0]
+		for _, t := range history {
+			if now.Sub(t) < o.IntensityWindow {
+				kept = append(kept, t)
+			}
+		}
+		history = kept
+		if len(history) >= o.MaxRestarts {
+			last := "it finished and its policy is \"always\""
+			if err != nil {
+				last = err.Error()
+			}
+			ferr := fmt.Errorf("%s: %w: restarted %d times within %s; last failure: %s", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow, last)
+			n.mu.Lock()
+			n.state, n.err = StateFailed, ferr
+			n.mu.Unlock()
+			n.log.Error("giving up on node", "err", ferr)
+			reports <- report{n: n, what: outFatal, err: ferr}
+			return
+		}
+		delay := o.BackoffInitial << len(history)
+		if delay > o.BackoffMax || delay <= 0 {
+			delay = o.BackoffMax
+		}
+		history = append(history, now)
+		n.mu.Lock()
+		n.restarts++
+		n.state = StateRestarting
+		n.mu.Unlock()
+		n.log.Info("restarting node", "delay", delay)
+		r.emit(n, Event{Kind: EventRestarting, Delay: delay})
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			n.setState(StateStopped)
+			r.emit(n, Event{Kind: EventStopped})
+			return
+		}
+	}
+}
+
+// runOnce waits for the actor's peers (bounded by ReadyTimeout) and runs its
+// body. A stop through ctx is success.
+func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, markStarted func()) (err error) {
+	r := s.r
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: panic: %v", n.inst.Name, p)
+		}
+	}()
+	rctx, cancel := context.WithTimeout(ctx, r.opts.ReadyTimeout)
+	rerr := a.Ready(rctx)
+	timedOut := rctx.Err() != nil
+	cancel()
+	if ctx.Err() != nil {
+		return nil
+	}
+	if rerr != nil && !timedOut {
+		return nameErr(n.inst.Name, rerr)
+	}
+	if rerr != nil {
+		w := waiting(n.spec, a)
+		n.log.Warn("starting before every expected peer is connected (external or slow peers?)",
+			"timeout", r.opts.ReadyTimeout, "waiting", strings.Join(w, "; "))
+		r.emit(n, Event{Kind: EventReady, Waiting: w})
+	} else {
+		r.emit(n, Event{Kind: EventReady})
+	}
+	n.setState(StateRunning)
+	markStarted()
+	r.emit(n, Event{Kind: EventRunning})
+	err = a.Run(ctx)
+	if ctx.Err() != nil {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			n.log.Debug("node returned an error while stopping", "err", err)
+		}
+		return nil
+	}
+	return nameErr(n.inst.Name, err)
+}
+
+// retire closes an actor, folding its counters into the node's totals.
+func (s *supervisor) retire(n *node, a plugins.Actor) {
+	n.mu.Lock()
+	in, out := sumStats(a.Stats())
+	n.baseIn += in
+	n.baseOut += out
+	n.lastIn, n.lastOut = 0, 0
+	n.actor = nil
+	n.mu.Unlock()
+	if err := a.Close(); err != nil {
+		n.log.Warn("closing node", "err", err)
+	}
+}

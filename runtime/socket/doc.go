@@ -1,0 +1,62 @@
+// Package socket provides ZeroMQ sockets with libzmq semantics (zmq_socket(3))
+// for topo: all eleven socket types over tcp://, ipc:// and an in-memory
+// inproc:// transport, interoperating on the wire with libzmq peers.
+//
+// The entry point is Context.NewSocket:
+//
+//	var zctx socket.Context // the zero value is ready; it scopes inproc:// names
+//	pull, err := zctx.NewSocket(socket.PULL, socket.Options{})
+//	...
+//	err = pull.Bind("tcp://127.0.0.1:0")
+//	ep := pull.Endpoints()[0]           // the real port
+//	push, _ := zctx.NewSocket(socket.PUSH, socket.Options{})
+//	_ = push.Connect(ep)                // asynchronous; reconnects with backoff
+//	_ = push.Send(ctx, socket.Msg{[]byte("hello")})
+//	m, err := pull.Recv(ctx)
+//
+// # Wire and transport
+//
+// go-zeromq/zmq4's zmq4.Open performs only the ZMTP 3.0 greeting and the
+// NULL/PLAIN security handshake, under a deadline (Options.HandshakeTimeout)
+// and behind a guard that refuses any handshake frame over 64 KiB (zmq4
+// allocates a frame's announced size before reading it); a panic inside
+// zmq4 during the handshake is recovered and fails only that connection.
+// After the handshake this package owns the stream: a buffered frame reader
+// that enforces Options.MaxMsgSize before allocating, and a per-connection
+// writer goroutine that drains the outbound queue into a bufio.Writer and
+// flushes only when the queue is empty. ZMTP commands never reach the
+// application: PING is answered with PONG, SUBSCRIBE/CANCEL (ZMTP 3.1) are
+// treated as the 3.0 subscription messages, ERROR ends the connection.
+// inproc:// hands messages between sockets of one Context in memory.
+//
+// # Concurrency and ownership
+//
+// Send may be called from one goroutine at a time and Recv from one
+// goroutine at a time; a Send and a Recv may run concurrently. All other
+// methods (Bind, Connect, Subscribe, Stats, WaitPeers, Close, ...) are safe
+// for concurrent use. A Msg passed to Send must not be modified afterwards; a
+// Msg returned by Recv belongs to the caller. Send and Recv block only as
+// the pattern requires and return promptly when their ctx is done or the
+// socket is closed. Each socket owns its goroutines (one per listener, per
+// handshake, per connected endpoint and per connection writer); Close stops
+// them all and waits for them, after flushing for up to Options.Linger.
+// Options.OnEvent is called synchronously from those goroutines and must not
+// block.
+//
+// # Patterns
+//
+// PUSH round-robins over its peers with a queue per peer bounded by SendHWM
+// and blocks when all are full; PULL fair-queues. DEALER round-robins out and
+// fair-queues in. ROUTER prefixes each message with the sender's routing id
+// (its Identity, or a generated 5-byte id) and routes replies by it; an
+// unknown id is dropped and counted, or ErrUnroutable with RouterMandatory.
+// REQ and REP add and strip the empty-delimiter envelope and enforce strict
+// alternation (ErrState). PAIR accepts one peer. PUB fans out with a queue
+// per subscriber, filters by prefix on the publisher side, and drops (and
+// counts) for a subscriber at its high-water mark without slowing the others.
+// SUB sends its subscriptions to every publisher and again after a
+// reconnect; XPUB passes subscription messages to Recv; XSUB forwards
+// subscription messages given to Send upstream. As in libzmq, an endpoint
+// passed to Connect gets its queue at once, so messages sent before the peer
+// is up wait for it (and survive a reconnect).
+package socket

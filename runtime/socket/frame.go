@@ -1,0 +1,216 @@
+package socket
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ZMTP frame flags.
+const (
+	flagMore    = 0x01
+	flagLong    = 0x02
+	flagCommand = 0x04
+)
+
+// maxFrames bounds the frames of one message, so a peer sending endless empty
+// frames with the MORE flag cannot grow a message without bound.
+const maxFrames = 1 << 16
+
+var errProtocol = errors.New("socket: ZMTP protocol error")
+
+const (
+	slabSize    = 32 << 10 // small frame bodies are carved from slabs of this size
+	smallFrame  = 512      // frames up to this size come from a slab
+	chunkedRead = 1 << 20  // frames above this size grow while they are read
+	hdrSlab     = 512      // message headers ([][]byte) are carved from slabs of this many
+)
+
+// frameReader reads ZMTP 3.x frames from a buffered stream, enforcing a
+// maximum message size before allocating anything. Not safe for concurrent use.
+type frameReader struct {
+	r    *bufio.Reader
+	max  int64 // largest message (sum of frame bodies)
+	slab []byte
+	hdrs [][]byte
+	tmp  [][]byte
+}
+
+func newFrameReader(r *bufio.Reader, max int64) *frameReader {
+	return &frameReader{r: r, max: max}
+}
+
+func (fr *frameReader) alloc(n int) []byte {
+	if n > smallFrame {
+		return make([]byte, n)
+	}
+	if len(fr.slab) < n {
+		fr.slab = make([]byte, slabSize)
+	}
+	b := fr.slab[:n:n]
+	fr.slab = fr.slab[n:]
+	return b
+}
+
+// next reads one message, or one command (cmd true, one frame holding the
+// command body including its name). It never allocates more than the frame
+// sizes allowed by max, and for large frames only as data actually arrives.
+func (fr *frameReader) next() (m Msg, cmd bool, err error) {
+	var total uint64
+	fr.tmp = fr.tmp[:0]
+	for {
+		flags, err := fr.r.ReadByte()
+		if err != nil {
+			if len(fr.tmp) > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, false, err
+		}
+		if flags&^(flagMore|flagLong|flagCommand) != 0 {
+			return nil, false, fmt.Errorf("%w: reserved flag bits 0x%02x", errProtocol, flags)
+		}
+		var size uint64
+		if flags&flagLong != 0 {
+			b, err := fr.r.Peek(8)
+			if err != nil {
+				return nil, false, eof(err)
+			}
+			size = binary.BigEndian.Uint64(b)
+			_, _ = fr.r.Discard(8)
+		} else {
+			b, err := fr.r.ReadByte()
+			if err != nil {
+				return nil, false, eof(err)
+			}
+			size = uint64(b)
+		}
+		isCmd := flags&flagCommand != 0
+		if isCmd && (flags&flagMore != 0 || len(fr.tmp) > 0) {
+			return nil, false, fmt.Errorf("%w: command frame inside a message", errProtocol)
+		}
+		if size > uint64(fr.max) || total+size > uint64(fr.max) {
+			return nil, false, fmt.Errorf("%w: frame of %d bytes exceeds the limit of %d", ErrTooLarge, size, fr.max)
+		}
+		total += size
+		if len(fr.tmp) >= maxFrames {
+			return nil, false, fmt.Errorf("%w: more than %d frames in a message", ErrTooLarge, maxFrames)
+		}
+		body, err := fr.readBody(int(size))
+		if err != nil {
+			return nil, false, err
+		}
+		if isCmd {
+			return Msg{body}, true, nil
+		}
+		fr.tmp = append(fr.tmp, body)
+		if flags&flagMore == 0 {
+			break
+		}
+	}
+	n := len(fr.tmp)
+	if n > hdrSlab/4 {
+		m = make(Msg, n)
+	} else {
+		if len(fr.hdrs) < n {
+			fr.hdrs = make([][]byte, hdrSlab)
+		}
+		m = Msg(fr.hdrs[:n:n])
+		fr.hdrs = fr.hdrs[n:]
+	}
+	copy(m, fr.tmp)
+	clear(fr.tmp)
+	return m, false, nil
+}
+
+func (fr *frameReader) readBody(n int) ([]byte, error) {
+	if n <= chunkedRead {
+		b := fr.alloc(n)
+		if _, err := io.ReadFull(fr.r, b); err != nil {
+			return nil, eof(err)
+		}
+		return b, nil
+	}
+	// Large frame: grow as bytes arrive, so a header alone cannot make us
+	// allocate the whole announced size.
+	b := make([]byte, 0, chunkedRead)
+	for len(b) < n {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(n, 2*cap(b)))
+			copy(nb, b)
+			b = nb
+		}
+		want := min(n, cap(b)) - len(b)
+		k, err := io.ReadFull(fr.r, b[len(b):len(b)+want])
+		b = b[:len(b)+k]
+		if err != nil {
+			return nil, eof(err)
+		}
+	}
+	return b, nil
+}
+
+func eof(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// writeFrame writes one frame header and body.
+func writeFrame(w *bufio.Writer, flags byte, body []byte) error {
+	n := len(body)
+	if n > 255 {
+		var h [9]byte
+		h[0] = flags | flagLong
+		binary.BigEndian.PutUint64(h[1:], uint64(n))
+		if _, err := w.Write(h[:]); err != nil {
+			return err
+		}
+	} else {
+		if w.Available() >= 2 {
+			_ = w.WriteByte(flags)
+			_ = w.WriteByte(byte(n))
+		} else {
+			if _, err := w.Write([]byte{flags, byte(n)}); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+// writeMsg writes all frames of m.
+func writeMsg(w *bufio.Writer, m Msg) error {
+	last := len(m) - 1
+	for i, f := range m {
+		var fl byte
+		if i < last {
+			fl = flagMore
+		}
+		if err := writeFrame(w, fl, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCmd writes a ZMTP command frame: name length, name, data.
+func writeCmd(w *bufio.Writer, name string, data []byte) error {
+	body := make([]byte, 0, 1+len(name)+len(data))
+	body = append(body, byte(len(name)))
+	body = append(body, name...)
+	body = append(body, data...)
+	return writeFrame(w, flagCommand, body)
+}
+
+// parseCmd splits a command body into its name and data.
+func parseCmd(b []byte) (name string, data []byte, ok bool) {
+	if len(b) < 1 || int(b[0]) > len(b)-1 {
+		return "", nil, false
+	}
+	n := int(b[0])
+	return string(b[1 : 1+n]), b[1+n:], true
+}

@@ -1,0 +1,356 @@
+package socket
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// pipe is the socket's end of its relation with one peer. A tcp/ipc pipe
+// owns an outbound queue drained by its current connection's writer; a pipe
+// made by Connect outlives connections (its queue survives reconnects, as in
+// libzmq). An inproc pipe delivers straight into the peer socket.
+type pipe struct {
+	s        *Socket
+	endpoint string
+	out      *mq   // tcp/ipc outbound queue
+	peer     *pipe // inproc: the other end
+
+	connected  atomic.Bool
+	subscribed atomic.Bool
+	subMu      sync.Mutex
+	subs       atomic.Pointer[subSet] // PUB/XPUB: what the peer subscribed to
+	dead       atomic.Bool
+
+	// guarded by s.mu
+	listed bool
+	id     []byte
+	addr   string
+}
+
+func newPipe(s *Socket, endpoint string) *pipe {
+	p := &pipe{s: s, endpoint: endpoint}
+	p.subs.Store(&subSet{})
+	return p
+}
+
+func (p *pipe) routingID() []byte {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return p.id
+}
+
+func (p *pipe) peerAddr() string {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return p.addr
+}
+
+// trySend queues m toward the peer without blocking.
+func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
+	if q := p.peer; q != nil {
+		if p.dead.Load() {
+			return pushClosed
+		}
+		return q.s.deliver(q, m, w)
+	}
+	return p.out.push(item{m: m}, false, w)
+}
+
+// sendForce queues m ignoring the high-water mark (subscriptions).
+func (p *pipe) sendForce(m Msg) {
+	if q := p.peer; q != nil {
+		if !p.dead.Load() {
+			if q.s.deliver(q, m, nil) == pushFull {
+				q.s.in.push(item{m: m, p: q}, true, nil)
+			}
+		}
+		return
+	}
+	p.out.push(item{m: m}, true, nil)
+}
+
+// kill ends an inproc pipe pair: both sockets detach their end.
+func (p *pipe) kill() {
+	q := p.peer
+	if q == nil || p.dead.Swap(true) {
+		return
+	}
+	q.dead.Store(true)
+	p.s.detach(p, false, ErrClosed)
+	q.s.detach(q, false, ErrClosed)
+	signal(q.s.sendWake)
+}
+
+// conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
+// that ran the handshake) and a writer goroutine.
+type conn struct {
+	s    *Socket
+	p    *pipe
+	nc   net.Conn
+	ctrl *mq // commands to send (PONG, PING), ahead of messages
+	done chan struct{}
+	once sync.Once
+	err  error
+	rcvd atomic.Bool // data arrived since the last heartbeat check
+	wdone chan struct{}
+}
+
+func (c *conn) kill(err error) {
+	c.once.Do(func() {
+		c.err = err
+		close(c.done)
+		_ = c.nc.Close()
+	})
+}
+
+// handshake runs the ZMTP greeting and security handshake on nc through
+// zmq4.Open, bounded by HandshakeTimeout and by a frame-size guard, and
+// returns the peer's identity. It never panics on hostile input.
+func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: handshake panicked: %v", errProtocol, r)
+		}
+	}()
+	_ = nc.SetDeadline(time.Now().Add(s.opt.HandshakeTimeout))
+	g := newGuardConn(nc, handshakeFrameLimit)
+	zc, err := zmq4.Open(g, s.opt.Security, zmq4.SocketType(s.typ), zmq4.SocketIdentity(s.opt.Identity), server, nil)
+	if err != nil {
+		return nil, err
+	}
+	peerType, perr := ParseType(zc.Peer.Meta["Socket-Type"])
+	if perr != nil || !Compatible(s.typ, peerType) {
+		return nil, fmt.Errorf("%w: peer socket type %q is not compatible with %s", errProtocol, zc.Peer.Meta["Socket-Type"], s.typ)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	if id := zc.Peer.Meta["Identity"]; id != "" {
+		peerID = []byte(id)
+	}
+	return peerID, nil
+}
+
+// serve runs an established connection on pipe p until it ends: the calling
+// goroutine reads, a second goroutine writes. keep says whether p outlives
+// the connection (connect side). It returns when both are done.
+func (s *Socket) serve(nc net.Conn, p *pipe, peerID []byte, keep bool) {
+	addr := ""
+	if ra := nc.RemoteAddr(); ra != nil {
+		addr = ra.String()
+	}
+	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{})}
+	if s.typ == SUB || s.typ == XSUB {
+		p.out.reset() // subscriptions are re-sent by attach
+	}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	s.live[c] = struct{}{}
+	s.mu.Unlock()
+	if err := s.attach(p, peerID, addr); err != nil {
+		s.mu.Lock()
+		delete(s.live, c)
+		s.mu.Unlock()
+		_ = nc.Close()
+		s.st.hsFailed.Add(1)
+		s.emit(Event{Kind: EventHandshakeFailed, Endpoint: p.endpoint, Peer: addr, Err: err})
+		if !keep {
+			p.out.close()
+		}
+		return
+	}
+	s.log.Debug("peer connected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr)
+	s.wg.Add(1)
+	go c.writer()
+	c.reader()
+	c.kill(io.EOF)
+	<-c.wdone
+	s.mu.Lock()
+	delete(s.live, c)
+	s.mu.Unlock()
+	if !keep {
+		p.out.close()
+	}
+	s.detach(p, keep, c.err)
+	s.log.Debug("peer disconnected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr, "err", c.err)
+}
+
+func (c *conn) reader() {
+	s, p := c.s, c.p
+	fr := newFrameReader(bufio.NewReaderSize(c.nc, 64<<10), s.opt.MaxMsgSize)
+	wake := make(chan struct{}, 1)
+	hb := s.opt.HeartbeatIvl > 0
+	discard := false
+	for {
+		m, isCmd, err := fr.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				err = io.EOF
+			} else {
+				s.log.Debug("connection read failed", "endpoint", p.endpoint, "err", err)
+			}
+			c.kill(err)
+			return
+		}
+		if hb {
+			c.rcvd.Store(true)
+		}
+		if isCmd {
+			if !c.command(m[0]) {
+				return
+			}
+			continue
+		}
+		if discard {
+			continue
+		}
+		for {
+			r := s.deliver(p, m, wake)
+			if r == pushOK {
+				break
+			}
+			if r == pushClosed {
+				discard = true // socket closing: keep reading until the peer closes
+				break
+			}
+			select {
+			case <-wake:
+			case <-c.done:
+				return
+			}
+		}
+	}
+}
+
+// command handles a ZMTP command from the peer; false ends the connection.
+func (c *conn) command(body []byte) bool {
+	name, data, ok := parseCmd(body)
+	if !ok {
+		c.kill(fmt.Errorf("%w: malformed command", errProtocol))
+		return false
+	}
+	switch name {
+	case "PING":
+		ctx := []byte(nil)
+		if len(data) >= 2 {
+			ctx = data[2:]
+			if len(ctx) > 16 {
+				ctx = ctx[:16]
+			}
+		}
+		c.ctrl.push(item{m: Msg{[]byte("PONG"), append([]byte(nil), ctx...)}}, true, nil)
+		signal(c.p.out.wake)
+	case "PONG":
+	case "SUBSCRIBE", "CANCEL":
+		if c.s.typ == PUB || c.s.typ == XPUB {
+			b := make([]byte, 1+len(data))
+			if name == "SUBSCRIBE" {
+				b[0] = 1
+			}
+			copy(b[1:], data)
+			c.s.deliver(c.p, Msg{b}, nil)
+		}
+	case "ERROR":
+		c.kill(fmt.Errorf("%w: peer sent ERROR %q", errProtocol, data))
+		return false
+	}
+	return true
+}
+
+func (c *conn) writer() {
+	s, p := c.s, c.p
+	defer s.wg.Done()
+	defer close(c.wdone)
+	w := bufio.NewWriterSize(c.nc, 64<<10)
+	var tick <-chan time.Time
+	if s.opt.HeartbeatIvl > 0 {
+		t := time.NewTicker(s.opt.HeartbeatIvl)
+		defer t.Stop()
+		tick = t.C
+		c.rcvd.Store(true)
+	}
+	var lastRecv = time.Now()
+	fail := func(err error) {
+		c.kill(err)
+	}
+	for {
+		wrote := false
+		for {
+			it, ok := c.ctrl.tryPop()
+			if !ok {
+				break
+			}
+			wrote = true
+			if err := writeCmd(w, string(it.m[0]), it.m[1]); err != nil {
+				fail(err)
+				return
+			}
+		}
+		for i := 0; i < 4096; i++ {
+			it, ok := p.out.tryPop()
+			if !ok {
+				break
+			}
+			wrote = true
+			if err := writeMsg(w, it.m); err != nil {
+				fail(err)
+				return
+			}
+		}
+		if wrote {
+			continue
+		}
+		if w.Buffered() > 0 {
+			if err := w.Flush(); err != nil {
+				fail(err)
+				return
+			}
+			continue
+		}
+		if s.closed.Load() {
+			// Linger: everything queued is flushed; half-close and let the
+			// reader wait for the peer to close its side.
+			if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+			} else {
+				c.kill(ErrClosed)
+			}
+			if s.opt.Linger < 0 {
+				c.kill(ErrClosed)
+			}
+			return
+		}
+		if !p.out.park() || !c.ctrl.park() {
+			continue
+		}
+		select {
+		case <-p.out.wake:
+		case <-c.ctrl.wake:
+		case <-c.done:
+			return
+		case <-s.closing:
+		case now := <-tick:
+			if c.rcvd.Swap(false) {
+				lastRecv = now
+			} else if now.Sub(lastRecv) > s.opt.HeartbeatTimeout {
+				fail(fmt.Errorf("socket %s: %s: heartbeat timeout", s.typ, p.endpoint))
+				return
+			}
+			ttl := uint16(s.opt.HeartbeatTimeout / (100 * time.Millisecond))
+			if err := writeCmd(w, "PING", []byte{byte(ttl >> 8), byte(ttl)}); err != nil {
+				fail(err)
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package socket
+
+import (
+	"context"
+	"sync"
+)
+
+// item is one queued message and the pipe it came from (inbound) or is bound
+// for (unused outbound).
+type item struct {
+	m Msg
+	p *pipe
+}
+
+type pushResult int
+
+const (
+	pushOK pushResult = iota
+	pushFull
+	pushClosed
+)
+
+// mq is a bounded multi-producer, single-consumer message queue with batched
+// hand-off: producers append to a shared slice under a mutex; the consumer
+// swaps the whole slice out at once and then pops without locking. The
+// consumer (one goroutine at a time) owns local and head.
+type mq struct {
+	mu      sync.Mutex
+	items   []item
+	cap     int // <= 0: unbounded
+	closed  bool
+	waiting bool            // the consumer is parked on wake
+	wake    chan struct{}   // cap 1: wakes the consumer
+	spaceW  []chan struct{} // producers to signal when space frees
+
+	local []item // consumer-owned batch
+	head  int
+}
+
+func newMQ(capacity int) *mq {
+	return &mq{cap: capacity, wake: make(chan struct{}, 1)}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// push appends it without blocking. force ignores the bound. When the queue
+// is full and w is not nil, w is signalled once space frees.
+func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return pushClosed
+	}
+	if !force && q.cap > 0 && len(q.items) >= q.cap {
+		if w != nil {
+			found := false
+			for _, x := range q.spaceW {
+				if x == w {
+					found = true
+					break
+				}
+			}
+			if !found {
+				q.spaceW = append(q.spaceW, w)
+			}
+		}
+		q.mu.Unlock()
+		return pushFull
+	}
+	q.items = append(q.items, it)
+	if q.waiting {
+		q.waiting = false
+		signal(q.wake)
+	}
+	q.mu.Unlock()
+	return pushOK
+}
+
+// tryPop returns the next item without waiting. Consumer only.
+func (q *mq) tryPop() (item, bool) {
+	if q.head < len(q.local) {
+		it := q.local[q.head]
+		q.local[q.head] = item{}
+		q.head++
+		return it, true
+	}
+	q.mu.Lock()
+	if len(q.items) == 0 {
+		q.mu.Unlock()
+		return item{}, false
+	}
+	q.local, q.items = q.items, q.local[:0]
+	q.head = 0
+	for _, w := range q.spaceW {
+		signal(w)
+	}
+	q.spaceW = q.spaceW[:0]
+	q.mu.Unlock()
+	it := q.local[0]
+	q.local[0] = item{}
+	q.head = 1
+	return it, true
+}
+
+// park marks the consumer as waiting unless items are pending; it reports
+// whether the consumer should now block on q.wake. Consumer only.
+func (q *mq) park() bool {
+	if q.head < len(q.local) {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 || q.closed {
+		return false
+	}
+	q.waiting = true
+	return true
+}
+
+// pop waits for the next item until ctx is done or done is closed. Consumer only.
+func (q *mq) pop(ctx context.Context, done <-chan struct{}) (item, error) {
+	for {
+		if it, ok := q.tryPop(); ok {
+			return it, nil
+		}
+		if q.isClosed() {
+			return item{}, ErrClosed
+		}
+		if !q.park() {
+			continue
+		}
+		select {
+		case <-q.wake:
+		case <-ctx.Done():
+			q.mu.Lock()
+			q.waiting = false
+			q.mu.Unlock()
+			return item{}, ctx.Err()
+		case <-done:
+			return item{}, ErrClosed
+		}
+	}
+}
+
+func (q *mq) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+// close rejects further pushes and wakes everyone waiting.
+func (q *mq) close() {
+	q.mu.Lock()
+	q.closed = true
+	signal(q.wake)
+	for _, w := range q.spaceW {
+		signal(w)
+	}
+	q.spaceW = nil
+	q.mu.Unlock()
+}
+
+// reset drops every queued item (consumer side, while no consumer runs).
+func (q *mq) reset() {
+	q.mu.Lock()
+	clear(q.items)
+	q.items = q.items[:0]
+	for _, w := range q.spaceW {
+		signal(w)
+	}
+	q.spaceW = q.spaceW[:0]
+	q.mu.Unlock()
+	clear(q.local)
+	q.local = q.local[:0]
+	q.head = 0
+}

@@ -1,0 +1,347 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// endpoint is a parsed "transport://address".
+type endpoint struct {
+	transport string // tcp, ipc, inproc
+	addr      string // host:port, path, or name
+}
+
+func parseEndpoint(ep string, bind bool) (endpoint, error) {
+	tr, addr, ok := strings.Cut(ep, "://")
+	if !ok || addr == "" {
+		return endpoint{}, fmt.Errorf("%w: %q (want tcp://host:port, ipc://path or inproc://name)", ErrBadEndpoint, ep)
+	}
+	switch tr {
+	case "tcp":
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || port == "" {
+			return endpoint{}, fmt.Errorf("%w: %q: %v", ErrBadEndpoint, ep, err)
+		}
+		if host == "*" {
+			if !bind {
+				return endpoint{}, fmt.Errorf("%w: %q: cannot connect to a wildcard host", ErrBadEndpoint, ep)
+			}
+			host = ""
+		}
+		return endpoint{transport: tr, addr: net.JoinHostPort(host, port)}, nil
+	case "ipc", "inproc":
+		return endpoint{transport: tr, addr: addr}, nil
+	}
+	return endpoint{}, fmt.Errorf("%w: %q: unknown transport %q", ErrBadEndpoint, ep, tr)
+}
+
+func (e endpoint) network() string {
+	if e.transport == "ipc" {
+		return "unix"
+	}
+	return "tcp"
+}
+
+// listener is one bound tcp/ipc endpoint.
+type listener struct {
+	ln       net.Listener
+	endpoint string // as actually bound
+	asked    string // as passed to Bind
+}
+
+// Bind binds the socket to endpoint: tcp://host:port (port 0 picks a free
+// port, host * binds every interface), ipc://path or inproc://name. A socket
+// may bind several endpoints. The listener accepts in its own goroutine and
+// runs every handshake in another, bounded by HandshakeTimeout. An address in
+// use gives an error wrapping ErrAddrInUse.
+func (s *Socket) Bind(ep string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	e, err := parseEndpoint(ep, true)
+	if err != nil {
+		return fmt.Errorf("socket %s: bind: %w", s.typ, err)
+	}
+	if e.transport == "inproc" {
+		return s.ctx.bindInproc(s, e.addr, ep)
+	}
+	ln, err := net.Listen(e.network(), e.addr)
+	if err != nil && e.transport == "ipc" && errors.Is(err, syscall.EADDRINUSE) && !strings.HasPrefix(e.addr, "@") {
+		// A stale socket file from a process that died: libzmq unlinks it.
+		if c, derr := net.DialTimeout("unix", e.addr, time.Second); derr != nil {
+			_ = os.Remove(e.addr)
+			ln, err = net.Listen(e.network(), e.addr)
+		} else {
+			_ = c.Close()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("socket %s: bind %s: %w: %v", s.typ, ep, ErrAddrInUse, err)
+		}
+		return fmt.Errorf("socket %s: bind %s: %w", s.typ, ep, err)
+	}
+	actual := ep
+	if e.transport == "tcp" {
+		actual = "tcp://" + ln.Addr().String()
+	}
+	l := &listener{ln: ln, endpoint: actual, asked: ep}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrClosed
+	}
+	s.lst[actual] = l
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.accept(l)
+	s.emit(Event{Kind: EventListening, Endpoint: actual})
+	return nil
+}
+
+func (s *Socket) accept(l *listener) {
+	defer s.wg.Done()
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept failed", "endpoint", l.endpoint, "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-s.closing:
+				return
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		s.mu.Lock()
+		if s.closed.Load() {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		s.shaking[nc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveAccepted(l, nc)
+	}
+}
+
+func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
+	defer s.wg.Done()
+	id, err := s.handshake(nc, true)
+	s.mu.Lock()
+	delete(s.shaking, nc)
+	s.mu.Unlock()
+	if err != nil {
+		s.handshakeFailed(l.endpoint, nc, err)
+		return
+	}
+	p := newPipe(s, l.endpoint)
+	p.out = newMQ(s.opt.SendHWM)
+	s.serve(nc, p, id, false)
+}
+
+func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
+	addr := ""
+	if ra := nc.RemoteAddr(); ra != nil {
+		addr = ra.String()
+	}
+	_ = nc.Close()
+	if s.closed.Load() {
+		return
+	}
+	s.st.hsFailed.Add(1)
+	s.log.Debug("handshake failed", "socket", string(s.typ), "endpoint", ep, "peer", addr, "err", err)
+	s.emit(Event{Kind: EventHandshakeFailed, Endpoint: ep, Peer: addr, Err: err})
+}
+
+// connector keeps one connected endpoint alive.
+type connector struct {
+	endpoint string
+	e        endpoint
+	p        *pipe
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// Connect connects the socket to endpoint asynchronously: it returns at once
+// and a goroutine dials, handshakes and reconnects with exponential backoff
+// (ReconnectIvl doubling up to ReconnectIvlMax) until Disconnect or Close.
+// The peer need not be bound yet. As in libzmq, a connected endpoint gets
+// its queue at once: messages sent to it wait there until it connects.
+func (s *Socket) Connect(ep string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	e, err := parseEndpoint(ep, false)
+	if err != nil {
+		return fmt.Errorf("socket %s: connect: %w", s.typ, err)
+	}
+	if e.transport == "inproc" {
+		return s.ctx.connectInproc(s, e.addr, ep)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.cons[ep] != nil {
+		return fmt.Errorf("socket %s: connect %s: already connected", s.typ, ep)
+	}
+	cn := &connector{endpoint: ep, e: e, p: newPipe(s, ep)}
+	cn.p.out = newMQ(s.opt.SendHWM)
+	cn.ctx, cn.cancel = context.WithCancel(s.bg)
+	s.cons[ep] = cn
+	if s.typ != ROUTER && s.typ != PUB && s.typ != XPUB {
+		// libzmq creates the pipe of a connect at once (ZMQ_IMMEDIATE off).
+		cn.p.listed = true
+		s.addPipeLocked(cn.p)
+		signal(s.sendWake)
+	}
+	s.wg.Add(1)
+	go s.runConnector(cn)
+	return nil
+}
+
+func (s *Socket) runConnector(cn *connector) {
+	defer s.wg.Done()
+	ivl := s.opt.ReconnectIvl
+	var d net.Dialer
+	for {
+		if cn.ctx.Err() != nil {
+			return
+		}
+		dctx, cancel := context.WithTimeout(cn.ctx, s.opt.HandshakeTimeout)
+		nc, err := d.DialContext(dctx, cn.e.network(), cn.e.addr)
+		cancel()
+		if err == nil {
+			s.mu.Lock()
+			if s.closed.Load() || cn.ctx.Err() != nil {
+				s.mu.Unlock()
+				_ = nc.Close()
+				return
+			}
+			s.shaking[nc] = struct{}{}
+			s.mu.Unlock()
+			id, herr := s.handshake(nc, false)
+			s.mu.Lock()
+			delete(s.shaking, nc)
+			s.mu.Unlock()
+			if herr != nil {
+				s.handshakeFailed(cn.endpoint, nc, herr)
+			} else {
+				ivl = s.opt.ReconnectIvl
+				s.serve(nc, cn.p, id, true)
+			}
+		}
+		t := time.NewTimer(ivl)
+		select {
+		case <-t.C:
+		case <-cn.ctx.Done():
+			t.Stop()
+			return
+		}
+		if err != nil {
+			ivl = min(2*ivl, s.opt.ReconnectIvlMax)
+		}
+	}
+}
+
+// Endpoints returns the endpoints the socket is bound to, as actually bound
+// (an ephemeral tcp port filled in).
+func (s *Socket) Endpoints() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.lst)+len(s.ibound))
+	for ep := range s.lst {
+		out = append(out, ep)
+	}
+	for _, n := range s.ibound {
+		out = append(out, "inproc://"+n)
+	}
+	return out
+}
+
+// Unbind stops listening on endpoint (as passed to Bind or as returned by
+// Endpoints) and closes the connections accepted through it.
+func (s *Socket) Unbind(ep string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if strings.HasPrefix(ep, "inproc://") {
+		return s.ctx.unbindInproc(s, strings.TrimPrefix(ep, "inproc://"))
+	}
+	s.mu.Lock()
+	l := s.lst[ep]
+	if l == nil {
+		for _, x := range s.lst {
+			if x.asked == ep {
+				l = x
+				break
+			}
+		}
+	}
+	if l == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("socket %s: unbind %s: %w", s.typ, ep, ErrNoSuchAddress)
+	}
+	delete(s.lst, l.endpoint)
+	var kill []*conn
+	for c := range s.live {
+		if c.p.endpoint == l.endpoint {
+			kill = append(kill, c)
+		}
+	}
+	s.mu.Unlock()
+	_ = l.ln.Close()
+	for _, c := range kill {
+		c.kill(ErrClosed)
+	}
+	return nil
+}
+
+// Disconnect stops connecting to endpoint, closes its connection and drops
+// its queued messages.
+func (s *Socket) Disconnect(ep string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if strings.HasPrefix(ep, "inproc://") {
+		return s.ctx.disconnectInproc(s, strings.TrimPrefix(ep, "inproc://"))
+	}
+	s.mu.Lock()
+	cn := s.cons[ep]
+	if cn == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("socket %s: disconnect %s: %w", s.typ, ep, ErrNoSuchAddress)
+	}
+	delete(s.cons, ep)
+	cn.cancel()
+	var kill []*conn
+	for c := range s.live {
+		if c.p == cn.p {
+			kill = append(kill, c)
+		}
+	}
+	if cn.p.listed {
+		cn.p.listed = false
+		s.removePipeLocked(cn.p)
+	}
+	s.mu.Unlock()
+	for _, c := range kill {
+		c.kill(ErrClosed)
+	}
+	return nil
+}

@@ -66,6 +66,9 @@ func NewActor(k *Kind, spec Spec, sockets *socket.Context, out io.Writer, log *s
 	}
 	node, err := k.New(Config{Name: spec.Name, Index: spec.Index, Attrs: attrs})
 	if err != nil {
+		if strings.HasPrefix(err.Error(), spec.Name+": ") { // Config.Decode names the instance already
+			return nil, err
+		}
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
 	if node == nil {

@@ -2,11 +2,242 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/builtin"
 )
 
-// SCAFFOLD: replaced by the command's implementation.
+// nodesSource is one set of kinds `topo nodes` lists: the built-ins, or the
+// kinds one plugin serves. Prefix is what a topology puts before a kind's
+// name to use it ("" for built-ins, "text." for plugin "text").
+type nodesSource struct {
+	Source   string // "builtin", or "plugin NAME"
+	Prefix   string
+	Registry *plugins.Registry
+}
+
+// nodesSources returns every kind source `topo nodes` knows. Plugin kinds
+// join here: append one nodesSource per described plugin.
+func nodesSources(ctx context.Context, c *cli) ([]nodesSource, error) {
+	var reg plugins.Registry
+	if err := builtin.Register(&reg); err != nil {
+		return nil, err
+	}
+	return []nodesSource{{Source: "builtin", Registry: &reg}}, nil
+}
+
+// nodesKind is the JSON shape of one kind.
+type nodesKind struct {
+	Name    string        `json:"name"`
+	Source  string        `json:"source"`
+	Life    string        `json:"life"`
+	Doc     string        `json:"doc"`
+	Attrs   []nodesAttr   `json:"attributes"`
+	Sockets []nodesSocket `json:"sockets"`
+}
+
+type nodesAttr struct {
+	Name     string          `json:"name"`
+	Type     string          `json:"type"`
+	Required bool            `json:"required"`
+	Default  json.RawMessage `json:"default,omitempty"`
+	Doc      string          `json:"doc"`
+}
+
+type nodesSocket struct {
+	Name     string   `json:"name"`
+	Types    []string `json:"types"`
+	Optional bool     `json:"optional"`
+	Doc      string   `json:"doc"`
+}
+
 func runNodes(ctx context.Context, c *cli, args []string) int {
-	fmt.Fprintln(c.stderr, "topo: not implemented yet")
-	return 1
+	fs := flag.NewFlagSet("nodes", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	asJSON := fs.Bool("json", false, "print the kinds as JSON")
+	fs.Bool("no-color", false, "disable colour (output is never coloured)")
+	fs.Usage = func() {
+		fmt.Fprintln(c.stderr, "Usage: topo nodes [-json] [KIND...]")
+		fmt.Fprintln(c.stderr)
+		fmt.Fprintln(c.stderr, "Lists every available node kind with its attributes, sockets and docs;")
+		fmt.Fprintln(c.stderr, "with KIND arguments, only those kinds.")
+		fmt.Fprintln(c.stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 1
+	}
+	sources, err := nodesSources(ctx, c)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
+		return 1
+	}
+	var all []nodesKind
+	for _, src := range sources {
+		for _, k := range src.Registry.Kinds() {
+			all = append(all, describeKind(src, k))
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	kinds := all
+	if fs.NArg() > 0 {
+		kinds = nil
+		for _, name := range fs.Args() {
+			k, ok := findKind(all, name)
+			if !ok {
+				fmt.Fprintf(c.stderr, "topo: nodes: unknown kind %q%s\n", name, didYouMean(all, name))
+				return 1
+			}
+			kinds = append(kinds, k)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Kinds []nodesKind `json:"kinds"`
+		}{kinds}); err != nil {
+			fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	writeKinds(c.stdout, kinds)
+	return 0
+}
+
+func describeKind(src nodesSource, k *plugins.Kind) nodesKind {
+	out := nodesKind{
+		Name:    src.Prefix + k.Name,
+		Source:  src.Source,
+		Life:    k.Life.String(),
+		Doc:     k.Doc,
+		Attrs:   []nodesAttr{},
+		Sockets: []nodesSocket{},
+	}
+	for _, a := range k.Attrs {
+		na := nodesAttr{Name: a.Name, Type: typeName(a.Type), Required: a.Required(), Doc: a.Doc}
+		if !a.Required() {
+			if b, err := ctyjson.Marshal(a.Default, a.Default.Type()); err == nil {
+				na.Default = b
+			}
+		}
+		out.Attrs = append(out.Attrs, na)
+	}
+	for _, s := range k.Sockets {
+		ns := nodesSocket{Name: s.Name, Optional: s.Optional, Doc: s.Doc, Types: []string{}}
+		for _, t := range s.Types {
+			ns.Types = append(ns.Types, string(t))
+		}
+		out.Sockets = append(out.Sockets, ns)
+	}
+	return out
+}
+
+func typeName(t cty.Type) string {
+	if t == cty.NilType || t == cty.DynamicPseudoType {
+		return "any"
+	}
+	return t.FriendlyNameForConstraint()
+}
+
+func findKind(all []nodesKind, name string) (nodesKind, bool) {
+	for _, k := range all {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return nodesKind{}, false
+}
+
+// writeKinds renders kinds for a terminal: a header per kind, its doc, then
+// aligned tables of attributes and sockets.
+func writeKinds(w io.Writer, kinds []nodesKind) {
+	for i, k := range kinds {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		src := ""
+		if k.Source != "builtin" {
+			src = ", " + k.Source
+		}
+		fmt.Fprintf(w, "%s (%s%s)\n", k.Name, k.Life, src)
+		if k.Doc != "" {
+			fmt.Fprintf(w, "  %s\n", k.Doc)
+		}
+		if len(k.Attrs) > 0 {
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  attributes:")
+			for _, a := range k.Attrs {
+				def := "required"
+				if !a.Required {
+					def = "default " + string(a.Default)
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", a.Name, a.Type, def, a.Doc)
+			}
+			tw.Flush()
+		}
+		if len(k.Sockets) > 0 {
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  sockets:")
+			for _, s := range k.Sockets {
+				types := strings.Join(s.Types, "|")
+				if types == "" {
+					types = "any"
+				}
+				if s.Optional {
+					types += " (optional)"
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\n", s.Name, types, s.Doc)
+			}
+			tw.Flush()
+		}
+	}
+}
+
+// didYouMean suggests the closest kind name, if one is close.
+func didYouMean(all []nodesKind, name string) string {
+	best, bestD := "", 4
+	for _, k := range all {
+		if d := editDistance(name, k.Name); d < bestD {
+			best, bestD = k.Name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -1,0 +1,170 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+type generateConfig struct {
+	Messages int     `cty:"messages"`
+	Size     int     `cty:"size"`
+	Rate     float64 `cty:"rate"`
+}
+
+func generateKind() *plugins.Kind {
+	return &plugins.Kind{
+		Name: "generate",
+		Doc: "Load generator: sends `messages` single-frame messages of `size` bytes as fast as " +
+			"`rate` allows, prints a summary and finishes.",
+		Life: plugins.Task,
+		Attrs: []plugins.Attr{
+			numAttr("messages", 0, "How many messages to send; 0 sends until stopped."),
+			numAttr("size", 16, "Bytes per message."),
+			{Name: "rate", Type: cty.Number, Default: cty.NumberIntVal(0), Doc: "Messages per second; 0 is unlimited."},
+		},
+		Sockets: []plugins.SocketDecl{
+			{Name: "out", Types: sendTypes, Doc: "Messages are sent here."},
+		},
+		New: func(cfg plugins.Config) (plugins.Node, error) {
+			var c generateConfig
+			if err := cfg.Decode(&c); err != nil {
+				return nil, err
+			}
+			switch {
+			case c.Messages < 0:
+				return nil, attrErr("messages", "must not be negative, got %d", c.Messages)
+			case c.Size < 0:
+				return nil, attrErr("size", "must not be negative, got %d", c.Size)
+			case c.Size > 64<<20:
+				return nil, attrErr("size", "must be at most 64 MiB, got %d", c.Size)
+			case c.Rate < 0:
+				return nil, attrErr("rate", "must not be negative, got %v", c.Rate)
+			}
+			return &generate{generateConfig: c}, nil
+		},
+	}
+}
+
+type generate struct{ generateConfig }
+
+// Run sends the messages. Payloads are cut from shared chunks so the hot
+// path allocates once per batch, yet each message owns disjoint memory (a
+// receiver may modify what it receives).
+func (g *generate) Run(ctx context.Context, env plugins.Env) error {
+	out, err := need(env, "out")
+	if err != nil {
+		return err
+	}
+	const batch = 1024
+	template := make([]byte, g.Size)
+	for i := range template {
+		template[i] = 'a' + byte(i%26)
+	}
+	var (
+		data []byte
+		msgs []([]byte)
+		hdrs socket.Msg
+		p    = pacer{rate: g.Rate}
+	)
+	start := time.Now()
+	sent := 0
+	for g.Messages == 0 || sent < g.Messages {
+		if err := p.wait(ctx); err != nil {
+			return err
+		}
+		k := sent % batch
+		if k == 0 {
+			data = make([]byte, g.Size*batch)
+			for j := 0; j < batch; j++ {
+				copy(data[j*g.Size:], template)
+			}
+			msgs = make([][]byte, batch)
+			for j := range msgs {
+				msgs[j] = data[j*g.Size : (j+1)*g.Size : (j+1)*g.Size]
+			}
+			hdrs = socket.Msg(msgs)
+		}
+		if err := send(ctx, out, "out", hdrs[k:k+1:k+1]); err != nil {
+			return err
+		}
+		sent++
+	}
+	el := time.Since(start)
+	line(env, "Sent %d messages of %d bytes in %.3f s (%.0f msgs/s)", sent, g.Size, el.Seconds(), perSecond(sent, el))
+	return nil
+}
+
+func perSecond(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+type countConfig struct {
+	Expect int `cty:"expect"`
+}
+
+func countKind() *plugins.Kind {
+	return &plugins.Kind{
+		Name: "count",
+		Doc: "Load sink: counts messages; after `expect` of them prints the count, seconds and msgs/s " +
+			"(timed from the first message) and finishes.",
+		Life: plugins.Task,
+		Attrs: []plugins.Attr{
+			numAttr("expect", 0, "How many messages to count before finishing; 0 counts until stopped (and prints then)."),
+		},
+		Sockets: []plugins.SocketDecl{
+			{Name: "in", Types: recvTypes, Doc: "Messages arrive here. A SUB without `subscribe` takes everything."},
+		},
+		New: func(cfg plugins.Config) (plugins.Node, error) {
+			var c countConfig
+			if err := cfg.Decode(&c); err != nil {
+				return nil, err
+			}
+			if c.Expect < 0 {
+				return nil, attrErr("expect", "must not be negative, got %d", c.Expect)
+			}
+			return &count{expect: c.Expect}, nil
+		},
+	}
+}
+
+type count struct{ expect int }
+
+// Subscriptions makes a SUB "in" take every message.
+func (*count) Subscriptions() map[string][]string { return map[string][]string{"in": {""}} }
+
+func (c *count) Run(ctx context.Context, env plugins.Env) error {
+	in, err := need(env, "in")
+	if err != nil {
+		return err
+	}
+	var first, last time.Time
+	n := 0
+	report := func() {
+		el := last.Sub(first)
+		line(env, "Received %d messages in %.3f s (%.0f msgs/s)", n, el.Seconds(), perSecond(n, el))
+	}
+	for c.expect == 0 || n < c.expect {
+		if _, err := recv(ctx, in, "in"); err != nil {
+			if c.expect == 0 && n > 0 && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				report()
+			}
+			return err
+		}
+		last = time.Now()
+		if n == 0 {
+			first = last
+		}
+		n++
+	}
+	report()
+	return nil
+}

@@ -1,0 +1,298 @@
+package pluginproto
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// ServiceName is the gRPC service of a plugin process.
+const ServiceName = "topo.plugin.v1.Node"
+
+// Server is what a plugin process implements: the lifecycle of one node
+// instance, mirroring plugins.Actor, plus Describe and Stop. go-plugin's
+// gRPC server calls the methods concurrently; Stop and Stats may arrive
+// while Run is in flight.
+type Server interface {
+	// Describe lists the kinds the plugin serves. It needs no Bind.
+	Describe(ctx context.Context) (*Description, error)
+	// Bind builds the instance from spec, creates and binds its sockets,
+	// and returns the endpoints bound per socket name.
+	Bind(ctx context.Context, spec *Spec) (map[string][]string, error)
+	Connect(ctx context.Context, endpoints map[string][]string) error
+	Ready(ctx context.Context) error
+	// Run runs the node's body, writing its user-visible output to out.
+	// It returns when the body returns, when Stop is called (nil for a
+	// clean stop), or when ctx is done (the host went away).
+	Run(ctx context.Context, out io.Writer) error
+	// Stop asks a running body to stop (cancels its context).
+	Stop(ctx context.Context) error
+	Stats(ctx context.Context) (map[string]socket.Stats, error)
+	// Close closes the instance's sockets.
+	Close(ctx context.Context) error
+}
+
+// GRPCPlugin plugs Server into go-plugin. A plugin process sets Impl; a host
+// leaves it nil and gets a *Client from Dispense.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl Server
+}
+
+var (
+	_ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
+	_ plugin.Plugin     = (*GRPCPlugin)(nil)
+)
+
+// GRPCServer registers Impl on s.
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.Impl == nil {
+		return errors.New("pluginproto: GRPCPlugin has no Impl")
+	}
+	s.RegisterService(&serviceDesc, p.Impl)
+	return nil
+}
+
+// GRPCClient returns a *Client over cc.
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
+	return &Client{cc: cc}, nil
+}
+
+// The service descriptor, written by hand: every message is a well-known type.
+var serviceDesc = grpc.ServiceDesc{
+	ServiceName: ServiceName,
+	HandlerType: (*Server)(nil),
+	Methods: []grpc.MethodDesc{
+		{MethodName: "Describe", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
+			d, err := s.Describe(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return encode(d)
+		})},
+		{MethodName: "Bind", Handler: unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
+			var spec Spec
+			if err := json.Unmarshal(in.GetValue(), &spec); err != nil {
+				return nil, fmt.Errorf("bind: decode spec: %w", err)
+			}
+			eps, err := s.Bind(ctx, &spec)
+			if err != nil {
+				return nil, err
+			}
+			return encode(eps)
+		})},
+		{MethodName: "Connect", Handler: unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
+			var eps map[string][]string
+			if err := json.Unmarshal(in.GetValue(), &eps); err != nil {
+				return nil, fmt.Errorf("connect: decode endpoints: %w", err)
+			}
+			return &emptypb.Empty{}, s.Connect(ctx, eps)
+		})},
+		{MethodName: "Ready", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
+			return &emptypb.Empty{}, s.Ready(ctx)
+		})},
+		{MethodName: "Stop", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
+			return &emptypb.Empty{}, s.Stop(ctx)
+		})},
+		{MethodName: "Stats", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
+			st, err := s.Stats(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return encode(st)
+		})},
+		{MethodName: "Close", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
+			return &emptypb.Empty{}, s.Close(ctx)
+		})},
+	},
+	Streams: []grpc.StreamDesc{{
+		StreamName:    "Run",
+		ServerStreams: true,
+		Handler: func(srv any, stream grpc.ServerStream) error {
+			if err := stream.RecvMsg(&emptypb.Empty{}); err != nil {
+				return err
+			}
+			w := &streamWriter{stream: stream}
+			defer w.close()
+			return srv.(Server).Run(stream.Context(), w)
+		},
+	}},
+	Metadata: "topo/plugin/v1",
+}
+
+// unary adapts a typed handler to grpc.MethodDesc's Handler.
+func unary[In any, PIn interface {
+	*In
+	proto.Message
+}](f func(context.Context, Server, PIn) (any, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	return func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+		in := PIn(new(In))
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		if interceptor == nil {
+			return f(ctx, srv.(Server), in)
+		}
+		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + ServiceName}
+		return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+			return f(ctx, srv.(Server), req.(PIn))
+		})
+	}
+}
+
+func encode(v any) (*wrapperspb.BytesValue, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return wrapperspb.Bytes(b), nil
+}
+
+// streamWriter turns Writes into Run stream messages. Safe for concurrent
+// use; a Write after Run returned fails with io.ErrClosedPipe.
+type streamWriter struct {
+	mu     sync.Mutex
+	stream grpc.ServerStream
+	done   bool
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return 0, io.ErrClosedPipe
+	}
+	// SendMsg serializes before returning, so p may be reused afterwards.
+	if err := w.stream.SendMsg(wrapperspb.Bytes(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (w *streamWriter) close() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
+}
+
+// Client is the host's handle on one plugin process's Server. Safe for
+// concurrent use.
+type Client struct {
+	cc *grpc.ClientConn
+}
+
+func (c *Client) call(ctx context.Context, method string, in, out any) error {
+	return c.cc.Invoke(ctx, "/"+ServiceName+"/"+method, in, out)
+}
+
+func (c *Client) callJSON(ctx context.Context, method string, in any, into any) error {
+	var req any = &emptypb.Empty{}
+	if in != nil {
+		b, err := encode(in)
+		if err != nil {
+			return err
+		}
+		req = b
+	}
+	if into == nil {
+		return c.call(ctx, method, req, &emptypb.Empty{})
+	}
+	out := &wrapperspb.BytesValue{}
+	if err := c.call(ctx, method, req, out); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(out.GetValue(), into); err != nil {
+		return fmt.Errorf("%s: decode reply: %w", method, err)
+	}
+	return nil
+}
+
+// Describe calls Server.Describe.
+func (c *Client) Describe(ctx context.Context) (*Description, error) {
+	var d Description
+	if err := c.callJSON(ctx, "Describe", nil, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Bind calls Server.Bind.
+func (c *Client) Bind(ctx context.Context, spec *Spec) (map[string][]string, error) {
+	var eps map[string][]string
+	if err := c.callJSON(ctx, "Bind", spec, &eps); err != nil {
+		return nil, err
+	}
+	return eps, nil
+}
+
+// Connect calls Server.Connect.
+func (c *Client) Connect(ctx context.Context, endpoints map[string][]string) error {
+	if endpoints == nil {
+		endpoints = map[string][]string{}
+	}
+	return c.callJSON(ctx, "Connect", endpoints, nil)
+}
+
+// Ready calls Server.Ready.
+func (c *Client) Ready(ctx context.Context) error { return c.callJSON(ctx, "Ready", nil, nil) }
+
+// Stop calls Server.Stop.
+func (c *Client) Stop(ctx context.Context) error { return c.callJSON(ctx, "Stop", nil, nil) }
+
+// Close calls Server.Close.
+func (c *Client) Close(ctx context.Context) error { return c.callJSON(ctx, "Close", nil, nil) }
+
+// Stats calls Server.Stats.
+func (c *Client) Stats(ctx context.Context) (map[string]socket.Stats, error) {
+	var st map[string]socket.Stats
+	if err := c.callJSON(ctx, "Stats", nil, &st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Run calls Server.Run and copies the output it streams to out, in order,
+// until the body returns; it then returns the body's result. Cancelling ctx
+// abandons the call (the plugin sees its stream cancelled).
+func (c *Client) Run(ctx context.Context, out io.Writer) error {
+	stream, err := c.cc.NewStream(ctx, &serviceDesc.Streams[0], "/"+ServiceName+"/Run")
+	if err != nil {
+		return err
+	}
+	if err := stream.SendMsg(&emptypb.Empty{}); err != nil {
+		return err
+	}
+	if err := stream.CloseSend(); err != nil {
+		return err
+	}
+	for {
+		m := &wrapperspb.BytesValue{}
+		err := stream.RecvMsg(m)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			if _, werr := out.Write(m.GetValue()); werr != nil {
+				// Keep draining so the body is not blocked on us.
+				out = nil
+			}
+		}
+	}
+}

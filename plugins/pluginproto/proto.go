@@ -1,0 +1,169 @@
+package pluginproto
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// ProtocolVersion is the version of this protocol. A host and a plugin
+// built against different versions refuse each other with a
+// "protocol version mismatch" error.
+const ProtocolVersion = 1
+
+// The go-plugin magic cookie: not a security measure, it tells a binary that
+// it was started by topo as a plugin.
+const (
+	MagicCookieKey   = "TOPO_PLUGIN"
+	MagicCookieValue = "9c1f6d4e-topo-node-plugin"
+)
+
+// PluginName is the name the node service is dispensed under.
+const PluginName = "node"
+
+// Environment variables the host sets for a plugin process.
+const (
+	// EnvParentFD names the file descriptor of a pipe whose write end the
+	// host holds: when it reads EOF the host is gone and the plugin exits.
+	EnvParentFD = "TOPO_PLUGIN_PARENT_FD"
+	// EnvLogLevel is the slog level ("DEBUG", "INFO", ...) the plugin logs at.
+	EnvLogLevel = "TOPO_PLUGIN_LOG_LEVEL"
+)
+
+// Handshake returns the go-plugin handshake topo's host and plugins share.
+func Handshake() plugin.HandshakeConfig {
+	return HandshakeVersion(ProtocolVersion)
+}
+
+// HandshakeVersion is Handshake for another protocol version. Only tests and
+// compatibility shims need it.
+func HandshakeVersion(v uint) plugin.HandshakeConfig {
+	return plugin.HandshakeConfig{
+		ProtocolVersion:  v,
+		MagicCookieKey:   MagicCookieKey,
+		MagicCookieValue: MagicCookieValue,
+	}
+}
+
+// IsChild reports whether this process was started by a topo host as a
+// plugin (the magic cookie is in its environment). A test binary that serves
+// itself checks it first thing in TestMain.
+func IsChild() bool {
+	return os.Getenv(MagicCookieKey) == MagicCookieValue
+}
+
+// Description is a plugin's answer to Describe.
+type Description struct {
+	// Protocol is the plugin's ProtocolVersion, checked again by the host
+	// after go-plugin's own negotiation.
+	Protocol int        `json:"protocol"`
+	Kinds    []KindDesc `json:"kinds"`
+	Pid      int        `json:"pid"`
+}
+
+// KindDesc describes one kind (plugins.Kind without New).
+type KindDesc struct {
+	Name    string       `json:"name"`
+	Doc     string       `json:"doc,omitempty"`
+	Life    string       `json:"life"` // "task" or "service"
+	Attrs   []AttrDesc   `json:"attrs,omitempty"`
+	Sockets []SocketDesc `json:"sockets,omitempty"`
+}
+
+// AttrDesc describes one attribute. Type is a cty type as ctyjson.MarshalType
+// writes it; Default is the default value with its own type, or nil when the
+// attribute is required.
+type AttrDesc struct {
+	Name    string          `json:"name"`
+	Type    json.RawMessage `json:"type"`
+	Default *Value          `json:"default,omitempty"`
+	Doc     string          `json:"doc,omitempty"`
+}
+
+// SocketDesc describes one socket a kind uses.
+type SocketDesc struct {
+	Name     string   `json:"name"`
+	Types    []string `json:"types"`
+	Optional bool     `json:"optional,omitempty"`
+	Doc      string   `json:"doc,omitempty"`
+}
+
+// Spec is plugins.Spec on the wire.
+type Spec struct {
+	Name    string       `json:"name"`
+	Index   int          `json:"index"`
+	Kind    string       `json:"kind"`
+	Attrs   Value        `json:"attrs"`
+	Sockets []SocketSpec `json:"sockets"`
+}
+
+// SocketSpec is plugins.SocketSpec on the wire. A nil Subscribe (JSON null)
+// and an empty one ([]) stay distinct.
+type SocketSpec struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Bind      []string `json:"bind"`
+	Subscribe []string `json:"subscribe"`
+	HWM       int      `json:"hwm"`
+	Identity  string   `json:"identity"`
+	Expect    int      `json:"expect"`
+}
+
+// Value is a cty value with its type, so it round-trips exactly. The zero
+// Value is cty.NilVal.
+type Value struct {
+	Type  json.RawMessage `json:"type,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
+}
+
+// EncodeValue encodes v; cty.NilVal encodes as the zero Value.
+func EncodeValue(v cty.Value) (Value, error) {
+	if v == cty.NilVal {
+		return Value{}, nil
+	}
+	ty, err := ctyjson.MarshalType(v.Type())
+	if err != nil {
+		return Value{}, fmt.Errorf("encode type %s: %w", v.Type().FriendlyName(), err)
+	}
+	val, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return Value{}, fmt.Errorf("encode %s value: %w", v.Type().FriendlyName(), err)
+	}
+	return Value{Type: ty, Value: val}, nil
+}
+
+// DecodeValue is the inverse of EncodeValue.
+func DecodeValue(w Value) (cty.Value, error) {
+	if len(w.Type) == 0 {
+		return cty.NilVal, nil
+	}
+	ty, err := ctyjson.UnmarshalType(w.Type)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decode type: %w", err)
+	}
+	v, err := ctyjson.Unmarshal(w.Value, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decode %s value: %w", ty.FriendlyName(), err)
+	}
+	return v, nil
+}
+
+// EncodeType encodes a cty type (cty.NilType as JSON null).
+func EncodeType(t cty.Type) (json.RawMessage, error) {
+	if t == cty.NilType {
+		return json.RawMessage("null"), nil
+	}
+	return ctyjson.MarshalType(t)
+}
+
+// DecodeType is the inverse of EncodeType.
+func DecodeType(b json.RawMessage) (cty.Type, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return cty.NilType, nil
+	}
+	return ctyjson.UnmarshalType(b)
+}

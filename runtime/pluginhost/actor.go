@@ -1,0 +1,182 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/pluginproto"
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// actor is a plugins.Actor whose node runs in a plugin process. Its methods
+// are called in lifecycle order by one goroutine; Stats and Close are safe
+// concurrently with the others.
+type actor struct {
+	h    *Host
+	pr   *proc
+	spec plugins.Spec
+	wire *pluginproto.Spec
+	out  io.Writer
+	log  *slog.Logger
+
+	stopWatch func() bool // stops the ctx watcher set up by Launch
+
+	mu        sync.Mutex
+	lastStats map[string]socket.Stats // guarded by mu
+	closed    bool                    // guarded by mu
+}
+
+var _ plugins.Actor = (*actor)(nil)
+
+// PID returns the plugin process's id (for tests and diagnostics).
+func (a *actor) PID() int { return a.pr.pid() }
+
+// err wraps a failed call so that it names the instance; a dead process
+// becomes ErrExited.
+func (a *actor) err(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown {
+		// An error the node or its Actor returned in the plugin: it
+		// already names the instance, as NewActor's errors do.
+		msg := st.Message()
+		if !strings.HasPrefix(msg, a.spec.Name+":") {
+			msg = a.spec.Name + ": " + msg
+		}
+		return errors.New(msg)
+	}
+	err = a.pr.callError(err)
+	if errors.Is(err, ErrExited) {
+		return fmt.Errorf("%s: %s: %w", a.spec.Name, op, err)
+	}
+	if s, ok := status.FromError(err); ok {
+		err = fmt.Errorf("%s (%s)", s.Message(), s.Code())
+	}
+	return fmt.Errorf("%s: %s: plugin %s: %w", a.spec.Name, op, a.pr.exe, err)
+}
+
+// Bind sends the spec; the plugin creates and binds the sockets.
+func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
+	eps, err := a.pr.conn.Bind(ctx, a.wire)
+	if err != nil {
+		return nil, a.err("bind", err)
+	}
+	return eps, nil
+}
+
+// Connect connects the plugin's sockets.
+func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) error {
+	return a.err("connect", a.pr.conn.Connect(ctx, endpoints))
+}
+
+// Ready blocks until the plugin's sockets have their expected peers.
+func (a *actor) Ready(ctx context.Context) error {
+	err := a.pr.conn.Ready(ctx)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%s: ready: %w", a.spec.Name, ctx.Err())
+	}
+	return a.err("ready", err)
+}
+
+// Run runs the node's body in the plugin and copies its output to the
+// writer Launch was given. When ctx is done it asks the plugin to stop and
+// waits up to Options.StopTimeout for the body to return (a clean stop is
+// nil). If the process dies, Run returns an error wrapping ErrExited that
+// names the instance.
+func (a *actor) Run(ctx context.Context) error {
+	streamCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.pr.conn.Run(streamCtx, a.out) }()
+	select {
+	case err := <-done:
+		return a.err("run", err)
+	case <-ctx.Done():
+	}
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), a.h.opts.StopTimeout)
+	defer stopCancel()
+	if err := a.pr.conn.Stop(stopCtx); err != nil {
+		a.log.Debug("plugin stop", "error", err)
+	}
+	select {
+	case err := <-done:
+		if st, ok := status.FromError(err); err != nil && ok && st.Code() == codes.Unknown {
+			return a.err("run", err) // the body failed while stopping
+		}
+		return nil
+	case <-stopCtx.Done():
+		a.log.Warn("plugin node did not stop in time; abandoning it", "timeout", a.h.opts.StopTimeout)
+		cancel()
+		<-done
+		return nil
+	}
+}
+
+// Stats returns the plugin's socket counters, or the last ones seen if the
+// plugin does not answer within a second.
+func (a *actor) Stats() map[string]socket.Stats {
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if !closed {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := a.pr.conn.Stats(ctx)
+		cancel()
+		if err == nil {
+			a.mu.Lock()
+			a.lastStats = st
+			a.mu.Unlock()
+			return st
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]socket.Stats, len(a.lastStats))
+	for k, v := range a.lastStats {
+		out[k] = v
+	}
+	return out
+}
+
+// Close closes the plugin's sockets (lingering per their options) and ends
+// the process. Safe to call more than once and concurrently.
+func (a *actor) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock()
+	if a.stopWatch != nil {
+		a.stopWatch()
+	}
+	var err error
+	if !a.pr.client.Exited() {
+		ctx, cancel := context.WithTimeout(context.Background(), a.h.opts.StopTimeout)
+		if st, e := a.pr.conn.Stats(ctx); e == nil {
+			a.mu.Lock()
+			a.lastStats = st
+			a.mu.Unlock()
+		}
+		if e := a.pr.conn.Close(ctx); e != nil {
+			if s, ok := status.FromError(e); ok && s.Code() == codes.Unknown {
+				err = a.err("close", e)
+			}
+		}
+		cancel()
+	}
+	a.pr.kill()
+	return err
+}

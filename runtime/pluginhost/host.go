@@ -1,0 +1,574 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	plugin "github.com/hashicorp/go-plugin"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/pluginproto"
+	"github.com/topo-zmq/topo/runtime/socket"
+	"github.com/topo-zmq/topo/topology"
+)
+
+// Errors a Host returns, wrapped with the node, the plugin and the path;
+// check with errors.Is.
+var (
+	ErrNotFound         = errors.New("plugin executable not found")
+	ErrNotExecutable    = errors.New("plugin file is not executable")
+	ErrNotPlugin        = errors.New("not a topo plugin")
+	ErrHandshakeTimeout = errors.New("plugin handshake timeout")
+	ErrChecksum         = errors.New("plugin checksum mismatch")
+	ErrProtocolVersion  = errors.New("plugin protocol version mismatch")
+	ErrUnknownKind      = errors.New("plugin does not serve that kind")
+	ErrBuild            = errors.New("plugin build failed")
+	// ErrExited is returned by an Actor's calls when its plugin process
+	// died (panic, exit, SIGKILL): the runtime restarts the node.
+	ErrExited = errors.New("plugin process exited")
+	// ErrClosed is returned by Launch and Kinds after Close.
+	ErrClosed = errors.New("plugin host closed")
+)
+
+// Options configure a Host. The zero value is usable.
+type Options struct {
+	// Self is the command line that serves the built-in kinds, run by
+	// Launch when p is nil (isolation = "process"). Default: this
+	// executable with the argument "plugin-serve" (topo's hidden command).
+	// A test binary sets it to itself and serves from TestMain when
+	// IsChild() is true.
+	Self []string
+	// CacheDir holds plugins built from source. Default:
+	// os.UserCacheDir()/topo/plugins.
+	CacheDir string
+	// Logger receives host-level diagnostics (builds, kills); nil discards.
+	Logger *slog.Logger
+	// StartTimeout bounds a plugin's start and handshake. Default 20s.
+	StartTimeout time.Duration
+	// StopTimeout bounds how long Run waits for a stopped body to return
+	// after its ctx is done before abandoning it. Default 5s.
+	StopTimeout time.Duration
+	// GoCommand builds source plugins. Default "go".
+	GoCommand string
+	// Env is added to every plugin process's environment (after the
+	// host's own environment).
+	Env []string
+}
+
+// Host starts plugin processes: one per Kinds call (briefly) and one per
+// launched node instance. It implements runtime.Launcher. All methods are
+// safe for concurrent use.
+type Host struct {
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	procs  map[*proc]struct{} // guarded by mu
+	closed bool               // guarded by mu
+
+	buildMu sync.Mutex
+	built   map[string]string // source dir → executable; guarded by buildMu
+}
+
+// New returns a Host. It starts nothing until Kinds or Launch.
+func New(o Options) *Host {
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 20 * time.Second
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 5 * time.Second
+	}
+	if o.GoCommand == "" {
+		o.GoCommand = "go"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}}
+}
+
+// IsChild reports whether this process was started by a topo host as a
+// plugin. A test binary that serves itself calls it first in TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		if pluginhost.IsChild() {
+//			plugins.Serve(myKinds...)
+//			return
+//		}
+//		os.Exit(m.Run())
+//	}
+func IsChild() bool { return pluginproto.IsChild() }
+
+// Close kills every plugin process still running. Idempotent.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	procs := make([]*proc, 0, len(h.procs))
+	for p := range h.procs {
+		procs = append(procs, p)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.kill()
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// Kinds starts the plugin once, asks it which kinds it serves, and stops
+// it. The kinds have their bare names ("upper") and a nil New.
+func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([]*plugins.Kind, error) {
+	if p == nil {
+		return nil, errors.New("pluginhost: Kinds needs a plugin")
+	}
+	label := fmt.Sprintf("plugin %q", p.Name)
+	exe, args, err := h.resolve(ctx, p, baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	pr, err := h.start(exe, args, label, h.log.With("plugin", p.Name))
+	if err != nil {
+		return nil, err
+	}
+	defer pr.kill()
+	kinds, err := kindsFromWire(pr.desc)
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s): describe: %w", label, exe, err)
+	}
+	return kinds, nil
+}
+
+// Launch starts one plugin process for one node instance and returns its
+// Actor. p == nil runs Options.Self (isolation = "process"). The process is
+// killed when the Actor is closed, when ctx is done, or by Close.
+func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, spec plugins.Spec, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var (
+		label     = fmt.Sprintf("%s: self", spec.Name)
+		exe       string
+		args      []string
+		err       error
+		pluginLog = log
+	)
+	if p != nil {
+		label = fmt.Sprintf("%s: plugin %q", spec.Name, p.Name)
+		pluginLog = log.With("plugin", p.Name)
+		exe, args, err = h.resolve(ctx, p, baseDir)
+	} else {
+		exe, args, err = h.self()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	wire, err := specToWire(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	pr, err := h.start(exe, args, label, pluginLog)
+	if err != nil {
+		return nil, err
+	}
+	if !serves(pr.desc, spec.Kind) {
+		pr.kill()
+		return nil, fmt.Errorf("%s (%s) does not serve kind %q (it serves %s): %w",
+			label, exe, spec.Kind, strings.Join(kindNames(pr.desc), ", "), ErrUnknownKind)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	a := &actor{h: h, pr: pr, spec: spec, wire: wire, out: out, log: log}
+	a.stopWatch = context.AfterFunc(ctx, func() { a.Close() })
+	return a, nil
+}
+
+// self returns the command line that serves the built-in kinds.
+func (h *Host) self() (string, []string, error) {
+	if len(h.opts.Self) > 0 {
+		return h.opts.Self[0], h.opts.Self[1:], nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("find topo's own executable: %w", err)
+	}
+	return exe, []string{"plugin-serve"}, nil
+}
+
+// resolve finds (or builds) the plugin's executable and checks it.
+func (h *Host) resolve(ctx context.Context, p *topology.Plugin, baseDir string) (string, []string, error) {
+	var exe string
+	switch {
+	case p.Command != "" && p.Source != "":
+		return "", nil, errors.New("set either command or source, not both")
+	case p.Command != "":
+		exe = p.Command
+		if !filepath.IsAbs(exe) {
+			if !strings.ContainsRune(exe, filepath.Separator) {
+				if found, err := exec.LookPath(exe); err == nil {
+					exe = found
+					break
+				}
+			}
+			exe = filepath.Join(baseDir, exe)
+		}
+	case p.Source != "":
+		built, err := h.build(ctx, p, baseDir)
+		if err != nil {
+			return "", nil, err
+		}
+		exe = built
+	default:
+		return "", nil, errors.New("no command or source")
+	}
+	if err := checkExecutable(exe); err != nil {
+		return "", nil, err
+	}
+	if p.SHA256 != "" {
+		if err := checkSHA256(exe, p.SHA256); err != nil {
+			return "", nil, err
+		}
+	}
+	return exe, nil, nil
+}
+
+func checkExecutable(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: no such file: %w", path, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory: %w", path, ErrNotExecutable)
+	}
+	if st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s (mode %s; chmod +x it): %w", path, st.Mode().Perm(), ErrNotExecutable)
+	}
+	return nil
+}
+
+func checkSHA256(path, want string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	hash := sha256.New()
+	if _, err := io.Copy(hash, f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	got := hex.EncodeToString(hash.Sum(nil))
+	want = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(want), "sha256:"))
+	if got != want {
+		return fmt.Errorf("%s has sha256 %s but the topology pins %s: %w", path, got, want, ErrChecksum)
+	}
+	return nil
+}
+
+// proc is one running plugin process.
+type proc struct {
+	h      *Host
+	client *plugin.Client
+	cmd    *exec.Cmd
+	conn   *pluginproto.Client
+	desc   *pluginproto.Description
+	exe    string
+	parent *os.File // write end of the parent pipe; closing it tells the plugin we are gone
+	stderr *tail
+
+	killOnce sync.Once
+}
+
+// start starts exe, performs the handshake and Describe. label prefixes
+// every error ("worker[1]: plugin \"text\"").
+func (h *Host) start(exe string, args []string, label string, log *slog.Logger) (*proc, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w", label, ErrClosed)
+	}
+	h.mu.Unlock()
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.ExtraFiles = []*os.File{r} // fd 3 in the child
+	cmd.Env = append(os.Environ(), h.opts.Env...)
+	level := slog.LevelInfo
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		level = slog.LevelDebug
+	}
+	cmd.Env = append(cmd.Env,
+		pluginproto.EnvParentFD+"=3",
+		pluginproto.EnvLogLevel+"="+level.String(),
+	)
+	stderr := &tail{}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: pluginproto.Handshake(),
+		VersionedPlugins: map[int]plugin.PluginSet{
+			pluginproto.ProtocolVersion: {pluginproto.PluginName: &pluginproto.GRPCPlugin{}},
+		},
+		Cmd:              cmd,
+		SkipHostEnv:      true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     h.opts.StartTimeout,
+		Logger:           newHCLogger(log),
+		Stderr:           stderr,
+		SyncStdout:       &lineLogger{log: log, msg: "plugin stdout"},
+		SyncStderr:       &lineLogger{log: log, msg: "plugin stderr"},
+	})
+	pr := &proc{h: h, client: client, cmd: cmd, exe: exe, parent: w, stderr: stderr}
+	rpc, err := client.Client()
+	r.Close() // the child has its copy (or never started)
+	if err != nil {
+		pr.kill()
+		return nil, pr.startError(label, err)
+	}
+	raw, err := rpc.Dispense(pluginproto.PluginName)
+	if err != nil {
+		pr.kill()
+		return nil, fmt.Errorf("%s (%s): %w", label, exe, err)
+	}
+	pr.conn = raw.(*pluginproto.Client)
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StartTimeout)
+	defer cancel()
+	desc, err := pr.conn.Describe(ctx)
+	if err != nil {
+		pr.kill()
+		return nil, fmt.Errorf("%s (%s): describe: %w", label, exe, pr.callError(err))
+	}
+	if desc.Protocol != pluginproto.ProtocolVersion {
+		pr.kill()
+		return nil, fmt.Errorf("%s (%s): %w: the plugin speaks protocol %d, this topo speaks %d; rebuild the plugin against this topo",
+			label, exe, ErrProtocolVersion, desc.Protocol, pluginproto.ProtocolVersion)
+	}
+	pr.desc = desc
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		pr.kill()
+		return nil, fmt.Errorf("%s: %w", label, ErrClosed)
+	}
+	h.procs[pr] = struct{}{}
+	h.mu.Unlock()
+	log.Debug("plugin started", "path", exe, "pid", desc.Pid)
+	return pr, nil
+}
+
+var (
+	reUnrecognized = regexp.MustCompile(`Unrecognized remote plugin message: ([^\n]*)`)
+	reVersion      = regexp.MustCompile(`Plugin version: (\d+)`)
+)
+
+// startError turns go-plugin's start errors into topo's.
+func (pr *proc) startError(label string, err error) error {
+	msg := err.Error()
+	where := fmt.Sprintf("%s (%s)", label, pr.exe)
+	switch {
+	case strings.Contains(msg, "timeout while waiting for plugin to start"):
+		return fmt.Errorf("%s: %w after %s: it started but never completed the topo plugin handshake (does its main call plugins.Serve?)",
+			where, ErrHandshakeTimeout, pr.h.opts.StartTimeout)
+	case strings.Contains(msg, "Unrecognized remote plugin message"):
+		line := ""
+		if m := reUnrecognized.FindStringSubmatch(msg); m != nil {
+			line = m[1]
+		}
+		if line == "" {
+			return fmt.Errorf("%s: %w: it exited without the topo plugin handshake%s", where, ErrNotPlugin, pr.exitNote())
+		}
+		return fmt.Errorf("%s: %w: it printed %q instead of the topo plugin handshake", where, ErrNotPlugin, truncate(line, 120))
+	case strings.Contains(msg, "plugin exited before we could connect"):
+		return fmt.Errorf("%s: %w: it exited before the topo plugin handshake%s", where, ErrNotPlugin, pr.exitNote())
+	case strings.Contains(msg, "incompatible API version"):
+		v := "another"
+		if m := reVersion.FindStringSubmatch(msg); m != nil {
+			v = m[1]
+		}
+		return fmt.Errorf("%s: %w: the plugin speaks protocol %s, this topo speaks %d; rebuild the plugin against this topo",
+			where, ErrProtocolVersion, v, pluginproto.ProtocolVersion)
+	case strings.Contains(msg, "incompatible core API version"), strings.Contains(msg, "unsupported plugin protocol"):
+		return fmt.Errorf("%s: %w: %s", where, ErrNotPlugin, firstLine(msg))
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%s: %w: %v", where, ErrNotExecutable, err)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: %w: %v", where, ErrNotFound, err)
+	}
+	return fmt.Errorf("%s: start: %w", where, err)
+}
+
+// exitNote describes how the process ended and what it said on stderr.
+func (pr *proc) exitNote() string {
+	var parts []string
+	if st := pr.exitStatus(time.Second); st != "" {
+		parts = append(parts, st)
+	}
+	if s := pr.stderr.String(); s != "" {
+		parts = append(parts, "stderr: "+truncate(s, 400))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// exitStatus waits up to wait for the process to be reaped and returns its
+// status ("exit status 1", "signal: killed"), or "" if it is still running.
+func (pr *proc) exitStatus(wait time.Duration) string {
+	deadline := time.Now().Add(wait)
+	for !pr.client.Exited() {
+		if time.Now().After(deadline) {
+			return ""
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Exited is set under go-plugin's lock after Wait returned, so the
+	// ProcessState write happened before this read.
+	if ps := pr.cmd.ProcessState; ps != nil {
+		return ps.String()
+	}
+	return "exited"
+}
+
+// callError turns a failed call into ErrExited when the process is gone.
+func (pr *proc) callError(err error) error {
+	if st := pr.exitStatus(2 * time.Second); st != "" {
+		note := ""
+		if s := pr.stderr.String(); s != "" {
+			note = "; stderr: " + truncate(s, 400)
+		}
+		return fmt.Errorf("%w (%s; pid %d, %s%s)", ErrExited, st, pr.pid(), pr.exe, note)
+	}
+	return err
+}
+
+func (pr *proc) pid() int {
+	if pr.desc != nil {
+		return pr.desc.Pid
+	}
+	return 0
+}
+
+// kill ends the process (gracefully through go-plugin, then SIGKILL after
+// 2s) and forgets it. Idempotent.
+func (pr *proc) kill() {
+	pr.killOnce.Do(func() {
+		pr.parent.Close()
+		pr.client.Kill()
+		pr.h.mu.Lock()
+		delete(pr.h.procs, pr)
+		pr.h.mu.Unlock()
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func serves(d *pluginproto.Description, kind string) bool {
+	for _, k := range d.Kinds {
+		if k.Name == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func kindNames(d *pluginproto.Description) []string {
+	names := make([]string, len(d.Kinds))
+	for i, k := range d.Kinds {
+		names[i] = k.Name
+	}
+	return names
+}
+
+// kindsFromWire decodes a Description into kinds with a nil New.
+func kindsFromWire(d *pluginproto.Description) ([]*plugins.Kind, error) {
+	var kinds []*plugins.Kind
+	for _, kd := range d.Kinds {
+		k := &plugins.Kind{Name: kd.Name, Doc: kd.Doc, Life: plugins.Service}
+		switch kd.Life {
+		case "task":
+			k.Life = plugins.Task
+		case "service", "":
+		default:
+			return nil, fmt.Errorf("kind %q: unknown life %q", kd.Name, kd.Life)
+		}
+		for _, ad := range kd.Attrs {
+			ty, err := pluginproto.DecodeType(ad.Type)
+			if err != nil {
+				return nil, fmt.Errorf("kind %q: attribute %q: %w", kd.Name, ad.Name, err)
+			}
+			a := plugins.Attr{Name: ad.Name, Type: ty, Doc: ad.Doc}
+			if ad.Default != nil {
+				v, err := pluginproto.DecodeValue(*ad.Default)
+				if err != nil {
+					return nil, fmt.Errorf("kind %q: attribute %q: default: %w", kd.Name, ad.Name, err)
+				}
+				a.Default = v
+			}
+			k.Attrs = append(k.Attrs, a)
+		}
+		for _, sd := range kd.Sockets {
+			s := plugins.SocketDecl{Name: sd.Name, Optional: sd.Optional, Doc: sd.Doc}
+			for _, t := range sd.Types {
+				st, err := socket.ParseType(t)
+				if err != nil {
+					return nil, fmt.Errorf("kind %q: socket %q: %w", kd.Name, sd.Name, err)
+				}
+				s.Types = append(s.Types, st)
+			}
+			k.Sockets = append(k.Sockets, s)
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+// specToWire encodes a Spec for Bind.
+func specToWire(s plugins.Spec) (*pluginproto.Spec, error) {
+	attrs, err := pluginproto.EncodeValue(s.Attrs)
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	w := &pluginproto.Spec{Name: s.Name, Index: s.Index, Kind: s.Kind, Attrs: attrs, Sockets: []pluginproto.SocketSpec{}}
+	for _, ss := range s.Sockets {
+		w.Sockets = append(w.Sockets, pluginproto.SocketSpec{
+			Name: ss.Name, Type: string(ss.Type), Bind: ss.Bind, Subscribe: ss.Subscribe,
+			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect,
+		})
+	}
+	return w, nil
+}

@@ -1,0 +1,85 @@
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+)
+
+func errorAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()}
+}
+
+func warnAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: detail, Subject: r.Ptr()}
+}
+
+// suggest returns the candidate closest to given, or "" when none is close
+// enough to be a plausible typo.
+func suggest(given string, candidates []string) string {
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		d := levenshtein.Distance(given, c, nil)
+		if d < 3 || (len(c) > 5 && d <= len(c)/3) || strings.EqualFold(given, c) {
+			if best == "" || d < bestDist {
+				best, bestDist = c, d
+			}
+		}
+	}
+	return best
+}
+
+// didYouMean is suggest as a sentence to append to a detail (with a
+// leading space), or "".
+func didYouMean(given string, candidates []string) string {
+	if s := suggest(given, candidates); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return ""
+}
+
+// dedupe drops diagnostics that repeat an earlier one's severity, summary
+// and subject: a counted node reports a mistake in its block once, not
+// once per replica.
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		sev     hcl.DiagnosticSeverity
+		summary string
+		subject hcl.Range
+	}
+	seen := map[key]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		k := key{sev: d.Severity, summary: d.Summary}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
+}
+
+// sortDiags orders diagnostics by file position, errors before warnings at
+// the same position; stable otherwise.
+func sortDiags(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		if a == nil || b == nil {
+			return a != nil && b == nil
+		}
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		if a.Start.Byte != b.Start.Byte {
+			return a.Start.Byte < b.Start.Byte
+		}
+		return diags[i].Severity == hcl.DiagError && diags[j].Severity != hcl.DiagError
+	})
+}

@@ -1,0 +1,39 @@
+// Package topology turns a topology file — HCL native syntax (.hcl) or its
+// JSON form (.hcl.json) — into a Topology: pure, evaluated, validated data
+// that the runtime wires and runs. It never opens a socket and imports
+// nothing of topo; what it knows of node kinds comes from the Schemas the
+// caller passes in Options.
+//
+// The entry point is Load (or Parse/ParseFile then Decode):
+//
+//	f, diags := topology.ParseFile("pipeline.hcl")
+//	t, more := topology.Decode(f, topology.Options{Schemas: schemas, Args: args, Environ: os.Environ()})
+//
+// Every problem is an hcl.Diagnostic with a source range; render them with
+// hcl.NewDiagnosticTextWriter over f.Sources(). A Topology returned with
+// error diagnostics is for display only and must not be run.
+//
+// Evaluation happens in this order, which is also what each expression may
+// refer to:
+//
+//  1. variables: default, then TOPO_VAR_name, then -var and -var-file in
+//     command-line order (later wins), as in Terraform;
+//  2. locals: var.*, other locals (cycles are reported), functions;
+//  3. plugin blocks and node meta-arguments (type, count, restart,
+//     isolation, host, depends_on): var.* and local.*;
+//  4. per replica, socket type, bind, subscribe, hwm, identity: also
+//     count.index;
+//  5. per replica, connect and kind attributes: also node.NAME.SOCKET
+//     (every replica's connectable bind endpoints) and node.NAME[i].SOCKET
+//     (one replica's).
+//
+// References are resolved through cty value marks, so an edge is found
+// even when endpoints pass through functions (element, concat, ...), and
+// ephemeral ports (tcp://127.0.0.1:0) keep pointing at the right socket
+// through Endpoint.Ref. Kind attributes cannot be named like a node
+// meta-argument (type, count, restart, isolation, host, depends_on).
+//
+// Nothing here keeps state between calls; Decode may run concurrently on
+// different Files, but a File must not be decoded concurrently with itself
+// (Decode records the -var-file sources it reads on the File).
+package topology

@@ -1,0 +1,241 @@
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "type"},
+		{Name: "default"},
+		{Name: "description"},
+	},
+}
+
+// envPrefix is the prefix of environment variables that set variables.
+const envPrefix = "TOPO_VAR_"
+
+// decodeVariables reads the variable blocks and computes each variable's
+// final value from its default, the environment and the -var/-var-file
+// flags, in Terraform's precedence.
+func (e *evaluator) decodeVariables(blocks hcl.Blocks) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range blocks {
+		name := b.Labels[0]
+		if !hclsyntax.ValidIdentifier(name) {
+			diags = append(diags, errorAt(b.LabelRanges[0], "Invalid variable name",
+				fmt.Sprintf("%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name)))
+			continue
+		}
+		if prev, dup := e.vars[name]; dup {
+			diags = append(diags, errorAt(b.DefRange, "Duplicate variable",
+				fmt.Sprintf("A variable named %q was already declared at %s. Variable names must be unique.", name, prev.DeclRange)))
+			continue
+		}
+		content, d := b.Body.Content(variableSchema)
+		diags = append(diags, d...)
+		v := &Variable{Name: name, Type: cty.DynamicPseudoType, DeclRange: b.DefRange}
+		if attr, ok := content.Attributes["type"]; ok {
+			ty, d := typeexpr.TypeConstraint(attr.Expr)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				v.Type = ty
+			}
+		}
+		if attr, ok := content.Attributes["description"]; ok {
+			val, d := attr.Expr.Value(nil)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				if s, err := convert.Convert(val, cty.String); err != nil || s.IsNull() || !s.IsKnown() {
+					diags = append(diags, errorAt(attr.Expr.Range(), "Invalid description", "A variable's description must be a string."))
+				} else {
+					v.Description = s.AsString()
+				}
+			}
+		}
+		if attr, ok := content.Attributes["default"]; ok {
+			val, d := attr.Expr.Value(nil)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				cv, err := convert.Convert(val, v.Type)
+				if err != nil {
+					diags = append(diags, errorAt(attr.Expr.Range(), "Invalid default value for variable",
+						fmt.Sprintf("This default cannot be used for variable %q: %s.", name, err)))
+				} else {
+					v.Value = cv
+					v.Source = "default"
+				}
+			}
+		}
+		e.vars[name] = v
+		e.varOrder = append(e.varOrder, v)
+	}
+
+	diags = append(diags, e.applyEnv()...)
+	for _, a := range e.opts.Args {
+		switch a.Flag {
+		case "var":
+			diags = append(diags, e.applyVarFlag(a.Value)...)
+		case "var-file":
+			diags = append(diags, e.applyVarFile(a.Value)...)
+		default:
+			r := flagRange(a.Flag)
+			diags = append(diags, errorAt(r, "Invalid variable option",
+				fmt.Sprintf("Unknown variable option -%s; use -var or -var-file.", a.Flag)))
+		}
+	}
+	for _, v := range e.varOrder {
+		if v.Value == cty.NilVal {
+			diags = append(diags, errorAt(v.DeclRange, "No value for required variable",
+				fmt.Sprintf("Variable %q has no default, so it must be set: -var %s=VALUE, a -var-file, or the environment variable %s%s.",
+					v.Name, v.Name, envPrefix, v.Name)))
+			v.Value = cty.NullVal(v.Type)
+		}
+	}
+	return diags
+}
+
+// flagRange is the synthetic source range of a command-line value.
+func flagRange(what string) hcl.Range {
+	return hcl.Range{Filename: what, Start: hcl.InitialPos, End: hcl.InitialPos}
+}
+
+func (e *evaluator) applyEnv() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, kv := range e.opts.Environ {
+		rest, ok := strings.CutPrefix(kv, envPrefix)
+		if !ok {
+			continue
+		}
+		name, raw, ok := strings.Cut(rest, "=")
+		if !ok {
+			continue
+		}
+		v, declared := e.vars[name]
+		if !declared {
+			continue // like Terraform: the environment may hold variables for other files
+		}
+		val, d := parseRawValue(raw, v.Type, "<value for "+envPrefix+name+">")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v.Value, v.Source = val, "env"
+		}
+	}
+	return diags
+}
+
+func (e *evaluator) applyVarFlag(arg string) hcl.Diagnostics {
+	name, raw, ok := strings.Cut(arg, "=")
+	r := flagRange("<-var " + arg + ">")
+	if !ok || name == "" {
+		return hcl.Diagnostics{errorAt(r, "Invalid -var option",
+			fmt.Sprintf("The -var option %q is not of the form name=value, like -var workers=4.", arg))}
+	}
+	v, declared := e.vars[name]
+	if !declared {
+		return hcl.Diagnostics{errorAt(r, "Value for undeclared variable",
+			fmt.Sprintf("A variable named %q was set with -var but is not declared in the topology.%s Declare it with a variable %q {} block.",
+				name, didYouMean(name, e.varNames()), name))}
+	}
+	val, d := parseRawValue(raw, v.Type, "<value for var."+name+">")
+	if !d.HasErrors() {
+		v.Value, v.Source = val, "-var"
+	}
+	return d
+}
+
+func (e *evaluator) applyVarFile(path string) hcl.Diagnostics {
+	src, err := readLimited(path)
+	if err != nil {
+		return hcl.Diagnostics{errorAt(flagRange(path), "Cannot read variables file", err.Error())}
+	}
+	hf, diags := parseSource(path, src)
+	if hf != nil {
+		e.file.sources[path] = hf
+	}
+	if diags.HasErrors() || hf == nil || hf.Body == nil {
+		return diags
+	}
+	attrs, d := hf.Body.JustAttributes()
+	diags = append(diags, d...)
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		attr := attrs[n]
+		v, declared := e.vars[n]
+		if !declared {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Value for undeclared variable",
+				Detail:   fmt.Sprintf("The variables file sets %q, which the topology does not declare; it is ignored.%s", n, didYouMean(n, e.varNames())),
+				Subject:  attr.NameRange.Ptr(),
+			})
+			continue
+		}
+		val, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		cv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			diags = append(diags, errorAt(attr.Expr.Range(), "Invalid value for variable",
+				fmt.Sprintf("The value for variable %q is not suitable: %s.", n, err)))
+			continue
+		}
+		v.Value, v.Source = cv, "-var-file"
+	}
+	return diags
+}
+
+// parseRawValue turns a command-line or environment string into a value
+// of the variable's type: strings (and untyped variables) take it
+// verbatim, other types parse it as an HCL expression, as Terraform does.
+func parseRawValue(raw string, ty cty.Type, what string) (cty.Value, hcl.Diagnostics) {
+	r := flagRange(what)
+	if ty == cty.String || ty == cty.DynamicPseudoType {
+		return cty.StringVal(raw), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), what, hcl.InitialPos)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	cv, err := convert.Convert(val, ty)
+	if err != nil {
+		return cty.NilVal, hcl.Diagnostics{errorAt(r, "Invalid value for variable",
+			fmt.Sprintf("%s: %q is not a valid %s: %s.", what, raw, ty.FriendlyName(), err))}
+	}
+	return cv, nil
+}
+
+func (e *evaluator) varNames() []string {
+	names := make([]string, 0, len(e.varOrder))
+	for _, v := range e.varOrder {
+		names = append(names, v.Name)
+	}
+	return names
+}
+
+// varObject is the value of the "var" root in expressions.
+func (e *evaluator) varObject() cty.Value {
+	m := make(map[string]cty.Value, len(e.vars))
+	for n, v := range e.vars {
+		m[n] = v.Value
+	}
+	return cty.ObjectVal(m)
+}

@@ -45,6 +45,8 @@ func commands() map[string]command {
 		"fmt":      {synopsis: "Rewrite topology files in canonical format", run: runFmt},
 		"nodes":    {synopsis: "List every available node kind with its attributes and sockets", run: runNodes},
 		"version":  {synopsis: "Print the topo version", run: runVersion},
+
+		"plugin-serve": {synopsis: "Serve the built-in kinds as a plugin (used by isolation = \"process\")", run: runPluginServe, hidden: true},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/oklog/run"
 
 	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
@@ -25,7 +26,8 @@ type Options struct {
 	// Nil means an empty registry: only plugin kinds can run.
 	Registry *plugins.Registry
 	// Launcher runs plugin kinds and isolation = "process" nodes. Nil means
-	// such nodes fail to start with an error naming them.
+	// pluginhost.New(pluginhost.Options{Logger: Logger}). Run closes it
+	// when it returns (a Runtime runs once).
 	Launcher Launcher
 	// BaseDir is the directory of the topology file; plugin commands and
 	// sources are relative to it. Empty means the working directory.
@@ -51,6 +53,9 @@ type Options struct {
 	// ShutdownTimeout bounds how long stopping the topology may take; nodes
 	// still running after it are reported by name. Default 5s.
 	ShutdownTimeout time.Duration
+	// StopGrace is how long a stopped node's body may take to return
+	// before the runtime closes its sockets to unblock it. Default 500ms.
+	StopGrace time.Duration
 	// BackoffInitial and BackoffMax shape the delay before a restart: it
 	// starts at BackoffInitial and doubles with every restart inside
 	// IntensityWindow, up to BackoffMax. Defaults 100ms and 5s.
@@ -65,11 +70,14 @@ func (o Options) withDefaults() Options {
 	if o.Registry == nil {
 		o.Registry = &plugins.Registry{}
 	}
-	if o.Stdout == nil {
-		o.Stdout = io.Discard
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Launcher == nil {
+		o.Launcher = pluginhost.New(pluginhost.Options{Logger: o.Logger})
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
 	}
 	if o.StatsInterval <= 0 {
 		o.StatsInterval = time.Second
@@ -79,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 5 * time.Second
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 500 * time.Millisecond
 	}
 	if o.BackoffInitial <= 0 {
 		o.BackoffInitial = 100 * time.Millisecond

@@ -301,6 +301,28 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	n.setState(StateRunning)
 	markStarted()
 	r.emit(n, Event{Kind: EventRunning})
+	// A body that ignores ctx (blocked in a call that does not watch it) is
+	// unblocked StopGrace after the stop by closing its sockets.
+	runDone := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() { // owned: joined below before runOnce returns
+		defer close(watchDone)
+		select {
+		case <-runDone:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(r.opts.StopGrace)
+		defer t.Stop()
+		select {
+		case <-runDone:
+		case <-t.C:
+			n.log.Warn("node did not stop within the grace period; closing its sockets", "grace", r.opts.StopGrace)
+			_ = a.Close()
+		}
+	}()
+	defer func() { <-watchDone }()
+	defer close(runDone)
 	err = a.Run(ctx)
 	if ctx.Err() != nil {
 		if err != nil && !errors.Is(err, context.Canceled) {

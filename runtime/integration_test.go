@@ -1,0 +1,231 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/runtime/socket"
+	"github.com/topo-zmq/topo/topology"
+)
+
+// These tests run built-in kinds on real sockets (tcp on 127.0.0.1 with
+// ephemeral ports, ipc under t.TempDir(), inproc).
+
+func builtinRegistry(t testing.TB) *plugins.Registry {
+	t.Helper()
+	var reg plugins.Registry
+	if err := builtin.Register(&reg); err != nil {
+		t.Fatal(err)
+	}
+	return &reg
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func setAttrs(t *topology.Topology, node string, attrs map[string]cty.Value) {
+	for _, in := range t.Instances {
+		if in.Node.Name == node {
+			in.Attrs = cty.ObjectVal(attrs)
+		}
+	}
+}
+
+// pipeline builds ventilator → workers → sink over the given bind endpoints.
+func pipeline(workers, tasks int, ventEP, sinkEP string) *topology.Topology {
+	t := mkTopo(
+		tnode{name: "ventilator", kind: "ventilator", sockets: []*topology.Socket{
+			bindSock("out", "PUSH", ventEP), connSock("sink", "PUSH", "sink.in")}},
+		tnode{name: "worker", kind: "worker", count: workers, sockets: []*topology.Socket{
+			connSock("in", "PULL", "ventilator.out"), connSock("out", "PUSH", "sink.in")}},
+		tnode{name: "sink", kind: "sink", sockets: []*topology.Socket{bindSock("in", "PULL", sinkEP)}},
+	)
+	setAttrs(t, "ventilator", map[string]cty.Value{"tasks": cty.NumberIntVal(int64(tasks)), "max_work": cty.StringVal("5ms")})
+	setAttrs(t, "sink", map[string]cty.Value{"tasks": cty.NumberIntVal(int64(tasks))})
+	return t
+}
+
+func TestPipelineWaitsForWorkersAndSharesFairly(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, vent, sink string }{
+		{"tcp", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0"},
+		{"ipc", "ipc://" + filepath.Join(dir, "vent.ipc"), "ipc://" + filepath.Join(dir, "sink.ipc")},
+		{"inproc", "inproc://vent", "inproc://sink"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const workers, tasks = 4, 100
+			var out syncBuffer
+			rt := New(pipeline(workers, tasks, tc.vent, tc.sink), Options{Registry: builtinRegistry(t), Stdout: &out})
+			if err := rt.Run(testCtx(t, 20*time.Second)); err != nil {
+				t.Fatalf("Run: %v\noutput:\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "ventilator | Total expected cost:") || !strings.Contains(out.String(), "sink       | Total elapsed time:") {
+				t.Errorf("output:\n%s", out.String())
+			}
+			for _, st := range rt.Status() {
+				if !strings.HasPrefix(st.Name, "worker[") {
+					continue
+				}
+				// 25% ± 5% of the tasks each: the ventilator waited for all four.
+				if st.MsgsIn < tasks*20/100 || st.MsgsIn > tasks*30/100 {
+					t.Errorf("%s got %d of %d tasks, want 25%% ± 5%%", st.Name, st.MsgsIn, tasks)
+				}
+			}
+		})
+	}
+}
+
+func TestHelloOverIPC(t *testing.T) {
+	ep := "ipc://" + filepath.Join(t.TempDir(), "hello.ipc")
+	topo := mkTopo(
+		tnode{name: "hello-server", kind: "hello-server", sockets: []*topology.Socket{bindSock("in", "REP", ep)}},
+		tnode{name: "hello-client", kind: "hello-client", sockets: []*topology.Socket{connSock("out", "REQ", "hello-server.in")}},
+	)
+	var out syncBuffer
+	var ev eventLog
+	rt := New(topo, Options{Registry: builtinRegistry(t), Stdout: &out, OnEvent: ev.add})
+	if err := rt.Run(testCtx(t, 10*time.Second)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i := 0; i < 10; i++ {
+		if want := fmt.Sprintf("hello-client | Received reply %d [ World ]", i); !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), "hello-server | Received request: Hello"); n != 10 {
+		t.Errorf("server saw %d requests, want 10", n)
+	}
+	if len(ev.of("hello-server", EventStopped)) != 1 || len(ev.of("hello-client", EventFinished)) != 1 {
+		t.Errorf("lifecycle events: %v", ev.evs)
+	}
+}
+
+func TestWeatherSubscriptionBeforePublish(t *testing.T) {
+	topo := mkTopo(
+		tnode{name: "pub", kind: "weather-publisher", sockets: []*topology.Socket{bindSock("out", "PUB", "tcp://127.0.0.1:0")}},
+		tnode{name: "client", kind: "weather-client", sockets: []*topology.Socket{connSock("in", "SUB", "pub.out")}},
+	)
+	setAttrs(topo, "client", map[string]cty.Value{"zip": cty.StringVal("1"), "updates": cty.NumberIntVal(5)})
+	var out syncBuffer
+	rt := New(topo, Options{Registry: builtinRegistry(t), Stdout: &out, ReadyTimeout: 5 * time.Second})
+	start := time.Now()
+	if err := rt.Run(testCtx(t, 20*time.Second)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !strings.Contains(out.String(), "client | Average temperature for zipcode '1' was") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("took %s: the publisher waited for the readiness timeout instead of the subscription", d)
+	}
+}
+
+func TestPortInUseNamesNodeSocketEndpoint(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ep := "tcp://" + l.Addr().String()
+	topo := mkTopo(
+		tnode{name: "hello-server", kind: "hello-server", sockets: []*topology.Socket{bindSock("in", "REP", ep)}},
+		tnode{name: "hello-client", kind: "hello-client", sockets: []*topology.Socket{connSock("out", "REQ", "hello-server.in")}},
+	)
+	rt := New(topo, Options{Registry: builtinRegistry(t)})
+	err = rt.Run(testCtx(t, 10*time.Second))
+	if !errors.Is(err, socket.ErrAddrInUse) {
+		t.Fatalf("Run = %v, want ErrAddrInUse", err)
+	}
+	for _, want := range []string{"hello-server", `"in"`, ep} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func panicKind() *plugins.Kind {
+	return &plugins.Kind{Name: "panicker", Life: plugins.Task, New: func(cfg plugins.Config) (plugins.Node, error) {
+		return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+			var m map[string]int
+			m["x"]++ // nil map write: a real runtime panic
+			return nil
+		}), nil
+	}}
+}
+
+func TestNodePanicReportedWithNameAndRestarted(t *testing.T) {
+	reg := builtinRegistry(t)
+	reg.MustRegister(panicKind())
+	var ev eventLog
+	o := fastOpts(reg, &ev)
+	o.MaxRestarts = 2
+	rt := New(mkTopo(tnode{name: "bomb", kind: "panicker"}), o)
+	err := rt.Run(testCtx(t, 10*time.Second))
+	if !errors.Is(err, ErrRestartLimit) || !strings.HasPrefix(err.Error(), "bomb: ") || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("Run = %v, want restart limit naming bomb and the panic", err)
+	}
+	f := ev.of("bomb", EventFailed)
+	if len(f) != 3 || !errors.Is(f[0].Err, plugins.ErrPanic) || !strings.HasPrefix(f[0].Err.Error(), "bomb: ") {
+		t.Fatalf("failed events = %v", f)
+	}
+}
+
+func TestShutdownUnderOneSecond(t *testing.T) {
+	topo := pipeline(4, 1, "tcp://127.0.0.1:0", "tcp://127.0.0.1:0")
+	// Services only: the workers, plus a hello-server with a client that
+	// never comes (its connect endpoint is external).
+	topo = mkTopo(
+		tnode{name: "server", kind: "hello-server", count: 3, sockets: []*topology.Socket{bindSock("in", "REP", "tcp://127.0.0.1:0")}},
+		tnode{name: "worker", kind: "worker", count: 4, sockets: []*topology.Socket{
+			{Name: "in", Type: "PULL", Connect: []topology.Endpoint{{URL: "inproc://nobody"}}},
+			{Name: "out", Type: "PUSH", Connect: []topology.Endpoint{{URL: "inproc://nobody2"}}}}},
+	)
+	var ev eventLog
+	rt := New(topo, Options{Registry: builtinRegistry(t), OnEvent: ev.add})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- rt.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(ev.of("worker[3]", EventRunning)) == 0 || len(ev.of("server[2]", EventRunning)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nodes did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("shutdown took %s, want < 1s", d)
+	}
+}

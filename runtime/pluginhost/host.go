@@ -397,7 +397,7 @@ func (pr *proc) startError(label string, err error) error {
 			line = m[1]
 		}
 		if line == "" {
-			return fmt.Errorf("%s: %w: it exited without the topo plugin handshake%s", where, ErrNotPlugin, pr.exitNote())
+			return fmt.Errorf("%s: %w: it exited before the topo plugin handshake%s", where, ErrNotPlugin, pr.exitNote())
 		}
 		return fmt.Errorf("%s: %w: it printed %q instead of the topo plugin handshake", where, ErrNotPlugin, truncate(line, 120))
 	case strings.Contains(msg, "plugin exited before we could connect"):

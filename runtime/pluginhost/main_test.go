@@ -1,0 +1,293 @@
+package pluginhost
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/topo-zmq/topo/examples/plugin/text"
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/pluginproto"
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// The test binary is also the plugin: started by a Host (the magic cookie is
+// in its environment) it serves testKinds; TOPO_TEST_PLUGIN_MODE picks
+// misbehaving variants. TOPO_TEST_HOST=1 makes it a small host program for
+// the host-SIGKILL test.
+const (
+	envMode = "TOPO_TEST_PLUGIN_MODE"
+	envHost = "TOPO_TEST_HOST"
+)
+
+func TestMain(m *testing.M) {
+	if IsChild() {
+		switch os.Getenv(envMode) {
+		case "v2":
+			serveVersion2()
+		default:
+			plugins.Serve(testKinds()...)
+		}
+		return
+	}
+	if os.Getenv(envHost) == "1" {
+		os.Exit(hostHelper())
+	}
+	os.Exit(m.Run())
+}
+
+// testKinds are the kinds the test binary serves: the example's upper and
+// collect, plus kinds that print, log, block and crash.
+func testKinds() []*plugins.Kind {
+	return append(text.Kinds(),
+		&plugins.Kind{
+			Name: "printer",
+			Life: plugins.Task,
+			Attrs: []plugins.Attr{
+				{Name: "lines", Type: cty.Number, Default: cty.NumberIntVal(3)},
+			},
+			New: func(cfg plugins.Config) (plugins.Node, error) {
+				var c struct {
+					Lines int `cty:"lines"`
+				}
+				if err := cfg.Decode(&c); err != nil {
+					return nil, err
+				}
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					fmt.Println("stray stdout from a plugin node") // must not reach env.Out or break anything
+					fmt.Fprintln(os.Stderr, "stray stderr from a plugin node")
+					env.Log.Info("hello from plugin", "lines", c.Lines)
+					for i := range c.Lines {
+						fmt.Fprintf(env.Out, "line %d of %s\n", i, env.Name)
+					}
+					return nil
+				}), nil
+			},
+		},
+		&plugins.Kind{
+			Name: "block",
+			Life: plugins.Service,
+			Sockets: []plugins.SocketDecl{
+				{Name: "in", Types: []socket.Type{socket.PULL}, Optional: true},
+			},
+			New: func(plugins.Config) (plugins.Node, error) {
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					fmt.Fprintln(env.Out, "blocking")
+					<-ctx.Done()
+					fmt.Fprintln(env.Out, "stopped")
+					return nil
+				}), nil
+			},
+		},
+		&plugins.Kind{
+			Name: "crash",
+			Life: plugins.Task,
+			Attrs: []plugins.Attr{
+				{Name: "how", Type: cty.String},
+			},
+			New: func(cfg plugins.Config) (plugins.Node, error) {
+				how := cfg.Attrs.GetAttr("how").AsString()
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					time.Sleep(50 * time.Millisecond)
+					switch how {
+					case "error":
+						return errors.New("it went wrong")
+					case "panic":
+						panic("boom in Run")
+					case "panic-goroutine":
+						go func() { panic("boom in a goroutine") }()
+					case "exit":
+						os.Exit(7)
+					}
+					<-ctx.Done()
+					return nil
+				}), nil
+			},
+		},
+	)
+}
+
+// serveVersion2 is a plugin built against a future topo: protocol 2.
+func serveVersion2() {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: pluginproto.HandshakeVersion(2),
+		VersionedPlugins: map[int]plugin.PluginSet{
+			2: {pluginproto.PluginName: &pluginproto.GRPCPlugin{Impl: unimplemented{}}},
+		},
+		GRPCServer: plugin.DefaultGRPCServer,
+	})
+}
+
+type unimplemented struct{}
+
+var errUnimplemented = errors.New("unimplemented")
+
+func (unimplemented) Describe(context.Context) (*pluginproto.Description, error) {
+	return nil, errUnimplemented
+}
+func (unimplemented) Bind(context.Context, *pluginproto.Spec) (map[string][]string, error) {
+	return nil, errUnimplemented
+}
+func (unimplemented) Connect(context.Context, map[string][]string) error { return errUnimplemented }
+func (unimplemented) Ready(context.Context) error                        { return errUnimplemented }
+func (unimplemented) Run(context.Context, io.Writer) error               { return errUnimplemented }
+func (unimplemented) Stop(context.Context) error                         { return errUnimplemented }
+func (unimplemented) Stats(context.Context) (map[string]socket.Stats, error) {
+	return nil, errUnimplemented
+}
+func (unimplemented) Close(context.Context) error { return errUnimplemented }
+
+// hostHelper is a tiny topo host: it launches the test binary as a plugin
+// running a "block" node, prints "PID <plugin pid>" and waits to be killed.
+func hostHelper() int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Println("ERR", err)
+		return 1
+	}
+	h := New(Options{Self: []string{self}})
+	ctx := context.Background()
+	a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "blocker", Kind: "block"}, io.Discard, nil)
+	if err != nil {
+		fmt.Println("ERR", err)
+		return 1
+	}
+	if _, err := a.Bind(ctx); err != nil {
+		fmt.Println("ERR", err)
+		return 1
+	}
+	go a.Run(ctx)
+	fmt.Printf("PID %d\n", a.(*actor).PID())
+	select {}
+}
+
+// selfExe is this test binary.
+func selfExe(t testing.TB) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// newHost returns a Host serving the test binary, closed at cleanup.
+func newHost(t testing.TB, o Options) *Host {
+	t.Helper()
+	if o.Self == nil {
+		o.Self = []string{selfExe(t)}
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = t.TempDir()
+	}
+	h := New(o)
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// script writes an executable shell script into dir.
+func script(t testing.TB, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// syncBuffer is a concurrency-safe output writer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// recordHandler collects log records.
+type recordHandler struct {
+	mu    sync.Mutex
+	recs  []string
+	attrs []slog.Attr
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	var sb strings.Builder
+	sb.WriteString(r.Level.String() + " " + r.Message)
+	for _, a := range h.attrs {
+		sb.WriteString(" " + a.String())
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		sb.WriteString(" " + a.String())
+		return true
+	})
+	h.mu.Lock()
+	h.recs = append(h.recs, sb.String())
+	h.mu.Unlock()
+	return nil
+}
+func (h *recordHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	// Shares the record slice: good enough for one logger tree per test.
+	return &recordSub{h, as}
+}
+func (h *recordHandler) WithGroup(string) slog.Handler { return h }
+func (h *recordHandler) lines() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.recs...)
+}
+
+type recordSub struct {
+	root  *recordHandler
+	attrs []slog.Attr
+}
+
+func (s *recordSub) Enabled(context.Context, slog.Level) bool { return true }
+func (s *recordSub) Handle(ctx context.Context, r slog.Record) error {
+	r2 := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r2.AddAttrs(s.attrs...)
+	r.Attrs(func(a slog.Attr) bool { r2.AddAttrs(a); return true })
+	return s.root.Handle(ctx, r2)
+}
+func (s *recordSub) WithAttrs(as []slog.Attr) slog.Handler {
+	return &recordSub{s.root, append(append([]slog.Attr{}, s.attrs...), as...)}
+}
+func (s *recordSub) WithGroup(string) slog.Handler { return s }
+
+// readPID reads "PID n" from the host helper's stdout.
+func readPID(r io.Reader) (int, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var pid int
+		if _, err := fmt.Sscanf(sc.Text(), "PID %d", &pid); err == nil {
+			return pid, nil
+		}
+		if strings.HasPrefix(sc.Text(), "ERR") {
+			return 0, errors.New(sc.Text())
+		}
+	}
+	return 0, fmt.Errorf("host helper printed no pid: %v", sc.Err())
+}

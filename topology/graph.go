@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// flow returns an edge's ends in message-flow order (publisher to
+// Flow returns an edge's ends in message-flow order (publisher to
 // subscriber, pusher to puller, requester to replier) and its label, like
 // "PUSH→PULL". Symmetric pairs keep connect→bind order.
-func (ed *Edge) flow() (from, to SocketRef, label string) {
+func (ed *Edge) Flow() (from, to SocketRef, label string) {
 	if upstream(ed.BindType, ed.ConnectType) {
 		return ed.Bind, ed.Connect, ed.BindType + "→" + ed.ConnectType
 	}
@@ -26,10 +26,10 @@ func (t *Topology) WriteDOT(w io.Writer) error {
 	b.WriteString("  node [shape=box, fontname=\"Helvetica\"];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=10];\n")
 	for _, inst := range t.Instances {
-		fmt.Fprintf(&b, "  %q [label=%q];\n", inst.Name, inst.Name+"\n"+inst.Node.Kind)
+		fmt.Fprintf(&b, "  %q [label=%q];\n", inst.Name, nodeLabel(inst, "\n"))
 	}
 	for _, ed := range t.Edges {
-		from, to, label := ed.flow()
+		from, to, label := ed.Flow()
 		attrs := fmt.Sprintf("label=%q, taillabel=%q, headlabel=%q", label, from.Socket, to.Socket)
 		if ed.Lossy != "" {
 			attrs += ", style=dashed"
@@ -50,10 +50,10 @@ func (t *Topology) WriteMermaid(w io.Writer) error {
 	for i, inst := range t.Instances {
 		id := fmt.Sprintf("n%d", i)
 		ids[inst.Name] = id
-		fmt.Fprintf(&b, "  %s[\"%s<br/>%s\"]\n", id, mermaidEscape(inst.Name), mermaidEscape(inst.Node.Kind))
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id, mermaidEscape(nodeLabel(inst, "\x00")))
 	}
 	for _, ed := range t.Edges {
-		from, to, label := ed.flow()
+		from, to, label := ed.Flow()
 		arrow := "-->"
 		if ed.Lossy != "" {
 			arrow = "-.->"
@@ -64,7 +64,16 @@ func (t *Topology) WriteMermaid(w io.Writer) error {
 	return err
 }
 
+// nodeLabel is an instance's name, and its kind when that differs from
+// the node's name, separated by sep.
+func nodeLabel(inst *Instance, sep string) string {
+	if inst.Node.Kind == "" || inst.Node.Kind == inst.Node.Name {
+		return inst.Name
+	}
+	return inst.Name + sep + inst.Node.Kind
+}
+
 func mermaidEscape(s string) string {
-	r := strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;")
+	r := strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "\x00", "<br/>")
 	return r.Replace(s)
 }

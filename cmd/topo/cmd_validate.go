@@ -1,28 +1,695 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/topo-zmq/topo/topology"
 )
 
-// SCAFFOLD: replaced by the command's implementation.
+// version is topo's version; release builds set it with
+// -ldflags "-X main.version=v1.2.3".
+var version = "v0.1.0"
+
+// newFlagSet makes a command's flag set whose -help prints help (a
+// description, then the options) to stdout.
+func newFlagSet(c *cli, name, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(c.stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; done reports that the command should return
+// code right away (-help, or a flag error already reported).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 1, true
+	}
+	return 0, false
+}
+
+// loadResult is a topology file read, evaluated and validated for one
+// command, with everything needed to render its diagnostics.
+type loadResult struct {
+	topo    *topology.Topology
+	files   map[string]*hcl.File
+	diags   hcl.Diagnostics
+	schemas topology.Schemas
+}
+
+// loadTopology loads path ("-" reads stdin) against the built-in kinds.
+// Plugin kinds are not started here, so their nodes validate with a
+// warning that their attributes were not checked.
+func loadTopology(c *cli, path string, vars []topology.VarArg) (loadResult, error) {
+	schemas, err := builtinSchemas()
+	if err != nil {
+		return loadResult{}, fmt.Errorf("built-in kinds: %w", err)
+	}
+	var environ []string
+	if c.environ != nil {
+		environ = c.environ()
+	}
+	opts := topology.Options{Args: vars, Environ: environ, Schemas: schemas}
+	var f *topology.File
+	var diags hcl.Diagnostics
+	if path == "-" {
+		src, err := io.ReadAll(io.LimitReader(c.stdin, topology.MaxFileSize+1))
+		if err != nil {
+			return loadResult{}, fmt.Errorf("reading stdin: %w", err)
+		}
+		f, diags = topology.Parse("<stdin>", src)
+	} else {
+		f, diags = topology.ParseFile(path)
+	}
+	res := loadResult{files: f.Sources(), diags: diags, schemas: schemas}
+	if diags.HasErrors() {
+		return res, nil
+	}
+	t, more := topology.Decode(f, opts)
+	res.topo, res.diags, res.files = t, append(diags, more...), f.Sources()
+	return res, nil
+}
+
+// wantOneFile checks a command got exactly one FILE argument.
+func wantOneFile(c *cli, fs *flag.FlagSet, name string) (string, bool) {
+	if fs.NArg() != 1 {
+		fmt.Fprintf(c.stderr, "topo %s: want exactly one FILE (or - for stdin), got %d arguments\n\n", name, fs.NArg())
+		fs.Usage()
+		return "", false
+	}
+	return fs.Arg(0), true
+}
+
+func diagWidth(c *cli) uint {
+	if c.isTTY {
+		return 100
+	}
+	return 0
+}
+
+const validateHelp = `Usage: topo validate [options] FILE
+
+  Checks a topology file (.hcl, or .hcl.json for the JSON form; - reads
+  stdin) without running it: syntax, variables, references between nodes,
+  kinds and their attributes and sockets, socket-type compatibility of every
+  edge, endpoints bound twice, inproc:// across process boundaries. Problems
+  are reported with their file, line and source snippet; warnings point at
+  what may be intended (external peers, wildcard binds, SUB without a
+  subscription).
+
+  Exit status: 0 when the file is valid (warnings allowed), 1 otherwise.
+
+Options:
+`
+
+// runValidate implements `topo validate`.
 func runValidate(ctx context.Context, c *cli, args []string) int {
-	fmt.Fprintln(c.stderr, "topo: not implemented yet")
-	return 1
+	fs := newFlagSet(c, "validate", validateHelp)
+	noColor := fs.Bool("no-color", false, "do not colour the output")
+	asJSON := fs.Bool("json", false, "print the diagnostics as a JSON array on stdout")
+	vars := addVarFlags(fs)
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	path, ok := wantOneFile(c, fs, "validate")
+	if !ok {
+		return 1
+	}
+	res, err := loadTopology(c, path, *vars)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		if err := writeJSON(c.stdout, toJSONDiags(res.diags)); err != nil {
+			fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
+			return 1
+		}
+		if res.diags.HasErrors() {
+			return 1
+		}
+		return 0
+	}
+	color := c.isTTY && !*noColor
+	renderDiags(c.stderr, res.files, res.diags, color, diagWidth(c))
+	if res.diags.HasErrors() {
+		return 1
+	}
+	msg := "The topology is valid."
+	if n := len(res.diags); n > 0 {
+		msg = fmt.Sprintf("The topology is valid, with %d warning%s.", n, plural(n))
+	}
+	if color {
+		msg = "\x1b[32m" + msg + "\x1b[0m"
+	}
+	fmt.Fprintln(c.stdout, msg)
+	return 0
 }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+const planHelp = `Usage: topo plan [options] FILE
+
+  Shows what apply would run, without running it: every instance (count
+  expanded) with its kind, restart policy and isolation; every socket with
+  its resolved bind and connect endpoints; every edge with its socket
+  types; the start order; and which edges can drop messages, and why.
+
+  Exit status: 0 on success, 1 when the file is invalid.
+
+Options:
+`
+
+// runPlan implements `topo plan`.
 func runPlan(ctx context.Context, c *cli, args []string) int {
-	fmt.Fprintln(c.stderr, "topo: not implemented yet")
-	return 1
+	fs := newFlagSet(c, "plan", planHelp)
+	noColor := fs.Bool("no-color", false, "do not colour the output")
+	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	vars := addVarFlags(fs)
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	path, ok := wantOneFile(c, fs, "plan")
+	if !ok {
+		return 1
+	}
+	res, ok := loadForOutput(c, "plan", path, *vars, *noColor)
+	if !ok {
+		return 1
+	}
+	var err error
+	if *asJSON {
+		err = writeJSON(c.stdout, planJSON(res))
+	} else {
+		err = writePlan(c.stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "topo plan: %v\n", err)
+		return 1
+	}
+	return 0
 }
+
+// loadForOutput loads a file for plan and graph: diagnostics go to
+// stderr; ok is false when there were errors.
+func loadForOutput(c *cli, cmd, path string, vars []topology.VarArg, noColor bool) (loadResult, bool) {
+	res, err := loadTopology(c, path, vars)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "topo %s: %v\n", cmd, err)
+		return res, false
+	}
+	renderDiags(c.stderr, res.files, res.diags, c.isTTY && !noColor, diagWidth(c))
+	if res.diags.HasErrors() || res.topo == nil {
+		return res, false
+	}
+	return res, true
+}
+
+func life(s topology.Schemas, kind string) string {
+	if ks, ok := s.Schema(kind); ok {
+		if ks.Task {
+			return "task"
+		}
+		return "service"
+	}
+	return "unknown life"
+}
+
+// writePlan renders the plan as text.
+func writePlan(w io.Writer, res loadResult) error {
+	t := res.topo
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan: %d instance%s of %d node%s, %d edge%s.\n",
+		len(t.Instances), plural(len(t.Instances)), len(t.Nodes), plural(len(t.Nodes)), len(t.Edges), plural(len(t.Edges)))
+
+	if len(t.Variables) > 0 {
+		b.WriteString("\nVariables:\n")
+		for _, v := range t.Variables {
+			fmt.Fprintf(&b, "  %s = %s  (%s)\n", v.Name, valueString(v.Value), v.Source)
+		}
+	}
+	if len(t.Plugins) > 0 {
+		b.WriteString("\nPlugins:\n")
+		for _, p := range t.Plugins {
+			where := "command " + p.Command
+			if p.Source != "" {
+				where = "source " + p.Source
+			}
+			fmt.Fprintf(&b, "  %s: %s\n", p.Name, where)
+		}
+	}
+
+	b.WriteString("\nInstances:\n")
+	for _, inst := range t.Instances {
+		n := inst.Node
+		fmt.Fprintf(&b, "  %s: %s (%s), restart %s, isolation %s", inst.Name, n.Kind, life(res.schemas, n.Kind), n.Restart, n.Isolation)
+		if n.Host != "" {
+			fmt.Fprintf(&b, ", host %s", n.Host)
+		}
+		if len(n.DependsOn) > 0 {
+			fmt.Fprintf(&b, ", after %s", strings.Join(n.DependsOn, ", "))
+		}
+		b.WriteString("\n")
+		if inst.Attrs.Type().IsObjectType() {
+			names := make([]string, 0)
+			for name := range inst.Attrs.Type().AttributeTypes() {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				fmt.Fprintf(&b, "      %s = %s\n", name, valueString(inst.Attrs.GetAttr(name)))
+			}
+		}
+		for _, s := range inst.Sockets {
+			fmt.Fprintf(&b, "    socket %s %s", s.Name, s.Type)
+			if s.HWM != 0 {
+				fmt.Fprintf(&b, " hwm=%d", s.HWM)
+			}
+			if s.Identity != "" {
+				fmt.Fprintf(&b, " identity=%q", s.Identity)
+			}
+			if s.Subscribe != nil {
+				q := make([]string, len(s.Subscribe))
+				for i, p := range s.Subscribe {
+					q[i] = fmt.Sprintf("%q", p)
+				}
+				fmt.Fprintf(&b, " subscribe=[%s]", strings.Join(q, ", "))
+			}
+			b.WriteString("\n")
+			for _, e := range s.Bind {
+				fmt.Fprintf(&b, "      bind    %s\n", e.URL)
+			}
+			for _, e := range s.Connect {
+				if e.Ref != nil {
+					fmt.Fprintf(&b, "      connect %s  (%s)\n", e.URL, e.Ref)
+				} else {
+					fmt.Fprintf(&b, "      connect %s\n", e.URL)
+				}
+			}
+		}
+	}
+
+	b.WriteString("\nEdges (message flow):\n")
+	if len(t.Edges) == 0 {
+		b.WriteString("  none\n")
+	}
+	var lossy []*topology.Edge
+	for _, ed := range t.Edges {
+		from, to, label := ed.Flow()
+		mark := ""
+		if ed.Lossy != "" {
+			mark = "  [may drop]"
+			lossy = append(lossy, ed)
+		}
+		fmt.Fprintf(&b, "  %s → %s  %s  via %s%s\n", from, to, label, ed.Endpoint, mark)
+	}
+
+	b.WriteString("\nStart order:\n")
+	for i, name := range t.StartOrder {
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, name)
+	}
+
+	b.WriteString("\nLossy edges:\n")
+	if len(lossy) == 0 {
+		b.WriteString("  none: every edge blocks the sender at the high-water mark instead of dropping.\n")
+	}
+	for _, ed := range lossy {
+		from, to, label := ed.Flow()
+		fmt.Fprintf(&b, "  %s → %s (%s): %s.\n", from, to, label, ed.Lossy)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// valueString renders a value in HCL syntax.
+func valueString(v cty.Value) string {
+	v, _ = v.UnmarkDeep()
+	if v == cty.NilVal || !v.IsWhollyKnown() {
+		return "(unknown)"
+	}
+	return string(hclwrite.TokensForValue(v).Bytes())
+}
+
+// ctyJSON renders a value as plain JSON.
+func ctyJSON(v cty.Value) json.RawMessage {
+	v, _ = v.UnmarkDeep()
+	if v == cty.NilVal || !v.IsWhollyKnown() {
+		return json.RawMessage("null")
+	}
+	b, err := ctyjson.SimpleJSONValue{Value: v}.MarshalJSON()
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// planJSON is the -json form of the plan.
+func planJSON(res loadResult) any {
+	t := res.topo
+	type jsonVar struct {
+		Name   string          `json:"name"`
+		Value  json.RawMessage `json:"value"`
+		Source string          `json:"source"`
+	}
+	type jsonEndpoint struct {
+		URL string `json:"url"`
+		Ref string `json:"ref,omitempty"`
+	}
+	type jsonSocket struct {
+		Name      string         `json:"name"`
+		Type      string         `json:"type"`
+		Bind      []string       `json:"bind"`
+		Connect   []jsonEndpoint `json:"connect"`
+		Subscribe []string       `json:"subscribe,omitempty"`
+		HWM       int            `json:"hwm,omitempty"`
+		Identity  string         `json:"identity,omitempty"`
+	}
+	type jsonInstance struct {
+		Name       string          `json:"name"`
+		Node       string          `json:"node"`
+		Index      int             `json:"index"`
+		Kind       string          `json:"kind"`
+		Life       string          `json:"life"`
+		Restart    string          `json:"restart"`
+		Isolation  string          `json:"isolation"`
+		Host       string          `json:"host,omitempty"`
+		DependsOn  []string        `json:"depends_on,omitempty"`
+		Attributes json.RawMessage `json:"attributes"`
+		Sockets    []jsonSocket    `json:"sockets"`
+	}
+	type jsonEdge struct {
+		From        string `json:"from"`
+		To          string `json:"to"`
+		Label       string `json:"label"`
+		Connect     string `json:"connect"`
+		Bind        string `json:"bind"`
+		ConnectType string `json:"connect_type"`
+		BindType    string `json:"bind_type"`
+		Endpoint    string `json:"endpoint"`
+		Lossy       string `json:"lossy,omitempty"`
+	}
+	type jsonPlugin struct {
+		Name    string `json:"name"`
+		Command string `json:"command,omitempty"`
+		Source  string `json:"source,omitempty"`
+		SHA256  string `json:"sha256,omitempty"`
+	}
+	out := struct {
+		Variables  []jsonVar      `json:"variables"`
+		Plugins    []jsonPlugin   `json:"plugins"`
+		Instances  []jsonInstance `json:"instances"`
+		Edges      []jsonEdge     `json:"edges"`
+		StartOrder []string       `json:"start_order"`
+	}{Variables: []jsonVar{}, Plugins: []jsonPlugin{}, Instances: []jsonInstance{}, Edges: []jsonEdge{}, StartOrder: t.StartOrder}
+	for _, v := range t.Variables {
+		out.Variables = append(out.Variables, jsonVar{v.Name, ctyJSON(v.Value), v.Source})
+	}
+	for _, p := range t.Plugins {
+		out.Plugins = append(out.Plugins, jsonPlugin{p.Name, p.Command, p.Source, p.SHA256})
+	}
+	for _, inst := range t.Instances {
+		n := inst.Node
+		ji := jsonInstance{
+			Name: inst.Name, Node: n.Name, Index: inst.Index, Kind: n.Kind, Life: life(res.schemas, n.Kind),
+			Restart: n.Restart, Isolation: n.Isolation, Host: n.Host, DependsOn: n.DependsOn,
+			Attributes: ctyJSON(inst.Attrs), Sockets: []jsonSocket{},
+		}
+		for _, s := range inst.Sockets {
+			js := jsonSocket{Name: s.Name, Type: s.Type, Bind: []string{}, Connect: []jsonEndpoint{}, Subscribe: s.Subscribe, HWM: s.HWM, Identity: s.Identity}
+			for _, e := range s.Bind {
+				js.Bind = append(js.Bind, e.URL)
+			}
+			for _, e := range s.Connect {
+				je := jsonEndpoint{URL: e.URL}
+				if e.Ref != nil {
+					je.Ref = e.Ref.String()
+				}
+				js.Connect = append(js.Connect, je)
+			}
+			ji.Sockets = append(ji.Sockets, js)
+		}
+		out.Instances = append(out.Instances, ji)
+	}
+	for _, ed := range t.Edges {
+		from, to, label := ed.Flow()
+		out.Edges = append(out.Edges, jsonEdge{
+			From: from.String(), To: to.String(), Label: label,
+			Connect: ed.Connect.String(), Bind: ed.Bind.String(),
+			ConnectType: ed.ConnectType, BindType: ed.BindType,
+			Endpoint: ed.Endpoint, Lossy: ed.Lossy,
+		})
+	}
+	return out
+}
+
+const graphHelp = `Usage: topo graph [options] FILE
+
+  Prints the topology as a graph: one box per instance, one arrow per edge
+  in the direction messages flow, labelled with the socket types
+  ("PUSH→PULL"); edges that can drop messages are dashed. The output is
+  deterministic. Render DOT with Graphviz: topo graph f.hcl | dot -Tsvg.
+
+Options:
+`
+
+// runGraph implements `topo graph`.
 func runGraph(ctx context.Context, c *cli, args []string) int {
-	fmt.Fprintln(c.stderr, "topo: not implemented yet")
-	return 1
+	fs := newFlagSet(c, "graph", graphHelp)
+	format := fs.String("format", "dot", "output format: dot or mermaid")
+	noColor := fs.Bool("no-color", false, "do not colour diagnostics")
+	vars := addVarFlags(fs)
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if *format != "dot" && *format != "mermaid" {
+		fmt.Fprintf(c.stderr, "topo graph: -format must be dot or mermaid, not %q\n", *format)
+		return 1
+	}
+	path, ok := wantOneFile(c, fs, "graph")
+	if !ok {
+		return 1
+	}
+	res, ok := loadForOutput(c, "graph", path, *vars, *noColor)
+	if !ok {
+		return 1
+	}
+	var err error
+	if *format == "mermaid" {
+		err = res.topo.WriteMermaid(c.stdout)
+	} else {
+		err = res.topo.WriteDOT(c.stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "topo graph: %v\n", err)
+		return 1
+	}
+	return 0
 }
+
+const fmtHelp = `Usage: topo fmt [options] [FILE|DIR|-]...
+
+  Rewrites topology files (native syntax) in canonical format, in place.
+  A directory means every *.hcl file in it (not recursive); no argument
+  means the current directory; - formats stdin to stdout. Files with syntax
+  errors are reported and left untouched. JSON files are not formatted.
+
+  Exit status: 0 on success; 1 when a file could not be read, parsed or
+  written; 3 with -check when some file is not formatted (like terraform
+  fmt -check).
+
+Options:
+`
+
+// runFmt implements `topo fmt`.
 func runFmt(ctx context.Context, c *cli, args []string) int {
-	fmt.Fprintln(c.stderr, "topo: not implemented yet")
-	return 1
+	fs := newFlagSet(c, "fmt", fmtHelp)
+	check := fs.Bool("check", false, "only check: exit 3 and list the files that are not formatted")
+	diff := fs.Bool("diff", false, "print a unified diff of the changes")
+	write := fs.Bool("write", true, "write the result to the file (-write=false leaves files alone)")
+	list := fs.Bool("list", true, "print the names of files whose formatting changes")
+	noColor := fs.Bool("no-color", false, "do not colour diagnostics")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	color := c.isTTY && !*noColor
+	paths := fs.Args()
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	failed, unformatted := false, false
+	for _, p := range paths {
+		if p == "-" {
+			src, err := io.ReadAll(io.LimitReader(c.stdin, topology.MaxFileSize+1))
+			if err != nil {
+				fmt.Fprintf(c.stderr, "topo fmt: reading stdin: %v\n", err)
+				failed = true
+				continue
+			}
+			out, ok := formatSource(c, "<stdin>", src, color)
+			if !ok {
+				failed = true
+				continue
+			}
+			changed := !bytes.Equal(src, out)
+			unformatted = unformatted || changed
+			if *diff && changed {
+				io.WriteString(c.stdout, unifiedDiff("<stdin>", src, out))
+			}
+			if !*check && !*diff {
+				c.stdout.Write(out)
+			}
+			continue
+		}
+		files, err := fmtTargets(p)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "topo fmt: %v\n", err)
+			failed = true
+			continue
+		}
+		for _, file := range files {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "topo fmt: %v\n", err)
+				failed = true
+				continue
+			}
+			out, ok := formatSource(c, file, src, color)
+			if !ok {
+				failed = true
+				continue
+			}
+			if bytes.Equal(src, out) {
+				continue
+			}
+			unformatted = true
+			if *list {
+				fmt.Fprintln(c.stdout, file)
+			}
+			if *diff {
+				io.WriteString(c.stdout, unifiedDiff(file, src, out))
+			}
+			if *write && !*check {
+				if err := writeFileKeepMode(file, out); err != nil {
+					fmt.Fprintf(c.stderr, "topo fmt: %v\n", err)
+					failed = true
+				}
+			}
+		}
+	}
+	switch {
+	case failed:
+		return 1
+	case *check && unformatted:
+		return 3
+	}
+	return 0
 }
+
+// fmtTargets expands a fmt argument: a file as is, a directory to its
+// *.hcl files.
+func fmtTargets(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		if strings.HasSuffix(strings.ToLower(p), ".json") {
+			return nil, fmt.Errorf("%s: only native syntax is formatted, not JSON", p)
+		}
+		return []string{p}, nil
+	}
+	return filepath.Glob(filepath.Join(p, "*.hcl"))
+}
+
+// formatSource formats native syntax, refusing (with diagnostics on
+// stderr) a file that does not parse.
+func formatSource(c *cli, name string, src []byte, color bool) ([]byte, bool) {
+	if len(src) > topology.MaxFileSize {
+		fmt.Fprintf(c.stderr, "topo fmt: %s is larger than %d bytes; not formatting it\n", name, topology.MaxFileSize)
+		return nil, false
+	}
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		files := map[string]*hcl.File{name: {Bytes: src}}
+		if f != nil {
+			files[name] = f
+		}
+		renderDiags(c.stderr, files, diags, color, diagWidth(c))
+		fmt.Fprintf(c.stderr, "topo fmt: %s has syntax errors; it was not formatted\n", name)
+		return nil, false
+	}
+	return hclwrite.Format(src), true
+}
+
+func writeFileKeepMode(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".topo-fmt-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+const versionHelp = `Usage: topo version
+
+  Prints topo's version and the Go toolchain it was built with.
+
+Options:
+`
+
+// runVersion implements `topo version`.
 func runVersion(ctx context.Context, c *cli, args []string) int {
-	fmt.Fprintln(c.stderr, "topo: not implemented yet")
-	return 1
+	fs := newFlagSet(c, "version", versionHelp)
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(c.stderr, "topo version: takes no arguments")
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "topo %s\n%s %s/%s\n", version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
+	return 0
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/topology"
+)
+
+// kindSchemas is a topology.Schemas over a fixed set of kind schemas.
+type kindSchemas map[string]*topology.KindSchema
+
+func (s kindSchemas) Schema(kind string) (*topology.KindSchema, bool) {
+	k, ok := s[kind]
+	return k, ok
+}
+
+func (s kindSchemas) Kinds() []string {
+	out := make([]string, 0, len(s))
+	for n := range s {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// schemasFor adapts a registry's kinds to what topology validates
+// against: attributes with their types, defaults and whether required;
+// sockets with the types they accept; whether the kind is a task.
+func schemasFor(reg *plugins.Registry) topology.Schemas {
+	s := kindSchemas{}
+	if reg == nil {
+		return s
+	}
+	for _, k := range reg.Kinds() {
+		s[k.Name] = kindSchemaOf(k.Name, k)
+	}
+	return s
+}
+
+func kindSchemaOf(name string, k *plugins.Kind) *topology.KindSchema {
+	ks := &topology.KindSchema{Name: name, Task: k.Life == plugins.Task}
+	for _, a := range k.Attrs {
+		ks.Attrs = append(ks.Attrs, topology.AttrSchema{
+			Name: a.Name, Type: a.Type, Required: a.Required(), Default: a.Default, Doc: a.Doc,
+		})
+	}
+	for _, d := range k.Sockets {
+		ss := topology.SocketSchema{Name: d.Name, Optional: d.Optional, Doc: d.Doc}
+		for _, t := range d.Types {
+			ss.Types = append(ss.Types, string(t))
+		}
+		ks.Sockets = append(ks.Sockets, ss)
+	}
+	return ks
+}
+
+// builtinSchemas is the schemas of the built-in kinds.
+func builtinSchemas() (topology.Schemas, error) {
+	var reg plugins.Registry
+	if err := builtin.Register(&reg); err != nil {
+		return nil, err
+	}
+	return schemasFor(&reg), nil
+}

@@ -1,0 +1,149 @@
+package topology
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+const varsSrc = `
+variable "workers" {
+  type    = number
+  default = 1
+}
+variable "name" {
+  default = "x"
+}
+variable "ports" {
+  type    = list(number)
+  default = [1]
+}
+node "w" {
+  type  = "count"
+  count = var.workers
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://127.0.0.1:${7200 + var.ports[0] + count.index}"]
+  }
+}
+`
+
+func loadVars(t *testing.T, opts Options) (*Topology, string) {
+	t.Helper()
+	opts.Schemas = testSchemas()
+	tp, _, diags := Load("vars.hcl", []byte(varsSrc), opts)
+	if len(diags) == 0 {
+		return tp, ""
+	}
+	return tp, diags.Error()
+}
+
+func varValue(tp *Topology, name string) (cty.Value, string) {
+	for _, v := range tp.Variables {
+		if v.Name == name {
+			return v.Value, v.Source
+		}
+	}
+	return cty.NilVal, ""
+}
+
+// TestVariablePrecedence: default < TOPO_VAR_ < -var-file/-var in
+// command-line order, later wins (Terraform's rule).
+func TestVariablePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.tfvars")
+	if err := os.WriteFile(file, []byte("workers = 3\nports = [5, 6]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		opts     Options
+		workers  int64
+		source   string
+		nameWant string
+	}{
+		{"default", Options{}, 1, "default", "x"},
+		{"env", Options{Environ: []string{"TOPO_VAR_workers=2", "TOPO_VAR_name=env", "OTHER=1"}}, 2, "env", "env"},
+		{"var-file over env", Options{Environ: []string{"TOPO_VAR_workers=2"}, Args: []VarArg{{"var-file", file}}}, 3, "-var-file", "x"},
+		{"var after file", Options{Args: []VarArg{{"var-file", file}, {"var", "workers=4"}}}, 4, "-var", "x"},
+		{"file after var", Options{Args: []VarArg{{"var", "workers=4"}, {"var-file", file}}}, 3, "-var-file", "x"},
+		{"later var wins", Options{Args: []VarArg{{"var", "workers=4"}, {"var", "workers=5"}, {"var", "name=a=b"}}}, 5, "-var", "a=b"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tp, errs := loadVars(t, c.opts)
+			if errs != "" {
+				t.Fatal(errs)
+			}
+			v, src := varValue(tp, "workers")
+			if !v.RawEquals(cty.NumberIntVal(c.workers)) || src != c.source {
+				t.Errorf("workers = %#v from %s, want %d from %s", v, src, c.workers, c.source)
+			}
+			if n, _ := varValue(tp, "name"); n.AsString() != c.nameWant {
+				t.Errorf("name = %q, want %q", n.AsString(), c.nameWant)
+			}
+			if len(tp.Instances) != int(c.workers) {
+				t.Errorf("%d instances, want %d", len(tp.Instances), c.workers)
+			}
+		})
+	}
+}
+
+func TestVariableErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.tfvars")
+	os.WriteFile(bad, []byte("workers = \"many\"\n"), 0o644)
+	syntax := filepath.Join(dir, "syntax.tfvars")
+	os.WriteFile(syntax, []byte("workers = = 3\n"), 0o644)
+	extra := filepath.Join(dir, "extra.tfvars")
+	os.WriteFile(extra, []byte("wrkers = 3\n"), 0o644)
+	cases := []struct {
+		name string
+		args []VarArg
+		env  []string
+		want string
+	}{
+		{"no equals", []VarArg{{"var", "workers"}}, nil, "Invalid -var option"},
+		{"undeclared", []VarArg{{"var", "wrkers=3"}}, nil, `Did you mean "workers"?`},
+		{"bad number", []VarArg{{"var", "workers=many"}}, nil, "Variables not allowed"},
+		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, "TOPO_VAR_workers"},
+		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file"},
+		{"bad type in file", []VarArg{{"var-file", bad}}, nil, "Invalid value for variable"},
+		{"syntax in file", []VarArg{{"var-file", syntax}}, nil, "syntax.tfvars:1"},
+		{"undeclared in file", []VarArg{{"var-file", extra}}, nil, "Value for undeclared variable"},
+		{"bad flag", []VarArg{{"vars", "x"}}, nil, "Unknown variable option"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: c.args, Environ: c.env})
+			var all []string
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("diagnostic without range: %v", d)
+				}
+				all = append(all, d.Error())
+			}
+			if !strings.Contains(strings.Join(all, "\n"), c.want) {
+				t.Errorf("diagnostics %q do not mention %q", all, c.want)
+			}
+		})
+	}
+}
+
+// TestVarFileSourcesRendered: diagnostics in a -var-file point into it and
+// File.Sources holds it for snippets.
+func TestVarFileSourcesRendered(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.tfvars")
+	os.WriteFile(bad, []byte("workers = \"many\"\n"), 0o644)
+	_, f, diags := Load("vars.hcl", []byte(varsSrc), Options{Args: []VarArg{{"var-file", bad}}})
+	if !diags.HasErrors() {
+		t.Fatal("want an error")
+	}
+	if _, ok := f.Sources()[bad]; !ok {
+		t.Errorf("Sources lacks %s: %v", bad, f.Sources())
+	}
+}

@@ -1,0 +1,214 @@
+package pluginhost_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/runtime"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
+	"github.com/topo-zmq/topo/topology"
+)
+
+// recordingLauncher is a runtime.Launcher that remembers the pid of every
+// plugin process it launched, by instance name.
+type recordingLauncher struct {
+	*pluginhost.Host
+	mu   sync.Mutex
+	pids map[string][]int
+}
+
+func (l *recordingLauncher) Launch(ctx context.Context, p *topology.Plugin, baseDir string, spec plugins.Spec, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+	a, err := l.Host.Launch(ctx, p, baseDir, spec, out, log)
+	if err == nil {
+		l.mu.Lock()
+		l.pids[spec.Name] = append(l.pids[spec.Name], a.(interface{ PID() int }).PID())
+		l.mu.Unlock()
+	}
+	return a, err
+}
+
+func (l *recordingLauncher) launched(name string) []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.pids[name]...)
+}
+
+var _ runtime.Launcher = (*recordingLauncher)(nil)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestStreamingPipelineSurvivesWorkerSIGKILL runs generate → text.upper
+// (a plugin process: this test binary) → text.collect under the real
+// runtime, SIGKILLs the worker's process mid-stream, and checks that the
+// runtime restarted it and messages flowed through the new process until
+// the sink finished.
+func TestStreamingPipelineSurvivesWorkerSIGKILL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`
+plugin "text" {
+  command = %q
+}
+
+node "source" {
+  type     = "generate"
+  messages = 100000
+  size     = 8
+  rate     = 200
+  socket "out" {
+    type = "PUSH"
+    bind = ["tcp://127.0.0.1:0"]
+  }
+}
+
+node "shout" {
+  type    = "text.upper"
+  restart = "on-failure"
+  socket "in" {
+    type    = "PULL"
+    connect = node.source.out
+  }
+  socket "out" {
+    type    = "PUSH"
+    connect = node.collect.in
+  }
+}
+
+node "collect" {
+  type   = "text.collect"
+  expect = 400
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://127.0.0.1:0"]
+  }
+}
+`, self)
+	var reg plugins.Registry
+	if err := builtin.Register(&reg); err != nil {
+		t.Fatal(err)
+	}
+	l := &recordingLauncher{Host: pluginhost.New(pluginhost.Options{Self: []string{self}}), pids: map[string][]int{}}
+	defer l.Close()
+	topo, err := runtime.Load("stream.hcl", []byte(src), runtime.LoadOptions{Registry: &reg, Launcher: l, Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		out    lockedBuffer
+		evMu   sync.Mutex
+		events []runtime.Event
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	rt := runtime.New(topo, runtime.Options{
+		Registry: &reg,
+		Launcher: l,
+		Stdout:   &out,
+		OnEvent: func(ev runtime.Event) {
+			evMu.Lock()
+			events = append(events, ev)
+			evMu.Unlock()
+			if ev.Instance == "collect" && ev.Kind == runtime.EventFinished {
+				stop() // the sink is done: stop the endless source and the worker
+			}
+		},
+		StatsInterval:  100 * time.Millisecond,
+		BackoffInitial: 50 * time.Millisecond,
+	})
+	runErr := make(chan error, 1)
+	go func() { runErr <- rt.Run(runCtx) }()
+
+	// Wait until messages flow through the first worker process, then kill it.
+	collected := func() int { return strings.Count(out.String(), "collect | ") }
+	deadline := time.Now().Add(20 * time.Second)
+	for collected() < 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no flow before the kill; output:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	first := l.launched("shout")
+	if len(first) != 1 {
+		t.Fatalf("shout launched %d times before the kill", len(first))
+	}
+	before := collected()
+	if err := syscall.Kill(first[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed shout's plugin pid %d after %d messages", first[0], before)
+
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Fatalf("Run: %v\noutput:\n%s", err, out.String())
+		}
+	case <-ctx.Done():
+		t.Fatalf("pipeline did not finish; output:\n%s", out.String())
+	}
+
+	if !strings.Contains(out.String(), "Collected 400 messages") {
+		t.Errorf("the sink did not finish; output:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), ": ABCDEFGH") || strings.Contains(out.String(), "abcdefgh") {
+		t.Errorf("messages were not all transformed by the plugin; output:\n%s", out.String())
+	}
+	pids := l.launched("shout")
+	if len(pids) < 2 || pids[1] == pids[0] {
+		t.Fatalf("shout was not relaunched in a new process: pids %v", pids)
+	}
+	var failed, restarted bool
+	evMu.Lock()
+	for _, ev := range events {
+		if ev.Instance != "shout" {
+			continue
+		}
+		switch ev.Kind {
+		case runtime.EventFailed:
+			failed = true
+			if ev.Err == nil || !strings.Contains(ev.Err.Error(), "shout") || !strings.Contains(ev.Err.Error(), "plugin process exited") {
+				t.Errorf("failure event error = %v", ev.Err)
+			}
+		case runtime.EventRestarting:
+			restarted = true
+		}
+	}
+	evMu.Unlock()
+	if !failed || !restarted {
+		t.Errorf("events: failed %v restarted %v", failed, restarted)
+	}
+	for _, st := range rt.Status() {
+		if st.Name == "shout" && st.Restarts < 1 {
+			t.Errorf("status of shout: %+v", st)
+		}
+	}
+}

@@ -164,15 +164,13 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 		log = slog.New(slog.DiscardHandler)
 	}
 	var (
-		label     = fmt.Sprintf("%s: self", spec.Name)
-		exe       string
-		args      []string
-		err       error
-		pluginLog = log
+		label = fmt.Sprintf("%s: self", spec.Name)
+		exe   string
+		args  []string
+		err   error
 	)
 	if p != nil {
 		label = fmt.Sprintf("%s: plugin %q", spec.Name, p.Name)
-		pluginLog = log.With("plugin", p.Name)
 		exe, args, err = h.resolve(ctx, p, baseDir)
 	} else {
 		exe, args, err = h.self()
@@ -184,7 +182,7 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	pr, err := h.start(exe, args, label, pluginLog)
+	pr, err := h.start(exe, args, label, log)
 	if err != nil {
 		return nil, err
 	}
@@ -475,8 +473,10 @@ func (pr *proc) pid() int {
 // 2s) and forgets it. Idempotent.
 func (pr *proc) kill() {
 	pr.killOnce.Do(func() {
-		pr.parent.Close()
 		pr.client.Kill()
+		// Only now: closing it first would make the plugin exit on its own
+		// (status 3, "host went away") instead of shutting down cleanly.
+		pr.parent.Close()
 		pr.h.mu.Lock()
 		delete(pr.h.procs, pr)
 		pr.h.mu.Unlock()

@@ -44,14 +44,16 @@ var droppedKeys = map[string]bool{"timestamp": true, "node": true}
 
 func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	lv := slogLevel(level)
+	if h.name == "" && lv == slog.LevelInfo {
+		// go-plugin's own chatter ("plugin process exited"), not a line
+		// the plugin logged (those come through a Named logger).
+		lv = slog.LevelDebug
+	}
 	ctx := context.Background()
 	if !h.l.Enabled(ctx, lv) {
 		return
 	}
-	attrs := make([]any, 0, len(h.args)+len(args)+2)
-	if h.name != "" {
-		attrs = append(attrs, "plugin", h.name)
-	}
+	attrs := make([]any, 0, len(h.args)+len(args))
 	all := append(append([]any{}, h.args...), args...)
 	for i := 0; i+1 < len(all); i += 2 {
 		if k, ok := all[i].(string); ok && droppedKeys[k] {

@@ -50,12 +50,12 @@ func unifiedDiff(name string, a, b []byte) string {
 				ops = append(ops, op{' ', al[i], i + 1, j + 1})
 				i++
 				j++
-			case j < len(bl) && (i == len(al) || lcs[i][j+1] >= lcs[i+1][j]):
-				ops = append(ops, op{'+', bl[j], i, j + 1})
-				j++
-			default:
+			case i < len(al) && (j == len(bl) || lcs[i+1][j] >= lcs[i][j+1]):
 				ops = append(ops, op{'-', al[i], i + 1, j})
 				i++
+			default:
+				ops = append(ops, op{'+', bl[j], i, j + 1})
+				j++
 			}
 		}
 	}

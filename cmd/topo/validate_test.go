@@ -1,0 +1,207 @@
+package main
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/topo-zmq/topo/topology"
+)
+
+// TestGolden runs validate, plan and graph over testdata inputs and
+// compares exit code, stdout and stderr with testdata/golden.
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		golden string
+		args   []string
+	}{
+		{"validate_pipeline.txt", []string{"validate", "testdata/pipeline.hcl"}},
+		{"validate_weather.txt", []string{"validate", "testdata/weather.hcl"}},
+		{"validate_invalid.txt", []string{"validate", "testdata/invalid.hcl"}},
+		{"validate_invalid.json", []string{"validate", "-json", "testdata/invalid.hcl"}},
+		{"validate_json_syntax.txt", []string{"validate", "testdata/pipeline.hcl.json"}},
+		{"plan_pipeline.txt", []string{"plan", "testdata/pipeline.hcl"}},
+		{"plan_pipeline_vars.txt", []string{"plan", "-var", "workers=3", "testdata/pipeline.hcl"}},
+		{"plan_pipeline.json", []string{"plan", "-json", "testdata/pipeline.hcl"}},
+		{"plan_weather.txt", []string{"plan", "testdata/weather.hcl"}},
+		{"plan_invalid.txt", []string{"plan", "testdata/invalid.hcl"}},
+		{"graph_pipeline.dot", []string{"graph", "testdata/pipeline.hcl"}},
+		{"graph_weather.dot", []string{"graph", "testdata/weather.hcl"}},
+		{"graph_weather.mmd", []string{"graph", "-format", "mermaid", "testdata/weather.hcl"}},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			checkGolden(t, c.golden, runCLI(t, "", nil, c.args...).String())
+		})
+	}
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	if r := runCLI(t, "", nil, "validate", "testdata/pipeline.hcl"); r.code != 0 || r.stdout != "The topology is valid.\n" {
+		t.Errorf("valid file: %v", r)
+	}
+	if r := runCLI(t, "", nil, "validate", "testdata/invalid.hcl"); r.code != 1 || !strings.Contains(r.stderr, "invalid.hcl line 2") {
+		t.Errorf("invalid file: %v", r)
+	}
+	if r := runCLI(t, "", nil, "validate"); r.code != 1 || !strings.Contains(r.stderr, "want exactly one FILE") {
+		t.Errorf("no file: %v", r)
+	}
+	if r := runCLI(t, "", nil, "validate", "testdata/nope.hcl"); r.code != 1 || !strings.Contains(r.stderr, "Cannot read file") {
+		t.Errorf("missing file: %v", r)
+	}
+	if r := runCLI(t, "\x00\xff garbage {{{", nil, "validate", "-"); r.code != 1 || !strings.Contains(r.stderr, "<stdin>") {
+		t.Errorf("garbage on stdin: %v", r)
+	}
+	src, _ := os.ReadFile("testdata/pipeline.hcl")
+	if r := runCLI(t, string(src), nil, "validate", "-"); r.code != 0 {
+		t.Errorf("stdin: %v", r)
+	}
+}
+
+// TestValidateVariables: -var, -var-file and TOPO_VAR_ reach the topology.
+func TestValidateVariables(t *testing.T) {
+	vf := filepath.Join(t.TempDir(), "w.tfvars")
+	os.WriteFile(vf, []byte("workers = 5\n"), 0o644)
+	count := func(r cliResult) int { return strings.Count(r.stdout, "]: worker (") }
+	if r := runCLI(t, "", nil, "plan", "-var", "workers=3", "testdata/pipeline.hcl"); count(r) != 3 {
+		t.Errorf("-var: %d workers\n%v", count(r), r)
+	}
+	if r := runCLI(t, "", []string{"TOPO_VAR_workers=4"}, "plan", "testdata/pipeline.hcl"); count(r) != 4 {
+		t.Errorf("env: %d workers", count(r))
+	}
+	if r := runCLI(t, "", []string{"TOPO_VAR_workers=4"}, "plan", "-var-file", vf, "testdata/pipeline.hcl"); count(r) != 5 {
+		t.Errorf("-var-file over env: %d workers", count(r))
+	}
+	if r := runCLI(t, "", nil, "plan", "-var-file", vf, "-var", "workers=1", "testdata/pipeline.hcl"); count(r) != 1 {
+		t.Errorf("-var after -var-file: %d workers", count(r))
+	}
+	if r := runCLI(t, "", nil, "validate", "-var", "wrkers=1", "testdata/pipeline.hcl"); r.code != 1 || !strings.Contains(r.stderr, `Did you mean "workers"?`) {
+		t.Errorf("undeclared -var: %v", r)
+	}
+}
+
+func TestValidateJSONShape(t *testing.T) {
+	r := runCLI(t, "", nil, "validate", "-json", "testdata/invalid.hcl")
+	var diags []struct {
+		Severity, Summary, Detail string
+		Range                     *struct {
+			Filename   string
+			Start, End struct{ Line, Column, Byte int }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &diags); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if r.code != 1 || len(diags) == 0 {
+		t.Fatalf("exit %d, %d diagnostics", r.code, len(diags))
+	}
+	for _, d := range diags {
+		if d.Severity != "error" && d.Severity != "warning" || d.Summary == "" || d.Range == nil || d.Range.Start.Line == 0 {
+			t.Errorf("bad diagnostic %+v", d)
+		}
+	}
+	r = runCLI(t, "", nil, "validate", "-json", "testdata/pipeline.hcl")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("valid -json: %v", r)
+	}
+}
+
+// TestHelp: every command of this file answers -help with its usage and
+// exit 0.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"validate", "plan", "graph", "fmt", "version"} {
+		r := runCLI(t, "", nil, cmd, "-help")
+		if r.code != 0 || !strings.Contains(r.stderr, "Usage: topo "+cmd) {
+			t.Errorf("%s -help: %v", cmd, r)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI(t, "", nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "topo "+version+"\ngo") {
+		t.Errorf("version: %v", r)
+	}
+	if r := runCLI(t, "", nil, "-version"); r.code != 0 || !strings.HasPrefix(r.stdout, "topo v") {
+		t.Errorf("-version: %v", r)
+	}
+}
+
+func TestGraphBadFormat(t *testing.T) {
+	if r := runCLI(t, "", nil, "graph", "-format", "svg", "testdata/pipeline.hcl"); r.code != 1 || !strings.Contains(r.stderr, "dot or mermaid") {
+		t.Errorf("%v", r)
+	}
+}
+
+// TestExamplesValidate: every topology under examples/ validates against
+// the built-in kinds (plugin kinds validate with a warning). A file next
+// to Go code that registers kinds of its own (examples/embed) may use
+// those kinds: the only errors allowed there are "Unknown node kind" for
+// a kind that the Go code in the same directory names.
+func TestExamplesValidate(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("../../examples", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".hcl") || strings.HasSuffix(path, ".hcl.json")) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	t.Logf("%d example files", len(files))
+	schemas, err := builtinSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			own := kindsNamedInGo(t, filepath.Dir(f))
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, diags := topology.Load(f, src, topology.Options{Schemas: schemas})
+			for _, d := range diags {
+				if d.Severity != hcl.DiagError {
+					continue
+				}
+				if d.Summary == "Unknown node kind" && d.Subject != nil {
+					kind := strings.Trim(string(d.Subject.SliceBytes(src)), `"`)
+					if own[kind] {
+						continue
+					}
+				}
+				t.Errorf("%s: %s", f, d.Error())
+			}
+		})
+	}
+}
+
+// kindsNamedInGo returns the kind names (Name: "x" in a plugins.Kind
+// literal) that the Go files of dir register.
+func kindsNamedInGo(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	gofiles, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	re := regexp.MustCompile(`Name:\s*"([^"]+)"`)
+	for _, g := range gofiles {
+		src, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(src, -1) {
+			out[string(m[1])] = true
+		}
+	}
+	return out
+}

@@ -42,7 +42,7 @@ node "weather-client" {
 
   socket "in" {
     type    = "SUB"
-    connect = [node.weather-publisher.out]
-    # No subscribe list: weather-client subscribes to its zip itself.
+    connect   = [node.weather-publisher.out]
+    subscribe = [var.zip] # weather-client would subscribe to its zip by itself; explicit reads better
   }
 }

@@ -353,4 +353,3 @@ func (v *liveView) clear() {
 		v.status = ""
 	}
 }
-

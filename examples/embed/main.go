@@ -1,0 +1,115 @@
+// Command embed runs a topo topology inside a Go program: it registers a
+// node kind of its own ("reverse", a REP service that answers every request
+// with its text reversed) next to the built-in kinds, loads a topology held
+// in the binary, runs it until its task is done and prints a summary.
+//
+//	go run ./examples/embed
+//	go run ./examples/embed -requests 5
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/runtime"
+	"github.com/topo-zmq/topo/runtime/socket"
+	"github.com/topo-zmq/topo/topology"
+)
+
+//go:embed reverse.hcl
+var topologySrc []byte
+
+// reverseKind is the program's own kind: the same plugins.Kind a built-in
+// or a plugin kind is.
+func reverseKind() *plugins.Kind {
+	return &plugins.Kind{
+		Name: "reverse",
+		Doc:  "Replies to every request with its first frame reversed.",
+		Life: plugins.Service,
+		Sockets: []plugins.SocketDecl{
+			{Name: "in", Types: []socket.Type{socket.REP}, Doc: "Requests in, replies out."},
+		},
+		New: func(cfg plugins.Config) (plugins.Node, error) {
+			return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+				in := env.Socket("in")
+				for {
+					m, err := in.Recv(ctx)
+					if err != nil {
+						return err
+					}
+					var text []byte
+					if len(m) > 0 {
+						text = reverse(m[0])
+					}
+					if err := in.Send(ctx, socket.Msg{text}); err != nil {
+						return err
+					}
+				}
+			}), nil
+		},
+	}
+}
+
+func reverse(b []byte) []byte {
+	r := []rune(string(b))
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return []byte(string(r))
+}
+
+func main() {
+	requests := flag.Int("requests", 3, "how many requests the client sends")
+	flag.Parse()
+	if err := run(*requests); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(requests int) error {
+	// A registry is a value: the built-in kinds plus ours.
+	var reg plugins.Registry
+	if err := builtin.Register(&reg); err != nil {
+		return err
+	}
+	if err := reg.Register(reverseKind()); err != nil {
+		return err
+	}
+
+	topo, err := runtime.Load("reverse.hcl", topologySrc, runtime.LoadOptions{
+		Registry: &reg,
+		Vars:     []topology.VarArg{{Flag: "var", Value: "requests=" + strconv.Itoa(requests)}},
+	})
+	if err != nil {
+		return err // a *runtime.DiagnosticsError renders with file:line
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rt := runtime.New(topo, runtime.Options{
+		Registry: &reg,
+		Stdout:   os.Stdout,
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnEvent: func(ev runtime.Event) {
+			if ev.Kind == runtime.EventFailed {
+				fmt.Fprintf(os.Stderr, "%s failed: %v\n", ev.Instance, ev.Err)
+			}
+		},
+	})
+	if err := rt.Run(ctx); err != nil {
+		return err
+	}
+	for _, st := range rt.Status() {
+		fmt.Printf("%s (%s): %s, %d messages in, %d out\n", st.Name, st.Kind, st.State, st.MsgsIn, st.MsgsOut)
+	}
+	return nil
+}

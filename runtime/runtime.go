@@ -293,7 +293,7 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 		_ = a.Close()
 		err = nameErr(n.inst.Name, err)
 		if errors.Is(err, socket.ErrAddrInUse) {
-			err = fmt.Errorf("%w (is another program or topology using the port? declared binds: %s)", err, r.bindList(n))
+			err = fmt.Errorf("%w (is another program, or another topology, using that port?)", err)
 		}
 		return nil, nil, err
 	}
@@ -303,16 +303,6 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 		}
 	}
 	return a, bound, nil
-}
-
-func (r *Runtime) bindList(n *node) string {
-	var parts []string
-	for _, s := range n.spec.Sockets {
-		for _, b := range s.Bind {
-			parts = append(parts, "socket "+s.Name+" "+b)
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // nameErr prefixes err with the instance name unless it already starts with it.
@@ -368,9 +358,12 @@ func (r *Runtime) Run(ctx context.Context) error {
 	actors := make([]plugins.Actor, len(nodes))
 	bound := map[string]map[string][]string{}
 	closeAll := func() {
-		for _, a := range actors {
+		for i, a := range actors {
 			if a != nil {
 				_ = a.Close()
+				nodes[i].mu.Lock()
+				nodes[i].actor, nodes[i].state = nil, StateStopped
+				nodes[i].mu.Unlock()
 			}
 		}
 	}
@@ -402,6 +395,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 		if err := actors[i].Connect(ctx, n.connect); err != nil {
 			closeAll()
 			err = nameErr(n.inst.Name, err)
+			n.mu.Lock()
+			n.state, n.err = StateFailed, err
+			n.mu.Unlock()
 			r.emit(n, Event{Kind: EventFailed, Err: err})
 			return err
 		}

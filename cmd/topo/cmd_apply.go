@@ -18,20 +18,7 @@ import (
 	"github.com/topo-zmq/topo/plugins/builtin"
 	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/pluginhost"
-	"github.com/topo-zmq/topo/topology"
 )
-
-// varFlag collects -var and -var-file in command-line order.
-type varFlag struct {
-	name string
-	args *[]topology.VarArg
-}
-
-func (v varFlag) String() string { return "" }
-func (v varFlag) Set(s string) error {
-	*v.args = append(*v.args, topology.VarArg{Flag: v.name, Value: s})
-	return nil
-}
 
 const applyHelp = `Usage: topo apply [options] FILE
 
@@ -59,9 +46,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprint(c.stderr, applyHelp)
 		fs.PrintDefaults()
 	}
-	var vars []topology.VarArg
-	fs.Var(varFlag{"var", &vars}, "var", "set a variable: -var 'name=value' (repeatable)")
-	fs.Var(varFlag{"var-file", &vars}, "var-file", "read variables from a file (repeatable)")
+	vars := addVarFlags(fs)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	logFormat := fs.String("log-format", "text", "log line format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -123,13 +108,13 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		environ = c.environ()
 	}
 	topo, err := runtime.LoadFile(path, runtime.LoadOptions{
-		Registry: &reg, Vars: vars, Environ: environ, Launcher: launcher, Context: ctx,
-		OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c.stderr, d, color) },
+		Registry: &reg, Vars: *vars, Environ: environ, Launcher: launcher, Context: ctx,
+		OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c, d, color) },
 	})
 	if err != nil {
 		var d *runtime.DiagnosticsError
 		if errors.As(err, &d) {
-			writeDiagnostics(c.stderr, d, color)
+			writeDiagnostics(c, d, color)
 		} else {
 			fmt.Fprintf(c.stderr, "Error: %v\n", err)
 		}
@@ -198,9 +183,10 @@ func dirOf(path string) string {
 	return "."
 }
 
-// writeDiagnostics renders an invalid (or warned-about) file.
-func writeDiagnostics(w io.Writer, d *runtime.DiagnosticsError, color bool) {
-	fmt.Fprintln(w, d.Error())
+// writeDiagnostics renders an invalid (or warned-about) file on stderr,
+// the way `topo validate` does.
+func writeDiagnostics(c *cli, d *runtime.DiagnosticsError, color bool) {
+	renderDiags(c.stderr, d.Files, d.Diagnostics, color, diagWidth(c))
 }
 
 func logEvent(l *slog.Logger, ev runtime.Event) {

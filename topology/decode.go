@@ -13,8 +13,15 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 )
 
-// MaxCount is the largest count a node may have.
-const MaxCount = 10000
+// Limits that keep a mistaken or hostile file from exhausting memory.
+const (
+	// MaxCount is the largest count a node may have.
+	MaxCount = 10000
+	// MaxInstances is the most replicas a whole topology may expand to.
+	MaxInstances = 20000
+	// MaxEdges is the most socket pairs a topology may wire.
+	MaxEdges = 100000
+)
 
 var fileSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
@@ -65,6 +72,10 @@ type evaluator struct {
 
 	nodes      []*nodeDecl
 	nodeByName map[string]*nodeDecl
+	instances  int // replicas expanded so far
+	// connects counts connect endpoints evaluated, against MaxEdges.
+	connects       int
+	connectsCapped bool
 	// failed holds sockets whose endpoints had errors, to skip follow-on
 	// warnings.
 	failed map[*Socket]bool
@@ -702,6 +713,16 @@ func (e *evaluator) decodeBinds(nd *nodeDecl) hcl.Diagnostics {
 	if nd.counted {
 		replicas = n.Count
 	}
+	if e.instances+replicas > MaxInstances {
+		r := nd.block.DefRange
+		if a := nd.meta["count"]; a != nil {
+			r = a.Expr.Range()
+		}
+		diags = append(diags, errorAt(r, "Too many instances",
+			fmt.Sprintf("With node %q the topology expands to more than %d instances. Lower its count.", n.Name, MaxInstances)))
+		replicas = max(0, MaxInstances-e.instances)
+	}
+	e.instances += replicas
 	for i := 0; i < replicas; i++ {
 		inst := &Instance{Name: n.Name, Node: n, Index: i, DeclRange: n.DeclRange, Attrs: cty.EmptyObjectVal}
 		if nd.counted {
@@ -864,7 +885,17 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContex
 				continue
 			}
 			s := inst.Socket(sd.name)
+			if e.connects > MaxEdges {
+				e.failed[s] = true
+				if !e.connectsCapped {
+					e.connectsCapped = true
+					diags = append(diags, errorAt(a.Expr.Range(), "Too many edges",
+						fmt.Sprintf("The topology connects more than %d endpoints (counted nodes connecting to counted nodes multiply). Reduce count or put a proxy node between the groups.", MaxEdges)))
+				}
+				continue
+			}
 			eps, d := e.evalEndpoints(a.Expr, scope{what: "A connect endpoint", count: nd.counted, nodes: true}, ctx)
+			e.connects += len(eps)
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				e.failed[s] = true

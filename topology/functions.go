@@ -1,6 +1,9 @@
 package topology
 
 import (
+	"fmt"
+	"regexp"
+
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -24,8 +27,8 @@ func functions() map[string]function.Function {
 		"element":         stdlib.ElementFunc,
 		"flatten":         stdlib.FlattenFunc,
 		"floor":           stdlib.FloorFunc,
-		"format":          stdlib.FormatFunc,
-		"formatlist":      stdlib.FormatListFunc,
+		"format":          limitWidths(stdlib.FormatFunc),
+		"formatlist":      limitWidths(stdlib.FormatListFunc),
 		"indent":          stdlib.IndentFunc,
 		"join":            stdlib.JoinFunc,
 		"jsondecode":      stdlib.JSONDecodeFunc,
@@ -70,4 +73,27 @@ func functions() map[string]function.Function {
 		"values":          stdlib.ValuesFunc,
 		"zipmap":          stdlib.ZipmapFunc,
 	}
+}
+
+// bigVerb matches a format verb with a width or precision of four or more
+// digits ("%100000d"), which would allocate that much.
+var bigVerb = regexp.MustCompile(`%[^a-zA-Z%]*[0-9]{4,}`)
+
+// limitWidths wraps format/formatlist to refuse huge widths and
+// precisions, so a format string cannot allocate gigabytes.
+func limitWidths(f function.Function) function.Function {
+	return function.New(&function.Spec{
+		Description: f.Description(),
+		Params:      f.Params(),
+		VarParam:    f.VarParam(),
+		Type:        f.ReturnTypeForValues,
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if len(args) > 0 {
+				if a, _ := args[0].Unmark(); a.IsKnown() && !a.IsNull() && a.Type() == cty.String && bigVerb.MatchString(a.AsString()) {
+					return cty.NilVal, function.NewArgErrorf(0, "%s", fmt.Sprintf("format widths and precisions are limited to 999"))
+				}
+			}
+			return f.Call(args)
+		},
+	})
 }

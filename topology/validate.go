@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,7 +36,13 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 				}
 				me := bound{ep: ep, inst: inst, sock: s, rng: b.Range}
 				key := ep.scheme + "|" + ep.port + "|" + ep.addr
+				if ep.ephemeral() {
+					key = "" // never conflicts; not worth comparing
+				}
 				for _, prev := range byKey[key] {
+					if key == "" {
+						break
+					}
 					if prev.ep.conflicts(ep) {
 						diags = append(diags, errorAt(b.Range, "Endpoint bound twice",
 							fmt.Sprintf("%s.%s binds %s, which %s.%s already binds (%s). Two sockets cannot bind the same endpoint; give each its own port or address%s.",
@@ -54,6 +61,7 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 		}
 	}
 
+	edgesCapped := false
 	instByName := make(map[string]*Instance, len(t.Instances))
 	for _, inst := range t.Instances {
 		instByName[inst.Name] = inst
@@ -83,6 +91,14 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 					}
 				}
 				for _, tg := range targets {
+					if len(t.Edges) >= MaxEdges {
+						if !edgesCapped {
+							edgesCapped = true
+							diags = append(diags, errorAt(c.Range, "Too many edges",
+								fmt.Sprintf("The topology wires more than %d socket pairs (counted nodes connecting to counted nodes multiply). Reduce count or use a proxy node between the groups.", MaxEdges)))
+						}
+						break
+					}
 					peer := instByName[tg.Instance]
 					if peer == nil {
 						continue
@@ -280,39 +296,53 @@ func (e *evaluator) startOrder(t *Topology) []string {
 		softOut[from] = append(softOut[from], to)
 		softIn[to]++
 	}
+	// ready: free of every constraint; free: free of depends_on only (the
+	// fallback when bind/connect edges form a loop). Both are min-heaps of
+	// file indexes with lazy deletion.
+	var ready, free intHeap
+	for i := 0; i < n; i++ {
+		if hardIn[i] == 0 {
+			heap.Push(&free, i)
+			if softIn[i] == 0 {
+				heap.Push(&ready, i)
+			}
+		}
+	}
 	done := make([]bool, n)
 	order := make([]string, 0, n)
 	for len(order) < n {
 		pick := -1
-		for i := 0; i < n; i++ {
-			if !done[i] && hardIn[i] == 0 && softIn[i] == 0 {
+		for ready.Len() > 0 && pick < 0 {
+			if i := heap.Pop(&ready).(int); !done[i] {
 				pick = i
-				break
 			}
 		}
-		if pick < 0 { // a bind/connect loop: take the first instance free of depends_on
-			for i := 0; i < n; i++ {
-				if !done[i] && hardIn[i] == 0 {
-					pick = i
-					break
-				}
+		for free.Len() > 0 && pick < 0 {
+			if i := heap.Pop(&free).(int); !done[i] {
+				pick = i
 			}
 		}
 		if pick < 0 { // cannot happen: depends_on cycles were broken
-			for i := 0; i < n; i++ {
+			for i := 0; i < n && pick < 0; i++ {
 				if !done[i] {
 					pick = i
-					break
 				}
 			}
 		}
 		done[pick] = true
 		order = append(order, t.Instances[pick].Name)
 		for _, to := range hardOut[pick] {
-			hardIn[to]--
+			if hardIn[to]--; hardIn[to] == 0 {
+				heap.Push(&free, to)
+				if softIn[to] <= 0 {
+					heap.Push(&ready, to)
+				}
+			}
 		}
 		for _, to := range softOut[pick] {
-			softIn[to]--
+			if softIn[to]--; softIn[to] == 0 && hardIn[to] == 0 {
+				heap.Push(&ready, to)
+			}
 		}
 	}
 	return order
@@ -323,4 +353,18 @@ func hostName(h string) string {
 		return "the default host"
 	}
 	return fmt.Sprintf("host %q", h)
+}
+
+// intHeap is a min-heap of ints for container/heap.
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

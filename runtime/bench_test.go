@@ -1,0 +1,218 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	goruntime "runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+	"github.com/topo-zmq/topo/topology"
+)
+
+// benchMsgs is how many 16-byte messages one iteration moves.
+const benchMsgs = 1_000_000
+
+func genCountTopo(ep string, msgs int) *topology.Topology {
+	t := mkTopo(
+		tnode{name: "count", kind: "count", sockets: []*topology.Socket{bindSock("in", "PULL", ep)}},
+		tnode{name: "generate", kind: "generate", sockets: []*topology.Socket{connSock("out", "PUSH", "count.in")}},
+	)
+	setAttrs(t, "generate", map[string]cty.Value{"messages": cty.NumberIntVal(int64(msgs)), "size": cty.NumberIntVal(16), "rate": cty.NumberIntVal(0)})
+	setAttrs(t, "count", map[string]cty.Value{"expect": cty.NumberIntVal(int64(msgs))})
+	return t
+}
+
+// BenchmarkGenerateCount compares the same PUSH→PULL transfer run as a
+// topo topology (generate → count) and wired by hand in Go, over tcp and
+// inproc. Each iteration moves benchMsgs messages, set-up included.
+func BenchmarkGenerateCount(b *testing.B) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		ep := "tcp://127.0.0.1:0"
+		if tr == "inproc" {
+			ep = "inproc://bench"
+		}
+		b.Run(tr+"/runtime", func(b *testing.B) {
+			reg := builtinRegistry(b)
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg})
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err := rt.Run(ctx)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+		for _, stamp := range []bool{false, true} {
+			name := tr + "/hand-wired"
+			if stamp {
+				// The count kind reads the clock per message (to time from
+				// the first to the last); this variant does the same, to
+				// separate the kind's cost from the runtime's.
+				name += "+clock"
+			}
+			b.Run(name, func(b *testing.B) {
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					if err := handWired(ep, benchMsgs, stamp); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
+			})
+		}
+	}
+}
+
+// handWired is generate → count written directly against runtime/socket:
+// the same sockets, the same wait for the peer, the same message size.
+func handWired(ep string, n int, stamp bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var sc socket.Context
+	defer sc.Close()
+	pull, err := sc.NewSocket(socket.PULL, socket.Options{})
+	if err != nil {
+		return err
+	}
+	defer pull.Close()
+	if err := pull.Bind(ep); err != nil {
+		return err
+	}
+	push, err := sc.NewSocket(socket.PUSH, socket.Options{})
+	if err != nil {
+		return err
+	}
+	defer push.Close()
+	if err := push.Connect(connectable(pull.Endpoints()[0])); err != nil {
+		return err
+	}
+	if err := push.WaitPeers(ctx, 1); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var sendErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Messages are carved out of batch buffers, as generate does.
+		const batch = 1024
+		var msgs socket.Msg
+		for i := 0; i < n; i++ {
+			k := i % batch
+			if k == 0 {
+				data := make([]byte, 16*batch)
+				msgs = make(socket.Msg, batch)
+				for j := range msgs {
+					msgs[j] = data[j*16 : (j+1)*16 : (j+1)*16]
+				}
+			}
+			if err := push.Send(ctx, msgs[k:k+1:k+1]); err != nil {
+				sendErr = err
+				return
+			}
+		}
+	}()
+	var last time.Time
+	for i := 0; i < n; i++ {
+		if _, err := pull.Recv(ctx); err != nil {
+			return err
+		}
+		if stamp {
+			last = time.Now()
+		}
+	}
+	_ = last
+	wg.Wait()
+	return sendErr
+}
+
+// idleTopo is 100 workers (PULL bound, idle) each pushing to its own print
+// node: 200 nodes, 100 edges, nothing flowing.
+func idleTopo(pairs int, ep func(i int) string) *topology.Topology {
+	t := &topology.Topology{}
+	wn := &topology.Node{Name: "worker", Kind: "worker", Count: pairs, Isolation: "goroutine"}
+	pn := &topology.Node{Name: "print", Kind: "print", Count: pairs, Isolation: "goroutine"}
+	t.Nodes = []*topology.Node{wn, pn}
+	for i := 0; i < pairs; i++ {
+		p := &topology.Instance{Name: fmt.Sprintf("print[%d]", i), Node: pn, Index: i, Attrs: cty.EmptyObjectVal,
+			Sockets: []*topology.Socket{bindSock("in", "PULL", ep(2*i))}}
+		w := &topology.Instance{Name: fmt.Sprintf("worker[%d]", i), Node: wn, Index: i, Attrs: cty.EmptyObjectVal,
+			Sockets: []*topology.Socket{bindSock("in", "PULL", ep(2*i+1)), connSock("out", "PUSH", p.Name+".in")}}
+		t.Instances = append(t.Instances, w, p)
+		t.Edges = append(t.Edges, &topology.Edge{Connect: topology.SocketRef{Instance: w.Name, Socket: "out"},
+			Bind: topology.SocketRef{Instance: p.Name, Socket: "in"}, ConnectType: "PUSH", BindType: "PULL"})
+	}
+	return t
+}
+
+// Benchmark200Nodes measures, for a 200-node topology: the time from Run
+// to every node running with its edges connected, the memory an idle node
+// costs (heap in use, after GC), and the shutdown time.
+func Benchmark200Nodes(b *testing.B) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		b.Run(tr, func(b *testing.B) {
+			ep := func(int) string { return "tcp://127.0.0.1:0" }
+			if tr == "inproc" {
+				ep = func(i int) string { return fmt.Sprintf("inproc://n%d", i) }
+			}
+			reg := builtinRegistry(b)
+			var ready, shutdown time.Duration
+			var perNode float64
+			var gorPerNode float64
+			for i := 0; i < b.N; i++ {
+				topo := idleTopo(100, ep)
+				var mu sync.Mutex
+				running := 0
+				all := make(chan struct{})
+				rt := New(topo, Options{Registry: reg, OnEvent: func(e Event) {
+					if e.Kind == EventRunning {
+						mu.Lock()
+						if running++; running == len(topo.Instances) {
+							close(all)
+						}
+						mu.Unlock()
+					}
+				}})
+				goruntime.GC()
+				var before, after goruntime.MemStats
+				goruntime.ReadMemStats(&before)
+				g0 := goruntime.NumGoroutine()
+				ctx, cancel := context.WithCancel(context.Background())
+				errc := make(chan error, 1)
+				start := time.Now()
+				go func() { errc <- rt.Run(ctx) }()
+				select {
+				case <-all:
+				case err := <-errc:
+					b.Fatalf("Run returned early: %v", err)
+				case <-time.After(30 * time.Second):
+					b.Fatal("not all nodes running after 30s")
+				}
+				ready += time.Since(start)
+				goruntime.GC()
+				goruntime.ReadMemStats(&after)
+				perNode += float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / float64(len(topo.Instances))
+				gorPerNode += float64(goruntime.NumGoroutine()-g0) / float64(len(topo.Instances))
+				stop := time.Now()
+				cancel()
+				if err := <-errc; err != nil {
+					b.Fatal(err)
+				}
+				shutdown += time.Since(stop)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(ready.Milliseconds())/n, "ms-to-running")
+			b.ReportMetric(perNode/n/1024, "KiB/idle-node")
+			b.ReportMetric(gorPerNode/n, "goroutines/node")
+			b.ReportMetric(float64(shutdown.Milliseconds())/n, "ms-shutdown")
+		})
+	}
+}

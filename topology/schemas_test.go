@@ -49,7 +49,7 @@ func testSchemas() fakeSchemas {
 			{Name: "capture", Types: []string{"PUB", "PUSH", "PAIR"}, Optional: true}}},
 		{Name: "generate", Task: true, Attrs: []AttrSchema{num("messages", 0), num("size", 16), num("rate", 0)}, Sockets: []SocketSchema{sock("out", sending...)}},
 		{Name: "count", Task: true, Attrs: []AttrSchema{num("expect", 0)}, Sockets: []SocketSchema{sock("in", receiving...)}},
-		{Name: "print", Attrs: []AttrSchema{str("format", "text")}, Sockets: []SocketSchema{sock("in", receiving...)}},
+		{Name: "print", Attrs: []AttrSchema{str("format", "text")}, Sockets: []SocketSchema{{Name: "in", Types: receiving, Subscribes: true}}},
 		{Name: "keyed", Attrs: []AttrSchema{{Name: "key", Type: cty.String, Required: true}, {Name: "tags", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String)}},
 			Sockets: []SocketSchema{{Name: "in", Optional: true}}},
 		{Name: "text.upper", Attrs: []AttrSchema{str("suffix", "")}, Sockets: []SocketSchema{sock("in", "REP")}},

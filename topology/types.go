@@ -159,6 +159,11 @@ type SocketSchema struct {
 	Types    []string // upper case
 	Optional bool
 	Doc      string
+	// Subscribes is set when the kind picks its own SUB subscriptions for
+	// this socket if the topology gives none (the weather client subscribes
+	// to its zip code); validation then does not warn about a SUB socket
+	// without subscribe.
+	Subscribes bool
 }
 
 // Options steer evaluation. The zero value evaluates with defaults only

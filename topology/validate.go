@@ -187,7 +187,7 @@ func (e *evaluator) checkSockets(nd *nodeDecl) hcl.Diagnostics {
 				diags = append(diags, errorAt(sd.attrs["subscribe"].NameRange, "subscribe on a non-SUB socket",
 					fmt.Sprintf("Socket %q is %s; only SUB sockets take subscribe. Remove it, or make the socket a SUB.", s.Name, s.Type)))
 			}
-			if s.Type == "SUB" && len(s.Subscribe) == 0 {
+			if s.Type == "SUB" && len(s.Subscribe) == 0 && !nd.selfSubscribes(s.Name) {
 				r := sd.block.DefRange
 				if a := sd.attrs["subscribe"]; a != nil {
 					r = a.Expr.Range()
@@ -367,4 +367,18 @@ func (h *intHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// selfSubscribes reports whether the node's kind subscribes the socket by
+// itself when the topology sets no subscribe.
+func (nd *nodeDecl) selfSubscribes(socket string) bool {
+	if nd.schema == nil {
+		return false
+	}
+	for _, ss := range nd.schema.Sockets {
+		if ss.Name == socket {
+			return ss.Subscribes
+		}
+	}
+	return false
 }

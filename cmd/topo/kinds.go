@@ -3,6 +3,8 @@ package main
 import (
 	"sort"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/builtin"
 	"github.com/topo-zmq/topo/topology"
@@ -41,19 +43,52 @@ func schemasFor(reg *plugins.Registry) topology.Schemas {
 
 func kindSchemaOf(name string, k *plugins.Kind) *topology.KindSchema {
 	ks := &topology.KindSchema{Name: name, Task: k.Life == plugins.Task}
+	selfSubs := defaultSubscriptions(k)
 	for _, a := range k.Attrs {
 		ks.Attrs = append(ks.Attrs, topology.AttrSchema{
 			Name: a.Name, Type: a.Type, Required: a.Required(), Default: a.Default, Doc: a.Doc,
 		})
 	}
 	for _, d := range k.Sockets {
-		ss := topology.SocketSchema{Name: d.Name, Optional: d.Optional, Doc: d.Doc}
+		_, subscribes := selfSubs[d.Name]
+		ss := topology.SocketSchema{Name: d.Name, Optional: d.Optional, Doc: d.Doc, Subscribes: subscribes}
 		for _, t := range d.Types {
 			ss.Types = append(ss.Types, string(t))
 		}
 		ks.Sockets = append(ks.Sockets, ss)
 	}
 	return ks
+}
+
+// defaultSubscriptions builds a node of the kind from its defaults and
+// asks it (plugins.Subscriber) which sockets it subscribes by itself. A
+// kind that cannot be built from defaults (required attributes), has no
+// constructor (a plugin's kinds, described remotely) or panics reports
+// none.
+func defaultSubscriptions(k *plugins.Kind) (subs map[string][]string) {
+	if k.New == nil {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			subs = nil
+		}
+	}()
+	attrs := map[string]cty.Value{}
+	for _, a := range k.Attrs {
+		if a.Required() {
+			return nil
+		}
+		attrs[a.Name] = a.Default
+	}
+	n, err := k.New(plugins.Config{Name: k.Name, Attrs: cty.ObjectVal(attrs)})
+	if err != nil {
+		return nil
+	}
+	if s, ok := n.(plugins.Subscriber); ok {
+		return s.Subscriptions()
+	}
+	return nil
 }
 
 // builtinSchemas is the schemas of the built-in kinds.

@@ -16,6 +16,15 @@ node "deaf" {
   }
 }
 
+# print subscribes to everything by itself (Subscribes in its schema): no warning.
+node "tap" {
+  type = "print"
+  socket "in" {
+    type    = "SUB"
+    connect = node.feed.out
+  }
+}
+
 node "outside" {
   type = "print"
   socket "in" {

@@ -97,9 +97,10 @@ type nodeDecl struct {
 }
 
 type socketDecl struct {
-	name  string
-	block *hcl.Block
-	attrs hcl.Attributes
+	name      string
+	block     *hcl.Block
+	attrs     hcl.Attributes
+	malformed bool // the block had unknown arguments (reported)
 }
 
 func newEvaluator(f *File, opts Options) *evaluator {
@@ -456,7 +457,7 @@ func (e *evaluator) declareNode(b *hcl.Block) hcl.Diagnostics {
 		}
 		sc, d := sb.Body.Content(socketSchema)
 		diags = append(diags, d...)
-		sd := &socketDecl{name: sname, block: sb, attrs: sc.Attributes}
+		sd := &socketDecl{name: sname, block: sb, attrs: sc.Attributes, malformed: d.HasErrors()}
 		nd.sockets = append(nd.sockets, sd)
 		nd.socketByName[sname] = sd
 	}

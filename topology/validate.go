@@ -175,7 +175,7 @@ func checkEdge(edge *Edge, conn, bind *Instance) hcl.Diagnostics {
 func (e *evaluator) checkSockets(nd *nodeDecl) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, sd := range nd.sockets {
-		if sd.attrs["bind"] == nil && sd.attrs["connect"] == nil {
+		if sd.attrs["bind"] == nil && sd.attrs["connect"] == nil && !sd.malformed {
 			diags = append(diags, errorAt(sd.block.DefRange, "Socket has no endpoint",
 				fmt.Sprintf("Socket %q of node %q neither binds nor connects. Add bind = [\"tcp://127.0.0.1:5000\"] or connect = [node.OTHER.SOCKET].", sd.name, nd.n.Name)))
 		}

@@ -205,3 +205,23 @@ func kindsNamedInGo(t *testing.T, dir string) map[string]bool {
 	}
 	return out
 }
+
+// TestValidateColor: colour only on a terminal, and never with -no-color.
+func TestValidateColor(t *testing.T) {
+	run := func(args ...string) string {
+		var out, errb strings.Builder
+		c := &cli{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), isTTY: true,
+			getenv: func(string) string { return "" }, environ: func() []string { return nil }}
+		dispatch(t.Context(), c, args)
+		return out.String() + errb.String()
+	}
+	if got := run("validate", "testdata/invalid.hcl"); !strings.Contains(got, "\x1b[") {
+		t.Errorf("no colour on a terminal:\n%s", got)
+	}
+	if got := run("validate", "-no-color", "testdata/invalid.hcl"); strings.Contains(got, "\x1b[") {
+		t.Errorf("colour despite -no-color:\n%q", got)
+	}
+	if got := run("validate", "testdata/pipeline.hcl"); !strings.Contains(got, "\x1b[32mThe topology is valid.") {
+		t.Errorf("success not green: %q", got)
+	}
+}

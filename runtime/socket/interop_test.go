@@ -78,7 +78,8 @@ type pyPeer struct {
 	stdin  io.WriteCloser
 	lines  chan string // stdout, line by line; closed at EOF
 	stderr *lockedBuffer
-	waited chan error // cmd.Wait's result, once
+	exited chan struct{} // closed when cmd.Wait has returned
+	err    error         // cmd.Wait's result, valid once exited is closed
 }
 
 // startPeer runs peer.py with args. The process is killed (if still running)
@@ -87,7 +88,7 @@ func startPeer(ctx context.Context, t *testing.T, name string, args ...string) *
 	t.Helper()
 	all := append([]string{"testdata/pyzmq/peer.py"}, args...)
 	cmd := exec.CommandContext(ctx, pythonPath, all...)
-	p := &pyPeer{t: t, name: name, cmd: cmd, lines: make(chan string, 64), stderr: &lockedBuffer{}, waited: make(chan error, 1)}
+	p := &pyPeer{t: t, name: name, cmd: cmd, lines: make(chan string, 64), stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -110,19 +111,20 @@ func startPeer(ctx context.Context, t *testing.T, name string, args ...string) *
 	}()
 	go func() {
 		<-readDone // Wait closes stdout: read everything first
-		p.waited <- cmd.Wait()
+		p.err = cmd.Wait()
+		close(p.exited)
 	}()
 	t.Cleanup(func() {
 		_ = p.stdin.Close()
 		select {
-		case <-p.waited:
+		case <-p.exited:
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
 		_ = cmd.Process.Kill()
 		for range p.lines { // let the reader finish
 		}
-		<-p.waited
+		<-p.exited
 	})
 	return p
 }
@@ -171,9 +173,9 @@ func (p *pyPeer) result(ctx context.Context) map[string]any {
 		p.t.Errorf("%s reports: %v; stderr:\n%s", p.name, e, p.stderr.String())
 	}
 	select {
-	case err := <-p.waited:
-		if err != nil {
-			p.t.Errorf("%s: %v; stderr:\n%s", p.name, err, p.stderr.String())
+	case <-p.exited:
+		if p.err != nil {
+			p.t.Errorf("%s: %v; stderr:\n%s", p.name, p.err, p.stderr.String())
 		}
 	case <-ctx.Done():
 		p.t.Fatalf("%s: did not exit after its result: %v", p.name, ctx.Err())

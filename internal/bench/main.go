@@ -1,0 +1,523 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+type config struct {
+	role    string
+	ep      string
+	bind    bool
+	n       int
+	size    int
+	sub     string
+	idle    time.Duration
+	settle  time.Duration
+	linger  time.Duration
+	warmup  int
+	label   string
+	hwm     int
+	verbose bool
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull")
+	fs.StringVar(&c.ep, "ep", "tcp://127.0.0.1:23700", "endpoint")
+	fs.BoolVar(&c.bind, "bind", false, "Bind instead of Connect")
+	fs.IntVar(&c.n, "n", 100000, "messages (throughput) or round trips (latency)")
+	fs.IntVar(&c.size, "size", 16, "message size in bytes (>= 10)")
+	fs.StringVar(&c.sub, "sub", "wx", "SUB prefix filter; PUB alternates this topic and 'zz'")
+	fs.DurationVar(&c.idle, "idle", 10*time.Second, "receiver gives up after this long without a message")
+	fs.DurationVar(&c.settle, "settle", 300*time.Millisecond, "sender waits this long after attaching (PUB: after the first subscriber) before sending")
+	fs.DurationVar(&c.linger, "linger", 60*time.Second, "sender's Options.Linger: Close flushes queued messages up to this long")
+	fs.IntVar(&c.warmup, "warmup", 1000, "latency warm-up round trips (not measured)")
+	fs.StringVar(&c.label, "label", "", "free text copied into the JSON result")
+	fs.IntVar(&c.hwm, "hwm", 0, "SendHWM/RecvHWM; 0 = as cbench: unbounded for PUB/SUB, the socket default (1000) otherwise")
+	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if c.size < 10 {
+		c.size = 10
+	}
+	var res map[string]any
+	var err error
+	switch c.role {
+	case "pull", "sub":
+		res, err = recvRole(c)
+	case "push", "pub":
+		res, err = sendRole(c)
+	case "req":
+		res, err = reqRole(c)
+	case "rep":
+		res, err = repRole(c)
+	case "inproc-pushpull":
+		res, err = inprocPushPull(c)
+	default:
+		fmt.Fprintln(stderr, "bench: unknown -role", c.role)
+		return 2
+	}
+	if res == nil {
+		res = map[string]any{}
+	}
+	res["impl"] = "topo"
+	res["role"] = c.role
+	res["ep"] = c.ep
+	res["size"] = c.size
+	res["gomaxprocs"] = goruntime.GOMAXPROCS(0)
+	if c.label != "" {
+		res["label"] = c.label
+	}
+	if err != nil {
+		res["error"] = err.Error()
+	}
+	out, _ := json.Marshal(res)
+	fmt.Fprintln(stdout, string(out))
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// arena hands out fresh message buffers cheaply: Send owns a Msg's frames
+// after the call, so every message gets its own bytes, but they are carved
+// from large chunks so the harness does not dominate the measurement (cbench
+// reuses one buffer; libzmq copies it).
+type arena struct {
+	size  int
+	buf   []byte
+	msgs  [][]byte
+	chunk int
+}
+
+func newArena(size int) *arena { return &arena{size: size, chunk: 4096} }
+
+func (a *arena) msg(i int, topic string) socket.Msg {
+	if len(a.buf) < a.size {
+		a.buf = make([]byte, a.size*a.chunk)
+	}
+	if len(a.msgs) == 0 {
+		a.msgs = make([][]byte, a.chunk)
+	}
+	b := a.buf[:a.size:a.size]
+	a.buf = a.buf[a.size:]
+	copy(b, topic)
+	binary.BigEndian.PutUint64(b[2:10], uint64(i))
+	m := a.msgs[:1:1]
+	a.msgs = a.msgs[1:]
+	m[0] = b
+	return socket.Msg(m)
+}
+
+func seqOf(b []byte) (uint64, bool) {
+	if len(b) < 10 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[2:10]), true
+}
+
+func options(c config, t socket.Type) socket.Options {
+	o := socket.Options{Linger: c.linger}
+	hwm := c.hwm
+	if hwm == 0 && (t == socket.PUB || t == socket.SUB) {
+		hwm = -1 // cbench/pybench set SNDHWM/RCVHWM 0 (unbounded) on PUB/SUB
+	}
+	o.SendHWM, o.RecvHWM = hwm, hwm
+	return o
+}
+
+func open(zctx *socket.Context, c config, t socket.Type) (*socket.Socket, error) {
+	s, err := zctx.NewSocket(t, options(c, t))
+	if err != nil {
+		return nil, err
+	}
+	if c.bind {
+		err = s.Bind(c.ep)
+	} else {
+		err = s.Connect(c.ep)
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// watchdog cancels ctx when *counter has not moved for idle.
+func watchdog(counter *atomic.Int64, idle time.Duration, cancel context.CancelFunc) (fired *atomic.Bool, stop func()) {
+	fired = new(atomic.Bool)
+	done := make(chan struct{})
+	go func() {
+		last, lastMove := counter.Load(), time.Now()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if cur := counter.Load(); cur != last {
+					last, lastMove = cur, time.Now()
+				} else if time.Since(lastMove) > idle {
+					fired.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return fired, func() { close(done) }
+}
+
+func mallocs() uint64 {
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	return ms.Mallocs
+}
+
+// recvRole is the measuring side of PUSH->PULL and PUB->SUB throughput.
+func recvRole(c config) (map[string]any, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+	t, expect, step := socket.PULL, c.n, uint64(1)
+	if c.role == "sub" {
+		t, expect, step = socket.SUB, (c.n+1)/2, 2
+	}
+	s, err := open(&zctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if t == socket.SUB {
+		if err := s.Subscribe([]byte(c.sub)); err != nil {
+			return nil, fmt.Errorf("subscribe: %w", err)
+		}
+	}
+	var count atomic.Int64
+	fired, stop := watchdog(&count, c.idle, cancel)
+	defer stop()
+	var (
+		start     time.Time
+		next      uint64
+		gaps, bad int
+		recvErr   error
+		prefix    = []byte(c.sub)
+		m0        uint64
+		n         int
+	)
+	for n < expect {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			recvErr = err
+			break
+		}
+		n++
+		count.Store(int64(n))
+		if n == 1 {
+			start = time.Now()
+			m0 = mallocs()
+		}
+		if len(msg) != 1 {
+			bad++
+			continue
+		}
+		b := msg[0]
+		if t == socket.SUB && !bytes.HasPrefix(b, prefix) {
+			bad++
+		}
+		if seq, ok := seqOf(b); ok {
+			if seq != next {
+				gaps++
+			}
+			next = seq + step
+		}
+	}
+	end := time.Now()
+	res := map[string]any{"count": n, "expect": expect, "gaps": gaps, "bad": bad}
+	if n > 1 {
+		res["mallocs_per_msg"] = float64(mallocs()-m0) / float64(n-1)
+	}
+	if n > 0 {
+		el := end.Sub(start).Seconds()
+		res["elapsed_s"] = el
+		if el > 0 {
+			res["msgs_per_s"] = float64(n) / el
+			res["mbit_per_s"] = float64(n) * float64(c.size) * 8 / el / 1e6
+		}
+	}
+	st := s.Stats()
+	res["dropped"] = st.Dropped
+	if fired.Load() {
+		return res, fmt.Errorf("idle timeout after %v with %d/%d messages", c.idle, n, expect)
+	}
+	if recvErr != nil {
+		return res, fmt.Errorf("recv: %w", recvErr)
+	}
+	return res, nil
+}
+
+// sendRole is the feeding side of PUSH->PULL and PUB->SUB.
+func sendRole(c config) (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.idle+c.linger+time.Minute)
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+	t := socket.PUSH
+	if c.role == "pub" {
+		t = socket.PUB
+	}
+	s, err := open(&zctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	wctx, wcancel := context.WithTimeout(ctx, c.idle)
+	err = s.WaitPeers(wctx, 1)
+	wcancel()
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("no peer within %v: %w", c.idle, err)
+	}
+	time.Sleep(c.settle)
+	a := newArena(c.size)
+	m0 := mallocs()
+	t0 := time.Now()
+	for i := 0; i < c.n; i++ {
+		topic := "pp"
+		if t == socket.PUB {
+			topic = c.sub
+			if i%2 == 1 {
+				topic = "zz"
+			}
+		}
+		if err := s.Send(ctx, a.msg(i, topic)); err != nil {
+			_ = s.Close()
+			return map[string]any{"sent": i}, fmt.Errorf("send %d: %w", i, err)
+		}
+	}
+	el := time.Since(t0).Seconds()
+	m1 := mallocs()
+	cerr := s.Close() // flushes up to Linger
+	st := s.Stats()
+	res := map[string]any{"sent": c.n, "send_elapsed_s": el, "send_calls_per_s": float64(c.n) / el,
+		"mallocs_per_msg": float64(m1-m0) / float64(c.n), "dropped": st.Dropped, "close_s": time.Since(t0).Seconds() - el}
+	if cerr != nil {
+		return res, fmt.Errorf("close: %w", cerr)
+	}
+	return res, nil
+}
+
+// reqRole measures REQ->REP round trips.
+func reqRole(c config) (map[string]any, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+	s, err := open(&zctx, c, socket.REQ)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var count atomic.Int64
+	fired, stop := watchdog(&count, c.idle, cancel)
+	defer stop()
+	time.Sleep(c.settle)
+	a := newArena(c.size)
+	lat := make([]time.Duration, 0, c.n)
+	mism := 0
+	total := c.warmup + c.n
+	t0 := time.Now()
+	for i := 0; i < total; i++ {
+		if i == c.warmup {
+			t0 = time.Now()
+		}
+		t := time.Now()
+		if err := s.Send(ctx, a.msg(i, "pp")); err != nil {
+			return map[string]any{"done": i}, fmt.Errorf("send %d: %w", i, err)
+		}
+		msg, err := s.Recv(ctx)
+		dt := time.Since(t)
+		if err != nil {
+			if fired.Load() {
+				err = fmt.Errorf("idle timeout: %w", err)
+			}
+			return map[string]any{"done": i}, fmt.Errorf("recv %d: %w", i, err)
+		}
+		count.Add(1)
+		if len(msg) != 1 {
+			mism++
+		} else if seq, ok := seqOf(msg[0]); !ok || seq != uint64(i) {
+			mism++
+		}
+		if i >= c.warmup {
+			lat = append(lat, dt)
+		}
+	}
+	return latencyStats(lat, time.Since(t0).Seconds(), mism), nil
+}
+
+func latencyStats(lat []time.Duration, wall float64, mism int) map[string]any {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return us(lat[int(p*float64(len(lat)-1))])
+	}
+	var sum time.Duration
+	for _, d := range lat {
+		sum += d
+	}
+	res := map[string]any{
+		"round_trips": len(lat), "mismatched": mism,
+		"p50_us": pct(0.50), "p90_us": pct(0.90), "p99_us": pct(0.99),
+		"min_us": pct(0), "max_us": pct(1), "rtt_per_s": float64(len(lat)) / wall,
+	}
+	if len(lat) > 0 {
+		res["mean_us"] = us(sum) / float64(len(lat))
+	}
+	return res
+}
+
+// repRole echoes every request; it exits after -n (+warmup) replies or idle.
+func repRole(c config) (map[string]any, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+	s, err := open(&zctx, c, socket.REP)
+	if err != nil {
+		return nil, err
+	}
+	var count atomic.Int64
+	fired, stop := watchdog(&count, c.idle, cancel)
+	defer stop()
+	total := c.warmup + c.n
+	for int(count.Load()) < total {
+		var msg socket.Msg
+		if msg, err = s.Recv(ctx); err != nil {
+			break
+		}
+		if err = s.Send(ctx, msg); err != nil {
+			break
+		}
+		count.Add(1)
+	}
+	cerr := s.Close() // flushes the last reply
+	res := map[string]any{"replied": count.Load()}
+	if fired.Load() {
+		return res, fmt.Errorf("idle timeout after %d replies", count.Load())
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, cerr
+}
+
+// inprocPushPull runs PUSH->PULL over inproc:// inside this process.
+func inprocPushPull(c config) (map[string]any, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+	ep := c.ep
+	if len(ep) < 9 || ep[:9] != "inproc://" {
+		ep = "inproc://bench"
+	}
+	pull, err := zctx.NewSocket(socket.PULL, options(c, socket.PULL))
+	if err != nil {
+		return nil, err
+	}
+	defer pull.Close()
+	push, err := zctx.NewSocket(socket.PUSH, options(c, socket.PUSH))
+	if err != nil {
+		return nil, err
+	}
+	defer push.Close()
+	if err := pull.Bind(ep); err != nil {
+		return nil, err
+	}
+	if err := push.Connect(ep); err != nil {
+		return nil, err
+	}
+	sendErr := make(chan error, 1)
+	go func() {
+		a := newArena(c.size)
+		for i := 0; i < c.n; i++ {
+			if err := push.Send(ctx, a.msg(i, "pp")); err != nil {
+				sendErr <- fmt.Errorf("send %d: %w", i, err)
+				return
+			}
+		}
+		sendErr <- nil
+	}()
+	var count atomic.Int64
+	fired, stop := watchdog(&count, c.idle, cancel)
+	defer stop()
+	var start time.Time
+	var next uint64
+	var m0 uint64
+	gaps, n := 0, 0
+	var rerr error
+	for n < c.n {
+		msg, err := pull.Recv(ctx)
+		if err != nil {
+			rerr = err
+			break
+		}
+		n++
+		count.Store(int64(n))
+		if n == 1 {
+			start = time.Now()
+			m0 = mallocs()
+		}
+		if seq, ok := seqOf(msg[0]); ok {
+			if seq != next {
+				gaps++
+			}
+			next = seq + 1
+		}
+	}
+	el := time.Since(start).Seconds()
+	res := map[string]any{"count": n, "expect": c.n, "gaps": gaps}
+	if n > 1 {
+		// both ends and the harness's arena (about 1/4096 per message)
+		res["mallocs_per_msg"] = float64(mallocs()-m0) / float64(n-1)
+	}
+	if n > 0 && el > 0 {
+		res["elapsed_s"] = el
+		res["msgs_per_s"] = float64(n) / el
+	}
+	cancel()
+	if err := <-sendErr; err != nil && rerr == nil && n < c.n {
+		rerr = err
+	}
+	if fired.Load() {
+		rerr = errors.Join(rerr, fmt.Errorf("idle timeout with %d/%d", n, c.n))
+	}
+	if rerr != nil && n < c.n {
+		return res, rerr
+	}
+	return res, nil
+}

@@ -3,15 +3,30 @@ package runtime
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
+	"github.com/topo-zmq/topo/runtime/socket"
+	"github.com/topo-zmq/topo/topology"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain doubles as a plugin: started by a pluginhost.Host (isolation =
+// "process" tests) the test binary serves processKinds.
+func TestMain(m *testing.M) {
+	if pluginhost.IsChild() {
+		plugins.Serve(processKinds()...)
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestRestartOnFailureThenFinish(t *testing.T) {
 	var ev eventLog
@@ -368,5 +383,56 @@ func TestRunTwice(t *testing.T) {
 	}
 	if err := rt.Run(testCtx(t, 5*time.Second)); !errors.Is(err, ErrAlreadyRun) {
 		t.Fatalf("second Run = %v", err)
+	}
+}
+
+func TestReadyTimeoutStartsAnywayAndNamesSocket(t *testing.T) {
+	var ev eventLog
+	topo := mkTopo(
+		tnode{name: "pub", kind: "service", sockets: []*topology.Socket{bindSock("out", "PUB", "inproc://p")}},
+		tnode{name: "sub", kind: "task", sockets: []*topology.Socket{connSock("in", "SUB", "pub.out")}},
+	)
+	ran := make(chan struct{}, 2)
+	pubRunning := make(chan struct{})
+	o := fastOpts(kindsRegistry(t), &ev)
+	o.ReadyTimeout = 50 * time.Millisecond
+	rt := New(topo, o)
+	rt.newActor = func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+		return &fakeActor{spec: spec,
+			ready: func(ctx context.Context) error {
+				if spec.Name == "pub" { // its subscriber never subscribes
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				return nil
+			},
+			run: func(ctx context.Context) error {
+				ran <- struct{}{}
+				if spec.Name == "pub" {
+					close(pubRunning)
+					<-ctx.Done()
+					return nil
+				}
+				select { // the subscriber waits for the publisher's body
+				case <-pubRunning:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}}, nil
+	}
+	start := time.Now()
+	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(ran) != 2 {
+		t.Fatalf("%d bodies ran, want 2", len(ran))
+	}
+	r := ev.of("pub", EventReady)
+	if len(r) != 1 || len(r[0].Waiting) != 1 || !strings.Contains(r[0].Waiting[0], "out: 0/1 subscribers") {
+		t.Fatalf("pub ready events = %+v", r)
+	}
+	if r[0].Time.Sub(start) < 50*time.Millisecond {
+		t.Errorf("pub started before the readiness timeout")
 	}
 }

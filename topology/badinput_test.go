@@ -118,10 +118,22 @@ func FuzzParse(f *testing.F) {
 		if json {
 			name = "fuzz.hcl.json"
 		}
-		_, _, diags := Load(name, src, Options{Schemas: testSchemas()})
+		tp, _, diags := Load(name, src, Options{Schemas: testSchemas()})
 		for _, d := range diags {
 			if d.Severity == 'E' && d.Subject == nil {
 				t.Fatalf("error without a range: %s: %s", d.Summary, d.Detail)
+			}
+		}
+		if tp != nil && !diags.HasErrors() {
+			if len(tp.StartOrder) != len(tp.Instances) {
+				t.Fatalf("start order has %d of %d instances", len(tp.StartOrder), len(tp.Instances))
+			}
+			var b strings.Builder
+			if err := tp.WriteDOT(&b); err != nil {
+				t.Fatal(err)
+			}
+			if err := tp.WriteMermaid(&b); err != nil {
+				t.Fatal(err)
 			}
 		}
 	})

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/topo-zmq/topo/runtime"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the concurrent writes of a run.
@@ -202,5 +204,25 @@ func TestApplyUsage(t *testing.T) {
 	}
 	if code, _, _ := applyRun(t, nil, "-help"); code != 0 {
 		t.Errorf("-help: exit %d, want 0", code)
+	}
+}
+
+func TestLiveViewKeepsStatusBelowLines(t *testing.T) {
+	var b lockedBuffer
+	v := &liveView{w: &b, width: 60}
+	v.update([]runtime.NodeStatus{
+		{Name: "a", State: runtime.StateRunning, RateIn: 12000},
+		{Name: "b", State: runtime.StateRestarting, Restarts: 2},
+	})
+	fmt.Fprint(v, "a | hello\nb | par")
+	fmt.Fprint(v, "tial\n")
+	v.clear()
+	got := b.String()
+	want := "\r\x1b[Ktopo: 1/2 up, 2 restarts | a 12k/s" +
+		"\r\x1b[Ka | hello\ntopo: 1/2 up, 2 restarts | a 12k/s" +
+		"\r\x1b[Kb | partial\ntopo: 1/2 up, 2 restarts | a 12k/s" +
+		"\r\x1b[K"
+	if got != want {
+		t.Errorf("terminal bytes\n got %q\nwant %q", got, want)
 	}
 }

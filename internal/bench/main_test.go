@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// runRole runs one role like the command line does and decodes its JSON line.
+func runRole(t *testing.T, args ...string) (map[string]any, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append(args, "-idle", "10s"), &out, &errb)
+	var res map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &res); err != nil {
+		t.Fatalf("%v: output %q is not one JSON line: %v (stderr %q)", args, out.String(), err, errb.String())
+	}
+	return res, code
+}
+
+// freeTCPEndpoint finds a loopback port for a pair of roles (the roles take a
+// fixed -ep, like zmqbench's; a race with another binder only fails the test).
+func freeTCPEndpoint(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprintf("tcp://%s", l.Addr())
+}
+
+func checkComplete(t *testing.T, res map[string]any, code int) {
+	t.Helper()
+	if code != 0 || res["error"] != nil || res["count"] != res["expect"] || res["gaps"] != float64(0) {
+		t.Fatalf("exit %d, result %v", code, res)
+	}
+	if res["impl"] != "topo" || res["msgs_per_s"] == nil {
+		t.Fatalf("result %v lacks impl=topo or msgs_per_s", res)
+	}
+}
+
+func TestInprocPushPull(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	res, code := runRole(t, "-role", "inproc-pushpull", "-n", "20000", "-label", "x")
+	checkComplete(t, res, code)
+	if res["label"] != "x" {
+		t.Errorf("label %v, want x", res["label"])
+	}
+}
+
+// pair runs a measuring role and its feeder concurrently, as scripts/bench.sh does.
+func pair(t *testing.T, measure, feed []string) map[string]any {
+	t.Helper()
+	var wg sync.WaitGroup
+	var feedRes map[string]any
+	var feedCode int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(100 * time.Millisecond)
+		var out, errb bytes.Buffer
+		feedCode = run(append(feed, "-idle", "10s", "-linger", "5s"), &out, &errb)
+		_ = json.Unmarshal(bytes.TrimSpace(out.Bytes()), &feedRes)
+	}()
+	res, code := runRole(t, measure...)
+	wg.Wait()
+	if feedCode != 0 {
+		t.Errorf("feeding side %v: exit %d, %v", feed, feedCode, feedRes)
+	}
+	if code != 0 {
+		t.Fatalf("measuring side %v: exit %d, %v", measure, code, res)
+	}
+	return res
+}
+
+func TestTCPRoles(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Run("push-pull", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		res := pair(t, []string{"-role", "pull", "-bind", "-ep", ep, "-n", "20000", "-size", "1024"},
+			[]string{"-role", "push", "-ep", ep, "-n", "20000", "-size", "1024", "-settle", "0s"})
+		checkComplete(t, res, 0)
+	})
+	t.Run("pub-sub", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		res := pair(t, []string{"-role", "sub", "-ep", ep, "-n", "20000"},
+			[]string{"-role", "pub", "-bind", "-ep", ep, "-n", "20000", "-settle", "200ms"})
+		checkComplete(t, res, 0)
+		if res["count"] != float64(10000) || res["bad"] != float64(0) {
+			t.Fatalf("SUB with filter wx got %v of the alternating wx/zz stream, bad %v", res["count"], res["bad"])
+		}
+	})
+	t.Run("req-rep", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		var repCode int
+		go func() {
+			defer wg.Done()
+			var out, errb bytes.Buffer
+			repCode = run([]string{"-role", "rep", "-bind", "-ep", ep, "-n", "500", "-warmup", "10", "-idle", "10s", "-linger", "1s"}, &out, &errb)
+		}()
+		time.Sleep(100 * time.Millisecond)
+		res, code := runRole(t, "-role", "req", "-ep", ep, "-n", "500", "-warmup", "10", "-settle", "0s")
+		wg.Wait()
+		if code != 0 || repCode != 0 || res["round_trips"] != float64(500) || res["mismatched"] != float64(0) {
+			t.Fatalf("req exit %d rep exit %d: %v", code, repCode, res)
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -60,10 +61,11 @@ type loadResult struct {
 	schemas topology.Schemas
 }
 
-// loadTopology loads path ("-" reads stdin) against the built-in kinds.
-// Plugin kinds are not started here, so their nodes validate with a
-// warning that their attributes were not checked.
-func loadTopology(c *cli, path string, vars []topology.VarArg) (loadResult, error) {
+// loadTopology loads path ("-" reads stdin) against the built-in kinds
+// and, with withPlugins, the kinds of the plugins the file declares (which
+// starts them, building from source if needed). Without, nodes of plugin
+// kinds validate with a warning that they were not checked.
+func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarArg, withPlugins bool) (loadResult, error) {
 	schemas, err := builtinSchemas()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("built-in kinds: %w", err)
@@ -72,7 +74,7 @@ func loadTopology(c *cli, path string, vars []topology.VarArg) (loadResult, erro
 	if c.environ != nil {
 		environ = c.environ()
 	}
-	opts := topology.Options{Args: vars, Environ: environ, Schemas: schemas}
+	opts := topology.Options{Args: vars, Environ: environ}
 	var f *topology.File
 	var diags hcl.Diagnostics
 	if path == "-" {
@@ -88,9 +90,33 @@ func loadTopology(c *cli, path string, vars []topology.VarArg) (loadResult, erro
 	if diags.HasErrors() {
 		return res, nil
 	}
+	if withPlugins {
+		launcher := pluginhost.New(pluginhost.Options{})
+		defer launcher.Close()
+		diags = append(diags, addPluginKinds(ctx, schemas, f, opts, launcher)...)
+	}
+	opts.Schemas = schemas
 	t, more := topology.Decode(f, opts)
-	res.topo, res.diags, res.files = t, append(diags, more...), f.Sources()
+	diags = append(diags, more...)
+	if len(diags) > len(more) {
+		sortDiagnostics(diags)
+	}
+	res.topo, res.diags, res.files = t, diags, f.Sources()
 	return res, nil
+}
+
+// sortDiagnostics orders diagnostics by file and position.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		if a == nil || b == nil {
+			return a != nil && b == nil
+		}
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
 }
 
 // wantOneFile checks a command got exactly one FILE argument.
@@ -120,6 +146,11 @@ const validateHelp = `Usage: topo validate [options] FILE
   what may be intended (external peers, wildcard binds, SUB without a
   subscription).
 
+  The plugins the file declares are started (and built from source first
+  if needed) to learn their kinds, so plugin nodes are checked like any
+  other; -plugins=false skips that and only warns that they were not
+  checked.
+
   Exit status: 0 when the file is valid (warnings allowed), 1 otherwise.
 
 Options:
@@ -130,6 +161,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "validate", validateHelp)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	asJSON := fs.Bool("json", false, "print the diagnostics as a JSON array on stdout")
+	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
 	vars := addVarFlags(fs)
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -138,7 +170,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, err := loadTopology(c, path, *vars)
+	res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
 		return 1
@@ -193,6 +225,7 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "plan", planHelp)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
 	vars := addVarFlags(fs)
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -201,7 +234,7 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, ok := loadForOutput(c, "plan", path, *vars, *noColor)
+	res, ok := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
 	if !ok {
 		return 1
 	}
@@ -220,8 +253,8 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 
 // loadForOutput loads a file for plan and graph: diagnostics go to
 // stderr; ok is false when there were errors.
-func loadForOutput(c *cli, cmd, path string, vars []topology.VarArg, noColor bool) (loadResult, bool) {
-	res, err := loadTopology(c, path, vars)
+func loadForOutput(ctx context.Context, c *cli, cmd, path string, vars []topology.VarArg, noColor, withPlugins bool) (loadResult, bool) {
+	res, err := loadTopology(ctx, c, path, vars, withPlugins)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo %s: %v\n", cmd, err)
 		return res, false
@@ -485,6 +518,7 @@ func runGraph(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "graph", graphHelp)
 	format := fs.String("format", "dot", "output format: dot or mermaid")
 	noColor := fs.Bool("no-color", false, "do not colour diagnostics")
+	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
 	vars := addVarFlags(fs)
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -497,7 +531,7 @@ func runGraph(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, ok := loadForOutput(c, "graph", path, *vars, *noColor)
+	res, ok := loadForOutput(ctx, c, "graph", path, *vars, *noColor, *withPlugins)
 	if !ok {
 		return 1
 	}

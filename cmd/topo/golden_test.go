@@ -24,7 +24,7 @@ type cliResult struct {
 // environment, bounded by a deadline.
 func runCLI(t *testing.T, stdin string, env []string, args ...string) cliResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
 	c := &cli{

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"sort"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -92,10 +97,39 @@ func defaultSubscriptions(k *plugins.Kind) (subs map[string][]string) {
 }
 
 // builtinSchemas is the schemas of the built-in kinds.
-func builtinSchemas() (topology.Schemas, error) {
+func builtinSchemas() (kindSchemas, error) {
 	var reg plugins.Registry
 	if err := builtin.Register(&reg); err != nil {
 		return nil, err
 	}
-	return schemasFor(&reg), nil
+	return schemasFor(&reg).(kindSchemas), nil
+}
+
+// addPluginKinds starts every plugin the file declares (building it from
+// source if needed) to learn its kinds, and adds them to s as
+// "<plugin>.<kind>". A plugin that cannot start is an error at its block;
+// an invalid plugin block is left for Decode to report.
+func addPluginKinds(ctx context.Context, s kindSchemas, f *topology.File, opts topology.Options, l runtime.Launcher) hcl.Diagnostics {
+	plugs, diags := f.Plugins(opts)
+	if diags.HasErrors() {
+		return nil
+	}
+	var out hcl.Diagnostics
+	for _, p := range plugs {
+		kinds, err := l.Kinds(ctx, p, f.Dir)
+		if err != nil {
+			out = append(out, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Cannot start plugin %q", p.Name),
+				Detail:   err.Error() + " (validate with -plugins=false to skip checking plugin kinds)",
+				Subject:  p.DeclRange.Ptr(),
+			})
+			continue
+		}
+		for _, k := range kinds {
+			name := p.Name + "." + k.Name
+			s[name] = kindSchemaOf(name, k)
+		}
+	}
+	return out
 }

@@ -225,3 +225,42 @@ func TestValidateColor(t *testing.T) {
 		t.Errorf("success not green: %q", got)
 	}
 }
+
+// TestValidatePluginKinds: validate starts the declared plugin (built from
+// source) and checks its nodes against the kinds it serves; with
+// -plugins=false it only warns.
+func TestValidatePluginKinds(t *testing.T) {
+	const file = "../../examples/plugin/pipeline.hcl"
+	r := runCLI(t, "", nil, "validate", file)
+	if r.code != 0 || strings.Contains(r.stderr, "not checked") || !strings.Contains(r.stdout, "The topology is valid") {
+		t.Fatalf("with plugins: %v", r)
+	}
+	r = runCLI(t, "", nil, "validate", "-plugins=false", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "Plugin kind not checked") {
+		t.Errorf("-plugins=false: %v", r)
+	}
+	// A plugin kind's attributes are checked once the plugin is known.
+	dir := t.TempDir()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../examples/plugin")
+	bad := strings.Replace(string(src), `source = "./"`, `source = "`+abs+`"`, 1)
+	bad = strings.Replace(bad, `"text.upper"`, `"text.uper"`, 1)
+	if !strings.Contains(bad, "text.uper") || !strings.Contains(bad, abs) {
+		t.Fatal("example changed shape; update this test")
+	}
+	path := filepath.Join(dir, "bad.hcl")
+	os.WriteFile(path, []byte(bad), 0o644)
+	r = runCLI(t, "", nil, "validate", path)
+	if r.code != 1 || !strings.Contains(r.stderr, `Did you mean "text.upper"?`) {
+		t.Errorf("misspelt plugin kind: %v", r)
+	}
+	// A plugin that cannot start is an error at its block.
+	os.WriteFile(path, []byte("plugin \"nope\" {\n  command = \"./does-not-exist\"\n}\nnode \"a\" {\n  type = \"nope.x\"\n}\n"), 0o644)
+	r = runCLI(t, "", nil, "validate", path)
+	if r.code != 1 || !strings.Contains(r.stderr, `Cannot start plugin "nope"`) || !strings.Contains(r.stderr, "line 1") {
+		t.Errorf("missing plugin: %v", r)
+	}
+}

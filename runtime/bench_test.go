@@ -10,6 +10,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
@@ -36,20 +37,31 @@ func BenchmarkGenerateCount(b *testing.B) {
 		if tr == "inproc" {
 			ep = "inproc://bench"
 		}
-		b.Run(tr+"/runtime", func(b *testing.B) {
-			reg := builtinRegistry(b)
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg})
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				err := rt.Run(ctx)
-				cancel()
-				if err != nil {
-					b.Fatal(err)
-				}
+		for _, kind := range []string{"count", "bare-count"} {
+			name := tr + "/runtime"
+			if kind == "bare-count" {
+				// bare-count is count without the per-message clock read:
+				// the same body as hand-wired, so the gap is the runtime's.
+				name += "+bare-count"
 			}
-			b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
-		})
+			b.Run(name, func(b *testing.B) {
+				reg := builtinRegistry(b)
+				reg.MustRegister(bareCountKind())
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					topo := genCountTopo(ep, benchMsgs)
+					topo.Nodes[0].Kind = kind
+					rt := New(topo, Options{Registry: reg})
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					err := rt.Run(ctx)
+					cancel()
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
+			})
+		}
 		for _, stamp := range []bool{false, true} {
 			name := tr + "/hand-wired"
 			if stamp {
@@ -214,5 +226,33 @@ func Benchmark200Nodes(b *testing.B) {
 			b.ReportMetric(gorPerNode/n, "goroutines/node")
 			b.ReportMetric(float64(shutdown.Milliseconds())/n, "ms-shutdown")
 		})
+	}
+}
+
+// bareCountKind receives "expect" messages and finishes: count without
+// its timing and output.
+func bareCountKind() *plugins.Kind {
+	return &plugins.Kind{
+		Name:    "bare-count",
+		Life:    plugins.Task,
+		Attrs:   []plugins.Attr{{Name: "expect", Type: cty.Number, Default: cty.NumberIntVal(0)}},
+		Sockets: []plugins.SocketDecl{{Name: "in", Types: []socket.Type{socket.PULL}}},
+		New: func(cfg plugins.Config) (plugins.Node, error) {
+			var c struct {
+				Expect int `cty:"expect"`
+			}
+			if err := cfg.Decode(&c); err != nil {
+				return nil, err
+			}
+			return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+				in := env.Socket("in")
+				for i := 0; i < c.Expect; i++ {
+					if _, err := in.Recv(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			}), nil
+		},
 	}
 }

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -140,6 +141,12 @@ func (c Config) Decode(into any) error {
 		}
 	}
 	if err := gocty.FromCtyValue(cty.ObjectVal(obj), into); err != nil {
+		var pe cty.PathError
+		if errors.As(err, &pe) && len(pe.Path) > 0 {
+			if step, ok := pe.Path[0].(cty.GetAttrStep); ok {
+				return fmt.Errorf("%s: attribute %q: %w", c.Name, step.Name, err)
+			}
+		}
 		return fmt.Errorf("%s: config: %w", c.Name, err)
 	}
 	return nil

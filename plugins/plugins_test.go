@@ -64,7 +64,7 @@ func TestConfigDecode(t *testing.T) {
 		t.Fatalf("decoded %+v", cfg)
 	}
 	bad := Config{Name: "n[1]", Attrs: cty.ObjectVal(map[string]cty.Value{"requests": cty.StringVal("many")})}
-	if err := bad.Decode(&cfg); err == nil || !strings.HasPrefix(err.Error(), "n[1]: config:") {
+	if err := bad.Decode(&cfg); err == nil || !strings.HasPrefix(err.Error(), `n[1]: attribute "requests": `) {
 		t.Fatalf("bad decode: %v", err)
 	}
 	if err := (Config{}).Decode(&cfg); err != nil {

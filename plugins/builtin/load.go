@@ -75,6 +75,9 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 	start := time.Now()
 	sent := 0
 	for g.Messages == 0 || sent < g.Messages {
+		if err := ctx.Err(); err != nil { // a PUB's Send never blocks, so never looks at ctx
+			return err
+		}
 		if err := p.wait(ctx); err != nil {
 			return err
 		}

@@ -76,6 +76,11 @@ func (w *weatherPublisher) Run(ctx context.Context, env plugins.Env) error {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), w.seed))
 	p := pacer{rate: w.rate}
 	for {
+		// PUB and XPUB sends never block, so Send need not look at ctx:
+		// look here, or a fast publisher would never stop.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := p.wait(ctx); err != nil {
 			return err
 		}

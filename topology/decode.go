@@ -812,10 +812,8 @@ func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, ctx *h
 func (e *evaluator) evalEndpoints(expr hcl.Expression, sc scope, ctx *hcl.EvalContext) ([]endpointVal, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	exprs := []hcl.Expression{expr}
-	if _, isTuple := expr.(*hclsyntax.TupleConsExpr); isTuple {
-		if list, d := hcl.ExprList(expr); !d.HasErrors() {
-			exprs = list
-		}
+	if list, d := hcl.ExprList(expr); !d.HasErrors() {
+		exprs = list // a list literal (native or JSON): one range per element
 	}
 	var out []endpointVal
 	for _, x := range exprs {

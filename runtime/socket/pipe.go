@@ -92,14 +92,14 @@ func (p *pipe) kill() {
 // conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
 // that ran the handshake) and a writer goroutine.
 type conn struct {
-	s    *Socket
-	p    *pipe
-	nc   net.Conn
-	ctrl *mq // commands to send (PONG, PING), ahead of messages
-	done chan struct{}
-	once sync.Once
-	err  error
-	rcvd atomic.Bool // data arrived since the last heartbeat check
+	s     *Socket
+	p     *pipe
+	nc    net.Conn
+	ctrl  *mq // commands to send (PONG, PING), ahead of messages
+	done  chan struct{}
+	once  sync.Once
+	err   error
+	rcvd  atomic.Bool // data arrived since the last heartbeat check
 	wdone chan struct{}
 }
 

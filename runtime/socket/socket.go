@@ -19,8 +19,8 @@ import (
 // ready to use. All methods are safe for concurrent use.
 type Context struct {
 	mu      sync.Mutex
-	binds   map[string]*Socket                // inproc name -> binder
-	links   map[string]map[*inprocLink]bool   // inproc name -> connectors
+	binds   map[string]*Socket              // inproc name -> binder
+	links   map[string]map[*inprocLink]bool // inproc name -> connectors
 	sockets map[*Socket]struct{}
 	closed  bool
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,5 +228,65 @@ func TestShutdownUnderOneSecond(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("shutdown took %s, want < 1s", d)
+	}
+}
+
+// A restarted node binds the endpoints its first incarnation actually bound
+// (an ephemeral port stays the same), and its peers reconnect on their own.
+func TestRestartedBinderKeepsEndpointAndPeersReconnect(t *testing.T) {
+	var incarnation atomic.Int32
+	var ports sync.Map
+	reg := builtinRegistry(t)
+	reg.MustRegister(
+		&plugins.Kind{Name: "ticker", Life: plugins.Service,
+			Sockets: []plugins.SocketDecl{{Name: "out", Types: []socket.Type{socket.PUSH}}},
+			New: func(cfg plugins.Config) (plugins.Node, error) {
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					for {
+						if err := env.Socket("out").Send(ctx, socket.Msg{[]byte("tick")}); err != nil {
+							return err
+						}
+						select {
+						case <-ctx.Done():
+							return nil
+						case <-time.After(time.Millisecond):
+						}
+					}
+				}), nil
+			}},
+		&plugins.Kind{Name: "flaky", Life: plugins.Task,
+			Sockets: []plugins.SocketDecl{{Name: "in", Types: []socket.Type{socket.PULL}}},
+			New: func(cfg plugins.Config) (plugins.Node, error) {
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					n := incarnation.Add(1)
+					ports.Store(n, strings.Join(env.Socket("in").Endpoints(), ","))
+					for range 5 {
+						if _, err := env.Socket("in").Recv(ctx); err != nil {
+							return err
+						}
+					}
+					if n == 1 {
+						return errors.New("first incarnation gives up")
+					}
+					return nil
+				}), nil
+			}},
+	)
+	topo := mkTopo(
+		tnode{name: "flaky", kind: "flaky", sockets: []*topology.Socket{bindSock("in", "PULL", "tcp://127.0.0.1:0")}},
+		tnode{name: "ticker", kind: "ticker", sockets: []*topology.Socket{connSock("out", "PUSH", "flaky.in")}},
+	)
+	var ev eventLog
+	rt := New(topo, fastOpts(reg, &ev))
+	if err := rt.Run(testCtx(t, 15*time.Second)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	p1, _ := ports.Load(int32(1))
+	p2, _ := ports.Load(int32(2))
+	if p1 == nil || p1 != p2 || strings.HasSuffix(p1.(string), ":0") {
+		t.Errorf("endpoints: first %v, after restart %v; want the same ephemeral port", p1, p2)
+	}
+	if st := rt.Status(); st[0].Restarts != 1 || st[1].Restarts != 0 {
+		t.Errorf("restarts: flaky %d, ticker %d; want 1, 0", st[0].Restarts, st[1].Restarts)
 	}
 }

@@ -2,12 +2,61 @@
 // instances.
 //
 // The entry points are [New] (a [Runtime] for one *topology.Topology) and
-// [Runtime.Run], which binds every socket, connects, waits for the wiring the
-// topology expects, runs each node's body under a supervisor and returns when
-// every task node has finished (or ctx is done, or a node exceeded its
-// restart limit). [LoadFile] and [Load] are the embedding front door: they
-// evaluate an HCL topology against a plugins.Registry.
+// [Runtime.Run]. [LoadFile] and [Load] are the embedding front door: they
+// evaluate an HCL topology (with variables) against a plugins.Registry and
+// return a *topology.Topology, or a [*DiagnosticsError] that renders with
+// file, line and snippet. An embedding program builds its own registry
+// (builtin.Register plus its own kinds), loads, and runs:
 //
-// Nodes run in-process through plugins.NewActor, or in a subprocess through a
-// [Launcher] (runtime/pluginhost implements it).
+//	topo, err := runtime.Load("app.hcl", src, runtime.LoadOptions{Registry: &reg})
+//	rt := runtime.New(topo, runtime.Options{Registry: &reg, Stdout: os.Stdout, OnEvent: ...})
+//	err = rt.Run(ctx)
+//
+// # Start-up
+//
+// Run creates one plugins.Actor per instance — plugins.NewActor for
+// registered kinds, the [Launcher] (runtime/pluginhost) for plugin kinds and
+// isolation = "process" — and drives them in phases: every actor binds
+// (ephemeral ports such as tcp://127.0.0.1:0 are read back), references
+// node.NAME.SOCKET are re-resolved to the endpoints actually bound (a
+// wildcard host becomes 127.0.0.1), every actor connects, and each node's
+// body starts as soon as its own sockets have the peers the topology
+// expects (Options.ReadyTimeout bounds the wait; after it the body starts
+// anyway and a warning names the sockets still short, whose peers may be
+// external). depends_on additionally waits for the named nodes' bodies.
+//
+// Expected peers come from topology.Edges: every edge is one connection and
+// counts once on each of its two sockets (sink.in with a ventilator and 4
+// workers expects 5). On PUB and XPUB sockets only subscribing peers count —
+// SUB and XSUB peers — and the socket layer waits for their subscriptions,
+// so a publisher never starts before its in-topology subscribers listen.
+//
+// # Supervision and lifecycle
+//
+// Each instance is supervised on its own goroutine. restart = "on-failure"
+// (the default) restarts a node whose body (or start-up) fails or panics;
+// "always" also restarts one that returned nil; "never" leaves it down.
+// Restarts back off exponentially (Options.BackoffInitial doubling to
+// BackoffMax); more than MaxRestarts within IntensityWindow fails the whole
+// topology with [ErrRestartLimit] naming the node. A failure never touches
+// sibling nodes: a restarted node gets a fresh actor that binds the same
+// endpoints its predecessor actually bound, and peers reconnect by
+// themselves.
+//
+// Run returns when every task node (plugins.Task) has finished successfully
+// — services are then stopped — or when ctx is done (a clean stop is not an
+// error), or when a node fails the topology. A topology without task nodes
+// runs until ctx is done. Stopping cancels every body; a body that has not
+// returned after Options.StopGrace has its sockets closed to unblock it, and
+// nodes still running after Options.ShutdownTimeout are named by
+// [ErrShutdownTimeout].
+//
+// # Observing
+//
+// Options.OnEvent receives an [Event] per lifecycle step of every instance;
+// Options.OnStats receives a [NodeStatus] snapshot (state, restarts,
+// messages in/out, messages per second) every StatsInterval; [Runtime.Status]
+// gives the same snapshot at any time, including after Run for a summary.
+// Node output is written to Options.Stdout one whole line at a time as
+// "name | line", names padded to the longest instance name.
 package runtime

@@ -317,6 +317,31 @@ func interopSetup(t *testing.T) (context.Context, *socket.Context) {
 	return ctx, zctx
 }
 
+// eventLog records a socket's events (Options.OnEvent) for failure messages.
+type eventLog struct {
+	mu     sync.Mutex
+	start  time.Time
+	events []string
+}
+
+func newEventLog() *eventLog { return &eventLog{start: time.Now()} }
+
+func (l *eventLog) record(e socket.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := fmt.Sprintf("%6.3fs %s %s", time.Since(l.start).Seconds(), e.Kind, e.Peer)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	l.events = append(l.events, s)
+}
+
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.events, "\n")
+}
+
 // --- the tests ---
 
 func TestInteropPushPull(t *testing.T) {
@@ -640,8 +665,14 @@ func TestInteropHeartbeat(t *testing.T) {
 
 	t.Run("pyzmq PUSH with heartbeats connects to topo PULL", func(t *testing.T) {
 		ctx, zctx := interopSetup(t)
-		pull := newSock(t, zctx, socket.PULL, socket.Options{})
+		events := newEventLog()
+		pull := newSock(t, zctx, socket.PULL, socket.Options{OnEvent: events.record})
 		ep := bindEphemeral(t, pull)
+		defer func() {
+			if t.Failed() {
+				t.Logf("topo PULL events:\n%s", events)
+			}
+		}()
 		py := startPeer(ctx, t, "pyzmq PUSH (heartbeat)", append([]string{"-role", "hb-push", "-ep", ep, "-n", nArg}, hb...)...)
 		for i := 0; i < n; i++ {
 			m := mustRecv(ctx, t, pull, fmt.Sprintf("message %d", i))
@@ -670,7 +701,8 @@ func TestInteropHeartbeat(t *testing.T) {
 		t.Run(fmt.Sprintf("topo PUSH (HeartbeatIvl=%v) connects to pyzmq PULL with heartbeats", topoHB), func(t *testing.T) {
 			ctx, zctx := interopSetup(t)
 			py := startPeer(ctx, t, "pyzmq PULL (heartbeat)", append([]string{"-role", "hb-pull", "-bind", "-n", nArg}, hb...)...)
-			push := newSock(t, zctx, socket.PUSH, socket.Options{HeartbeatIvl: topoHB})
+			events := newEventLog()
+			push := newSock(t, zctx, socket.PUSH, socket.Options{HeartbeatIvl: topoHB, OnEvent: events.record})
 			connect(t, push, py.endpoint(ctx))
 			for i := 0; i < n; i++ {
 				if i > 0 {
@@ -685,6 +717,9 @@ func TestInteropHeartbeat(t *testing.T) {
 			}
 			if st := push.Stats(); st.Connects != 1 {
 				t.Errorf("PUSH stats %+v: want exactly one connection (Connects=1)", st)
+			}
+			if t.Failed() {
+				t.Logf("topo PUSH events:\n%s", events)
 			}
 		})
 	}

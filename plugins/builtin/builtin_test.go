@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -173,7 +174,9 @@ func TestPipelineFairShare(t *testing.T) {
 			if total != tasks {
 				t.Errorf("workers got %d tasks in all, want %d", total, tasks)
 			}
-			if got := res.stats["sink"]["in"].MsgsIn; got != tasks+1 {
+			// Every result, and the start message unless every result
+			// overtook it.
+			if got := res.stats["sink"]["in"].MsgsIn; got != tasks+1 && got != tasks {
 				t.Errorf("sink received %d messages, want %d", got, tasks+1)
 			}
 		})
@@ -403,5 +406,51 @@ func TestFormatMsg(t *testing.T) {
 	}
 	if got := formatMsg("text", socket.Msg{[]byte("tab\there\n")}); got != "0x"+"7461620968657265"+"0a" {
 		t.Errorf("control character: got %q", got)
+	}
+}
+
+// Results that overtake the ventilator's start message are counted; the
+// late start message is not.
+func TestSinkStartMessageOvertaken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var reg plugins.Registry
+	if err := Register(&reg); err != nil {
+		t.Fatal(err)
+	}
+	var sc socket.Context
+	defer sc.Close()
+	var out syncBuffer
+	k, _ := reg.Lookup("sink")
+	a, err := plugins.NewActor(k, plugins.Spec{Name: "sink", Attrs: cty.ObjectVal(map[string]cty.Value{"tasks": cty.NumberIntVal(3)}),
+		Sockets: []plugins.SocketSpec{sock("in", socket.PULL, "inproc://"+t.Name(), 0)}}, &sc, &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Bind(ctx); err != nil {
+		t.Fatal(err)
+	}
+	push, err := sc.NewSocket(socket.PUSH, socket.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer push.Close()
+	if err := push.Connect("inproc://" + t.Name()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"", "", "0", ""} {
+		if err := push.Send(ctx, socket.Msg{[]byte(m)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Stats()["in"].MsgsIn; got != 4 {
+		t.Errorf("sink read %d messages, want all 4 (3 results and the start)", got)
+	}
+	if !regexp.MustCompile(`^Total elapsed time: \d+ msec\n$`).MatchString(out.String()) {
+		t.Errorf("sink printed %q", out.String())
 	}
 }

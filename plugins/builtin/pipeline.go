@@ -158,8 +158,10 @@ func sinkKind() *plugins.Kind {
 type sink struct{ tasks int }
 
 // Run prints `Total elapsed time: N msec`, timed from the start message.
-// Should a result overtake the start message (they come from different
-// peers), the clock starts at that result and it is counted.
+// Results are the workers' empty messages; the first non-empty message is
+// the ventilator's start signal. Should results overtake the start message
+// (they come from different peers), the clock starts at the first result,
+// and the late start message is skipped, not counted as a result.
 func (s *sink) Run(ctx context.Context, env plugins.Env) error {
 	in, err := need(env, "in")
 	if err != nil {
@@ -170,16 +172,30 @@ func (s *sink) Run(ctx context.Context, env plugins.Env) error {
 		return err
 	}
 	start := time.Now()
-	n := 0
-	if len(first) == 0 || len(first[0]) == 0 {
-		n = 1
+	started, n := true, 0
+	if isEmpty(first) {
+		started, n = false, 1
 	}
 	for n < s.tasks {
-		if _, err := recv(ctx, in, "in"); err != nil {
+		m, err := recv(ctx, in, "in")
+		if err != nil {
 			return err
+		}
+		if !started && !isEmpty(m) {
+			started = true
+			continue
 		}
 		n++
 	}
 	line(env, "Total elapsed time: %d msec", time.Since(start).Milliseconds())
 	return nil
+}
+
+func isEmpty(m socket.Msg) bool {
+	for _, f := range m {
+		if len(f) > 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -21,6 +21,7 @@ type pipe struct {
 	s        *Socket
 	endpoint string
 	out      *mq   // tcp/ipc outbound queue
+	in       *mq   // inbound queue, read by Recv in turn with the other pipes
 	peer     *pipe // inproc: the other end
 
 	connected  atomic.Bool
@@ -36,7 +37,7 @@ type pipe struct {
 }
 
 func newPipe(s *Socket, endpoint string) *pipe {
-	p := &pipe{s: s, endpoint: endpoint}
+	p := &pipe{s: s, endpoint: endpoint, in: newMQ(s.opt.RecvHWM)}
 	p.subs.Store(&subSet{})
 	return p
 }
@@ -69,7 +70,7 @@ func (p *pipe) sendForce(m Msg) {
 	if q := p.peer; q != nil {
 		if !p.dead.Load() {
 			if q.s.deliver(q, m, nil) == pushFull {
-				q.s.in.push(item{m: m, p: q}, true, nil)
+				q.s.enqueueIn(q, m, true, nil)
 			}
 		}
 		return

@@ -32,6 +32,7 @@ type mq struct {
 	waiting bool            // the consumer is parked on wake
 	wake    chan struct{}   // cap 1: wakes the consumer
 	spaceW  []chan struct{} // producers to signal when space frees
+	active  bool            // inbound pipe queue: registered as readable with its socket
 
 	local []item // consumer-owned batch
 	head  int
@@ -79,6 +80,54 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 	}
 	q.mu.Unlock()
 	return pushOK
+}
+
+// pushActivate is push for an inbound pipe queue; activated reports that the
+// queue just became readable and must be announced to the consumer.
+func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, activated bool) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return pushClosed, false
+	}
+	if !force && q.cap > 0 && len(q.items) >= q.cap {
+		if w != nil {
+			found := false
+			for _, x := range q.spaceW {
+				if x == w {
+					found = true
+					break
+				}
+			}
+			if !found {
+				q.spaceW = append(q.spaceW, w)
+			}
+		}
+		q.mu.Unlock()
+		return pushFull, false
+	}
+	q.items = append(q.items, it)
+	if !q.active {
+		q.active = true
+		activated = true
+	}
+	q.mu.Unlock()
+	return pushOK, activated
+}
+
+// deactivate marks an inbound queue unreadable if it is empty (consumer
+// only, after tryPop failed) and reports whether it did.
+func (q *mq) deactivate() bool {
+	if q.head < len(q.local) {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 {
+		return false
+	}
+	q.active = false
+	return true
 }
 
 // tryPop returns the next item without waiting. Consumer only.

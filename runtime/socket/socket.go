@@ -44,7 +44,7 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 		typ:      t,
 		opt:      o,
 		log:      o.Logger,
-		in:       newMQ(o.RecvHWM),
+		ready:    newMQ(0),
 		sendWake: make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 		stateCh:  make(chan struct{}),
@@ -141,7 +141,10 @@ type Socket struct {
 	opt Options
 	log *slog.Logger
 
-	in       *mq           // inbound messages for Recv
+	ready    *mq           // tokens: pipes whose inbound queue became readable
+	readyN   atomic.Int64  // tokens pushed and not yet taken
+	ring     []*pipe       // Recv-owned: readable pipes, served in turn
+	ringIdx  int
 	sendWake chan struct{} // wakes a blocked Send: space freed or a pipe attached
 	closing  chan struct{} // closed by Close
 	closed   atomic.Bool
@@ -430,7 +433,7 @@ func (s *Socket) deliver(p *pipe, m Msg, w chan struct{}) pushResult {
 		if isSubMsg(m) {
 			fwd := s.applyPeerSub(p, m[0][0] == 1, m[0][1:])
 			if fwd {
-				s.in.push(item{m: m, p: p}, true, nil)
+				s.enqueueIn(p, m, true, nil)
 			}
 			return pushOK
 		}
@@ -444,7 +447,60 @@ func (s *Socket) deliver(p *pipe, m Msg, w chan struct{}) pushResult {
 	case PUSH:
 		return pushOK
 	}
-	return s.in.push(item{m: m, p: p}, false, w)
+	return s.enqueueIn(p, m, false, w)
+}
+
+// enqueueIn queues m on p's inbound queue and announces p to Recv when the
+// queue becomes readable.
+func (s *Socket) enqueueIn(p *pipe, m Msg, force bool, w chan struct{}) pushResult {
+	if s.closed.Load() {
+		return pushClosed
+	}
+	r, activated := p.in.pushActivate(item{m: m, p: p}, force, w)
+	if activated {
+		s.readyN.Add(1)
+		s.ready.push(item{p: p}, true, nil)
+	}
+	return r
+}
+
+// next returns the next inbound message, fair-queued: readable pipes are
+// served one message each in turn. Recv-side only.
+func (s *Socket) next(ctx context.Context) (item, error) {
+	for {
+		if s.readyN.Load() > 0 {
+			for {
+				t, ok := s.ready.tryPop()
+				if !ok {
+					break
+				}
+				s.readyN.Add(-1)
+				s.ring = append(s.ring, t.p)
+			}
+		}
+		for len(s.ring) > 0 {
+			if s.ringIdx >= len(s.ring) {
+				s.ringIdx = 0
+			}
+			p := s.ring[s.ringIdx]
+			if it, ok := p.in.tryPop(); ok {
+				s.ringIdx++
+				return it, nil
+			}
+			if p.in.deactivate() {
+				last := len(s.ring) - 1
+				copy(s.ring[s.ringIdx:], s.ring[s.ringIdx+1:])
+				s.ring[last] = nil
+				s.ring = s.ring[:last]
+			}
+		}
+		t, err := s.ready.pop(ctx, s.closing)
+		if err != nil {
+			return item{}, err
+		}
+		s.readyN.Add(-1)
+		s.ring = append(s.ring, t.p)
+	}
 }
 
 // ---- Send ----
@@ -673,7 +729,7 @@ func (s *Socket) Recv(ctx context.Context) (Msg, error) {
 			return nil, fmt.Errorf("socket REQ: recv without a request: %w", ErrState)
 		}
 		for {
-			it, err := s.in.pop(ctx, s.closing)
+			it, err := s.next(ctx)
 			if err != nil {
 				return nil, s.recvErr(err)
 			}
@@ -690,7 +746,7 @@ func (s *Socket) Recv(ctx context.Context) (Msg, error) {
 		return nil, fmt.Errorf("socket REP: recv before replying: %w", ErrState)
 	}
 	for {
-		it, err := s.in.pop(ctx, s.closing)
+		it, err := s.next(ctx)
 		if err != nil {
 			return nil, s.recvErr(err)
 		}
@@ -859,7 +915,7 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	s.changedLocked()
 	s.mu.Unlock()
 	for _, m := range cancels {
-		s.in.push(item{m: m, p: p}, true, nil)
+		s.enqueueIn(p, m, true, nil)
 	}
 	if wasConnected {
 		s.emit(Event{Kind: EventDisconnected, Endpoint: p.endpoint, Peer: p.addr, Err: cause})
@@ -878,7 +934,7 @@ func (s *Socket) Close() error {
 	}
 	close(s.closing)
 	s.cancel()
-	s.in.close()
+	s.ready.close()
 
 	s.mu.Lock()
 	lst := make([]*listener, 0, len(s.lst))

@@ -489,3 +489,38 @@ func TestLaunchCtxKills(t *testing.T) {
 		t.Fatalf("pid %d alive after ctx cancel", pid)
 	}
 }
+
+// TestNoLeaks: launching and closing plugins leaves no file descriptor
+// behind in the host.
+func TestNoLeaks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := newHost(t, Options{})
+	countFDs := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(ents)
+	}
+	launch := func() {
+		a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "b", Kind: "block"}, io.Discard, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Bind(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	launch() // warm up lazily opened descriptors
+	before := countFDs()
+	for range 10 {
+		launch()
+	}
+	if after := countFDs(); after > before+2 {
+		t.Errorf("file descriptors: %d before, %d after 10 launches", before, after)
+	}
+}

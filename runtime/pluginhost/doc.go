@@ -1,0 +1,62 @@
+// Package pluginhost runs topo node instances in plugin processes. It is
+// the host side of topo's plugin system (the plugin side is plugins.Serve;
+// the wire protocol is package pluginproto) and implements runtime.Launcher
+// structurally (it does not import runtime).
+//
+// Entry point: New(Options) returns a *Host with three methods:
+//
+//   - Kinds(ctx, plugin, baseDir) starts the plugin once, asks it to
+//     describe its kinds (attributes with cty types and defaults, sockets
+//     with allowed types, docs) and stops it. The kinds have their bare
+//     names and a nil New: they are for validation and `topo nodes`.
+//   - Launch(ctx, plugin, baseDir, spec, out, log) starts ONE process for
+//     ONE node instance and returns its plugins.Actor. The runtime drives
+//     it like an in-process actor (Bind, Connect, Ready, Run, Stats, Close);
+//     the plugin opens the instance's ZeroMQ sockets itself, so messages
+//     never cross the host. plugin == nil runs Options.Self, topo serving
+//     its own built-in kinds (`topo plugin-serve`), for isolation = "process".
+//   - Close kills every process still running.
+//
+// Executables. plugin "x" { command = "./bin/x" } runs that file (relative
+// to baseDir, the topology file's directory; a bare name is looked up in
+// PATH first). plugin "x" { source = "./dir" } builds the Go main package in
+// dir with `go build` into Options.CacheDir (default
+// os.UserCacheDir()/topo/plugins) as x-<hash>, rebuilding when the hash of
+// the toolchain, the module files and every non-module-cache package the
+// plugin depends on changes. An optional sha256 pin is checked before the
+// file is executed.
+//
+// Process model and crash recovery. One process per instance, so a crash
+// or a kill takes down one node. If the process dies (panic, exit, SIGKILL)
+// the Actor call in flight — usually Run — returns an error that names the
+// instance and wraps ErrExited, with the exit status, pid and path; the
+// runtime's supervisor then closes the Actor and launches a new one per the
+// node's restart policy. A plugin never outlives its host: each process gets
+// the read end of a pipe (fd 3, TOPO_PLUGIN_PARENT_FD) whose write end only
+// the host holds; when the host dies, however it dies, the kernel closes it
+// and the plugin exits at once (plugins.Serve also watches its parent pid).
+// Closing an Actor shuts the process down through go-plugin, and kills it
+// after 2 seconds.
+//
+// Output and logs. What a node writes to Env.Out is streamed back in Run's
+// response and written to Launch's out, in order, before Run returns: the
+// user sees plugin node output just like goroutine node output. Env.Log in
+// the plugin writes hclog JSON lines to its stderr, which go-plugin parses
+// and this package logs to Launch's slog logger (already tagged with the
+// node by the runtime). Anything else a plugin prints to stdout or stderr is
+// logged at debug level ("plugin stdout"/"plugin stderr"); it never reaches
+// the user's output and never disturbs the protocol once plugins.Serve runs.
+//
+// Errors name the node, the plugin and the path, and wrap a sentinel for
+// errors.Is: ErrNotFound (missing binary or source), ErrNotExecutable,
+// ErrNotPlugin (exits before the handshake, or prints something else — the
+// message quotes it and the plugin's stderr), ErrHandshakeTimeout,
+// ErrChecksum, ErrProtocolVersion, ErrUnknownKind, ErrBuild, ErrExited,
+// ErrClosed.
+//
+// Testing. A test binary can serve itself: its TestMain calls
+// plugins.Serve when IsChild() is true, and the test sets Options.Self (or a
+// plugin's command) to the test binary (os.Executable()).
+//
+// A Host is safe for concurrent use.
+package pluginhost

@@ -162,12 +162,17 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 			}
 			return err
 		}
-		last = time.Now()
-		if n == 0 {
-			first = last
+		// Reading the clock per message costs more than an inproc receive,
+		// so sample it: on the first message and every 1024th after.
+		if n&1023 == 0 {
+			last = time.Now()
+			if n == 0 {
+				first = last
+			}
 		}
 		n++
 	}
+	last = time.Now()
 	report()
 	return nil
 }

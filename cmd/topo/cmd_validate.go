@@ -317,8 +317,12 @@ func writePlan(w io.Writer, res loadResult) error {
 				names = append(names, name)
 			}
 			sort.Strings(names)
+			width := 0
 			for _, name := range names {
-				fmt.Fprintf(&b, "      %s = %s\n", name, valueString(inst.Attrs.GetAttr(name)))
+				width = max(width, len(name))
+			}
+			for _, name := range names {
+				fmt.Fprintf(&b, "    %-*s = %s\n", width, name, valueString(inst.Attrs.GetAttr(name)))
 			}
 		}
 		for _, s := range inst.Sockets {

@@ -17,6 +17,7 @@ import (
 
 	plugin "github.com/hashicorp/go-plugin"
 	"github.com/zclconf/go-cty/cty"
+	"go.uber.org/goleak"
 
 	"github.com/topo-zmq/topo/examples/plugin/text"
 	"github.com/topo-zmq/topo/plugins"
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envHost) == "1" {
 		os.Exit(hostHelper())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // testKinds are the kinds the test binary serves: the example's upper and

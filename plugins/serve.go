@@ -83,8 +83,8 @@ func serve(kinds []*Kind, version uint) error {
 		return fmt.Errorf("plugins.Serve: %w", err)
 	}
 	if !pluginproto.IsChild() {
-		return fmt.Errorf("this program is a topo plugin serving %s; "+
-			"it is started by topo (declare it with plugin \"NAME\" { command = \"...\" } in a topology), not run by hand",
+		return fmt.Errorf("this program is a topo plugin (serving %s): topo starts it "+
+			"for the nodes that use it; it is not meant to be run by hand",
 			strings.Join(reg.Names(), ", "))
 	}
 

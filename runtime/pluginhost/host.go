@@ -306,6 +306,14 @@ func (h *Host) start(exe string, args []string, label string, log *slog.Logger) 
 		return nil, fmt.Errorf("%s: %w", label, ErrClosed)
 	}
 	h.mu.Unlock()
+	if pluginproto.IsChild() {
+		// A plugin child that launches plugins is a program that did not
+		// serve when started as a plugin (an embedding program running
+		// itself for isolation = "process"): refuse instead of recursing.
+		return nil, fmt.Errorf("%s: this process was started as a topo plugin (%s is set) and must serve, not launch plugins: "+
+			"call plugins.Serve in main when pluginhost.IsChild() is true, or set pluginhost.Options.Self to a program that serves",
+			label, pluginproto.MagicCookieKey)
+	}
 
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -524,3 +524,22 @@ func TestNoLeaks(t *testing.T) {
 		t.Errorf("file descriptors: %d before, %d after 10 launches", before, after)
 	}
 }
+
+// TestNaiveEmbedderDoesNotRecurse: a program that runs a topology with
+// isolation = "process" but does not serve when started as a plugin would
+// launch itself again and again; the child refuses to launch, so the parent
+// gets a clear "not a topo plugin" error quoting the child's explanation.
+func TestNaiveEmbedderDoesNotRecurse(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h := newHost(t, Options{Env: []string{envNaive + "=1"}})
+	_, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "outer", Kind: "block"}, io.Discard, nil)
+	if !errors.Is(err, ErrNotPlugin) {
+		t.Fatalf("Launch = %v, want ErrNotPlugin", err)
+	}
+	for _, w := range []string{"outer: self", "exit status 1", "inner: self: this process was started as a topo plugin", "call plugins.Serve"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+}

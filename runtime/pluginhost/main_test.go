@@ -32,9 +32,20 @@ import (
 const (
 	envMode = "TOPO_TEST_PLUGIN_MODE"
 	envHost = "TOPO_TEST_HOST"
+	// envNaive makes the binary an embedding program that never serves.
+	envNaive = "TOPO_TEST_NAIVE_EMBEDDER"
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envNaive) == "1" {
+		// An embedding program that forgot to serve when started as a
+		// plugin: it runs its "topology" (launches itself) again.
+		self, _ := os.Executable()
+		h := New(Options{Self: []string{self}})
+		_, err := h.Launch(context.Background(), nil, "", plugins.Spec{Name: "inner", Kind: "block"}, io.Discard, nil)
+		fmt.Fprintln(os.Stderr, "naive embedder:", err)
+		os.Exit(1)
+	}
 	if IsChild() {
 		switch os.Getenv(envMode) {
 		case "v2":

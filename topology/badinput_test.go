@@ -54,11 +54,10 @@ func TestBadInput(t *testing.T) {
 		{"unterminated string", "str.hcl", []byte("node \"a"), ""},
 		{"unterminated template", "tmpl.hcl", []byte("locals {\n a = \"${\"\n}\n"), ""},
 		{"invalid utf8", "utf8.hcl", []byte("node \"\xff\xfe\" {}"), ""},
-		{"too many instances", "many.hcl", []byte(strings.Repeat("node \"a\" {\n type = \"count\"\n count = 10000\n socket \"in\" {\n type = \"PULL\"\n bind = \"tcp://127.0.0.1:0\"\n }\n}\n", 1) +
-			"node \"b\" {\n type = \"count\"\n count = 10000\n socket \"in\" {\n type = \"PULL\"\n bind = \"tcp://127.0.0.1:0\"\n }\n}\n" +
-			"node \"c\" {\n type = \"count\"\n count = 10000\n socket \"in\" {\n type = \"PULL\"\n bind = \"tcp://127.0.0.1:0\"\n }\n}\n"), "Too many instances"},
-		{"edge explosion", "fan.hcl", []byte("node \"a\" {\n type = \"generate\"\n count = 10000\n socket \"out\" {\n type = \"PUSH\"\n bind = \"tcp://127.0.0.1:0\"\n }\n}\n" +
-			"node \"b\" {\n type = \"count\"\n count = 10000\n socket \"in\" {\n type = \"PULL\"\n connect = node.a.out\n }\n}\n"), "Too many edges"},
+		{"too many instances", "many.hcl", []byte(strings.Repeat("node \"a\" {\n type = \"count\"\n count = 10000\n}\n", 1) +
+			"node \"b\" {\n type = \"count\"\n count = 10000\n}\nnode \"c\" {\n type = \"count\"\n count = 10000\n}\n"), "Too many instances"},
+		{"edge explosion", "fan.hcl", []byte("node \"a\" {\n type = \"generate\"\n count = 400\n socket \"out\" {\n type = \"PUSH\"\n bind = \"tcp://127.0.0.1:0\"\n }\n}\n" +
+			"node \"b\" {\n type = \"count\"\n count = 300\n socket \"in\" {\n type = \"PULL\"\n connect = node.a.out\n }\n}\n"), "Too many edges"},
 		{"huge format width", "fmtw.hcl", []byte("locals {\n a = format(\"%999999999d\", 1)\n}\nnode \"n\" {\n type = \"print\"\n socket \"in\" {\n type = \"PULL\"\n bind = local.a\n }\n}\n"), "limited to 999"},
 	}
 	for _, c := range cases {

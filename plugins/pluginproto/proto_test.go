@@ -1,0 +1,199 @@
+package pluginproto
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestValueRoundTrip(t *testing.T) {
+	for _, v := range []cty.Value{
+		cty.NilVal,
+		cty.StringVal("hey"),
+		cty.NumberIntVal(42),
+		cty.NumberFloatVal(1.5),
+		cty.True,
+		cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
+		cty.ListValEmpty(cty.String),
+		cty.NullVal(cty.Number),
+		cty.ObjectVal(map[string]cty.Value{
+			"prefix": cty.StringVal("x"),
+			"n":      cty.NumberIntVal(3),
+			"tags":   cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")}),
+		}),
+		cty.EmptyObjectVal,
+	} {
+		w, err := EncodeValue(v)
+		if err != nil {
+			t.Fatalf("encode %#v: %v", v, err)
+		}
+		b, _ := json.Marshal(w)
+		var back Value
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeValue(back)
+		if err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		if v == cty.NilVal {
+			if got != cty.NilVal {
+				t.Errorf("NilVal came back as %#v", got)
+			}
+			continue
+		}
+		if !got.RawEquals(v) {
+			t.Errorf("round trip of %#v gave %#v (wire %s)", v, got, b)
+		}
+	}
+}
+
+func TestSubscribeNilAndEmptyStayDistinct(t *testing.T) {
+	in := Spec{Sockets: []SocketSpec{{Name: "a"}, {Name: "b", Subscribe: []string{}}}}
+	b, _ := json.Marshal(in)
+	var out Spec
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Sockets[0].Subscribe != nil || out.Sockets[1].Subscribe == nil {
+		t.Errorf("subscribe lists: %#v", out.Sockets)
+	}
+}
+
+// fake is a Server that records calls and streams output.
+type fake struct {
+	mu    sync.Mutex
+	calls []string
+	stop  chan struct{}
+}
+
+func (f *fake) record(s string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, s)
+	f.mu.Unlock()
+}
+
+func (f *fake) Describe(context.Context) (*Description, error) {
+	f.record("describe")
+	return &Description{Protocol: ProtocolVersion, Kinds: []KindDesc{{Name: "upper", Life: "service"}}}, nil
+}
+func (f *fake) Bind(_ context.Context, s *Spec) (map[string][]string, error) {
+	f.record("bind " + s.Name)
+	if s.Kind == "bad" {
+		return nil, fmt.Errorf("%s: kind %q is bad", s.Name, s.Kind)
+	}
+	return map[string][]string{"in": {"tcp://127.0.0.1:1234"}}, nil
+}
+func (f *fake) Connect(_ context.Context, eps map[string][]string) error {
+	f.record("connect " + strings.Join(eps["out"], ","))
+	return nil
+}
+func (f *fake) Ready(context.Context) error { f.record("ready"); return nil }
+func (f *fake) Run(ctx context.Context, out io.Writer) error {
+	for i := range 100 {
+		fmt.Fprintf(out, "line %d\n", i)
+	}
+	select {
+	case <-f.stop:
+		fmt.Fprintln(out, "stopped")
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (f *fake) Stop(context.Context) error { close(f.stop); return nil }
+func (f *fake) Stats(context.Context) (map[string]socket.Stats, error) {
+	return map[string]socket.Stats{"in": {MsgsIn: 7}}, nil
+}
+func (f *fake) Close(context.Context) error { f.record("close"); return errors.New("close failed") }
+
+// TestServiceOverGRPC drives the hand-written service descriptor over a
+// real gRPC connection (no go-plugin, no subprocess).
+func TestServiceOverGRPC(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	f := &fake{stop: make(chan struct{})}
+	if err := (&GRPCPlugin{Impl: f}).GRPCServer(nil, srv); err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	defer srv.Stop()
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	raw, _ := (&GRPCPlugin{}).GRPCClient(ctx, nil, cc)
+	c := raw.(*Client)
+
+	d, err := c.Describe(ctx)
+	if err != nil || d.Protocol != ProtocolVersion || d.Kinds[0].Name != "upper" {
+		t.Fatalf("Describe = %+v, %v", d, err)
+	}
+	eps, err := c.Bind(ctx, &Spec{Name: "w[1]", Kind: "upper"})
+	if err != nil || eps["in"][0] != "tcp://127.0.0.1:1234" {
+		t.Fatalf("Bind = %v, %v", eps, err)
+	}
+	if _, err := c.Bind(ctx, &Spec{Name: "w[2]", Kind: "bad"}); err == nil || !strings.Contains(err.Error(), `w[2]: kind "bad" is bad`) {
+		t.Errorf("Bind error = %v", err)
+	}
+	if err := c.Connect(ctx, map[string][]string{"out": {"tcp://a", "tcp://b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Stats(ctx)
+	if err != nil || st["in"].MsgsIn != 7 {
+		t.Fatalf("Stats = %v, %v", st, err)
+	}
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, &out) }()
+	time.Sleep(100 * time.Millisecond)
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&want, "line %d\n", i)
+	}
+	want.WriteString("stopped\n")
+	if out.String() != want.String() {
+		t.Errorf("Run output = %q", out.String())
+	}
+	if err := c.Close(ctx); err == nil || !strings.Contains(err.Error(), "close failed") {
+		t.Errorf("Close = %v", err)
+	}
+	f.mu.Lock()
+	got := strings.Join(f.calls, "; ")
+	f.mu.Unlock()
+	if got != "describe; bind w[1]; bind w[2]; connect tcp://a,tcp://b; ready; close" {
+		t.Errorf("calls = %s", got)
+	}
+}

@@ -1,0 +1,103 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/topo-zmq/topo/plugins/pluginproto"
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+func serveTestKind(name string) *Kind {
+	return &Kind{
+		Name: name, Doc: "doc of " + name, Life: Task,
+		Attrs: []Attr{
+			{Name: "prefix", Type: cty.String, Default: cty.StringVal("p"), Doc: "a prefix"},
+			{Name: "n", Type: cty.Number, Doc: "required"},
+			{Name: "tags", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String)},
+		},
+		Sockets: []SocketDecl{{Name: "in", Types: []socket.Type{socket.PULL, socket.SUB}, Optional: true, Doc: "input"}},
+		New: func(Config) (Node, error) {
+			return NodeFunc(func(context.Context, Env) error { return nil }), nil
+		},
+	}
+}
+
+// TestDescribe: what a plugin says about its kinds, on the wire.
+func TestDescribe(t *testing.T) {
+	var reg Registry
+	reg.MustRegister(serveTestKind("b"), serveTestKind("a"))
+	d, err := describe(&reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Protocol != pluginproto.ProtocolVersion || len(d.Kinds) != 2 || d.Kinds[0].Name != "a" {
+		t.Fatalf("description = %+v", d)
+	}
+	k := d.Kinds[0]
+	if k.Life != "task" || k.Doc != "doc of a" || len(k.Attrs) != 3 || len(k.Sockets) != 1 {
+		t.Fatalf("kind = %+v", k)
+	}
+	if k.Attrs[1].Default != nil {
+		t.Errorf("required attribute has a default: %+v", k.Attrs[1])
+	}
+	ty, err := pluginproto.DecodeType(k.Attrs[2].Type)
+	if err != nil || !ty.Equals(cty.List(cty.String)) {
+		t.Errorf("tags type = %#v, %v", ty, err)
+	}
+	def, err := pluginproto.DecodeValue(*k.Attrs[0].Default)
+	if err != nil || !def.RawEquals(cty.StringVal("p")) {
+		t.Errorf("prefix default = %#v, %v", def, err)
+	}
+	s := k.Sockets[0]
+	if strings.Join(s.Types, ",") != "PULL,SUB" || !s.Optional || s.Doc != "input" {
+		t.Errorf("socket = %+v", s)
+	}
+	if _, err := json.Marshal(d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeRefuses: invalid kinds, and a process not started by topo.
+func TestServeRefuses(t *testing.T) {
+	noNew := serveTestKind("x")
+	noNew.New = nil
+	for _, tc := range []struct {
+		kinds []*Kind
+		want  string
+	}{
+		{[]*Kind{serveTestKind("a"), serveTestKind("a")}, `"a": a kind with that name is already registered`},
+		{[]*Kind{noNew}, `kind "x" has no New`},
+		{[]*Kind{serveTestKind("a")}, "this program is a topo plugin (serving a)"},
+	} {
+		err := serve(tc.kinds, pluginproto.ProtocolVersion)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve = %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// TestSpecFromWire keeps every field, and nil vs empty subscriptions.
+func TestSpecFromWire(t *testing.T) {
+	attrs, _ := pluginproto.EncodeValue(cty.ObjectVal(map[string]cty.Value{"n": cty.NumberIntVal(2)}))
+	w := &pluginproto.Spec{Name: "w[2]", Index: 2, Kind: "a", Attrs: attrs, Sockets: []pluginproto.SocketSpec{
+		{Name: "in", Type: "sub", Bind: []string{"tcp://127.0.0.1:0"}, Subscribe: []string{}, HWM: 10, Identity: "id", Expect: 3},
+	}}
+	s, err := specFromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := s.Sockets[0]
+	if s.Name != "w[2]" || s.Index != 2 || s.Kind != "a" || !s.Attrs.GetAttr("n").RawEquals(cty.NumberIntVal(2)) ||
+		ss.Type != socket.SUB || ss.Bind[0] != "tcp://127.0.0.1:0" || ss.Subscribe == nil || ss.HWM != 10 || ss.Identity != "id" || ss.Expect != 3 {
+		t.Errorf("spec = %+v", s)
+	}
+	w.Sockets[0].Type = "NOPE"
+	if _, err := specFromWire(w); err == nil || !strings.Contains(err.Error(), `w[2]: socket "in"`) {
+		t.Errorf("bad type error = %v", err)
+	}
+}

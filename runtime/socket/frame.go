@@ -104,6 +104,16 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 		if isCmd {
 			return Msg{body}, true, nil
 		}
+		if flags&flagMore == 0 && len(fr.tmp) == 0 {
+			// Single-frame message: no scratch copy.
+			if len(fr.hdrs) < 1 {
+				fr.hdrs = make([][]byte, hdrSlab)
+			}
+			m = Msg(fr.hdrs[:1:1])
+			fr.hdrs = fr.hdrs[1:]
+			m[0] = body
+			return m, false, nil
+		}
 		fr.tmp = append(fr.tmp, body)
 		if flags&flagMore == 0 {
 			break

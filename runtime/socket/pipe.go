@@ -188,9 +188,15 @@ func (s *Socket) serve(nc net.Conn, p *pipe, peerID []byte, keep bool) {
 
 func (c *conn) reader() {
 	s, p := c.s, c.p
-	fr := newFrameReader(bufio.NewReaderSize(c.nc, 64<<10), s.opt.MaxMsgSize)
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	fr := newFrameReader(br, s.opt.MaxMsgSize)
 	wake := make(chan struct{}, 1)
 	hb := s.opt.HeartbeatIvl > 0
+	// PUB and XPUB see subscriptions, handled one by one; other types hand
+	// messages to the pipe's inbound queue in batches (one lock per batch).
+	batched := s.typ != PUB && s.typ != XPUB
+	var filter *subSet
+	batch := make([]item, 0, 256)
 	discard := false
 	for {
 		m, isCmd, err := fr.next()
@@ -210,25 +216,78 @@ func (c *conn) reader() {
 			if !c.command(m[0]) {
 				return
 			}
+		} else if discard {
+			continue
+		} else if !batched {
+			if !c.deliverOne(m, wake) {
+				discard = true
+			}
+			continue
+		} else {
+			if s.typ == SUB {
+				if filter == nil || len(batch) == 0 {
+					filter = s.filter.Load()
+				}
+				if !filter.match(m[0]) {
+					continue
+				}
+			}
+			batch = append(batch, item{m: m, p: p})
+			if len(batch) < cap(batch) && br.Buffered() > 0 {
+				continue
+			}
+		}
+		if len(batch) == 0 {
 			continue
 		}
-		if discard {
-			continue
-		}
-		for {
-			r := s.deliver(p, m, wake)
-			if r == pushOK {
+		// Hand the batch over, waiting for room while the queue is full.
+		rest := batch
+		for len(rest) > 0 {
+			if s.closed.Load() {
+				discard = true
 				break
 			}
-			if r == pushClosed {
-				discard = true // socket closing: keep reading until the peer closes
+			n, activated, closed := p.in.pushBatch(rest, wake)
+			if closed {
+				discard = true
 				break
+			}
+			if activated {
+				s.readyN.Add(1)
+				s.ready.push(item{p: p}, true, nil)
+			}
+			rest = rest[n:]
+			if len(rest) == 0 {
+				break
+			}
+			if n > 0 {
+				continue
 			}
 			select {
 			case <-wake:
 			case <-c.done:
 				return
 			}
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// deliverOne hands one message to the socket, waiting while the queue is
+// full; false means the socket is closing.
+func (c *conn) deliverOne(m Msg, wake chan struct{}) bool {
+	for {
+		switch c.s.deliver(c.p, m, wake) {
+		case pushOK:
+			return true
+		case pushClosed:
+			return false
+		}
+		select {
+		case <-wake:
+		case <-c.done:
+			return true
 		}
 	}
 }

@@ -115,6 +115,45 @@ func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, a
 	return pushOK, activated
 }
 
+// pushBatch appends as many of its as fit under the bound (all of them when
+// unbounded) and reports how many, whether the queue became readable, and
+// whether it is closed. When none fit and w is not nil, w is signalled once
+// space frees.
+func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bool) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return 0, false, true
+	}
+	n = len(its)
+	if q.cap > 0 {
+		n = min(n, q.cap-len(q.items))
+	}
+	if n <= 0 {
+		if w != nil {
+			found := false
+			for _, x := range q.spaceW {
+				if x == w {
+					found = true
+					break
+				}
+			}
+			if !found {
+				q.spaceW = append(q.spaceW, w)
+			}
+		}
+		q.mu.Unlock()
+		return 0, false, false
+	}
+	q.items = append(q.items, its[:n]...)
+	if !q.active {
+		q.active = true
+		activated = true
+	}
+	q.mu.Unlock()
+	return n, activated, false
+}
+
 // deactivate marks an inbound queue unreadable if it is empty (consumer
 // only, after tryPop failed) and reports whether it did.
 func (q *mq) deactivate() bool {

@@ -3,14 +3,11 @@ package runtime
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"path/filepath"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -83,39 +80,14 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 	}
 	all := diags
 	opts := topology.Options{Args: o.Vars, Environ: o.Environ}
-	pluginKinds := map[string][]*plugins.Kind{}
-	{
-		plugs, d := f.Plugins(opts)
-		all = append(all, d...)
-		if d.HasErrors() {
-			return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
-		}
-		ctx := o.Context
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		launcher := o.Launcher
-		if launcher == nil && len(plugs) > 0 {
-			h := pluginhost.New(pluginhost.Options{})
-			defer h.Close()
-			launcher = h
-		}
-		for _, p := range plugs {
-			ks, err := launcher.Kinds(ctx, p, o.BaseDir)
-			if err != nil {
-				all = append(all, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  fmt.Sprintf("Cannot start plugin %q", p.Name),
-					Detail:   err.Error(),
-					Subject:  p.DeclRange.Ptr(),
-				})
-				continue
-			}
-			pluginKinds[p.Name] = ks
-		}
-		if all.HasErrors() {
-			return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
-		}
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	pluginKinds, d := PluginKinds(ctx, f, opts, o.Launcher, o.BaseDir)
+	all = append(all, d...)
+	if all.HasErrors() {
+		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
 	}
 	opts.Schemas = Schemas(o.Registry, pluginKinds)
 	t, d := topology.Decode(f, opts)
@@ -127,54 +99,4 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 		o.OnWarnings(&DiagnosticsError{Diagnostics: all, Files: files()})
 	}
 	return t, nil
-}
-
-// Schemas adapts a registry, plus the kinds of plugins by plugin name, to
-// what the topology package validates against: registered kinds by their
-// name, plugin kinds as "<plugin>.<kind>". reg may be nil.
-func Schemas(reg *plugins.Registry, pluginKinds map[string][]*plugins.Kind) topology.Schemas {
-	s := schemas{}
-	if reg != nil {
-		for _, k := range reg.Kinds() {
-			s[k.Name] = kindSchema(k.Name, k)
-		}
-	}
-	for p, ks := range pluginKinds {
-		for _, k := range ks {
-			name := p + "." + k.Name
-			s[name] = kindSchema(name, k)
-		}
-	}
-	return s
-}
-
-type schemas map[string]*topology.KindSchema
-
-func (s schemas) Schema(kind string) (*topology.KindSchema, bool) {
-	k, ok := s[kind]
-	return k, ok
-}
-
-func (s schemas) Kinds() []string {
-	out := make([]string, 0, len(s))
-	for n := range s {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func kindSchema(name string, k *plugins.Kind) *topology.KindSchema {
-	ks := &topology.KindSchema{Name: name, Task: k.Life == plugins.Task}
-	for _, a := range k.Attrs {
-		ks.Attrs = append(ks.Attrs, topology.AttrSchema{Name: a.Name, Type: a.Type, Required: a.Required(), Default: a.Default, Doc: a.Doc})
-	}
-	for _, d := range k.Sockets {
-		ss := topology.SocketSchema{Name: d.Name, Optional: d.Optional, Doc: d.Doc}
-		for _, t := range d.Types {
-			ss.Types = append(ss.Types, string(t))
-		}
-		ks.Sockets = append(ks.Sockets, ss)
-	}
-	return ks
 }

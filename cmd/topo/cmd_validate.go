@@ -20,7 +20,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
-	"github.com/topo-zmq/topo/runtime/pluginhost"
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -66,7 +67,7 @@ type loadResult struct {
 // starts them, building from source if needed). Without, nodes of plugin
 // kinds validate with a warning that they were not checked.
 func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarArg, withPlugins bool) (loadResult, error) {
-	schemas, err := builtinSchemas()
+	reg, err := builtinRegistry()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("built-in kinds: %w", err)
 	}
@@ -86,16 +87,21 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	} else {
 		f, diags = topology.ParseFile(path)
 	}
-	res := loadResult{files: f.Sources(), diags: diags, schemas: schemas}
+	res := loadResult{files: f.Sources(), diags: diags, schemas: runtime.Schemas(reg, nil)}
 	if diags.HasErrors() {
 		return res, nil
 	}
+	var pluginKinds map[string][]*plugins.Kind
 	if withPlugins {
-		launcher := pluginhost.New(pluginhost.Options{})
-		defer launcher.Close()
-		diags = append(diags, addPluginKinds(ctx, schemas, f, opts, launcher)...)
+		var more hcl.Diagnostics
+		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		for _, d := range more {
+			d.Detail += " (validate with -plugins=false to skip checking plugin kinds)"
+		}
+		diags = append(diags, more...)
 	}
-	opts.Schemas = schemas
+	opts.Schemas = runtime.Schemas(reg, pluginKinds)
+	res.schemas = opts.Schemas
 	t, more := topology.Decode(f, opts)
 	diags = append(diags, more...)
 	if len(diags) > len(more) {

@@ -1,4 +1,4 @@
-package main
+package runtime
 
 import (
 	"testing"
@@ -16,7 +16,7 @@ func TestSchemasForBuiltin(t *testing.T) {
 	if err := builtin.Register(&reg); err != nil {
 		t.Fatal(err)
 	}
-	s := schemasFor(&reg)
+	s := Schemas(&reg, nil)
 	if got, want := len(s.Kinds()), len(reg.Names()); got != want || got == 0 {
 		t.Fatalf("%d kinds, want %d", got, want)
 	}
@@ -56,14 +56,14 @@ func TestSchemasForOddKinds(t *testing.T) {
 		&plugins.Kind{Name: "boom", Sockets: []plugins.SocketDecl{{Name: "in"}},
 			New: func(plugins.Config) (plugins.Node, error) { panic("boom") }},
 	)
-	s := schemasFor(&reg)
+	s := Schemas(&reg, nil)
 	if ks, _ := s.Schema("req"); !ks.Attrs[0].Required || ks.Sockets[0].Subscribes {
 		t.Errorf("req %+v", ks)
 	}
 	if ks, _ := s.Schema("boom"); ks.Sockets[0].Subscribes {
 		t.Errorf("boom %+v", ks)
 	}
-	if len(schemasFor(nil).Kinds()) != 0 {
+	if len(Schemas(nil, nil).Kinds()) != 0 {
 		t.Error("nil registry has kinds")
 	}
 }

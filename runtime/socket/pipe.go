@@ -2,6 +2,7 @@ package socket
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -141,7 +142,7 @@ func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, err error) 
 // serve runs an established connection on pipe p until it ends: the calling
 // goroutine reads, a second goroutine writes. keep says whether p outlives
 // the connection (connect side). It returns when both are done.
-func (s *Socket) serve(nc net.Conn, p *pipe, peerID []byte, keep bool) {
+func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte, keep bool) {
 	addr := ""
 	if ra := nc.RemoteAddr(); ra != nil {
 		addr = ra.String()
@@ -151,7 +152,7 @@ func (s *Socket) serve(nc net.Conn, p *pipe, peerID []byte, keep bool) {
 		p.out.reset() // subscriptions are re-sent by attach
 	}
 	s.mu.Lock()
-	if s.closed.Load() {
+	if s.closed.Load() || stop.Err() != nil { // Disconnect cancels stop under s.mu
 		s.mu.Unlock()
 		_ = nc.Close()
 		return

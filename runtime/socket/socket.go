@@ -621,7 +621,7 @@ func (s *Socket) sendXSub(m Msg) {
 		s.mu.Lock()
 		k := string(m[0][1:])
 		old := s.mysubs[k]
-		send := true
+		send := on || old > 0 // libzmq forwards every subscribe, a cancel only if known
 		if on {
 			s.mysubs[k] = old + 1
 		} else if old > 0 {

@@ -150,7 +150,7 @@ func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	}
 	p := newPipe(s, l.endpoint)
 	p.out = newMQ(s.opt.SendHWM)
-	s.serve(nc, p, id, false)
+	s.serve(s.bg, nc, p, id, false)
 }
 
 func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
@@ -243,7 +243,7 @@ func (s *Socket) runConnector(cn *connector) {
 				s.handshakeFailed(cn.endpoint, nc, herr)
 			} else {
 				ivl = s.opt.ReconnectIvl
-				s.serve(nc, cn.p, id, true)
+				s.serve(cn.ctx, nc, cn.p, id, true)
 			}
 		}
 		t := time.NewTimer(ivl)

@@ -52,7 +52,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "how long stopping the topology may take")
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

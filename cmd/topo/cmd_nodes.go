@@ -74,7 +74,7 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}

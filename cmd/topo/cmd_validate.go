@@ -44,7 +44,7 @@ func newFlagSet(c *cli, name, help string) *flag.FlagSet {
 // parseFlags parses args; done reports that the command should return
 // code right away (-help, or a flag error already reported).
 func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, true
 		}

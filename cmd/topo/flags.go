@@ -29,3 +29,27 @@ func addVarFlags(fs *flag.FlagSet) *[]topology.VarArg {
 	fs.Var(varArgFlag{"var-file", args}, "var-file", "read variables from an HCL file of name = value lines (repeatable)")
 	return args
 }
+
+// parseInterspersed parses args with fs, allowing flags after positional
+// arguments (`topo graph f.hcl -format mermaid`), as users type them; "--"
+// ends flag parsing. Afterwards fs.Args() holds the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// flag stops at "--" (consumed) or at the first non-flag argument.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}

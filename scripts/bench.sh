@@ -40,9 +40,12 @@ PORT_BASE=${PORT_BASE:-23700} # outside Linux's ephemeral range; never 5555-5558
 echo "# building zmqbench (gobench, cbench) in $WORK and topo's internal/bench"
 build || exit 1
 (cd "$ROOT" && go build -o "$WORK/zmqbench/bin/topobench" ./internal/bench) || exit 1
+# what the topo binary was built from (others may commit while this runs)
+BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- runtime/socket internal/bench || echo ' + uncommitted changes in runtime/socket or internal/bench') at $(date +%H:%M:%S)"
 pick_python || exit 1
 
 has() { [[ " $IMPLS " == *" $1 "* ]]; }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T=bin/topobench G=bin/gobench C=bin/cbench P="$PY pybench/pybench.py"
 : >"$OUT"
 echo "# writing $OUT (REPS=$REPS N=$N NLAT=$NLAT IMPLS=$IMPLS)"
@@ -80,7 +83,8 @@ MD=${OUT%.jsonl}.md
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
 	echo "- $(go version); libzmq $($PY -c 'import zmq; print(zmq.zmq_version())'), pyzmq $($PY -c 'import zmq; print(zmq.__version__)')"
-	echo "- topo commit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet -- runtime/socket internal/bench || echo ' (+ uncommitted changes in runtime/socket or internal/bench)')"
+	echo "- topo bench binary built from $BUILT_FROM"
+	echo "- load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- REPS=$REPS N=$N NLAT=$NLAT; raw results: $(basename "$OUT")"
 	echo
 	python3 "$ROOT/scripts/bench_summary.py" "$OUT"

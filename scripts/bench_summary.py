@@ -59,7 +59,7 @@ def med(ds, key):
 def main(paths):
     rows = load(paths)
     present = [i for i in IMPLS if any(k[1] == i for k in rows)]
-    hdr = ["test"] + present + ["topo ÷ libzmq-C", "topo ÷ zmq4"]
+    hdr = ["test"] + present + ["topo ÷ libzmq-C", "topo ÷ zmq4", "per-rep topo ÷ libzmq-C"]
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr))
     notes = []
@@ -92,10 +92,19 @@ def main(paths):
         for ref in ("libzmq-C", "zmq4"):
             t, r = val.get("topo"), val.get(ref)
             cells.append("%.2f" % (t / r) if t and r else "–")
+        # ratios within each repetition (same minute, same machine load)
+        byrep = defaultdict(dict)
+        for impl in ("topo", "libzmq-C"):
+            for d in rows.get((test, impl), []):
+                if ok(d, lat):
+                    byrep[label(d).get("rep")][impl] = d[key]
+        rr = sorted(v["topo"] / v["libzmq-C"] for v in byrep.values() if "topo" in v and "libzmq-C" in v)
+        cells.append("median %.2f (%s)" % (statistics.median(rr), ", ".join("%.2f" % x for x in rr)) if rr else "–")
         print("| " + " | ".join(cells) + " |")
     print()
     print("Ratios are topo's median over the reference's: for msgs/s higher is better for topo; "
-          "for REQ/REP p50 latency lower is better for topo.")
+          "for REQ/REP p50 latency lower is better for topo. The per-rep column divides topo by "
+          "libzmq-C within each repetition (runs minutes apart on a shared machine vary a lot).")
     al = []
     for test, _ in TESTS:
         for d in rows.get((test, "topo"), []):

@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -101,7 +102,11 @@ func BenchmarkThroughput(b *testing.B) {
 		})
 	})
 	b.Run("plugin", func(b *testing.B) {
-		h := newHost(b, Options{})
+		var env []string
+		if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
+			env = append(env, "GOMAXPROCS="+v)
+		}
+		h := newHost(b, Options{Env: env})
 		benchPipeline(b, func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
 			return h.Launch(ctx, nil, "", spec, io.Discard, nil)
 		})

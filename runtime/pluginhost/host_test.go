@@ -543,3 +543,46 @@ func TestNaiveEmbedderDoesNotRecurse(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceRebuildAndBuildError: a source plugin is rebuilt when its code
+// changes (the new binary is the one that runs), and a build failure is
+// reported with the compiler's message. The module here is not a topo
+// plugin, which also shows how that is reported for a source plugin.
+func TestSourceRebuildAndBuildError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "notplugin")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/notplugin\n\ngo 1.21\n"), 0o644)
+	write := func(body string) {
+		os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nimport \"os\"\n\nfunc main() {\n"+body+"\n}\n"), 0o644)
+	}
+	cache := t.TempDir()
+	p := &topology.Plugin{Name: "np", Source: "./notplugin"}
+	kinds := func() error {
+		h := newHost(t, Options{CacheDir: cache})
+		_, err := h.Kinds(ctx, p, dir)
+		return err
+	}
+
+	write(`os.Stderr.WriteString("version one\n"); os.Exit(2)`)
+	err := kinds()
+	if !errors.Is(err, ErrNotPlugin) || !strings.Contains(err.Error(), "version one") || !strings.Contains(err.Error(), "exit status 2") {
+		t.Fatalf("first build: %v", err)
+	}
+	write(`os.Stderr.WriteString("version two\n"); os.Exit(2)`)
+	err = kinds()
+	if !errors.Is(err, ErrNotPlugin) || !strings.Contains(err.Error(), "version two") {
+		t.Fatalf("after the change: %v", err)
+	}
+	if ents, _ := os.ReadDir(cache); len(ents) != 2 {
+		t.Errorf("cache holds %d binaries, want 2 (one per source version)", len(ents))
+	}
+
+	write(`this is not Go`)
+	err = kinds()
+	if !errors.Is(err, ErrBuild) || !strings.Contains(err.Error(), `plugin "np"`) || !strings.Contains(err.Error(), "main.go") {
+		t.Fatalf("build error: %v", err)
+	}
+}

@@ -80,6 +80,9 @@ type Host struct {
 
 	buildMu sync.Mutex
 	built   map[string]string // source dir → executable; guarded by buildMu
+
+	sumMu sync.Mutex
+	sums  map[string]fileSum // path → checksum; guarded by sumMu
 }
 
 // New returns a Host. It starts nothing until Kinds or Launch.
@@ -97,7 +100,7 @@ func New(o Options) *Host {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}}
+	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{}}
 }
 
 // IsChild reports whether this process was started by a topo host as a
@@ -241,11 +244,45 @@ func (h *Host) resolve(ctx context.Context, p *topology.Plugin, baseDir string) 
 		return "", nil, err
 	}
 	if p.SHA256 != "" {
-		if err := checkSHA256(exe, p.SHA256); err != nil {
+		if err := h.checkSHA256(exe, p.SHA256); err != nil {
 			return "", nil, err
 		}
 	}
 	return exe, nil, nil
+}
+
+// fileSum is a computed checksum and the file state it was computed for.
+type fileSum struct {
+	size  int64
+	mtime time.Time
+	sum   string
+}
+
+// checkSHA256 verifies the file's checksum against a pin. The sum is cached
+// per path while the file's size and mtime are unchanged, so launching many
+// replicas of one plugin hashes it once.
+func (h *Host) checkSHA256(path, want string) error {
+	want = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(want), "sha256:"))
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	h.sumMu.Lock()
+	c, ok := h.sums[path]
+	h.sumMu.Unlock()
+	got := c.sum
+	if !ok || c.size != st.Size() || !c.mtime.Equal(st.ModTime()) {
+		if got, err = sha256File(path); err != nil {
+			return err
+		}
+		h.sumMu.Lock()
+		h.sums[path] = fileSum{size: st.Size(), mtime: st.ModTime(), sum: got}
+		h.sumMu.Unlock()
+	}
+	if got != want {
+		return fmt.Errorf("%s has sha256 %s but the topology pins %s: %w", path, got, want, ErrChecksum)
+	}
+	return nil
 }
 
 func checkExecutable(path string) error {
@@ -265,22 +302,17 @@ func checkExecutable(path string) error {
 	return nil
 }
 
-func checkSHA256(path, want string) error {
+func sha256File(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
 	hash := sha256.New()
 	if _, err := io.Copy(hash, f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	got := hex.EncodeToString(hash.Sum(nil))
-	want = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(want), "sha256:"))
-	if got != want {
-		return fmt.Errorf("%s has sha256 %s but the topology pins %s: %w", path, got, want, ErrChecksum)
-	}
-	return nil
+	return hex.EncodeToString(hash.Sum(nil)), nil
 }
 
 // proc is one running plugin process.

@@ -211,6 +211,12 @@ func (h *Host) self() (string, []string, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("find topo's own executable: %w", err)
 	}
+	if strings.HasSuffix(exe, ".test") {
+		// A `go test` binary has no plugin-serve command: run with it, it
+		// would run the whole test suite in the child.
+		return "", nil, fmt.Errorf("isolation = \"process\" in a test binary (%s) needs pluginhost.Options.Self: "+
+			"set it to os.Args[0] and serve from TestMain when pluginhost.IsChild()", exe)
+	}
 	return exe, []string{"plugin-serve"}, nil
 }
 

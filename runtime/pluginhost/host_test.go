@@ -586,3 +586,16 @@ func TestSourceRebuildAndBuildError(t *testing.T) {
 		t.Fatalf("build error: %v", err)
 	}
 }
+
+// TestSelfDefaultInTestBinary: without Options.Self, a test binary is told
+// to set it instead of re-running its test suite as a "plugin".
+func TestSelfDefaultInTestBinary(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := New(Options{})
+	defer h.Close()
+	_, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "n", Kind: "block"}, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "n: self: ") || !strings.Contains(err.Error(), "needs pluginhost.Options.Self") {
+		t.Fatalf("Launch = %v", err)
+	}
+}

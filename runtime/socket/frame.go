@@ -172,21 +172,14 @@ func eof(err error) error {
 func writeFrame(w *bufio.Writer, flags byte, body []byte) error {
 	n := len(body)
 	if n > 255 {
-		var h [9]byte
-		h[0] = flags | flagLong
-		binary.BigEndian.PutUint64(h[1:], uint64(n))
-		if _, err := w.Write(h[:]); err != nil {
-			return err
+		// Byte by byte: a header array passed to Write would escape.
+		_ = w.WriteByte(flags | flagLong)
+		for sh := 56; sh >= 0; sh -= 8 {
+			_ = w.WriteByte(byte(uint64(n) >> sh))
 		}
 	} else {
-		if w.Available() >= 2 {
-			_ = w.WriteByte(flags)
-			_ = w.WriteByte(byte(n))
-		} else {
-			if _, err := w.Write([]byte{flags, byte(n)}); err != nil {
-				return err
-			}
-		}
+		_ = w.WriteByte(flags)
+		_ = w.WriteByte(byte(n))
 	}
 	_, err := w.Write(body)
 	return err

@@ -111,9 +111,7 @@ func collect(ctx context.Context, env plugins.Env, expect int) error {
 		if err != nil {
 			return fmt.Errorf("socket \"in\": recv: %w", err)
 		}
-		parts := make([][]byte, len(m))
-		copy(parts, m)
-		fmt.Fprintf(env.Out, "%d: %s\n", n, bytes.Join(parts, []byte(" | ")))
+		fmt.Fprintf(env.Out, "%d: %s\n", n, bytes.Join(m, []byte(" | ")))
 	}
 	fmt.Fprintf(env.Out, "Collected %d messages\n", expect)
 	return nil

@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/rand"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -523,4 +524,194 @@ func TestHostileVanishMidFrame(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Random bytes after a good handshake, many seeds: each connection is
+// dropped or ignored, never crashes the process, and never delivers anything
+// but well-formed messages; the good peer keeps exchanging.
+func TestHostileRandomFramesAfterHandshake(t *testing.T) {
+	forEachTarget(t, socket.Options{}, func(h *hostile) {
+		for seed := int64(1); seed <= 40; seed++ {
+			c := h.dial()
+			h.handshake(c)
+			r := rand.New(rand.NewSource(seed))
+			junk := make([]byte, 64+r.Intn(4096))
+			r.Read(junk)
+			h.write(c, junk)
+			_ = c.Close()
+			h.waitOnlyGoodPeer()
+			// whatever well-formed message the junk happened to contain may
+			// have been delivered; drain it, then the good peer must get through
+			h.drainStray()
+			h.exchange(fmt.Sprintf("after random frames (seed %d)", seed))
+		}
+	})
+}
+
+// drainStray discards messages that a hostile peer managed to deliver (and,
+// for REP, answers them so the socket is ready for the next request).
+func (h *hostile) drainStray() {
+	h.t.Helper()
+	for {
+		ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+		m, err := h.srv.Recv(ctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		h.t.Logf("stray message from a random-bytes peer (tolerated): %s", describe(m))
+		if h.srv.Type() == socket.REP {
+			sctx, scancel := context.WithTimeout(h.ctx, time.Second)
+			_ = h.srv.Send(sctx, socket.Msg{[]byte("stray")})
+			scancel()
+		}
+	}
+}
+
+// stalledReader is a raw peer that completes the handshake (announcing
+// peerType, sending extra after READY) and then never reads: its kernel
+// buffers fill and topo's writes to it stall.
+func stalledReader(t *testing.T, h *hostile, extra []byte) *net.TCPConn {
+	t.Helper()
+	c := h.dial()
+	_ = c.SetReadBuffer(4096)
+	h.handshake(c)
+	if len(extra) > 0 {
+		h.write(c, extra)
+	}
+	return c
+}
+
+// A PUB with one subscriber that never reads: the other subscriber gets every
+// message, Send never blocks, and the stalled subscriber's drops are counted.
+func TestHostileStalledSubscriber(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	zctx := &socket.Context{}
+	t.Cleanup(func() { _ = zctx.Close() })
+	const hwm = 1000
+	pub := newSock(t, zctx, socket.PUB, socket.Options{SendHWM: hwm, HandshakeTimeout: hostileHandshakeTimeout})
+	ep := bindEphemeral(t, pub)
+	sub := newSock(t, zctx, socket.SUB, socket.Options{RecvHWM: -1})
+	if err := sub.Subscribe(nil); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, sub, ep)
+	h := &hostile{t: t, ctx: ctx, zctx: zctx, srv: pub, addr: strings.TrimPrefix(ep, "tcp://"), peerType: "SUB"}
+	if err := pub.WaitPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// ZMTP 3.0 subscription message: 0x01 + prefix (empty: everything)
+	stalledReader(t, h, zmtpFrame(0, []byte{1}))
+	if err := pub.WaitPeers(ctx, 2); err != nil {
+		t.Fatalf("PUB WaitPeers(2 subscribers): %v (stats %+v)", err, pub.Stats())
+	}
+	body := bytes.Repeat([]byte{'p'}, 1024)
+	const batches, per = 60, hwm / 2 // 30,000 × 1 KiB = 30 MB: far beyond the stalled peer's buffers
+	for b := 0; b < batches; b++ {
+		sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+		for i := 0; i < per; i++ {
+			if err := pub.Send(sctx, socket.Msg{[]byte(fmt.Sprint(b*per + i)), body}); err != nil {
+				t.Fatalf("PUB Send %d with a stalled subscriber: %v (stats %+v)", b*per+i, err, pub.Stats())
+			}
+		}
+		scancel()
+		// the reading subscriber gets every message of the batch, in order
+		for i := 0; i < per; i++ {
+			rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+			m, err := sub.Recv(rctx)
+			rcancel()
+			if err != nil {
+				t.Fatalf("SUB Recv %d: %v (PUB stats %+v)", b*per+i, err, pub.Stats())
+			}
+			if len(m) != 2 || string(m[0]) != fmt.Sprint(b*per+i) || !bytes.Equal(m[1], body) {
+				t.Fatalf("SUB message %d: got %s", b*per+i, describe(m))
+			}
+		}
+	}
+	st := pub.Stats()
+	if st.Dropped == 0 {
+		t.Errorf("PUB stats %+v: the stalled subscriber's overflow must be counted in Dropped", st)
+	}
+	if st.MsgsOut != batches*per {
+		t.Errorf("PUB MsgsOut = %d, want %d", st.MsgsOut, batches*per)
+	}
+}
+
+// A PUSH with one PULL peer that never reads: once that peer's queue is full,
+// round-robin skips it and everything else reaches the reading peer.
+func TestHostileStalledPuller(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	zctx := &socket.Context{}
+	t.Cleanup(func() { _ = zctx.Close() })
+	const hwm, size, n = 100, 16 << 10, 4000 // 64 MB: far beyond the stalled peer's HWM and buffers
+	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: hwm, HandshakeTimeout: hostileHandshakeTimeout, Linger: -1})
+	ep := bindEphemeral(t, push)
+	pull := newSock(t, zctx, socket.PULL, socket.Options{})
+	connect(t, pull, ep)
+	h := &hostile{t: t, ctx: ctx, zctx: zctx, srv: push, addr: strings.TrimPrefix(ep, "tcp://"), peerType: "PULL"}
+	if err := push.WaitPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	stalledReader(t, h, nil)
+	body := bytes.Repeat([]byte{'q'}, size)
+	got := make(chan int, 1)
+	go func() {
+		next, count := 0, 0
+		for {
+			rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+			m, err := pull.Recv(rctx)
+			rcancel()
+			if err != nil {
+				got <- count
+				return
+			}
+			var seq int
+			if _, err := fmt.Sscan(string(m[0]), &seq); err != nil || seq < next {
+				t.Errorf("PULL got %s after seq %d: out of order or malformed", describe(m), next)
+			}
+			next = seq + 1
+			count++
+		}
+	}()
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	defer scancel()
+	for i := 0; i < n; i++ {
+		if err := push.Send(sctx, socket.Msg{[]byte(fmt.Sprint(i)), body}); err != nil {
+			t.Fatalf("PUSH Send %d with a stalled peer: %v (stats %+v)", i, err, push.Stats())
+		}
+	}
+	count := <-got
+	// The stalled peer can absorb at most its HWM, topo's write buffer and
+	// the kernel's socket buffers (send side up to tcp_wmem's max, receive
+	// side ~4 KiB as set): bound it with the kernel's limits, doubled.
+	kernel := 2 * (sysctlMax(t, "/proc/sys/net/ipv4/tcp_wmem", 4<<20) + 64<<10)
+	allowed := hwm + (kernel+(256<<10))/size + 16
+	if n-count > allowed {
+		t.Errorf("the reading PULL got %d of %d messages: the stalled peer absorbed %d, more than HWM %d + buffers (%d in all)",
+			count, n, n-count, hwm, allowed)
+	}
+	t.Logf("reading PULL got %d of %d; the stalled peer absorbed %d (allowed %d)", count, n, n-count, allowed)
+}
+
+// sysctlMax reads the last number of a /proc/sys file like tcp_wmem.
+func sysctlMax(t *testing.T, path string, dflt int) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return dflt
+	}
+	f := strings.Fields(string(b))
+	var v int
+	if len(f) == 0 {
+		return dflt
+	}
+	if _, err := fmt.Sscan(f[len(f)-1], &v); err != nil {
+		return dflt
+	}
+	return v
 }

@@ -724,3 +724,87 @@ func TestInteropHeartbeat(t *testing.T) {
 		})
 	}
 }
+
+// A topo PUSH round-robins over libzmq PULL peers (zmq4 v0.17.0 broadcast to
+// every peer instead): every message reaches exactly one peer, each peer
+// sees its share in order, and the shares are even.
+func TestInteropPushRoundRobin(t *testing.T) {
+	const n, peers = 1200, 3
+	ctx, zctx := interopSetup(t)
+	push := newSock(t, zctx, socket.PUSH, socket.Options{})
+	ep := bindEphemeral(t, push)
+	var py []*pyPeer
+	for k := 0; k < peers; k++ {
+		py = append(py, startPeer(ctx, t, fmt.Sprintf("pyzmq PULL %d", k), "-role", "pull-any", "-ep", ep, "-idle-ms", "1000"))
+	}
+	for _, p := range py {
+		p.line(ctx, "READY")
+	}
+	if err := push.WaitPeers(ctx, peers); err != nil {
+		t.Fatalf("PUSH WaitPeers(%d): %v", peers, err)
+	}
+	for i := 0; i < n; i++ {
+		mustSend(ctx, t, push, pyData(i), fmt.Sprintf("message %d", i))
+	}
+	seen := make([]int, n)
+	for k, p := range py {
+		res := p.result(ctx)
+		raw, _ := res["seqs"].([]any)
+		prev := -1
+		for _, v := range raw {
+			i := int(v.(float64))
+			if i < 0 || i >= n {
+				t.Fatalf("%s got seq %d", p.name, i)
+			}
+			if i <= prev {
+				t.Errorf("%s got %d after %d: out of order", p.name, i, prev)
+			}
+			prev = i
+			seen[i]++
+		}
+		share := float64(len(raw)) / n
+		if share < 1.0/peers-0.05 || share > 1.0/peers+0.05 {
+			t.Errorf("peer %d got %d of %d messages (%.1f%%), want %.1f%% ± 5%%", k, len(raw), n, 100*share, 100.0/peers)
+		}
+	}
+	for i, c := range seen {
+		if c != 1 {
+			t.Fatalf("message %d reached %d peers, want exactly 1", i, c)
+		}
+	}
+}
+
+// PUSH/PULL with libzmq over ipc://, both bind directions.
+func TestInteropIPC(t *testing.T) {
+	const n = 300
+	nArg := strconv.Itoa(n)
+	t.Run("pyzmq PUSH connects to topo PULL", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		ep := "ipc://" + t.TempDir() + "/pull.sock"
+		pull := newSock(t, zctx, socket.PULL, socket.Options{})
+		if err := pull.Bind(ep); err != nil {
+			t.Fatalf("Bind(%s): %v", ep, err)
+		}
+		py := startPeer(ctx, t, "pyzmq PUSH", "-role", "push", "-ep", ep, "-n", nArg)
+		for i := 0; i < n; i++ {
+			if m := mustRecv(ctx, t, pull, fmt.Sprint(i)); !sameMsg(m, pyData(i)) {
+				t.Fatalf("message %d: got %s, want %s", i, describe(m), describe(pyData(i)))
+			}
+		}
+		py.result(ctx)
+	})
+	t.Run("topo PUSH connects to pyzmq PULL", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		ep := "ipc://" + t.TempDir() + "/push.sock"
+		py := startPeer(ctx, t, "pyzmq PULL", "-role", "pull", "-bind", "-ep", ep, "-n", nArg)
+		py.line(ctx, "READY") // bound
+		push := newSock(t, zctx, socket.PUSH, socket.Options{})
+		connect(t, push, ep)
+		for i := 0; i < n; i++ {
+			mustSend(ctx, t, push, pyData(i), fmt.Sprint(i))
+		}
+		if res := py.result(ctx); num(res, "received") != n {
+			t.Errorf("pyzmq PULL received %d, want %d", num(res, "received"), n)
+		}
+	})
+}

@@ -79,6 +79,7 @@ def main():
     ap.add_argument("-deadline", type=int, default=30, help="whole process, seconds")
     ap.add_argument("-heartbeat-ms", type=int, default=0)
     ap.add_argument("-gap-ms", type=int, default=0, help="pause between sends")
+    ap.add_argument("-idle-ms", type=int, default=1000, help="pull-any: stop after this long without a message")
     a = ap.parse_args()
 
     signal.signal(signal.SIGALRM, lambda *_: (log("deadline"), sys.exit(3)))
@@ -113,7 +114,9 @@ def make(ctx, a, kind):
 
 
 def attach(s, a):
-    if a.bind:
+    if a.bind and not a.ep.startswith("tcp://"):
+        s.bind(a.ep)  # ipc://path chosen by the test
+    elif a.bind:
         port = s.bind_to_random_port(a.ep, min_port=20000, max_port=60000, max_tries=200)
         emit("PORT %d" % port)
     else:
@@ -179,6 +182,26 @@ def run(ctx, a, res):
         # nothing more may arrive
         if s.poll(200):
             raise Fail("unexpected extra message %r" % s.recv_multipart()[:1])
+
+    elif r == "pull-any":
+        # Receives data(i) messages for any i until -idle-ms pass without one
+        # (after the first); reports the sequence numbers in arrival order.
+        s = make(ctx, a, zmq.PULL)
+        attach(s, a)
+        emit("READY")
+        seqs = []
+        while True:
+            if not s.poll(a.idle_ms if seqs else a.timeout_ms):
+                if not seqs:
+                    raise Fail("nothing received")
+                break
+            m = s.recv_multipart()
+            if len(m) != 2 or not m[0].startswith(b"msg-"):
+                raise Fail("malformed %r" % [f[:32] for f in m])
+            i = int(m[0][4:])
+            check_data(i, m)
+            seqs.append(i)
+        res["seqs"] = seqs
 
     elif r == "pub":
         # A real PUB cannot see subscriptions, so it announces itself with

@@ -808,3 +808,79 @@ func TestInteropIPC(t *testing.T) {
 		}
 	})
 }
+
+// recvFiltered reads a "wx"-filtered pyPubMsgs stream up to "wx-end" and
+// checks it is exactly the "wx" messages, in order.
+func recvFiltered(ctx context.Context, t *testing.T, s *socket.Socket, n int) {
+	t.Helper()
+	var want [][]byte
+	for _, m := range pyPubMsgs(n) {
+		if bytes.HasPrefix(m, []byte("wx")) {
+			want = append(want, m)
+		}
+	}
+	var got [][]byte
+	for {
+		m := mustRecv(ctx, t, s, fmt.Sprintf("after %d messages", len(got)))
+		if len(m) != 1 || !bytes.HasPrefix(m[0], []byte("wx")) {
+			t.Fatalf("%s got %s: filter not honoured or malformed", s.Type(), describe(m))
+		}
+		if string(m[0]) == "wx-end" {
+			break
+		}
+		got = append(got, m[0])
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s got %d messages, want %d", s.Type(), len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("%s message %d = %q, want %q", s.Type(), i, got[i], want[i])
+		}
+	}
+}
+
+// XPUB/XSUB against libzmq: subscriptions travel as ZMTP 3.0 messages
+// (0x01 + prefix) and XPUB hands them to the application.
+func TestInteropXPubXSub(t *testing.T) {
+	const n = 200
+	nArg := strconv.Itoa(n)
+	t.Run("topo SUB subscribes to pyzmq XPUB", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		py := startPeer(ctx, t, "pyzmq XPUB", "-role", "xpub", "-bind", "-n", nArg)
+		sub := newSock(t, zctx, socket.SUB, socket.Options{RecvHWM: -1})
+		if err := sub.Subscribe([]byte("wx")); err != nil {
+			t.Fatal(err)
+		}
+		connect(t, sub, py.endpoint(ctx))
+		recvFiltered(ctx, t, sub, n)
+		if res := py.result(ctx); res["subscription"] != "017778" {
+			t.Errorf("libzmq XPUB got subscription %v, want 017778 (\\x01wx)", res["subscription"])
+		}
+	})
+	t.Run("topo XSUB subscribes to pyzmq XPUB by message", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		py := startPeer(ctx, t, "pyzmq XPUB", "-role", "xpub", "-bind", "-n", nArg)
+		xsub := newSock(t, zctx, socket.XSUB, socket.Options{RecvHWM: -1})
+		connect(t, xsub, py.endpoint(ctx))
+		mustSend(ctx, t, xsub, socket.Msg{[]byte("\x01wx")}, "subscription")
+		recvFiltered(ctx, t, xsub, n)
+		if res := py.result(ctx); res["subscription"] != "017778" {
+			t.Errorf("libzmq XPUB got subscription %v, want 017778 (\\x01wx)", res["subscription"])
+		}
+	})
+	t.Run("pyzmq SUB subscribes to topo XPUB", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		xpub := newSock(t, zctx, socket.XPUB, socket.Options{SendHWM: -1})
+		ep := bindEphemeral(t, xpub)
+		py := startPeer(ctx, t, "pyzmq SUB", "-role", "sub", "-ep", ep, "-n", nArg)
+		if m := mustRecv(ctx, t, xpub, "subscription"); !sameMsg(m, socket.Msg{[]byte("\x01wx")}) {
+			t.Fatalf("XPUB Recv = %s, want the subscription [\"\\x01wx\"]", describe(m))
+		}
+		for i, m := range pyPubMsgs(n) {
+			mustSend(ctx, t, xpub, socket.Msg{m}, fmt.Sprint(i))
+		}
+		mustSend(ctx, t, xpub, socket.Msg{[]byte("wx-end")}, "end marker")
+		py.result(ctx)
+	})
+}

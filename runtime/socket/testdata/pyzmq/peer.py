@@ -229,6 +229,22 @@ def run(ctx, a, res):
         res["sent"] = len(msgs)
         s.close(linger=a.timeout_ms)
 
+    elif r == "xpub":
+        # Waits for the first subscription message (reported as hex), then
+        # sends pub_msgs(n) and "<sub>-end"; libzmq's XPUB filters.
+        s = make(ctx, a, zmq.XPUB)
+        s.setsockopt(zmq.SNDHWM, 0)
+        attach(s, a)
+        emit("READY")
+        sub = s.recv()
+        res["subscription"] = sub.hex()
+        msgs = pub_msgs(a.n)
+        for m in msgs:
+            s.send(m)
+        s.send(a.sub.encode() + b"-end")
+        res["sent"] = len(msgs)
+        s.close(linger=a.timeout_ms)
+
     elif r == "sub":
         # Expects pub_msgs(n) filtered by -sub, then "<sub>-end".
         s = make(ctx, a, zmq.SUB)

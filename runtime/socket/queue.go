@@ -34,8 +34,10 @@ type mq struct {
 	spaceW  []chan struct{} // producers to signal when space frees
 	active  bool            // inbound pipe queue: registered as readable with its socket
 
-	local []item // consumer-owned batch
+	_     [64]byte // keep the consumer's fields off the producers' cache line
+	local []item   // consumer-owned batch
 	head  int
+	_     [64]byte
 }
 
 func newMQ(capacity int) *mq {
@@ -173,10 +175,10 @@ func (q *mq) deactivate() bool {
 func (q *mq) tryPop() (item, bool) {
 	if q.head < len(q.local) {
 		it := q.local[q.head]
-		q.local[q.head] = item{}
 		q.head++
 		return it, true
 	}
+	clear(q.local) // release the consumed messages before handing the slice back
 	q.mu.Lock()
 	if len(q.items) == 0 {
 		q.mu.Unlock()
@@ -190,7 +192,6 @@ func (q *mq) tryPop() (item, bool) {
 	q.spaceW = q.spaceW[:0]
 	q.mu.Unlock()
 	it := q.local[0]
-	q.local[0] = item{}
 	q.head = 1
 	return it, true
 }

@@ -1,0 +1,75 @@
+package socket
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zeromq/zmq4/security/plain"
+)
+
+func TestPlainSecurity(t *testing.T) {
+	e := newEnv(t)
+	pull := e.sock(PULL, Options{Security: plain.Security("user", "secret")})
+	ep := e.bind(pull, "tcp://127.0.0.1:0")
+	push := e.sock(PUSH, Options{Security: plain.Security("user", "secret")})
+	e.connect(push, ep)
+	e.send(push, "over PLAIN")
+	if m := e.recv(pull); !eq(m, "over PLAIN") {
+		t.Fatalf("got %q", m)
+	}
+	// A NULL peer does not get through a PLAIN socket.
+	null := e.sock(PUSH, Options{})
+	e.connect(null, ep)
+	waitFor(e, "mechanism mismatch", func() bool { return pull.Stats().HandshakeFailures > 0 })
+}
+
+func TestCloseDoesNotWaitForStalledHandshake(t *testing.T) {
+	e := newEnv(t)
+	pull := e.sock(PULL, Options{HandshakeTimeout: time.Minute})
+	ep := e.bind(pull, "tcp://127.0.0.1:0")
+	nc, err := net.Dial("tcp", strings.TrimPrefix(ep, "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	time.Sleep(20 * time.Millisecond) // the handshake goroutine is waiting for a greeting
+	start := time.Now()
+	if err := pull.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Close took %v with a silent peer", d)
+	}
+}
+
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	kinds := map[EventKind]int{}
+	rec := func(ev Event) { mu.Lock(); kinds[ev.Kind]++; mu.Unlock() }
+	pub := e.sock(PUB, Options{OnEvent: rec, SendHWM: 1})
+	ep := e.bind(pub, "inproc://events")
+	sub := e.sock(SUB, Options{RecvHWM: 1})
+	_ = sub.Subscribe(nil)
+	e.connect(sub, ep)
+	e.waitPeers(pub, 1)
+	for i := 0; i < 10; i++ {
+		e.send(pub, "x")
+	}
+	_ = sub.Close()
+	waitFor(e, "disconnect", func() bool { return pub.Stats().Peers == 0 })
+	_ = pub.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, k := range []EventKind{EventListening, EventConnected, EventSubscribed, EventDropped, EventDisconnected, EventClosed} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s event (got %v)", k, kinds)
+		}
+	}
+	if st := pub.Stats(); st.Dropped == 0 || st.Connects != 1 || st.Disconnects != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -93,7 +93,8 @@ type Msg [][]byte
 // Options configure a socket. The zero value gives libzmq's defaults where
 // they are safe and a bounded, documented value where libzmq's is unbounded.
 type Options struct {
-	// SendHWM and RecvHWM bound the messages queued per peer (libzmq
+	// SendHWM and RecvHWM bound the messages queued per peer, in each
+	// direction (libzmq
 	// ZMQ_SNDHWM / ZMQ_RCVHWM). 0 means the default, 1000; a negative value
 	// means unbounded.
 	SendHWM, RecvHWM int
@@ -118,7 +119,10 @@ type Options struct {
 	// HeartbeatIvl, when positive, sends ZMTP PINGs on every connection and
 	// drops a peer that stays silent for HeartbeatTimeout (default 3×Ivl).
 	HeartbeatIvl, HeartbeatTimeout time.Duration
-	// Security is the ZMTP security mechanism; nil means NULL.
+	// Security is the ZMTP security mechanism; nil means NULL. NULL and
+	// PLAIN are supported (NewSocket rejects others with ErrNotSupported);
+	// with PLAIN the binding side acts as the server, the connecting side as
+	// the client. Messages are not encrypted by either.
 	Security zmq4.Security
 	// Logger receives connection-level diagnostics; nil discards.
 	Logger *slog.Logger

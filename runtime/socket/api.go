@@ -94,9 +94,8 @@ type Msg [][]byte
 // they are safe and a bounded, documented value where libzmq's is unbounded.
 type Options struct {
 	// SendHWM and RecvHWM bound the messages queued per peer, in each
-	// direction (libzmq
-	// ZMQ_SNDHWM / ZMQ_RCVHWM). 0 means the default, 1000; a negative value
-	// means unbounded.
+	// direction (libzmq ZMQ_SNDHWM / ZMQ_RCVHWM). 0 means the default, 1000;
+	// a negative value means unbounded.
 	SendHWM, RecvHWM int
 	// Identity is the routing id announced to ROUTER peers (ZMQ_ROUTING_ID).
 	Identity []byte

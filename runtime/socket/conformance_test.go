@@ -535,4 +535,3 @@ func TestConformance(t *testing.T) {
 		}
 	}
 }
-

@@ -141,9 +141,9 @@ type Socket struct {
 	opt Options
 	log *slog.Logger
 
-	ready    *mq           // tokens: pipes whose inbound queue became readable
-	readyN   atomic.Int64  // tokens pushed and not yet taken
-	ring     []*pipe       // Recv-owned: readable pipes, served in turn
+	ready    *mq          // tokens: pipes whose inbound queue became readable
+	readyN   atomic.Int64 // tokens pushed and not yet taken
+	ring     []*pipe      // Recv-owned: readable pipes, served in turn
 	ringIdx  int
 	sendWake chan struct{} // wakes a blocked Send: space freed or a pipe attached
 	closing  chan struct{} // closed by Close

@@ -271,7 +271,7 @@ var conformance = []struct {
 		_ = sub.Subscribe([]byte("zz"))
 		waitFor(e, "resubscription at PUB", func() bool {
 			for _, p := range *pub.pipes.Load() {
-				if p.subs.Load().match([]byte("zz")) && !p.subs.Load().match([]byte("wx")) {
+				if p.subMatch([]byte("zz")) && !p.subMatch([]byte("wx")) {
 					return true
 				}
 			}

@@ -28,7 +28,7 @@ type pipe struct {
 	connected  atomic.Bool
 	subscribed atomic.Bool
 	subMu      sync.Mutex
-	subs       atomic.Pointer[subSet] // PUB/XPUB: what the peer subscribed to
+	subs       *peerSubs // PUB/XPUB: what the peer subscribed to; guarded by subMu
 	dead       atomic.Bool
 
 	// guarded by s.mu
@@ -39,8 +39,25 @@ type pipe struct {
 
 func newPipe(s *Socket, endpoint string) *pipe {
 	p := &pipe{s: s, endpoint: endpoint, in: newMQ(s.opt.RecvHWM)}
-	p.subs.Store(&subSet{})
+	p.subs = newPeerSubs()
 	return p
+}
+
+// subMatch reports whether the peer subscribed to a prefix of topic.
+func (p *pipe) subMatch(topic []byte) bool {
+	p.subMu.Lock()
+	ok := p.subs.match(topic)
+	p.subMu.Unlock()
+	return ok
+}
+
+// resetSubs forgets the peer's subscriptions and returns them.
+func (p *pipe) resetSubs() map[string]int {
+	p.subMu.Lock()
+	old := p.subs.counts
+	p.subs = newPeerSubs()
+	p.subMu.Unlock()
+	return old
 }
 
 func (p *pipe) routingID() []byte {

@@ -261,7 +261,8 @@ func (s *Socket) WaitPeers(ctx context.Context, n int) error {
 
 // ---- subscriptions ----
 
-// subSet is an immutable set of subscription prefixes with reference counts.
+// subSet is an immutable set of subscription prefixes with reference counts
+// (a SUB's own filter, replaced wholesale on Subscribe/Unsubscribe).
 type subSet struct {
 	counts map[string]int
 	list   [][]byte
@@ -278,35 +279,6 @@ func (ss *subSet) match(b []byte) bool {
 		}
 	}
 	return false
-}
-
-func (ss *subSet) empty() bool { return len(ss.counts) == 0 }
-
-// with returns a copy of ss with prefix's count changed by d, and whether the
-// prefix appeared (0->1) or disappeared (1->0).
-func (ss *subSet) with(prefix []byte, d int) (*subSet, bool) {
-	k := string(prefix)
-	old := ss.counts[k]
-	nc := old + d
-	if nc < 0 {
-		return ss, false
-	}
-	n := &subSet{counts: make(map[string]int, len(ss.counts)+1)}
-	for kk, v := range ss.counts {
-		n.counts[kk] = v
-	}
-	if nc == 0 {
-		delete(n.counts, k)
-	} else {
-		n.counts[k] = nc
-	}
-	for kk := range n.counts {
-		if kk == "" {
-			n.all = true
-		}
-		n.list = append(n.list, []byte(kk))
-	}
-	return n, (old == 0) != (nc == 0)
 }
 
 func subsFromMap(m map[string]int) *subSet {
@@ -390,14 +362,11 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 		d = 1
 	}
 	p.subMu.Lock()
-	old := p.subs.Load()
-	if !on && old.counts[string(prefix)] == 0 {
-		p.subMu.Unlock()
+	known := p.subs.add(prefix, d)
+	p.subMu.Unlock()
+	if !known {
 		return false
 	}
-	ns, _ := old.with(prefix, d)
-	p.subs.Store(ns)
-	p.subMu.Unlock()
 	fwd := false
 	s.mu.Lock()
 	if on && !p.subscribed.Load() {
@@ -605,7 +574,7 @@ func (s *Socket) drop(p *pipe, why string) {
 
 func (s *Socket) sendPub(m Msg) {
 	for _, p := range *s.pipes.Load() {
-		if !p.subs.Load().match(m[0]) {
+		if !p.subMatch(m[0]) {
 			continue
 		}
 		if p.trySend(m, nil) == pushFull {
@@ -856,7 +825,7 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
 		}
 		s.byID[string(p.id)] = p
 	}
-	p.subs.Store(&subSet{})
+	p.resetSubs()
 	p.subscribed.Store(false)
 	if !p.listed {
 		p.listed = true
@@ -892,7 +861,7 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	}
 	var cancels []Msg
 	if s.typ == XPUB {
-		for k, c := range p.subs.Load().counts {
+		for k, c := range p.resetSubs() {
 			n := s.xsubs[k] - c
 			if n <= 0 {
 				delete(s.xsubs, k)
@@ -902,7 +871,7 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 			}
 		}
 	}
-	p.subs.Store(&subSet{})
+	p.resetSubs()
 	p.subscribed.Store(false)
 	if !keep && p.listed {
 		p.listed = false

@@ -129,7 +129,12 @@ func TestPubAcceptsZMTP31SubscribeCommands(t *testing.T) {
 	e.waitPeers(pub, 1)
 	waitFor(e, "two subscriptions", func() bool {
 		ps := *pub.pipes.Load()
-		return len(ps) == 1 && len(ps[0].subs.Load().counts) == 2
+		if len(ps) != 1 {
+			return false
+		}
+		ps[0].subMu.Lock()
+		defer ps[0].subMu.Unlock()
+		return len(ps[0].subs.counts) == 2
 	})
 	for _, s := range []string{"a1", "c1", "b1"} {
 		e.send(pub, s)
@@ -140,7 +145,12 @@ func TestPubAcceptsZMTP31SubscribeCommands(t *testing.T) {
 		}
 	}
 	p.cmd("CANCEL", []byte("a"))
-	waitFor(e, "cancel", func() bool { return len((*pub.pipes.Load())[0].subs.Load().counts) == 1 })
+	waitFor(e, "cancel", func() bool {
+		p := (*pub.pipes.Load())[0]
+		p.subMu.Lock()
+		defer p.subMu.Unlock()
+		return len(p.subs.counts) == 1
+	})
 	e.send(pub, "a2")
 	e.send(pub, "b2")
 	if m, _ := p.next(); string(m[0]) != "b2" {

@@ -40,8 +40,9 @@
 // socket is closed. Each socket owns its goroutines (one per listener, per
 // handshake, per connected endpoint and per connection writer); Close stops
 // them all and waits for them, after flushing for up to Options.Linger.
-// Options.OnEvent is called synchronously from those goroutines and must not
-// block.
+// Options.OnEvent is called synchronously from those goroutines (sometimes
+// with internal locks held) and must not block or call back into the socket
+// or its Context.
 //
 // # Patterns
 //

@@ -1,0 +1,59 @@
+package socket_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// A PUSH socket hands work to a PULL socket over tcp; the PULL binds an
+// ephemeral port and the PUSH connects to the endpoint read back.
+func ExampleContext_NewSocket() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+
+	pull, _ := zctx.NewSocket(socket.PULL, socket.Options{})
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	push, _ := zctx.NewSocket(socket.PUSH, socket.Options{})
+	_ = push.Connect(pull.Endpoints()[0])
+
+	_ = push.Send(ctx, socket.Msg{[]byte("task"), []byte("42")})
+	m, err := pull.Recv(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s %s\n", m[0], m[1])
+	// Output: task 42
+}
+
+// A SUB receives only the topics it subscribed to; WaitPeers on the PUB
+// returns once the subscription has arrived, so nothing is lost to the
+// slow-joiner race.
+func ExampleSocket_Subscribe() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+
+	pub, _ := zctx.NewSocket(socket.PUB, socket.Options{})
+	_ = pub.Bind("inproc://weather")
+	sub, _ := zctx.NewSocket(socket.SUB, socket.Options{})
+	_ = sub.Subscribe([]byte("10001 "))
+	_ = sub.Connect("inproc://weather")
+	_ = pub.WaitPeers(ctx, 1)
+
+	for _, s := range []string{"90210 70", "10001 42", "10002 50"} {
+		_ = pub.Send(ctx, socket.Msg{[]byte(s)})
+	}
+	m, _ := sub.Recv(ctx)
+	fmt.Println(string(m[0]))
+	// Output: 10001 42
+}

@@ -35,7 +35,9 @@
 // goroutine at a time; a Send and a Recv may run concurrently. All other
 // methods (Bind, Connect, Subscribe, Stats, WaitPeers, Close, ...) are safe
 // for concurrent use. A Msg passed to Send must not be modified afterwards; a
-// Msg returned by Recv belongs to the caller. Send and Recv block only as
+// Msg returned by Recv belongs to the caller. To save allocations, small
+// frames received from tcp/ipc share backing arrays of a few KiB with
+// neighbouring messages: copy a message you keep for a long time. Send and Recv block only as
 // the pattern requires and return promptly when their ctx is done or the
 // socket is closed. Each socket owns its goroutines (one per listener, per
 // handshake, per connected endpoint and per connection writer); Close stops

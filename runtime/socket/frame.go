@@ -24,8 +24,8 @@ var errProtocol = errors.New("socket: ZMTP protocol error")
 const (
 	slabSize    = 8 << 10 // small frame bodies are carved from slabs of this size
 	smallFrame  = 256     // frames up to this size come from a slab
-	chunkedRead = 1 << 20  // frames above this size grow while they are read
-	hdrSlab     = 128      // message headers ([][]byte) are carved from slabs of this many
+	chunkedRead = 1 << 20 // frames above this size grow while they are read
+	hdrSlab     = 128     // message headers ([][]byte) are carved from slabs of this many
 )
 
 // frameReader reads ZMTP 3.x frames from a buffered stream, enforcing a

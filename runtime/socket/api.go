@@ -185,7 +185,7 @@ var (
 //	func (s *Socket) Connect(endpoint string) error     // asynchronous; reconnects with backoff
 //	func (s *Socket) Unbind(endpoint string) error
 //	func (s *Socket) Disconnect(endpoint string) error
-//	func (s *Socket) Endpoints() []string               // bound endpoints as actually bound (ephemeral port filled in)
+//	func (s *Socket) Endpoints() []string               // bound endpoints as actually bound (ephemeral port filled in); tcp/ipc in bind order, then inproc
 //	func (s *Socket) Subscribe(prefix []byte) error     // SUB
 //	func (s *Socket) Unsubscribe(prefix []byte) error   // SUB
 //	func (s *Socket) Send(ctx context.Context, m Msg) error

@@ -180,6 +180,7 @@ type Socket struct {
 	xsubs   map[string]int   // XPUB: subscriptions across pipes
 	mysubs  map[string]int   // SUB/XSUB: own subscriptions
 	nextID  uint32
+	bindSeq int
 	peers   int
 
 	st struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +54,7 @@ type listener struct {
 	ln       net.Listener
 	endpoint string // as actually bound
 	asked    string // as passed to Bind
+	seq      int    // bind order
 }
 
 // Bind binds the socket to endpoint: tcp://host:port (port 0 picks a free
@@ -98,6 +100,8 @@ func (s *Socket) Bind(ep string) error {
 		_ = ln.Close()
 		return ErrClosed
 	}
+	s.bindSeq++
+	l.seq = s.bindSeq
 	s.lst[actual] = l
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -264,9 +268,14 @@ func (s *Socket) runConnector(cn *connector) {
 func (s *Socket) Endpoints() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ls := make([]*listener, 0, len(s.lst))
+	for _, l := range s.lst {
+		ls = append(ls, l)
+	}
+	slices.SortFunc(ls, func(a, b *listener) int { return a.seq - b.seq })
 	out := make([]string, 0, len(s.lst)+len(s.ibound))
-	for ep := range s.lst {
-		out = append(out, ep)
+	for _, l := range ls {
+		out = append(out, l.endpoint)
 	}
 	for _, n := range s.ibound {
 		out = append(out, "inproc://"+n)

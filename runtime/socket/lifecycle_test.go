@@ -73,3 +73,37 @@ func TestEvents(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestInprocUnbindRebindDisconnect(t *testing.T) {
+	e := newEnv(t)
+	pull := e.sock(PULL, Options{})
+	e.bind(pull, "inproc://rebind")
+	push := e.sock(PUSH, Options{})
+	e.connect(push, "inproc://rebind")
+	e.waitPeers(push, 1)
+	if err := pull.Unbind("inproc://rebind"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(e, "unpaired", func() bool { return push.Stats().Peers == 0 && pull.Stats().Peers == 0 })
+	if eps := pull.Endpoints(); len(eps) != 0 {
+		t.Fatalf("Endpoints after Unbind: %q", eps)
+	}
+	pull2 := e.sock(PULL, Options{})
+	e.bind(pull2, "inproc://rebind")
+	e.waitPeers(push, 1) // the connector pairs with the new binder by itself
+	e.send(push, "again")
+	if m := e.recv(pull2); !eq(m, "again") {
+		t.Fatalf("got %q", m)
+	}
+	if err := push.Disconnect("inproc://rebind"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(e, "disconnected", func() bool { return pull2.Stats().Peers == 0 })
+	if err := push.Disconnect("inproc://rebind"); err == nil {
+		t.Fatal("second Disconnect succeeded")
+	}
+	// Incompatible types never pair.
+	pub := e.sock(PUB, Options{})
+	e.connect(pub, "inproc://rebind")
+	waitFor(e, "handshake failure", func() bool { return pull2.Stats().HandshakeFailures == 1 })
+}

@@ -112,6 +112,12 @@ type Options struct {
 	// ReconnectIvl and ReconnectIvlMax set the reconnect backoff of connected
 	// endpoints (ZMQ_RECONNECT_IVL / _MAX). 0 means 100ms and 5s.
 	ReconnectIvl, ReconnectIvlMax time.Duration
+	// ReqRelaxed lets a REQ send a new request before the reply to the
+	// previous one arrived (say after a Recv timed out); late replies to
+	// earlier requests are discarded. Requests then carry a 4-byte request
+	// id frame before the delimiter, as libzmq's ZMQ_REQ_RELAXED with
+	// ZMQ_REQ_CORRELATE; REP and ROUTER peers echo it back unchanged.
+	ReqRelaxed bool
 	// RouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
 	// unknown identity; otherwise the message is dropped and counted.
 	RouterMandatory bool

@@ -1,6 +1,8 @@
 package socket
 
 import (
+	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -106,4 +108,35 @@ func TestInprocUnbindRebindDisconnect(t *testing.T) {
 	pub := e.sock(PUB, Options{})
 	e.connect(pub, "inproc://rebind")
 	waitFor(e, "handshake failure", func() bool { return pull2.Stats().HandshakeFailures == 1 })
+}
+
+func TestReqRelaxedAfterTimeout(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			e := newEnv(t)
+			rep := e.sock(REP, Options{})
+			ep := e.bind(rep, tr.ep(t))
+			req := e.sock(REQ, Options{ReqRelaxed: true})
+			e.connect(req, ep)
+			e.send(req, "first")
+			if m := e.recv(rep); !eq(m, "first") {
+				t.Fatalf("REP got %q", m)
+			}
+			// The reply is late: the REQ gives up and asks again.
+			ctx, cancel := context.WithTimeout(e.ctx, 20*time.Millisecond)
+			if _, err := req.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Recv: %v", err)
+			}
+			cancel()
+			e.send(req, "second")
+			e.send(rep, "reply-to-first")
+			if m := e.recv(rep); !eq(m, "second") {
+				t.Fatalf("REP got %q", m)
+			}
+			e.send(rep, "reply-to-second")
+			if m := e.recv(req); !eq(m, "reply-to-second") {
+				t.Fatalf("REQ got %q, want the reply to its current request", m)
+			}
+		})
+	}
 }

@@ -160,6 +160,7 @@ type Socket struct {
 	rr      int
 	reqPipe *pipe // REQ: pipe awaiting the reply
 	reqBusy bool
+	reqSeq  uint32 // REQ with ReqRelaxed: id of the current request
 	// Recv-side state (Recv is single-goroutine).
 	recvMu  sync.Mutex
 	repPipe *pipe
@@ -494,10 +495,14 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 	case PUSH, DEALER, PAIR:
 		_, err = s.sendRR(ctx, m)
 	case REQ:
-		if s.reqBusy {
+		if s.reqBusy && !s.opt.ReqRelaxed {
 			return fmt.Errorf("socket REQ: send before the previous reply was received: %w", ErrState)
 		}
-		env := make(Msg, 0, len(m)+1)
+		env := make(Msg, 0, len(m)+2)
+		if s.opt.ReqRelaxed {
+			s.reqSeq++
+			env = append(env, []byte{byte(s.reqSeq >> 24), byte(s.reqSeq >> 16), byte(s.reqSeq >> 8), byte(s.reqSeq)})
+		}
 		env = append(env, []byte{})
 		env = append(env, m...)
 		var p *pipe
@@ -693,7 +698,7 @@ func (s *Socket) Recv(ctx context.Context) (Msg, error) {
 	defer s.recvMu.Unlock()
 	if s.typ == REQ {
 		s.sendMu.Lock()
-		busy, want := s.reqBusy, s.reqPipe
+		busy, want, seq := s.reqBusy, s.reqPipe, s.reqSeq
 		s.sendMu.Unlock()
 		if !busy {
 			return nil, fmt.Errorf("socket REQ: recv without a request: %w", ErrState)
@@ -703,13 +708,26 @@ func (s *Socket) Recv(ctx context.Context) (Msg, error) {
 			if err != nil {
 				return nil, s.recvErr(err)
 			}
-			if it.p != want || len(it.m) < 2 || len(it.m[0]) != 0 {
+			m := it.m
+			if s.opt.ReqRelaxed {
+				if len(m) < 1 || len(m[0]) != 4 || uint32(m[0][0])<<24|uint32(m[0][1])<<16|uint32(m[0][2])<<8|uint32(m[0][3]) != seq {
+					continue // a late reply to an earlier request
+				}
+				m = m[1:]
+			}
+			if it.p != want || len(m) < 2 || len(m[0]) != 0 {
 				continue // not the reply we wait for
 			}
 			s.sendMu.Lock()
-			s.reqBusy, s.reqPipe = false, nil
+			done := s.reqSeq == seq
+			if done {
+				s.reqBusy, s.reqPipe = false, nil
+			}
 			s.sendMu.Unlock()
-			return s.counted(it.m[1:]), nil
+			if !done {
+				continue // a new request was sent meanwhile
+			}
+			return s.counted(m[1:]), nil
 		}
 	}
 	if s.typ == REP && s.repBusy.Load() {

@@ -150,10 +150,10 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 		return err
 	}
 	var first, last time.Time
-	n := 0
+	n, lastN := 0, 0 // messages received; messages received at the clock sample last
 	report := func() {
 		el := last.Sub(first)
-		line(env, "Received %d messages in %.3f s (%.0f msgs/s)", n, el.Seconds(), perSecond(n, el))
+		line(env, "Received %d messages in %.3f s (%.0f msgs/s)", n, el.Seconds(), perSecond(lastN-1, el))
 	}
 	for c.expect == 0 || n < c.expect {
 		if _, err := recv(ctx, in, "in"); err != nil {
@@ -162,17 +162,18 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 			}
 			return err
 		}
+		n++
 		// Reading the clock per message costs more than an inproc receive,
-		// so sample it: on the first message and every 1024th after.
-		if n&1023 == 0 {
-			last = time.Now()
-			if n == 0 {
+		// so past the first 1024 messages sample it every 1024th; the rate
+		// is over the sampled window, which ends at most 1023 messages short.
+		if n <= 1024 || n&1023 == 0 {
+			last, lastN = time.Now(), n
+			if n == 1 {
 				first = last
 			}
 		}
-		n++
 	}
-	last = time.Now()
+	last, lastN = time.Now(), n
 	report()
 	return nil
 }

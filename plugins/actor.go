@@ -278,13 +278,12 @@ func (a *actor) Ready(ctx context.Context) error {
 			// Say every socket that is still short, not only this one.
 			var short []string
 			for _, w := range wants {
-				st := w.s.Stats()
-				have, what := st.Peers, "peers"
+				have, what := w.s.Stats().Wired(w.s.Type()), "peers"
 				if t := w.s.Type(); t == socket.PUB || t == socket.XPUB {
-					have, what = st.Subscribers, "subscribers"
+					what = "subscribers"
 				}
-				if have < w.n {
-					short = append(short, fmt.Sprintf("socket %q is still waiting for %d of %d %s", w.name, w.n-have, w.n, what))
+				if have < uint64(w.n) {
+					short = append(short, fmt.Sprintf("socket %q is still waiting for %d of %d %s", w.name, uint64(w.n)-have, w.n, what))
 				}
 			}
 			if len(short) == 0 {

@@ -490,12 +490,12 @@ func waiting(spec plugins.Spec, a plugins.Actor) []string {
 		if s.Expect <= 0 {
 			continue
 		}
-		have := st[s.Name].Peers
+		have := st[s.Name].Wired(s.Type)
 		what := "peers"
 		if s.Type == socket.PUB || s.Type == socket.XPUB {
-			have, what = st[s.Name].Subscribers, "subscribers"
+			what = "subscribers"
 		}
-		if have < s.Expect {
+		if have < uint64(s.Expect) {
 			out = append(out, fmt.Sprintf("%s: %d/%d %s", s.Name, have, s.Expect, what))
 		}
 	}

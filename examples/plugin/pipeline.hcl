@@ -24,7 +24,6 @@ node "source" {
   type     = "generate"
   messages = var.messages
   size     = 26
-  rate     = 20
   socket "out" {
     type = "PUSH"
     bind = ["tcp://127.0.0.1:0"]

@@ -167,6 +167,19 @@ type Stats struct {
 	Connects          uint64 // handshakes completed
 	Disconnects       uint64
 	HandshakeFailures uint64
+	// Subscribes counts peer connections that sent their first subscription
+	// (PUB/XPUB); a peer that reconnects and subscribes again counts again.
+	Subscribes uint64
+}
+
+// Wired is what WaitPeers counts for a socket of type t: peer connections
+// that completed a handshake since the socket was created (PUB and XPUB:
+// that sent a subscription), including peers that have since left.
+func (st Stats) Wired(t Type) uint64 {
+	if t == PUB || t == XPUB {
+		return st.Subscribes
+	}
+	return st.Connects
 }
 
 // Errors returned by sockets; check with errors.Is.
@@ -197,6 +210,6 @@ var (
 //	func (s *Socket) Send(ctx context.Context, m Msg) error
 //	func (s *Socket) Recv(ctx context.Context) (Msg, error)
 //	func (s *Socket) Stats() Stats
-//	func (s *Socket) WaitPeers(ctx context.Context, n int) error // until Stats().Peers >= n (PUB/XPUB: Subscribers >= n)
+//	func (s *Socket) WaitPeers(ctx context.Context, n int) error // until Stats().Connects >= n (PUB/XPUB: Subscribes >= n)
 //	func (s *Socket) Close() error                       // flushes up to Linger; no goroutine outlives it
 var _ = context.Background

@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -136,6 +137,95 @@ func TestReqRelaxedAfterTimeout(t *testing.T) {
 			e.send(rep, "reply-to-second")
 			if m := e.recv(req); !eq(m, "reply-to-second") {
 				t.Fatalf("REQ got %q, want the reply to its current request", m)
+			}
+		})
+	}
+}
+
+// TestInprocSubscribeBeforePairing: a SUB that subscribed before its inproc
+// PUB peer appeared has its subscription counted and honoured, whichever
+// side binds. (The binder attaches first and sends its subscriptions into
+// the pipe before the connector attaches its end.)
+func TestInprocSubscribeBeforePairing(t *testing.T) {
+	for _, subBinds := range []bool{true, false} {
+		t.Run(fmt.Sprintf("subBinds=%v", subBinds), func(t *testing.T) {
+			var c Context
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			sub, _ := c.NewSocket(SUB, Options{})
+			defer sub.Close()
+			pub, _ := c.NewSocket(PUB, Options{})
+			defer pub.Close()
+			if err := sub.Subscribe([]byte("a")); err != nil {
+				t.Fatal(err)
+			}
+			first, second := sub, pub
+			if !subBinds {
+				first, second = pub, sub
+			}
+			if err := first.Bind("inproc://subfirst"); err != nil {
+				t.Fatal(err)
+			}
+			if err := second.Connect("inproc://subfirst"); err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.WaitPeers(ctx, 1); err != nil {
+				t.Fatalf("subscription not counted: %v (stats %+v)", err, pub.Stats())
+			}
+			for _, m := range []string{"b-drop", "a-keep"} {
+				if err := pub.Send(ctx, Msg{[]byte(m)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := sub.Recv(ctx)
+			if err != nil || string(m[0]) != "a-keep" {
+				t.Fatalf("got %q, %v; want a-keep", m, err)
+			}
+		})
+	}
+}
+
+// TestWaitPeersCountsPeersThatLeft: a peer that connected and closed again
+// before anyone called WaitPeers still counts as wired (a fast task that
+// finished before its downstream node asked whether it was ready).
+func TestWaitPeersCountsPeersThatLeft(t *testing.T) {
+	for _, tr := range []string{"inproc", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			var c Context
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			pull, _ := c.NewSocket(PULL, Options{})
+			defer pull.Close()
+			ep := "inproc://left"
+			if tr == "tcp" {
+				ep = "tcp://127.0.0.1:0"
+			}
+			if err := pull.Bind(ep); err != nil {
+				t.Fatal(err)
+			}
+			push, _ := c.NewSocket(PUSH, Options{})
+			if err := push.Connect(pull.Endpoints()[0]); err != nil {
+				t.Fatal(err)
+			}
+			if err := push.WaitPeers(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			push.Close()
+			for pull.Stats().Peers != 0 {
+				if ctx.Err() != nil {
+					t.Fatal("peer never left")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := pull.WaitPeers(ctx, 1); err != nil {
+				t.Fatalf("a peer that connected and left must count: %v", err)
+			}
+			short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer stop()
+			if err := pull.WaitPeers(short, 2); err == nil {
+				t.Fatal("WaitPeers(2) returned with one peer ever connected")
 			}
 		})
 	}

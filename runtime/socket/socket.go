@@ -187,6 +187,7 @@ type Socket struct {
 	st struct {
 		msgsIn, msgsOut, bytesIn, bytesOut       atomic.Uint64
 		dropped, connects, disconnects, hsFailed atomic.Uint64
+		subscribes                               atomic.Uint64
 	}
 }
 
@@ -216,6 +217,7 @@ func (s *Socket) Stats() Stats {
 		Connects:          s.st.connects.Load(),
 		Disconnects:       s.st.disconnects.Load(),
 		HandshakeFailures: s.st.hsFailed.Load(),
+		Subscribes:        s.st.subscribes.Load(),
 	}
 	s.mu.Lock()
 	st.Peers = s.peers
@@ -234,21 +236,19 @@ func (s *Socket) subscribersLocked() int {
 	return n
 }
 
-// WaitPeers blocks until at least n peers have completed their handshake
-// (PUB and XPUB: until at least n peers have sent a subscription), ctx is
-// done, or the socket is closed.
+// WaitPeers blocks until n peer connections have completed their handshake
+// since the socket was created (PUB and XPUB: until n peer connections have
+// sent a subscription), ctx is done, or the socket is closed. Peers that
+// have since left count: it answers "has every expected peer been wired?",
+// and a peer that connected, did its work and closed was wired. Compare
+// Stats().Peers for the peers connected right now.
 func (s *Socket) WaitPeers(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()
-		var have int
-		if s.typ == PUB || s.typ == XPUB {
-			have = s.subscribersLocked()
-		} else {
-			have = s.peers
-		}
 		ch := s.stateCh
 		s.mu.Unlock()
-		if have >= n {
+		have := s.Stats().Wired(s.typ)
+		if have >= uint64(max(n, 0)) {
 			return nil
 		}
 		select {
@@ -373,6 +373,7 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 	s.mu.Lock()
 	if on && !p.subscribed.Load() {
 		p.subscribed.Store(true)
+		s.st.subscribes.Add(1)
 		s.changedLocked()
 	}
 	if s.typ == XPUB {
@@ -844,8 +845,9 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
 		}
 		s.byID[string(p.id)] = p
 	}
-	p.resetSubs()
-	p.subscribed.Store(false)
+	// A peer's subscriptions are forgotten when it detaches, not here: an
+	// inproc peer that attached first may already have delivered its
+	// subscriptions into this pipe.
 	if !p.listed {
 		p.listed = true
 		s.addPipeLocked(p)

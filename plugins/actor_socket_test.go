@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
+
 	"github.com/topo-zmq/topo/runtime/socket"
 )
 
@@ -72,7 +74,7 @@ func TestActorReadyWaitsForPeersAndMovesAMessage(t *testing.T) {
 			defer cancel()
 			var sc socket.Context
 			defer sc.Close()
-			var out syncBuffer
+			var out lockedbuf.Buffer
 			pull, err := NewActor(pushPullKind, Spec{Name: "pull", Sockets: []SocketSpec{{Name: "in", Type: socket.PULL, Bind: []string{ep}, Expect: 1}}}, &sc, &out, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -141,7 +143,7 @@ func TestActorSubscriberDefaults(t *testing.T) {
 			defer cancel()
 			var sc socket.Context
 			defer sc.Close()
-			var out syncBuffer
+			var out lockedbuf.Buffer
 			k := &Kind{
 				Name:    "sub",
 				Sockets: []SocketDecl{{Name: "in", Types: []socket.Type{socket.SUB}}},

@@ -1,15 +1,15 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 
 	"go.uber.org/goleak"
 
@@ -17,24 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func funcKind(name string, run NodeFunc) *Kind {
 	return &Kind{Name: name, New: func(Config) (Node, error) { return run, nil }}
@@ -62,7 +44,7 @@ func runActor(t *testing.T, k *Kind, spec Spec, ctx context.Context, log *slog.L
 }
 
 func TestActorRecoversPanic(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	k := funcKind("boom", func(context.Context, Env) error {
 		var m map[string]int

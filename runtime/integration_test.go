@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -32,19 +33,6 @@ func builtinRegistry(t testing.TB) *plugins.Registry {
 	}
 	return &reg
 }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func setAttrs(t *topology.Topology, node string, attrs map[string]cty.Value) {
 	for _, in := range t.Instances {
@@ -77,7 +65,7 @@ func TestPipelineWaitsForWorkersAndSharesFairly(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const workers, tasks = 4, 100
-			var out syncBuffer
+			var out lockedbuf.Buffer
 			rt := New(pipeline(workers, tasks, tc.vent, tc.sink), Options{Registry: builtinRegistry(t), Stdout: &out})
 			if err := rt.Run(testCtx(t, 20*time.Second)); err != nil {
 				t.Fatalf("Run: %v\noutput:\n%s", err, out.String())
@@ -104,7 +92,7 @@ func TestHelloOverIPC(t *testing.T) {
 		tnode{name: "hello-server", kind: "hello-server", sockets: []*topology.Socket{bindSock("in", "REP", ep)}},
 		tnode{name: "hello-client", kind: "hello-client", sockets: []*topology.Socket{connSock("out", "REQ", "hello-server.in")}},
 	)
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	var ev eventLog
 	rt := New(topo, Options{Registry: builtinRegistry(t), Stdout: &out, OnEvent: ev.add})
 	if err := rt.Run(testCtx(t, 10*time.Second)); err != nil {
@@ -129,7 +117,7 @@ func TestWeatherSubscriptionBeforePublish(t *testing.T) {
 		tnode{name: "client", kind: "weather-client", sockets: []*topology.Socket{connSock("in", "SUB", "pub.out")}},
 	)
 	setAttrs(topo, "client", map[string]cty.Value{"zip": cty.StringVal("1"), "updates": cty.NumberIntVal(5)})
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	rt := New(topo, Options{Registry: builtinRegistry(t), Stdout: &out, ReadyTimeout: 5 * time.Second})
 	start := time.Now()
 	if err := rt.Run(testCtx(t, 20*time.Second)); err != nil {

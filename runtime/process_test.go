@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
+
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/plugins"
@@ -62,7 +64,7 @@ func TestProcessIsolatedWorkers(t *testing.T) {
 			n.Isolation = "process"
 		}
 	}
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	rt := New(topo, Options{Registry: processRegistry(t), Launcher: selfLauncher(), Stdout: &out})
 	if err := rt.Run(testCtx(t, 60*time.Second)); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,36 +8,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
+
 	"github.com/topo-zmq/topo/runtime"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a run.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // applyRun runs `topo apply args...` in-process with a deadline.
 func applyRun(t *testing.T, sigs chan os.Signal, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb lockedbuf.Buffer
 	c := &cli{stdout: &out, stderr: &errb, stdin: strings.NewReader(""),
 		getenv: func(string) string { return "" }, environ: func() []string { return nil }, signals: sigs}
 	done := make(chan int, 1)
@@ -208,7 +190,7 @@ func TestApplyUsage(t *testing.T) {
 }
 
 func TestLiveViewKeepsStatusBelowLines(t *testing.T) {
-	var b lockedBuffer
+	var b lockedbuf.Buffer
 	v := &liveView{w: &b, width: 60}
 	v.update([]runtime.NodeStatus{
 		{Name: "a", State: runtime.StateRunning, RateIn: 12000},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 )
@@ -223,7 +224,7 @@ func TestWeatherFilterAndFormat(t *testing.T) {
 			connect: map[string][]string{"in": {"publisher.out"}}},
 		{name: "client", kind: "weather-client", attrs: map[string]cty.Value{"zip": cty.StringVal("1"), "updates": cty.NumberIntVal(50)},
 			sockets: []plugins.SocketSpec{sock("in", socket.SUB, "", 1)}, connect: map[string][]string{"in": {"publisher.out"}}},
-	}, func(r *result) bool { return r.out["print"].lines() >= 20 && r.out["client"].lines() >= 1 })
+	}, func(r *result) bool { return r.out["print"].Lines() >= 20 && r.out["client"].Lines() >= 1 })
 	checkAverage(t, res.output("client"), "1")
 	for _, l := range strings.Split(strings.TrimSpace(res.output("print")), "\n") {
 		m := updateRE.FindStringSubmatch(l)
@@ -385,7 +386,7 @@ func TestPrint(t *testing.T) {
 				{name: "gen", kind: "generate", attrs: map[string]cty.Value{"messages": cty.NumberIntVal(3), "size": cty.NumberIntVal(4)},
 					sockets: []plugins.SocketSpec{sock("out", socket.PUSH, endpoint(t, tr, "gen"), 1)}},
 				{name: "print", kind: "print", sockets: []plugins.SocketSpec{sock("in", socket.PULL, "", 1)}, connect: map[string][]string{"in": {"gen.out"}}},
-			}, func(r *result) bool { return r.out["print"].lines() >= 3 })
+			}, func(r *result) bool { return r.out["print"].Lines() >= 3 })
 			if got := res.output("print"); got != "abcd\nabcd\nabcd\n" {
 				t.Errorf("print printed %q", got)
 			}
@@ -420,7 +421,7 @@ func TestSinkStartMessageOvertaken(t *testing.T) {
 	}
 	var sc socket.Context
 	defer sc.Close()
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	k, _ := reg.Lookup("sink")
 	a, err := plugins.NewActor(k, plugins.Spec{Name: "sink", Attrs: cty.ObjectVal(map[string]cty.Value{"tasks": cty.NumberIntVal(3)}),
 		Sockets: []plugins.SocketSpec{sock("in", socket.PULL, "inproc://"+t.Name(), 0)}}, &sc, &out, nil)

@@ -1,7 +1,6 @@
 package builtin
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 
 	"github.com/zclconf/go-cty/cty"
 	"go.uber.org/goleak"
@@ -31,30 +32,11 @@ type tnode struct {
 // result is what a test topology left behind.
 type result struct {
 	actors map[string]plugins.Actor // live during the run, for until
-	out    map[string]*syncBuffer
+	out    map[string]*lockedbuf.Buffer
 	stats  map[string]map[string]socket.Stats
 }
 
 func (r *result) output(name string) string { return r.out[name].String() }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) lines() int { return strings.Count(s.String(), "\n") }
 
 type tlogWriter struct{ t *testing.T }
 
@@ -90,7 +72,7 @@ func runTopology(t *testing.T, timeout time.Duration, nodes []tnode, until func(
 	var sc socket.Context
 	defer sc.Close()
 
-	res := &result{actors: map[string]plugins.Actor{}, out: map[string]*syncBuffer{}, stats: map[string]map[string]socket.Stats{}}
+	res := &result{actors: map[string]plugins.Actor{}, out: map[string]*lockedbuf.Buffer{}, stats: map[string]map[string]socket.Stats{}}
 	actors := make([]plugins.Actor, len(nodes))
 	defer func() {
 		for _, a := range actors {
@@ -110,7 +92,7 @@ func runTopology(t *testing.T, timeout time.Duration, nodes []tnode, until func(
 		if len(n.attrs) > 0 {
 			attrs = cty.ObjectVal(n.attrs)
 		}
-		res.out[n.name] = &syncBuffer{}
+		res.out[n.name] = &lockedbuf.Buffer{}
 		a, err := plugins.NewActor(k, plugins.Spec{Name: n.name, Kind: n.kind, Attrs: attrs, Sockets: n.sockets}, &sc, res.out[n.name], log)
 		if err != nil {
 			t.Fatal(err)

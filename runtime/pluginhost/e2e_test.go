@@ -1,7 +1,6 @@
 package pluginhost_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/builtin"
@@ -45,23 +46,6 @@ func (l *recordingLauncher) launched(name string) []int {
 }
 
 var _ runtime.Launcher = (*recordingLauncher)(nil)
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestStreamingPipelineSurvivesWorkerSIGKILL runs generate → text.upper
 // (a plugin process: this test binary) → text.collect under the real
@@ -124,7 +108,7 @@ node "collect" {
 		t.Fatal(err)
 	}
 	var (
-		out    lockedBuffer
+		out    lockedbuf.Buffer
 		evMu   sync.Mutex
 		events []runtime.Event
 	)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
+
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/plugins"
@@ -186,7 +188,7 @@ func TestOutputAndLogs(t *testing.T) {
 	rec := &recordHandler{}
 	log := slog.New(rec).With("node", "p")
 	h := newHost(t, Options{})
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "p", Kind: "printer",
 		Attrs: cty.ObjectVal(map[string]cty.Value{"lines": cty.NumberIntVal(50)})}, &out, log)
 	if err != nil {
@@ -227,7 +229,7 @@ func TestStopIsClean(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h := newHost(t, Options{})
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "svc", Kind: "block"}, &out, nil)
 	if err != nil {
 		t.Fatal(err)

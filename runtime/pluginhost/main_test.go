@@ -2,7 +2,6 @@ package pluginhost
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -218,24 +217,6 @@ func script(t testing.TB, dir, name, body string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// syncBuffer is a concurrency-safe output writer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // recordHandler collects log records.

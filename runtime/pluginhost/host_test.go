@@ -208,18 +208,26 @@ func TestOutputAndLogs(t *testing.T) {
 	if out.String() != want.String() {
 		t.Errorf("output =\n%s\nwant\n%s", out.String(), want.String())
 	}
-	a.Close()
+	// Logs and stray stdout travel go-plugin's own streams, asynchronously
+	// to Run's result: wait (bounded) for them while the plugin still lives.
 	var sawLog, sawStray bool
-	for _, l := range rec.lines() {
-		if strings.Contains(l, "hello from plugin") && strings.Contains(l, "node=p") && strings.Contains(l, "lines=50") {
-			sawLog = true
+	for !(sawLog && sawStray) && ctx.Err() == nil {
+		for _, l := range rec.lines() {
+			if strings.Contains(l, "hello from plugin") && strings.Contains(l, "node=p") && strings.Contains(l, "lines=50") {
+				sawLog = true
+			}
+			if strings.Contains(l, "stray stdout from a plugin node") {
+				sawStray = true
+			}
 		}
-		if strings.Contains(l, "stray stdout from a plugin node") {
-			sawStray = true
-		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	a.Close()
 	if !sawLog || !sawStray {
 		t.Errorf("log (plugin line %v, stray stdout %v):\n%s", sawLog, sawStray, strings.Join(rec.lines(), "\n"))
+	}
+	if strings.Contains(out.String(), "stray") {
+		t.Errorf("stray stdout reached the node output:\n%s", out.String())
 	}
 }
 

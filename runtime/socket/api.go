@@ -124,6 +124,12 @@ type Options struct {
 	// HeartbeatIvl, when positive, sends ZMTP PINGs on every connection and
 	// drops a peer that stays silent for HeartbeatTimeout (default 3×Ivl).
 	HeartbeatIvl, HeartbeatTimeout time.Duration
+	// HeartbeatTTL is the TTL advertised in our PINGs (ZMQ_HEARTBEAT_TTL):
+	// the peer drops the connection when nothing arrives from us for that
+	// long. 0, the default as in libzmq, advertises none, so a late PING
+	// under load never costs the link; a value is rounded up to the wire's
+	// 100 ms unit (at most 6553.5 s).
+	HeartbeatTTL time.Duration
 	// Security is the ZMTP security mechanism; nil means NULL. NULL and
 	// PLAIN are supported (NewSocket rejects others with ErrNotSupported);
 	// with PLAIN the binding side acts as the server, the connecting side as

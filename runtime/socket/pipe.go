@@ -424,11 +424,22 @@ func (c *conn) writer() {
 				fail(fmt.Errorf("socket %s: %s: heartbeat timeout", s.typ, p.endpoint))
 				return
 			}
-			ttl := uint16(s.opt.HeartbeatTimeout / (100 * time.Millisecond))
-			if err := writeCmd(w, "PING", []byte{byte(ttl >> 8), byte(ttl)}); err != nil {
+			if err := writeCmd(w, "PING", pingTTL(s.opt.HeartbeatTTL)); err != nil {
 				fail(err)
 				return
 			}
 		}
 	}
+}
+
+// pingTTL encodes a PING's TTL field: deciseconds, rounded up so a peer
+// never times us out sooner than asked, saturating at the field's maximum.
+func pingTTL(d time.Duration) []byte {
+	const unit = 100 * time.Millisecond
+	ds := (d + unit - 1) / unit
+	if d <= 0 {
+		ds = 0
+	}
+	ds = min(ds, 0xffff)
+	return []byte{byte(ds >> 8), byte(ds)}
 }

@@ -350,3 +350,21 @@ func TestSendRecvHonourContext(t *testing.T) {
 		t.Fatalf("PUSH Recv: %v", err)
 	}
 }
+
+func TestPingTTL(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want []byte
+	}{
+		{0, []byte{0, 0}},
+		{-time.Second, []byte{0, 0}},
+		{time.Millisecond, []byte{0, 1}},
+		{150 * time.Millisecond, []byte{0, 2}}, // rounded up, not down to 100 ms
+		{time.Second, []byte{0, 10}},
+		{10 * time.Hour, []byte{0xff, 0xff}},
+	} {
+		if got := pingTTL(tc.d); !bytes.Equal(got, tc.want) {
+			t.Errorf("pingTTL(%v) = %v, want %v", tc.d, got, tc.want)
+		}
+	}
+}

@@ -75,14 +75,16 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 	start := time.Now()
 	sent := 0
 	for g.Messages == 0 || sent < g.Messages {
-		if err := ctx.Err(); err != nil { // a PUB's Send never blocks, so never looks at ctx
-			return err
-		}
 		if err := p.wait(ctx); err != nil {
 			return err
 		}
 		k := sent % batch
 		if k == 0 {
+			// A PUB's Send never blocks, so never looks at ctx: check it
+			// here, once a batch (a microsecond's worth of messages).
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			data = make([]byte, g.Size*batch)
 			for j := 0; j < batch; j++ {
 				copy(data[j*g.Size:], template)

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
+
 	"go.uber.org/goleak"
 
 	"github.com/topo-zmq/topo/runtime/socket"
@@ -52,24 +54,6 @@ func requirePyzmq(t *testing.T) {
 	t.Skip(msg)
 }
 
-// lockedBuffer collects a child's stderr for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // pyPeer is one running peer.py process.
 type pyPeer struct {
 	t      *testing.T
@@ -77,7 +61,7 @@ type pyPeer struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string // stdout, line by line; closed at EOF
-	stderr *lockedBuffer
+	stderr *lockedbuf.Buffer
 	exited chan struct{} // closed when cmd.Wait has returned
 	err    error         // cmd.Wait's result, valid once exited is closed
 }
@@ -88,7 +72,7 @@ func startPeer(ctx context.Context, t *testing.T, name string, args ...string) *
 	t.Helper()
 	all := append([]string{"testdata/pyzmq/peer.py"}, args...)
 	cmd := exec.CommandContext(ctx, pythonPath, all...)
-	p := &pyPeer{t: t, name: name, cmd: cmd, lines: make(chan string, 64), stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &pyPeer{t: t, name: name, cmd: cmd, lines: make(chan string, 64), stderr: &lockedbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -2,6 +2,7 @@ package socket
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -59,19 +60,7 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 		q.mu.Unlock()
 		return pushClosed
 	}
-	if !force && q.cap > 0 && len(q.items) >= q.cap {
-		if w != nil {
-			found := false
-			for _, x := range q.spaceW {
-				if x == w {
-					found = true
-					break
-				}
-			}
-			if !found {
-				q.spaceW = append(q.spaceW, w)
-			}
-		}
+	if q.fullLocked(force, w) {
 		q.mu.Unlock()
 		return pushFull
 	}
@@ -84,6 +73,19 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 	return pushOK
 }
 
+// fullLocked reports whether a push that is not forced must be refused
+// because the queue is at its cap; if so it registers w (when not nil) to be
+// signalled once space frees. Caller holds q.mu.
+func (q *mq) fullLocked(force bool, w chan struct{}) bool {
+	if force || q.cap <= 0 || len(q.items) < q.cap {
+		return false
+	}
+	if w != nil && !slices.Contains(q.spaceW, w) {
+		q.spaceW = append(q.spaceW, w)
+	}
+	return true
+}
+
 // pushActivate is push for an inbound pipe queue; activated reports that the
 // queue just became readable and must be announced to the consumer.
 func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, activated bool) {
@@ -92,19 +94,7 @@ func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, a
 		q.mu.Unlock()
 		return pushClosed, false
 	}
-	if !force && q.cap > 0 && len(q.items) >= q.cap {
-		if w != nil {
-			found := false
-			for _, x := range q.spaceW {
-				if x == w {
-					found = true
-					break
-				}
-			}
-			if !found {
-				q.spaceW = append(q.spaceW, w)
-			}
-		}
+	if q.fullLocked(force, w) {
 		q.mu.Unlock()
 		return pushFull, false
 	}

@@ -177,6 +177,44 @@ node "worker" {
 	}
 }
 
+// TestApplySecondSignalForces: a second Ctrl-C while the nodes are still
+// stopping forces the exit with 130. Both signals are queued at once, so
+// the second is waiting as soon as the first has cancelled the run, long
+// before three nodes can have stopped.
+func TestApplySecondSignalForces(t *testing.T) {
+	p := writeHCL(t, `
+node "server" {
+  type  = "hello-server"
+  count = 2
+  socket "in" {
+    type = "REP"
+    bind = ["tcp://127.0.0.1:0"]
+  }
+}
+node "client" {
+  type     = "hello-client"
+  requests = 1000000
+  socket "out" {
+    type    = "REQ"
+    connect = node.server.in
+  }
+}
+`)
+	sigs := make(chan os.Signal, 2)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		sigs <- syscall.SIGINT
+		sigs <- syscall.SIGINT
+	}()
+	code, _, stderr := applyRun(t, sigs, "-no-color", p)
+	if code != 130 {
+		t.Fatalf("exit %d, want 130 after a second interrupt\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "forced exit") {
+		t.Errorf("stderr does not say the exit was forced:\n%s", stderr)
+	}
+}
+
 func TestApplyUsage(t *testing.T) {
 	if code, _, _ := applyRun(t, nil); code != 1 {
 		t.Errorf("no FILE: exit %d, want 1", code)

@@ -14,26 +14,57 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/runtime"
+	"github.com/topo-zmq/topo/topology"
 )
 
 // nodesSource is one set of kinds `topo nodes` lists: the built-ins, or the
 // kinds one plugin serves. Prefix is what a topology puts before a kind's
 // name to use it ("" for built-ins, "text." for plugin "text").
 type nodesSource struct {
-	Source   string // "builtin", or "plugin NAME"
-	Prefix   string
-	Registry *plugins.Registry
+	Source string // "builtin", or "plugin NAME"
+	Prefix string
+	Kinds  []*plugins.Kind
 }
 
-// nodesSources returns every kind source `topo nodes` knows. Plugin kinds
-// join here: append one nodesSource per described plugin.
-func nodesSources(ctx context.Context, c *cli) ([]nodesSource, error) {
-	var reg plugins.Registry
-	if err := builtin.Register(&reg); err != nil {
+// nodesSources returns every kind source `topo nodes` knows: the built-ins
+// and, with a topology file, the kinds of every plugin it declares (which
+// starts them, building from source if needed, as validate does).
+func nodesSources(ctx context.Context, c *cli, file string) ([]nodesSource, error) {
+	reg, err := builtinRegistry()
+	if err != nil {
 		return nil, err
 	}
-	return []nodesSource{{Source: "builtin", Registry: &reg}}, nil
+	sources := []nodesSource{{Source: "builtin", Kinds: reg.Kinds()}}
+	if file == "" {
+		return sources, nil
+	}
+	f, diags := topology.ParseFile(file)
+	var environ []string
+	if c.environ != nil {
+		environ = c.environ()
+	}
+	opts := topology.Options{Environ: environ}
+	if !diags.HasErrors() {
+		_, diags = f.Plugins(opts) // PluginKinds leaves invalid plugin blocks to Decode, which nodes does not run
+	}
+	if !diags.HasErrors() {
+		var pluginKinds map[string][]*plugins.Kind
+		pluginKinds, diags = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		names := make([]string, 0, len(pluginKinds))
+		for name := range pluginKinds {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			sources = append(sources, nodesSource{Source: "plugin " + name, Prefix: name + ".", Kinds: pluginKinds[name]})
+		}
+	}
+	if diags.HasErrors() {
+		renderDiags(c.stderr, f.Sources(), diags, false, diagWidth(c))
+		return nil, fmt.Errorf("cannot list the plugin kinds of %s", file)
+	}
+	return sources, nil
 }
 
 // nodesKind is the JSON shape of one kind.
@@ -66,11 +97,13 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 	fs.SetOutput(c.stderr)
 	asJSON := fs.Bool("json", false, "print the kinds as JSON")
 	fs.Bool("no-color", false, "disable colour (output is never coloured)")
+	file := fs.String("file", "", "a topology file whose declared plugins' kinds are listed too")
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "Usage: topo nodes [-json] [KIND...]")
+		fmt.Fprintln(c.stderr, "Usage: topo nodes [-json] [-file FILE] [KIND...]")
 		fmt.Fprintln(c.stderr)
 		fmt.Fprintln(c.stderr, "Lists every available node kind with its attributes, sockets and docs;")
-		fmt.Fprintln(c.stderr, "with KIND arguments, only those kinds.")
+		fmt.Fprintln(c.stderr, "with KIND arguments, only those kinds. With -file, also the kinds of the")
+		fmt.Fprintln(c.stderr, "plugins that topology file declares, as PLUGIN.KIND (this starts them).")
 		fmt.Fprintln(c.stderr)
 		fs.PrintDefaults()
 	}
@@ -80,14 +113,14 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 		}
 		return 1
 	}
-	sources, err := nodesSources(ctx, c)
+	sources, err := nodesSources(ctx, c, *file)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
 		return 1
 	}
 	var all []nodesKind
 	for _, src := range sources {
-		for _, k := range src.Registry.Kinds() {
+		for _, k := range src.Kinds {
 			all = append(all, describeKind(src, k))
 		}
 	}

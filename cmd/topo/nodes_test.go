@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,5 +98,29 @@ func TestNodesOneKind(t *testing.T) {
 	_, errOut, code := nodesRun(t, "wroker")
 	if code != 1 || !strings.Contains(errOut, `unknown kind "wroker" (did you mean "worker"?)`) {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestNodesFilePluginKinds: with -file, the kinds of the plugins the file
+// declares are listed as PLUGIN.KIND next to the built-ins; a file whose
+// plugin block is invalid or cannot start is an error.
+func TestNodesFilePluginKinds(t *testing.T) {
+	r := runCLI(t, "", nil, "nodes", "-file", "../../examples/plugin/pipeline.hcl", "text.upper", "worker")
+	if r.code != 0 || !strings.Contains(r.stdout, "text.upper (service, plugin text)") || !strings.Contains(r.stdout, "worker (service)") {
+		t.Fatalf("plugin kinds not listed: %v", r)
+	}
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"nolocation.hcl": "plugin \"x\" {\n}\n",
+		"missing.hcl":    "plugin \"nope\" {\n  command = \"./does-not-exist\"\n}\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, "", nil, "nodes", "-file", path)
+		if r.code != 1 || !strings.Contains(r.stderr, name+" line 1") {
+			t.Errorf("%s: want exit 1 and a diagnostic at its plugin block: %v", name, r)
+		}
 	}
 }

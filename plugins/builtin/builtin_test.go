@@ -455,3 +455,19 @@ func TestSinkStartMessageOvertaken(t *testing.T) {
 		t.Errorf("sink printed %q", out.String())
 	}
 }
+
+// TestGenerateLargeMessages: large messages arrive whole, with the
+// generated pattern, and batches stay small (1024 messages of 4 MiB would
+// be one 4 GiB allocation).
+func TestGenerateLargeMessages(t *testing.T) {
+	const n, size = 3, 4 << 20
+	res := runTopology(t, 30*time.Second, []tnode{
+		{name: "gen", kind: "generate", attrs: map[string]cty.Value{"messages": cty.NumberIntVal(n), "size": cty.NumberIntVal(size)},
+			sockets: []plugins.SocketSpec{sock("out", socket.PUSH, endpoint(t, "inproc", "gen"), 1)}},
+		{name: "count", kind: "count", attrs: map[string]cty.Value{"expect": cty.NumberIntVal(n)},
+			sockets: []plugins.SocketSpec{sock("in", socket.PULL, "", 1)}, connect: map[string][]string{"in": {"gen.out"}}},
+	}, nil)
+	if got := res.stats["count"]["in"].BytesIn; got != n*size {
+		t.Errorf("count received %d bytes, want %d", got, n*size)
+	}
+}

@@ -61,10 +61,20 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 	if err != nil {
 		return err
 	}
-	const batch = 1024
-	template := make([]byte, g.Size)
-	for i := range template {
-		template[i] = 'a' + byte(i%26)
+	// Payloads come from one allocation per batch of up to 1024 messages,
+	// at most ~1 MiB (a batch of 64 MiB messages is one message).
+	batch := 1024
+	if g.Size > 0 {
+		batch = max(1, min(batch, (1<<20)/g.Size))
+	}
+	// The payload pattern for a whole batch, built once: each batch is then
+	// one copy, not one per message.
+	pattern := make([]byte, g.Size*batch)
+	for i := range g.Size {
+		pattern[i] = 'a' + byte(i%26)
+	}
+	for n := g.Size; n < len(pattern); n *= 2 {
+		copy(pattern[n:], pattern[:n])
 	}
 	var (
 		data []byte
@@ -85,10 +95,8 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data = make([]byte, g.Size*batch)
-			for j := 0; j < batch; j++ {
-				copy(data[j*g.Size:], template)
-			}
+			data = make([]byte, len(pattern))
+			copy(data, pattern)
 			msgs = make([][]byte, batch)
 			for j := range msgs {
 				msgs[j] = data[j*g.Size : (j+1)*g.Size : (j+1)*g.Size]

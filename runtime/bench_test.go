@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -80,6 +81,67 @@ func BenchmarkGenerateCount(b *testing.B) {
 			}
 			b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
 			b.ReportMetric(steady/float64(b.N), "steady-msgs/s")
+		})
+	}
+}
+
+// BenchmarkGenerateCountPaired runs the runtime and the hand-wired
+// transfer alternately, b.N pairs, and reports the median of the paired
+// steady-state ratios (runtime ÷ hand-wired): on a machine whose speed
+// drifts from one minute to the next, pairs taken seconds apart compare
+// like with like, where BenchmarkGenerateCount's separate series do not.
+func BenchmarkGenerateCountPaired(b *testing.B) {
+	rateRe := regexp.MustCompile(`\((\d+) msgs/s\)`)
+	for _, tr := range []string{"tcp", "inproc"} {
+		ep := "tcp://127.0.0.1:0"
+		if tr == "inproc" {
+			ep = "inproc://bench"
+		}
+		b.Run(tr, func(b *testing.B) {
+			reg := builtinRegistry(b)
+			ratios := make([]float64, 0, b.N)
+			viaRuntime := func() float64 {
+				var out lockedbuf.Buffer
+				rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg, Stdout: &out})
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err := rt.Run(ctx)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				m := rateRe.FindStringSubmatch(out.String())
+				if m == nil {
+					b.Fatalf("no rate in count's output: %q", out.String())
+				}
+				r, _ := strconv.ParseFloat(m[1], 64)
+				return r
+			}
+			byHand := func() float64 {
+				r, err := handWired(ep, benchMsgs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return r
+			}
+			for i := 0; i < b.N; i++ {
+				// Alternate which goes first, so neither always runs on a
+				// heap or cache the other left behind.
+				var rtRate, hwRate float64
+				if i%2 == 0 {
+					rtRate, hwRate = viaRuntime(), byHand()
+				} else {
+					hwRate, rtRate = byHand(), viaRuntime()
+				}
+				ratios = append(ratios, rtRate/hwRate)
+			}
+			slices.Sort(ratios)
+			med := ratios[len(ratios)/2]
+			if len(ratios)%2 == 0 {
+				med = (ratios[len(ratios)/2-1] + med) / 2
+			}
+			b.ReportMetric(med, "median-ratio")
+			b.ReportMetric(ratios[0], "min-ratio")
+			b.ReportMetric(ratios[len(ratios)-1], "max-ratio")
 		})
 	}
 }

@@ -194,6 +194,65 @@ func mallocs() uint64 {
 	return ms.Mallocs
 }
 
+// receive is the measuring loop of every throughput role: it receives up
+// to expect messages from s (stopping at the first error), checks that
+// sequence numbers advance by step and, when prefix is not nil, that every
+// message carries it, and times the first to the last message. It returns
+// the result line's fields (count, expect, gaps, bad, mallocs_per_msg,
+// elapsed_s, msgs_per_s, mbit_per_s), how many messages arrived, and the
+// receive error if any. count is updated for the idle watchdog.
+func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect int, step uint64, prefix []byte, size int) (map[string]any, int, error) {
+	var (
+		start     time.Time
+		next      uint64
+		gaps, bad int
+		recvErr   error
+		m0        uint64
+		n         int
+	)
+	for n < expect {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			recvErr = err
+			break
+		}
+		n++
+		count.Store(int64(n))
+		if n == 1 {
+			start = time.Now()
+			m0 = mallocs()
+		}
+		if len(msg) != 1 {
+			bad++
+			continue
+		}
+		b := msg[0]
+		if prefix != nil && !bytes.HasPrefix(b, prefix) {
+			bad++
+		}
+		if seq, ok := seqOf(b); ok {
+			if seq != next {
+				gaps++
+			}
+			next = seq + step
+		}
+	}
+	end := time.Now()
+	res := map[string]any{"count": n, "expect": expect, "gaps": gaps, "bad": bad}
+	if n > 1 {
+		res["mallocs_per_msg"] = float64(mallocs()-m0) / float64(n-1)
+	}
+	if n > 0 {
+		el := end.Sub(start).Seconds()
+		res["elapsed_s"] = el
+		if el > 0 {
+			res["msgs_per_s"] = float64(n) / el
+			res["mbit_per_s"] = float64(n) * float64(size) * 8 / el / 1e6
+		}
+	}
+	return res, n, recvErr
+}
+
 // recvRole is the measuring side of PUSH->PULL and PUB->SUB throughput.
 func recvRole(c config) (map[string]any, error) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -217,55 +276,11 @@ func recvRole(c config) (map[string]any, error) {
 	var count atomic.Int64
 	fired, stop := watchdog(&count, c.idle, cancel)
 	defer stop()
-	var (
-		start     time.Time
-		next      uint64
-		gaps, bad int
-		recvErr   error
-		prefix    = []byte(c.sub)
-		m0        uint64
-		n         int
-	)
-	for n < expect {
-		msg, err := s.Recv(ctx)
-		if err != nil {
-			recvErr = err
-			break
-		}
-		n++
-		count.Store(int64(n))
-		if n == 1 {
-			start = time.Now()
-			m0 = mallocs()
-		}
-		if len(msg) != 1 {
-			bad++
-			continue
-		}
-		b := msg[0]
-		if t == socket.SUB && !bytes.HasPrefix(b, prefix) {
-			bad++
-		}
-		if seq, ok := seqOf(b); ok {
-			if seq != next {
-				gaps++
-			}
-			next = seq + step
-		}
+	var prefix []byte
+	if t == socket.SUB {
+		prefix = []byte(c.sub)
 	}
-	end := time.Now()
-	res := map[string]any{"count": n, "expect": expect, "gaps": gaps, "bad": bad}
-	if n > 1 {
-		res["mallocs_per_msg"] = float64(mallocs()-m0) / float64(n-1)
-	}
-	if n > 0 {
-		el := end.Sub(start).Seconds()
-		res["elapsed_s"] = el
-		if el > 0 {
-			res["msgs_per_s"] = float64(n) / el
-			res["mbit_per_s"] = float64(n) * float64(c.size) * 8 / el / 1e6
-		}
-	}
+	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size)
 	st := s.Stats()
 	res["dropped"] = st.Dropped
 	if fired.Load() {
@@ -475,40 +490,9 @@ func inprocPushPull(c config) (map[string]any, error) {
 	var count atomic.Int64
 	fired, stop := watchdog(&count, c.idle, cancel)
 	defer stop()
-	var start time.Time
-	var next uint64
-	var m0 uint64
-	gaps, n := 0, 0
-	var rerr error
-	for n < c.n {
-		msg, err := pull.Recv(ctx)
-		if err != nil {
-			rerr = err
-			break
-		}
-		n++
-		count.Store(int64(n))
-		if n == 1 {
-			start = time.Now()
-			m0 = mallocs()
-		}
-		if seq, ok := seqOf(msg[0]); ok {
-			if seq != next {
-				gaps++
-			}
-			next = seq + 1
-		}
-	}
-	el := time.Since(start).Seconds()
-	res := map[string]any{"count": n, "expect": c.n, "gaps": gaps}
-	if n > 1 {
-		// both ends and the harness's arena (about 1/4096 per message)
-		res["mallocs_per_msg"] = float64(mallocs()-m0) / float64(n-1)
-	}
-	if n > 0 && el > 0 {
-		res["elapsed_s"] = el
-		res["msgs_per_s"] = float64(n) / el
-	}
+	// mallocs_per_msg covers both ends and the harness's arena (about 1/4096
+	// per message).
+	res, n, rerr := receive(ctx, pull, &count, c.n, 1, nil, c.size)
 	cancel()
 	if err := <-sendErr; err != nil && rerr == nil && n < c.n {
 		rerr = err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	goruntime "runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/topo-zmq/topo/internal/benchpair"
 	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
@@ -99,7 +99,6 @@ func BenchmarkGenerateCountPaired(b *testing.B) {
 		}
 		b.Run(tr, func(b *testing.B) {
 			reg := builtinRegistry(b)
-			ratios := make([]float64, 0, b.N)
 			viaRuntime := func() float64 {
 				var out lockedbuf.Buffer
 				rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg, Stdout: &out})
@@ -123,25 +122,7 @@ func BenchmarkGenerateCountPaired(b *testing.B) {
 				}
 				return r
 			}
-			for i := 0; i < b.N; i++ {
-				// Alternate which goes first, so neither always runs on a
-				// heap or cache the other left behind.
-				var rtRate, hwRate float64
-				if i%2 == 0 {
-					rtRate, hwRate = viaRuntime(), byHand()
-				} else {
-					hwRate, rtRate = byHand(), viaRuntime()
-				}
-				ratios = append(ratios, rtRate/hwRate)
-			}
-			slices.Sort(ratios)
-			med := ratios[len(ratios)/2]
-			if len(ratios)%2 == 0 {
-				med = (ratios[len(ratios)/2-1] + med) / 2
-			}
-			b.ReportMetric(med, "median-ratio")
-			b.ReportMetric(ratios[0], "min-ratio")
-			b.ReportMetric(ratios[len(ratios)-1], "max-ratio")
+			benchpair.Run(b, viaRuntime, byHand)
 		})
 	}
 }

@@ -4,19 +4,22 @@ import (
 	"context"
 	"io"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/topo-zmq/topo/examples/plugin/text"
+	"github.com/topo-zmq/topo/internal/benchpair"
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 )
 
-// benchPipeline pushes b.N 16-byte messages from a test PUSH through one
-// "upper" node to a test PULL, over tcp loopback, and reports msgs/s. The
-// node is either in-process (plugins.NewActor, a goroutine node) or in a
-// plugin process (Host.Launch): the sockets and the kind are the same.
-func benchPipeline(b *testing.B, launch func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error)) {
+// pipelineRate pushes n 16-byte messages from a test PUSH through one
+// "upper" node to a test PULL, over tcp loopback, and returns the rate in
+// msgs/s from the first send to the last receive. The node is either
+// in-process (plugins.NewActor, a goroutine node) or in a plugin process
+// (Host.Launch): the sockets and the kind are the same.
+func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error)) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var sctx socket.Context
@@ -26,10 +29,10 @@ func benchPipeline(b *testing.B, launch func(ctx context.Context, spec plugins.S
 	sink, _ := sctx.NewSocket(socket.PULL, socket.Options{})
 	defer sink.Close()
 	if err := src.Bind("tcp://127.0.0.1:0"); err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	if err := sink.Bind("tcp://127.0.0.1:0"); err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	spec := plugins.Spec{Name: "upper", Kind: "upper", Sockets: []plugins.SocketSpec{
 		{Name: "in", Type: socket.PULL, Expect: 1},
@@ -37,34 +40,36 @@ func benchPipeline(b *testing.B, launch func(ctx context.Context, spec plugins.S
 	}}
 	a, err := launch(ctx, spec)
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	defer a.Close()
 	if _, err := a.Bind(ctx); err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	if err := a.Connect(ctx, map[string][]string{"in": src.Endpoints(), "out": sink.Endpoints()}); err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	if err := a.Ready(ctx); err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(runCtx) }()
 	// Warm up the path.
 	for range 1000 {
-		src.Send(ctx, socket.Msg{make([]byte, 16)})
+		if err := src.Send(ctx, socket.Msg{make([]byte, 16)}); err != nil {
+			return 0, err
+		}
 		if _, err := sink.Recv(ctx); err != nil {
-			b.Fatal(err)
+			return 0, err
 		}
 	}
 	payload := make([]byte, 16)
-	b.ResetTimer()
 	start := time.Now()
 	sendErr := make(chan error, 1)
 	go func() {
-		for range b.N {
+		for range n {
 			if err := src.Send(ctx, socket.Msg{payload}); err != nil {
 				sendErr <- err
 				return
@@ -72,45 +77,101 @@ func benchPipeline(b *testing.B, launch func(ctx context.Context, spec plugins.S
 		}
 		sendErr <- nil
 	}()
-	for range b.N {
+	for range n {
 		if _, err := sink.Recv(ctx); err != nil {
-			b.Fatal(err)
+			return 0, err
 		}
 	}
 	el := time.Since(start)
-	b.StopTimer()
 	if err := <-sendErr; err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
-	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	stop()
 	if err := <-done; err != nil {
-		b.Fatal(err)
+		return 0, err
+	}
+	return float64(n) / el.Seconds(), nil
+}
+
+func goroutineNode(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
+	sc := &socket.Context{}
+	a, err := plugins.NewActor(text.Upper(), spec, sc, io.Discard, nil)
+	if err != nil {
+		sc.Close()
+		return nil, err
+	}
+	return closingActor{a, sc}, nil
+}
+
+// closingActor closes the goroutine node's socket context with the node.
+type closingActor struct {
+	plugins.Actor
+	sc *socket.Context
+}
+
+func (c closingActor) Close() error {
+	err := c.Actor.Close()
+	c.sc.Close()
+	return err
+}
+
+func pluginNode(b *testing.B) func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
+	var env []string
+	if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
+		env = append(env, "GOMAXPROCS="+v)
+	}
+	h := newHost(b, Options{Env: env})
+	return func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
+		return h.Launch(ctx, nil, "", spec, io.Discard, nil)
 	}
 }
 
-// BenchmarkThroughput compares the same kind as a goroutine node and as a
-// plugin node (target: plugin ≥ 90% of goroutine).
+// BenchmarkThroughput measures the same kind as a goroutine node and as a
+// plugin node, b.N messages each (target: plugin ≥ 90% of goroutine; see
+// BenchmarkThroughputPaired for the ratio).
 //
-//	go test -run '^$' -bench Throughput -benchtime 200000x ./runtime/pluginhost
+//	go test -run '^$' -bench 'Throughput/' -benchtime 200000x ./runtime/pluginhost
 func BenchmarkThroughput(b *testing.B) {
-	b.Run("goroutine", func(b *testing.B) {
-		benchPipeline(b, func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
-			var sc socket.Context
-			b.Cleanup(func() { sc.Close() })
-			return plugins.NewActor(text.Upper(), spec, &sc, io.Discard, nil)
+	for _, v := range []struct {
+		name   string
+		launch func(*testing.B) func(context.Context, plugins.Spec) (plugins.Actor, error)
+	}{
+		{"goroutine", func(*testing.B) func(context.Context, plugins.Spec) (plugins.Actor, error) { return goroutineNode }},
+		{"plugin", pluginNode},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			launch := v.launch(b)
+			b.ResetTimer()
+			r, err := pipelineRate(b.N, launch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(r, "msgs/s")
 		})
-	})
-	b.Run("plugin", func(b *testing.B) {
-		var env []string
-		if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
-			env = append(env, "GOMAXPROCS="+v)
+	}
+}
+
+// BenchmarkThroughputPaired runs the plugin node and the goroutine node
+// alternately, b.N pairs of 1,000,000 messages (PAIRED_MSGS overrides), and
+// reports the median of the per-pair ratios plugin ÷ goroutine.
+//
+//	go test -run '^$' -bench ThroughputPaired -benchtime 10x ./runtime/pluginhost
+func BenchmarkThroughputPaired(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("PAIRED_MSGS")); err == nil && v > 0 {
+		n = v
+	}
+	plugin := pluginNode(b)
+	rate := func(launch func(context.Context, plugins.Spec) (plugins.Actor, error)) func() float64 {
+		return func() float64 {
+			r, err := pipelineRate(n, launch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return r
 		}
-		h := newHost(b, Options{Env: env})
-		benchPipeline(b, func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
-			return h.Launch(ctx, nil, "", spec, io.Discard, nil)
-		})
-	})
+	}
+	benchpair.Run(b, rate(plugin), rate(goroutineNode))
 }
 
 // BenchmarkStartToReady measures Launch (process start, go-plugin

@@ -2,8 +2,10 @@ package socket
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // item is one queued message and the pipe it came from (inbound) or is bound
@@ -34,6 +36,7 @@ type mq struct {
 	wake    chan struct{}   // cap 1: wakes the consumer
 	spaceW  []chan struct{} // producers to signal when space frees
 	active  bool            // inbound pipe queue: registered as readable with its socket
+	avail   atomic.Bool     // items is not empty or the queue is closed; read by spin
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
 	local []item   // consumer-owned batch
@@ -65,6 +68,7 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 		return pushFull
 	}
 	q.items = append(q.items, it)
+	q.markAvail()
 	if q.waiting {
 		q.waiting = false
 		signal(q.wake)
@@ -99,6 +103,7 @@ func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, a
 		return pushFull, false
 	}
 	q.items = append(q.items, it)
+	q.markAvail()
 	if !q.active {
 		q.active = true
 		activated = true
@@ -138,6 +143,7 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 		return 0, false, false
 	}
 	q.items = append(q.items, its[:n]...)
+	q.markAvail()
 	if !q.active {
 		q.active = true
 		activated = true
@@ -168,6 +174,9 @@ func (q *mq) tryPop() (item, bool) {
 		q.head++
 		return it, true
 	}
+	if !q.avail.Load() {
+		return item{}, false // nothing pending (producers set avail under q.mu)
+	}
 	clear(q.local) // release the consumed messages before handing the slice back
 	q.mu.Lock()
 	if len(q.items) == 0 {
@@ -175,6 +184,7 @@ func (q *mq) tryPop() (item, bool) {
 		return item{}, false
 	}
 	q.local, q.items = q.items, q.local[:0]
+	q.avail.Store(q.closed)
 	q.head = 0
 	for _, w := range q.spaceW {
 		signal(w)
@@ -184,6 +194,36 @@ func (q *mq) tryPop() (item, bool) {
 	it := q.local[0]
 	q.head = 1
 	return it, true
+}
+
+// markAvail records that items is not empty. Caller holds q.mu.
+func (q *mq) markAvail() {
+	if !q.avail.Load() {
+		q.avail.Store(true)
+	}
+}
+
+// spinIters bounds how long a consumer that found its queue empty polls
+// before parking (a few microseconds). A producer's next message usually
+// arrives well within that while a stream flows, and catching it by polling
+// keeps producer and consumer running in parallel on their own Ps: parking
+// would make the producer's push wake the consumer onto the producer's own
+// P (Go's runnext), so the pair would take turns on one P instead.
+const spinIters = 512
+
+// spin polls for items (or close) for a bounded time and reports whether
+// any arrived. It yields every few iterations so a producer waiting for this
+// P can run. Consumer only, before park.
+func (q *mq) spin() bool {
+	for i := 1; i <= spinIters; i++ {
+		if q.avail.Load() {
+			return true
+		}
+		if i&63 == 0 {
+			runtime.Gosched()
+		}
+	}
+	return q.avail.Load()
 }
 
 // park marks the consumer as waiting unless items are pending; it reports
@@ -210,7 +250,7 @@ func (q *mq) pop(ctx context.Context, done <-chan struct{}) (item, error) {
 		if q.isClosed() {
 			return item{}, ErrClosed
 		}
-		if !q.park() {
+		if q.spin() || !q.park() {
 			continue
 		}
 		select {
@@ -236,6 +276,7 @@ func (q *mq) isClosed() bool {
 func (q *mq) close() {
 	q.mu.Lock()
 	q.closed = true
+	q.avail.Store(true)
 	signal(q.wake)
 	for _, w := range q.spaceW {
 		signal(w)
@@ -249,6 +290,7 @@ func (q *mq) reset() {
 	q.mu.Lock()
 	clear(q.items)
 	q.items = q.items[:0]
+	q.avail.Store(q.closed)
 	for _, w := range q.spaceW {
 		signal(w)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,38 +137,48 @@ func (o Options) withDefaults() Options {
 // socket owns the goroutines serving its listeners, connections and
 // reconnects; Close stops and waits for all of them.
 type Socket struct {
-	ctx *Context
-	typ Type
-	opt Options
-	log *slog.Logger
-
-	ready    *mq          // tokens: pipes whose inbound queue became readable
-	readyN   atomic.Int64 // tokens pushed and not yet taken
-	ring     []*pipe      // Recv-owned: readable pipes, served in turn
-	ringIdx  int
-	sendWake chan struct{} // wakes a blocked Send: space freed or a pipe attached
-	closing  chan struct{} // closed by Close
+	// Read by peers and connection goroutines on every message; written
+	// rarely. Kept off the cache lines the Send and Recv goroutines write.
+	ctx      *Context
+	typ      Type
 	closed   atomic.Bool
+	pipes    atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
+	filter   atomic.Pointer[subSet]  // SUB: local filter
+	ready    *mq                     // tokens: pipes whose inbound queue became readable
+	sendWake chan struct{}           // wakes a blocked Send: space freed or a pipe attached
+	closing  chan struct{}           // closed by Close
+	opt      Options
+	log      *slog.Logger
 	bg       context.Context // cancelled by Close: dials, backoffs
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup // every goroutine the socket owns
 
-	pipes  atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
-	filter atomic.Pointer[subSet]  // SUB: local filter
-
+	_ cacheLinePad
 	// Send-side state (Send is single-goroutine).
-	sendMu  sync.Mutex
-	rr      int
-	reqPipe *pipe // REQ: pipe awaiting the reply
-	reqBusy bool
-	reqSeq  uint32 // REQ with ReqRelaxed: id of the current request
+	sendMu   sync.Mutex
+	rr       int
+	reqPipe  *pipe // REQ: pipe awaiting the reply
+	reqBusy  bool
+	reqSeq   uint32 // REQ with ReqRelaxed: id of the current request
+	msgsOut  atomic.Uint64
+	bytesOut atomic.Uint64
+
+	_ cacheLinePad
 	// Recv-side state (Recv is single-goroutine).
 	recvMu  sync.Mutex
+	ring    []*pipe // readable pipes, served in turn
+	ringIdx int
 	repPipe *pipe
 	repEnv  Msg
 	repBusy atomic.Bool
+	msgsIn  atomic.Uint64
+	bytesIn atomic.Uint64
 
-	subMu sync.Mutex // serialises subscription changes with pipe attachment (SUB/XSUB)
+	_      cacheLinePad
+	readyN atomic.Int64 // tokens pushed and not yet taken (producers and Recv)
+
+	_     cacheLinePad
+	wg    sync.WaitGroup // every goroutine the socket owns
+	subMu sync.Mutex     // serialises subscription changes with pipe attachment (SUB/XSUB)
 
 	mu      sync.Mutex
 	stateCh chan struct{} // closed and replaced on every peer/subscription change
@@ -184,12 +195,14 @@ type Socket struct {
 	bindSeq int
 	peers   int
 
-	st struct {
-		msgsIn, msgsOut, bytesIn, bytesOut       atomic.Uint64
+	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
 		subscribes                               atomic.Uint64
 	}
 }
+
+// cacheLinePad separates fields written by different goroutines.
+type cacheLinePad [64]byte
 
 // Type returns the socket's type.
 func (s *Socket) Type() Type { return s.typ }
@@ -209,10 +222,10 @@ func (s *Socket) changedLocked() {
 // Stats returns the socket's counters. Safe at any time.
 func (s *Socket) Stats() Stats {
 	st := Stats{
-		MsgsIn:            s.st.msgsIn.Load(),
-		MsgsOut:           s.st.msgsOut.Load(),
-		BytesIn:           s.st.bytesIn.Load(),
-		BytesOut:          s.st.bytesOut.Load(),
+		MsgsIn:            s.msgsIn.Load(),
+		MsgsOut:           s.msgsOut.Load(),
+		BytesIn:           s.bytesIn.Load(),
+		BytesOut:          s.bytesOut.Load(),
 		Dropped:           s.st.dropped.Load(),
 		Connects:          s.st.connects.Load(),
 		Disconnects:       s.st.disconnects.Load(),
@@ -450,21 +463,34 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 				s.ring = append(s.ring, t.p)
 			}
 		}
-		for len(s.ring) > 0 {
-			if s.ringIdx >= len(s.ring) {
-				s.ringIdx = 0
-			}
-			p := s.ring[s.ringIdx]
-			if it, ok := p.in.tryPop(); ok {
+		if n := len(s.ring); n > 0 {
+			for k := 0; k < n; k++ {
+				if s.ringIdx >= n {
+					s.ringIdx = 0
+				}
+				p := s.ring[s.ringIdx]
 				s.ringIdx++
-				return it, nil
+				if it, ok := p.in.tryPop(); ok {
+					return it, nil
+				}
 			}
-			if p.in.deactivate() {
-				last := len(s.ring) - 1
-				copy(s.ring[s.ringIdx:], s.ring[s.ringIdx+1:])
-				s.ring[last] = nil
-				s.ring = s.ring[:last]
+			// Every readable pipe ran dry. Poll them briefly before giving
+			// them up: while a stream flows the next message is usually a
+			// moment away, and a pipe that stays active spares its producer
+			// re-announcing it (see spinIters).
+			if s.spinRing() {
+				continue
 			}
+			kept := s.ring[:0]
+			for _, p := range s.ring {
+				if !p.in.deactivate() {
+					kept = append(kept, p)
+				}
+			}
+			clear(s.ring[len(kept):])
+			s.ring = kept
+			s.ringIdx = 0
+			continue
 		}
 		t, err := s.ready.pop(ctx, s.closing)
 		if err != nil {
@@ -473,6 +499,25 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 		s.readyN.Add(-1)
 		s.ring = append(s.ring, t.p)
 	}
+}
+
+// spinRing polls the readable pipes (and newly readable ones) for a bounded
+// time and reports whether any has a message. Recv-side only.
+func (s *Socket) spinRing() bool {
+	for i := 1; i <= spinIters; i++ {
+		for _, p := range s.ring {
+			if p.in.avail.Load() {
+				return true
+			}
+		}
+		if s.readyN.Load() > 0 || s.closed.Load() {
+			return true
+		}
+		if i&63 == 0 {
+			runtime.Gosched()
+		}
+	}
+	return false
 }
 
 // ---- Send ----
@@ -526,8 +571,8 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 	if err != nil {
 		return err
 	}
-	s.st.msgsOut.Add(1)
-	s.st.bytesOut.Add(msgBytes(m))
+	s.msgsOut.Add(1)
+	s.bytesOut.Add(msgBytes(m))
 	return nil
 }
 
@@ -774,8 +819,8 @@ func (s *Socket) recvErr(err error) error {
 }
 
 func (s *Socket) counted(m Msg) Msg {
-	s.st.msgsIn.Add(1)
-	s.st.bytesIn.Add(msgBytes(m))
+	s.msgsIn.Add(1)
+	s.bytesIn.Add(msgBytes(m))
 	return m
 }
 

@@ -143,6 +143,10 @@ func eq(m Msg, frames ...string) bool {
 func queued(s *Socket) int {
 	n := 0
 	for _, p := range *s.pipes.Load() {
+		if p.fast != nil {
+			n += int(p.fast.pushed.Load() - p.fast.taken.Load())
+			continue
+		}
 		p.in.mu.Lock()
 		n += len(p.in.items)
 		p.in.mu.Unlock()

@@ -83,6 +83,14 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 	}
 	pa, pb := newPipe(a, l.ep), newPipe(b, l.ep)
 	pa.peer, pb.peer = pb, pa
+	// Every message into an inproc pipe comes from the peer's Send, except
+	// subscriptions into PUB and XPUB, which come from the peer's Subscribe
+	// and attach as well: those keep the multi-producer queue.
+	for _, p := range []*pipe{pa, pb} {
+		if p.s.typ != PUB && p.s.typ != XPUB {
+			p.fast = newSPSC(p.s.opt.RecvHWM)
+		}
+	}
 	if err := b.attach(pb, a.opt.Identity, "inproc"); err != nil {
 		pa.dead.Store(true)
 		pb.dead.Store(true)

@@ -230,3 +230,42 @@ func TestWaitPeersCountsPeersThatLeft(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsExactWhenIdle: Send and Recv count locally and publish in
+// batches; Stats must still be exact whenever a side is idle or blocked,
+// for counts that are not a multiple of the batch.
+func TestStatsExactWhenIdle(t *testing.T) {
+	for _, ep := range []string{"inproc://stats", "tcp://127.0.0.1:0"} {
+		t.Run(strings.SplitN(ep, ":", 2)[0], func(t *testing.T) {
+			e := newEnv(t)
+			pull := e.sock(PULL, Options{})
+			bound := e.bind(pull, ep)
+			push := e.sock(PUSH, Options{})
+			e.connect(push, bound)
+			e.waitPeers(pull, 1)
+			const n = 2*statsEvery + 5
+			for i := 0; i < n; i++ {
+				e.send(push, "0123456789")
+			}
+			if st := push.Stats(); st.MsgsOut != n || st.BytesOut != 10*n {
+				t.Errorf("PUSH after %d sends: MsgsOut=%d BytesOut=%d", n, st.MsgsOut, st.BytesOut)
+			}
+			for i := 0; i < n-1; i++ {
+				e.recv(pull)
+			}
+			if st := pull.Stats(); st.MsgsIn != n-1 || st.BytesIn != 10*(n-1) {
+				t.Errorf("PULL after %d receives: MsgsIn=%d BytesIn=%d", n-1, st.MsgsIn, st.BytesIn)
+			}
+			// A receiver blocked in Recv has published what it counted.
+			e.recv(pull)
+			done := make(chan error, 1)
+			ctx, cancel := context.WithCancel(e.ctx)
+			go func() { _, err := pull.Recv(ctx); done <- err }()
+			waitFor(e, "exact MsgsIn while Recv blocks", func() bool { return pull.Stats().MsgsIn == n })
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("blocked Recv returned %v, want context.Canceled", err)
+			}
+		})
+	}
+}

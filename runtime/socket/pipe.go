@@ -23,6 +23,7 @@ type pipe struct {
 	endpoint string
 	out      *mq   // tcp/ipc outbound queue
 	in       *mq   // inbound queue, read by Recv in turn with the other pipes
+	fast     *spsc // inproc, when the peer's Send is the only producer: used instead of in
 	peer     *pipe // inproc: the other end
 
 	connected  atomic.Bool
@@ -70,6 +71,23 @@ func (p *pipe) peerAddr() string {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
 	return p.addr
+}
+
+// avail reports whether p's inbound queue has messages (Recv-side only).
+func (p *pipe) avail() bool {
+	if p.fast != nil {
+		return p.fast.avail()
+	}
+	return p.in.avail.Load()
+}
+
+// deactivate marks p's inbound queue unreadable if it is empty (Recv-side
+// only) and reports whether it did.
+func (p *pipe) deactivate() bool {
+	if p.fast != nil {
+		return p.fast.deactivate()
+	}
+	return p.in.deactivate()
 }
 
 // trySend queues m toward the peer without blocking.

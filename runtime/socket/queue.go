@@ -226,6 +226,17 @@ func (q *mq) spin() bool {
 	return q.avail.Load()
 }
 
+// spinChan polls the wake channel c for a bounded time before its owner
+// blocks on it, for the same reason as spin: a producer refused at the
+// high-water mark is usually given room a moment later.
+func spinChan(c chan struct{}) {
+	for i := 1; i <= spinIters && len(c) == 0; i++ {
+		if i&63 == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
 // park marks the consumer as waiting unless items are pending; it reports
 // whether the consumer should now block on q.wake. Consumer only.
 func (q *mq) park() bool {

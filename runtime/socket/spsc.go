@@ -1,0 +1,154 @@
+package socket
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// spscChunk is one block of a spsc queue's slots.
+type spscChunk struct {
+	msgs [spscChunkLen]Msg
+	next atomic.Pointer[spscChunk]
+}
+
+const spscChunkLen = 128
+
+// spsc is the inbound queue of an inproc pipe: exactly one producer (the
+// peer socket's Send, serialised by the peer's sendMu) and one consumer (this
+// socket's Recv). It is lock-free on the message path, in the manner of
+// libzmq's ypipe: the producer writes a slot and publishes a count; the
+// consumer reads everything published since it last looked in one go. The
+// message path costs the producer one atomic store per message and the
+// consumer one atomic load and store per batch, where a mutex-guarded queue
+// makes the two cores trade the lock's cache line on every message.
+//
+// Its semantics match mq's for an inbound pipe: a high-water mark counted
+// over messages published and not yet seen by the consumer (what the
+// consumer has looked at no longer counts, as mq's swapped-out batch does
+// not), activation when the queue becomes readable, and a space signal for a
+// producer refused at the mark.
+type spsc struct {
+	// Producer-owned.
+	tail   *spscChunk
+	tpos   int
+	pushes uint64 // messages published (producer's own copy of pushed)
+	room   uint64 // taken as last loaded by the producer
+	_      cacheLinePad
+
+	pushed atomic.Uint64 // messages published; written by the producer
+	_      cacheLinePad
+
+	// Consumer-owned.
+	head  *spscChunk
+	hpos  int
+	pops  uint64 // messages taken
+	seen  uint64 // pushed as last loaded
+	_     cacheLinePad
+	taken atomic.Uint64 // seen, published for the producer's HWM check
+	_     cacheLinePad
+
+	active    atomic.Bool // registered as readable with the socket
+	wantSpace atomic.Bool // the producer was refused at the mark
+	spare     atomic.Pointer[spscChunk]
+	cap       int // <= 0: unbounded
+
+	mu     sync.Mutex    // guards spaceW
+	spaceW chan struct{} // signalled when space frees after a refusal
+}
+
+func newSPSC(capacity int) *spsc {
+	c := &spscChunk{}
+	return &spsc{tail: c, head: c, cap: capacity}
+}
+
+// push appends m (producer only). Unless force is set, it refuses with
+// pushFull while the queue holds cap messages the consumer has not yet seen,
+// and then signals w once space frees. activated reports that the queue
+// just became readable and must be announced to the consumer.
+func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated bool) {
+	if !force && q.cap > 0 && q.pushes-q.room >= uint64(q.cap) && q.pushes-q.reloadRoom() >= uint64(q.cap) {
+		q.mu.Lock()
+		q.spaceW = w
+		q.mu.Unlock()
+		q.wantSpace.Store(true)
+		if q.pushes-q.reloadRoom() >= uint64(q.cap) {
+			return pushFull, false
+		}
+		// The consumer made room meanwhile and may not have seen wantSpace.
+		q.wantSpace.Store(false)
+	}
+	if q.tpos == spscChunkLen {
+		c := q.spare.Swap(nil)
+		if c == nil {
+			c = &spscChunk{}
+		}
+		q.tail.next.Store(c)
+		q.tail, q.tpos = c, 0
+	}
+	q.tail.msgs[q.tpos] = m
+	q.tpos++
+	q.pushes++
+	q.pushed.Store(q.pushes)
+	if !q.active.Load() && q.active.CompareAndSwap(false, true) {
+		activated = true
+	}
+	return pushOK, activated
+}
+
+// reloadRoom refreshes the producer's copy of taken (producer only): it is
+// read only when the copy says the queue is full, so the producer does not
+// fetch the consumer's cache line on every message.
+func (q *spsc) reloadRoom() uint64 {
+	q.room = q.taken.Load()
+	return q.room
+}
+
+// avail reports whether messages are waiting (consumer only).
+func (q *spsc) avail() bool {
+	return q.pops != q.seen || q.pushed.Load() != q.seen
+}
+
+// tryPop returns the next message without waiting (consumer only).
+func (q *spsc) tryPop() (Msg, bool) {
+	if q.pops == q.seen {
+		n := q.pushed.Load()
+		if n == q.seen {
+			return nil, false
+		}
+		q.seen = n
+		q.taken.Store(n)
+		if q.wantSpace.Load() && q.wantSpace.CompareAndSwap(true, false) {
+			q.mu.Lock()
+			if q.spaceW != nil {
+				signal(q.spaceW)
+			}
+			q.mu.Unlock()
+		}
+	}
+	if q.hpos == spscChunkLen {
+		next := q.head.next.Load()
+		// The producer has moved on to next for good: recycle head.
+		clear(q.head.msgs[:])
+		q.head.next.Store(nil)
+		q.spare.Store(q.head)
+		q.head, q.hpos = next, 0
+	}
+	m := q.head.msgs[q.hpos]
+	q.hpos++
+	q.pops++
+	return m, true
+}
+
+// deactivate marks the queue unreadable if it is empty (consumer only, after
+// tryPop failed) and reports whether it did; false means it is still
+// readable and stays with the consumer. If the producer announces it again
+// meanwhile, the announcement brings it back.
+func (q *spsc) deactivate() bool {
+	q.active.Store(false)
+	if q.pushed.Load() == q.seen {
+		return true
+	}
+	// A message arrived after all: take the queue back unless its producer
+	// already announced it anew.
+	return !q.active.CompareAndSwap(false, true)
+}

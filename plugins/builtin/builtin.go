@@ -69,16 +69,22 @@ func need(env plugins.Env, name string) (*socket.Socket, error) {
 func recv(ctx context.Context, s *socket.Socket, name string) (socket.Msg, error) {
 	m, err := s.Recv(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("socket %q: recv: %w", name, err)
+		return nil, sockErr(name, "recv", err)
 	}
 	return m, nil
 }
 
 func send(ctx context.Context, s *socket.Socket, name string, m socket.Msg) error {
 	if err := s.Send(ctx, m); err != nil {
-		return fmt.Errorf("socket %q: send: %w", name, err)
+		return sockErr(name, "send", err)
 	}
 	return nil
+}
+
+// sockErr is recv's and send's error, kept out of line so that they inline
+// into the kinds' per-message loops.
+func sockErr(name, op string, err error) error {
+	return fmt.Errorf("socket %q: %s: %w", name, op, err)
 }
 
 // sleep waits d or until ctx is done.

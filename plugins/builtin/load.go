@@ -83,13 +83,16 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 		p    = pacer{rate: g.Rate}
 	)
 	start := time.Now()
-	sent := 0
-	for g.Messages == 0 || sent < g.Messages {
-		if err := p.wait(ctx); err != nil {
-			return err
+	sent, limit, paced := 0, g.Messages, g.Rate > 0
+	k := batch // index in the current batch; batch: a new one is due
+	for limit == 0 || sent < limit {
+		if paced {
+			if err := p.wait(ctx); err != nil {
+				return err
+			}
 		}
-		k := sent % batch
-		if k == 0 {
+		if k == batch { // (not sent % batch: a division per message shows at inproc rates)
+			k = 0
 			// A PUB's Send never blocks, so never looks at ctx: check it
 			// here, once a batch (a microsecond's worth of messages).
 			if err := ctx.Err(); err != nil {
@@ -106,6 +109,7 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 		if err := send(ctx, out, "out", hdrs[k:k+1:k+1]); err != nil {
 			return err
 		}
+		k++
 		sent++
 	}
 	el := time.Since(start)

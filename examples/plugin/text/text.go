@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -62,12 +63,29 @@ func upper(ctx context.Context, env plugins.Env, prefix []byte) error {
 			if i == 0 && len(prefix) > 0 {
 				f = append(append([]byte{}, prefix...), f...)
 			}
-			m[i] = bytes.ToUpper(f)
+			m[i] = toUpper(f)
 		}
 		if err := out.Send(ctx, m); err != nil {
 			return fmt.Errorf("socket \"out\": send: %w", err)
 		}
 	}
+}
+
+// toUpper upper-cases f, in place when it is ASCII (a received message's
+// frames belong to the receiver, so no copy is needed); other UTF-8 text can
+// change length and goes through bytes.ToUpper.
+func toUpper(f []byte) []byte {
+	for _, c := range f {
+		if c >= utf8.RuneSelf {
+			return bytes.ToUpper(f)
+		}
+	}
+	for i, c := range f {
+		if 'a' <= c && c <= 'z' {
+			f[i] = c - ('a' - 'A')
+		}
+	}
+	return f
 }
 
 // Collect is the "collect" kind: it prints every message it pulls from

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	goruntime "runtime"
+	"runtime/pprof"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ type config struct {
 	label   string
 	hwm     int
 	verbose bool
+	cpuprof string
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -53,8 +55,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.label, "label", "", "free text copied into the JSON result")
 	fs.IntVar(&c.hwm, "hwm", 0, "SendHWM/RecvHWM; 0 = as cbench: unbounded for PUB/SUB, the socket default (1000) otherwise")
 	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
+	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if c.cpuprof != "" {
+		f, err := os.Create(c.cpuprof)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if c.size < 10 {
 		c.size = 10
@@ -217,7 +233,9 @@ func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect 
 			break
 		}
 		n++
-		count.Store(int64(n))
+		if n&255 == 1 { // progress for the idle watchdog, not a shared write per message
+			count.Store(int64(n))
+		}
 		if n == 1 {
 			start = time.Now()
 			m0 = mallocs()

@@ -27,7 +27,22 @@
 // flushes only when the queue is empty. ZMTP commands never reach the
 // application: PING is answered with PONG, SUBSCRIBE/CANCEL (ZMTP 3.1) are
 // treated as the 3.0 subscription messages, ERROR ends the connection.
-// inproc:// hands messages between sockets of one Context in memory.
+// inproc:// hands messages between sockets of one Context in memory: a
+// message goes straight from Send into the receiving socket's queue for that
+// peer, lock-free (spsc, a single-producer queue in the manner of libzmq's
+// ypipe) except into PUB and XPUB, whose inbound subscriptions can come from
+// several goroutines.
+//
+// # Waiting
+//
+// A Recv that finds nothing to read, and a Send refused at the high-water
+// mark, poll for a few microseconds before they park. While a stream flows
+// the next message (or room) is usually that close, and parking would make
+// the other side's wake-up put them on its own P, so that producer and
+// consumer take turns instead of running in parallel. Send and Recv also
+// count messages locally and publish them to Stats every 64 messages and
+// before they block; Stats adds an idle side's remainder itself, so it is
+// exact whenever Send or Recv is not running.
 //
 // # Concurrency and ownership
 //

@@ -47,7 +47,9 @@ import (
 // Like go-plugin's Serve, which it wraps, Serve owns the process: run by
 // hand (not by topo) or given invalid kinds, it prints the problem to stderr
 // and exits with status 1; when the host goes away, even killed with
-// SIGKILL, the process exits within about a second. It returns normally only
+// SIGKILL, the process exits within about a second (Serve watches a pipe
+// only the host holds, and polls the parent pid; on Linux the host also
+// sets a parent-death signal, which covers the time before Serve runs). It returns normally only
 // after the host shut it down cleanly, so a test binary can serve itself
 // from TestMain:
 //

@@ -29,7 +29,9 @@ type actor struct {
 	out  io.Writer
 	log  *slog.Logger
 
-	stopWatch func() bool // stops the ctx watcher set up by Launch
+	stopWatch  func() bool   // stops the ctx watcher set up by Launch
+	stopHealth func()        // stops the health monitor; nil if there is none
+	healthDone chan struct{} // closed when the health monitor has returned
 
 	mu        sync.Mutex
 	lastStats map[string]socket.Stats // guarded by mu
@@ -57,7 +59,7 @@ func (a *actor) err(op string, err error) error {
 		return errors.New(msg)
 	}
 	err = a.pr.callError(err)
-	if errors.Is(err, ErrExited) {
+	if errors.Is(err, ErrExited) || errors.Is(err, ErrUnresponsive) {
 		return fmt.Errorf("%s: %s: %w", a.spec.Name, op, err)
 	}
 	if s, ok := status.FromError(err); ok {
@@ -93,7 +95,8 @@ func (a *actor) Ready(ctx context.Context) error {
 // writer Launch was given. When ctx is done it asks the plugin to stop and
 // waits up to Options.StopTimeout for the body to return (a clean stop is
 // nil). If the process dies, Run returns an error wrapping ErrExited that
-// names the instance.
+// names the instance; if the health monitor killed it, one wrapping
+// ErrUnresponsive.
 func (a *actor) Run(ctx context.Context) error {
 	streamCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -149,8 +152,9 @@ func (a *actor) Stats() map[string]socket.Stats {
 	return out
 }
 
-// Close closes the plugin's sockets (lingering per their options) and ends
-// the process. Safe to call more than once and concurrently.
+// Close stops the health monitor, closes the plugin's sockets (lingering
+// per their options) and ends the process; it blocks until the process is
+// reaped. Safe to call more than once and concurrently.
 func (a *actor) Close() error {
 	a.mu.Lock()
 	if a.closed {
@@ -162,8 +166,12 @@ func (a *actor) Close() error {
 	if a.stopWatch != nil {
 		a.stopWatch()
 	}
+	if a.stopHealth != nil {
+		a.stopHealth()
+	}
+	<-a.healthDone
 	var err error
-	if !a.pr.client.Exited() {
+	if !a.pr.client.Exited() && a.pr.healthError() == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), a.h.opts.StopTimeout)
 		if st, e := a.pr.conn.Stats(ctx); e == nil {
 			a.mu.Lock()

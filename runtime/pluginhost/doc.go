@@ -31,12 +31,43 @@
 // the Actor call in flight — usually Run — returns an error that names the
 // instance and wraps ErrExited, with the exit status, pid and path; the
 // runtime's supervisor then closes the Actor and launches a new one per the
-// node's restart policy. A plugin never outlives its host: each process gets
-// the read end of a pipe (fd 3, TOPO_PLUGIN_PARENT_FD) whose write end only
-// the host holds; when the host dies, however it dies, the kernel closes it
-// and the plugin exits at once (plugins.Serve also watches its parent pid).
-// Closing an Actor shuts the process down through go-plugin, and kills it
-// after 2 seconds.
+// node's restart policy. Closing an Actor shuts the process down through
+// go-plugin, kills it after 2 seconds (at most 3 if the plugin does not
+// even answer the shutdown call), and returns once it is reaped.
+//
+// Starting. Launch and Kinds block while the process starts, handshakes
+// and describes itself, bounded by Options.StartTimeout
+// (ErrHandshakeTimeout). If their ctx is done first, the process is killed
+// (os/exec's CommandContext) and reaped, and the error names the node or
+// plugin, the pid, and wraps ctx.Err(): a cancelled `topo apply` never waits
+// for a plugin stuck in its initialisation.
+//
+// Health. While an Actor is open, a goroutine it owns calls the gRPC health
+// service go-plugin registers in every plugin, every
+// Options.HealthInterval (default 1s), each call bounded by that interval.
+// After Options.HealthMisses (default 3) failures in a row — the process is
+// alive but stopped (SIGSTOP), wedged, or too starved to answer — the host
+// kills it and the call in flight (usually Run) returns an error naming the
+// instance and wrapping ErrUnresponsive ("plugin stopped answering health
+// checks"), which the supervisor treats like any failure. A negative
+// HealthInterval turns checks off. Close stops the goroutine before it
+// returns.
+//
+// Host death. A plugin never outlives its host: each process gets the read
+// end of a pipe (fd 3, TOPO_PLUGIN_PARENT_FD) whose write end only the host
+// holds; when the host dies, however it dies, the kernel closes it and
+// plugins.Serve exits the process at once (it also polls its parent pid,
+// every 250ms, as a fallback). On Linux the child is additionally started
+// with the parent-death signal set to SIGKILL (SysProcAttr.Pdeathsig), so a
+// plugin that has not reached plugins.Serve yet — which is when the pipe and
+// the pid poll start — dies with its host too. (The kernel sends that
+// signal when the thread that started the child exits; Go only ends a
+// thread when a goroutine locked to it with runtime.LockOSThread exits, so
+// do not call Launch from such a goroutine.) On other operating systems
+// there is no parent-death signal: the pipe and the pid poll alone apply, so
+// a plugin stuck before plugins.Serve outlives a killed host until it
+// reaches Serve (or forever, if it never does); a host that exits normally
+// or whose ctx is cancelled kills its plugins itself on every OS.
 //
 // Output and logs. What a node writes to Env.Out is streamed back in Run's
 // response and written to Launch's out, in order, before Run returns: the
@@ -52,7 +83,8 @@
 // ErrNotPlugin (exits before the handshake, or prints something else — the
 // message quotes it and the plugin's stderr), ErrHandshakeTimeout,
 // ErrChecksum, ErrProtocolVersion, ErrUnknownKind, ErrBuild, ErrExited,
-// ErrClosed.
+// ErrUnresponsive, ErrClosed. A start abandoned because ctx was done wraps
+// ctx.Err() (context.Canceled or context.DeadlineExceeded) instead.
 //
 // Testing. A test binary can serve itself: its TestMain calls
 // plugins.Serve when IsChild() is true, and the test sets Options.Self (or a

@@ -2,6 +2,7 @@ package pluginhost_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,6 +54,21 @@ var _ runtime.Launcher = (*recordingLauncher)(nil)
 // runtime restarted it and messages flowed through the new process until
 // the sink finished.
 func TestStreamingPipelineSurvivesWorkerSIGKILL(t *testing.T) {
+	streamingPipelineSurvives(t, syscall.SIGKILL, pluginhost.Options{}, "plugin process exited")
+}
+
+// TestStreamingPipelineSurvivesWorkerSIGSTOP is the same with a worker that
+// is alive but frozen (SIGSTOP): the host's health checks notice, kill it,
+// and the runtime restarts it.
+func TestStreamingPipelineSurvivesWorkerSIGSTOP(t *testing.T) {
+	streamingPipelineSurvives(t, syscall.SIGSTOP,
+		pluginhost.Options{HealthInterval: 100 * time.Millisecond, HealthMisses: 3},
+		"plugin stopped answering health checks")
+}
+
+// streamingPipelineSurvives sends sig to the worker's plugin process
+// mid-stream; wantErr is in the worker's failure event.
+func streamingPipelineSurvives(t *testing.T, sig syscall.Signal, o pluginhost.Options, wantErr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	self, err := os.Executable()
@@ -101,7 +117,8 @@ node "collect" {
 	if err := builtin.Register(&reg); err != nil {
 		t.Fatal(err)
 	}
-	l := &recordingLauncher{Host: pluginhost.New(pluginhost.Options{Self: []string{self}}), pids: map[string][]int{}}
+	o.Self = []string{self}
+	l := &recordingLauncher{Host: pluginhost.New(o), pids: map[string][]int{}}
 	defer l.Close()
 	topo, err := runtime.Load("stream.hcl", []byte(src), runtime.LoadOptions{Registry: &reg, Launcher: l, Context: ctx})
 	if err != nil {
@@ -146,10 +163,11 @@ node "collect" {
 		t.Fatalf("shout launched %d times before the kill", len(first))
 	}
 	before := collected()
-	if err := syscall.Kill(first[0], syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(first[0], sig); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed shout's plugin pid %d after %d messages", first[0], before)
+	t.Cleanup(func() { syscall.Kill(first[0], syscall.SIGKILL) })
+	t.Logf("sent %v to shout's plugin pid %d after %d messages", sig, first[0], before)
 
 	select {
 	case err := <-runErr:
@@ -170,6 +188,9 @@ node "collect" {
 	if len(pids) < 2 || pids[1] == pids[0] {
 		t.Fatalf("shout was not relaunched in a new process: pids %v", pids)
 	}
+	if err := syscall.Kill(pids[0], 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("shout's first plugin process %d still exists after the run (kill 0: %v)", pids[0], err)
+	}
 	var failed, restarted bool
 	evMu.Lock()
 	for _, ev := range events {
@@ -179,7 +200,7 @@ node "collect" {
 		switch ev.Kind {
 		case runtime.EventFailed:
 			failed = true
-			if ev.Err == nil || !strings.Contains(ev.Err.Error(), "shout") || !strings.Contains(ev.Err.Error(), "plugin process exited") {
+			if ev.Err == nil || !strings.Contains(ev.Err.Error(), "shout") || !strings.Contains(ev.Err.Error(), wantErr) {
 				t.Errorf("failure event error = %v", ev.Err)
 			}
 		case runtime.EventRestarting:

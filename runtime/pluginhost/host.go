@@ -17,6 +17,8 @@ import (
 	"time"
 
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/pluginproto"
@@ -38,6 +40,11 @@ var (
 	// ErrExited is returned by an Actor's calls when its plugin process
 	// died (panic, exit, SIGKILL): the runtime restarts the node.
 	ErrExited = errors.New("plugin process exited")
+	// ErrUnresponsive is returned by an Actor's calls (usually Run) when
+	// its plugin process was alive but failed Options.HealthMisses health
+	// checks in a row (stopped, wedged, starved): the host killed it, and
+	// the runtime restarts the node.
+	ErrUnresponsive = errors.New("plugin stopped answering health checks")
 	// ErrClosed is returned by Launch and Kinds after Close.
 	ErrClosed = errors.New("plugin host closed")
 )
@@ -57,6 +64,17 @@ type Options struct {
 	Logger *slog.Logger
 	// StartTimeout bounds a plugin's start and handshake. Default 20s.
 	StartTimeout time.Duration
+	// HealthInterval is how often a launched plugin's gRPC health service
+	// is checked while its Actor is open; each check must be answered
+	// within HealthInterval. Default 1s; negative disables health checks
+	// (for a plugin under a debugger).
+	HealthInterval time.Duration
+	// HealthMisses is how many checks in a row must fail (the ones before
+	// are tolerated) for the host to kill the process; the Actor's calls
+	// then return ErrUnresponsive.
+	// Default 3, so a stuck plugin is noticed within about
+	// (HealthMisses+1) * HealthInterval.
+	HealthMisses int
 	// StopTimeout bounds how long Run waits for a stopped body to return
 	// after its ctx is done before abandoning it. Default 5s.
 	StopTimeout time.Duration
@@ -83,6 +101,10 @@ type Host struct {
 
 	sumMu sync.Mutex
 	sums  map[string]fileSum // path → checksum; guarded by sumMu
+
+	// noParentDeathSignal leaves the Linux parent-death signal off, so
+	// tests can show the parent pipe alone ends plugins. Set before use.
+	noParentDeathSignal bool
 }
 
 // New returns a Host. It starts nothing until Kinds or Launch.
@@ -92,6 +114,12 @@ func New(o Options) *Host {
 	}
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = 5 * time.Second
+	}
+	if o.HealthInterval == 0 {
+		o.HealthInterval = time.Second
+	}
+	if o.HealthMisses <= 0 {
+		o.HealthMisses = 3
 	}
 	if o.GoCommand == "" {
 		o.GoCommand = "go"
@@ -137,7 +165,9 @@ func (h *Host) Close() error {
 }
 
 // Kinds starts the plugin once, asks it which kinds it serves, and stops
-// it. The kinds have their bare names ("upper") and a nil New.
+// it. The kinds have their bare names ("upper") and a nil New. If ctx is
+// done while the plugin starts, Kinds kills it and returns an error
+// wrapping ctx.Err().
 func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([]*plugins.Kind, error) {
 	if p == nil {
 		return nil, errors.New("pluginhost: Kinds needs a plugin")
@@ -147,7 +177,7 @@ func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	pr, err := h.start(exe, args, label, h.log.With("plugin", p.Name))
+	pr, err := h.start(ctx, exe, args, label, h.log.With("plugin", p.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +190,12 @@ func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([
 }
 
 // Launch starts one plugin process for one node instance and returns its
-// Actor. p == nil runs Options.Self (isolation = "process"). The process is
-// killed when the Actor is closed, when ctx is done, or by Close.
+// Actor. p == nil runs Options.Self (isolation = "process"). It blocks
+// until the plugin has started and described itself; if ctx is done first,
+// it kills the process and returns an error naming the node and wrapping
+// ctx.Err(). The process is killed when the Actor is closed, when ctx is
+// done, or by Close. While the Actor is open, a goroutine it owns checks the
+// plugin's health (Options.HealthInterval); Close stops it.
 func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, spec plugins.Spec, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -185,7 +219,7 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	pr, err := h.start(exe, args, label, log)
+	pr, err := h.start(ctx, exe, args, label, log)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +231,17 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 	if out == nil {
 		out = io.Discard
 	}
-	a := &actor{h: h, pr: pr, spec: spec, wire: wire, out: out, log: log}
+	a := &actor{h: h, pr: pr, spec: spec, wire: wire, out: out, log: log, healthDone: make(chan struct{})}
+	if h.opts.HealthInterval > 0 && pr.grpc != nil {
+		var hctx context.Context
+		hctx, a.stopHealth = context.WithCancel(context.Background())
+		go func() {
+			defer close(a.healthDone)
+			pr.watchHealth(hctx, h.opts.HealthInterval, h.opts.HealthMisses, log)
+		}()
+	} else {
+		close(a.healthDone)
+	}
 	a.stopWatch = context.AfterFunc(ctx, func() { a.Close() })
 	return a, nil
 }
@@ -329,15 +373,27 @@ type proc struct {
 	conn   *pluginproto.Client
 	desc   *pluginproto.Description
 	exe    string
-	parent *os.File // write end of the parent pipe; closing it tells the plugin we are gone
+	grpc   *grpc.ClientConn // go-plugin's connection, for health checks; nil if not gRPC
+	parent *os.File         // write end of the parent pipe; closing it tells the plugin we are gone
 	stderr *tail
+	cancel context.CancelFunc // cancels the exec.CommandContext ctx: kills the process
 
 	killOnce sync.Once
+
+	mu        sync.Mutex
+	unhealthy error // guarded by mu; set by the health monitor before it kills the process
 }
 
-// start starts exe, performs the handshake and Describe. label prefixes
-// every error ("worker[1]: plugin \"text\"").
-func (h *Host) start(exe string, args []string, label string, log *slog.Logger) (*proc, error) {
+// start starts exe, performs the handshake and Describe, and blocks until
+// they are done, they fail, or ctx is done. If ctx is done first, the
+// process (started or starting) is killed and reaped before start returns
+// an error wrapping ctx.Err(); once start has returned a proc, ctx no
+// longer affects it. label prefixes every error ("worker[1]: plugin
+// \"text\"").
+func (h *Host) start(ctx context.Context, exe string, args []string, label string, log *slog.Logger) (*proc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s (%s): start: %w", label, exe, err)
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -357,7 +413,15 @@ func (h *Host) start(exe string, args []string, label string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	cmd := exec.Command(exe, args...)
+	// go-plugin's handshake does not take a ctx: os/exec kills the process
+	// when procCtx is cancelled, which the AfterFunc does if ctx is done
+	// before start returns. After that, procCtx is cancelled only by kill.
+	procCtx, procCancel := context.WithCancel(context.Background())
+	stopCtxWatch := context.AfterFunc(ctx, procCancel)
+	cmd := exec.CommandContext(procCtx, exe, args...)
+	if !h.noParentDeathSignal {
+		setParentDeathSignal(cmd)
+	}
 	cmd.ExtraFiles = []*os.File{r} // fd 3 in the child
 	cmd.Env = append(os.Environ(), h.opts.Env...)
 	level := slog.LevelInfo
@@ -384,25 +448,41 @@ func (h *Host) start(exe string, args []string, label string, log *slog.Logger) 
 		SyncStdout:       &lineLogger{log: log, msg: "plugin stdout"},
 		SyncStderr:       &lineLogger{log: log, msg: "plugin stderr"},
 	})
-	pr := &proc{h: h, client: client, cmd: cmd, exe: exe, parent: w, stderr: stderr}
+	pr := &proc{h: h, client: client, cmd: cmd, exe: exe, parent: w, stderr: stderr, cancel: procCancel}
+	// fail kills the process and reports ctx's end in preference to the
+	// errors it causes.
+	fail := func(err error) (*proc, error) {
+		stopCtxWatch()
+		pr.kill()
+		if ctx.Err() != nil {
+			return nil, pr.cancelled(ctx, label)
+		}
+		return nil, err
+	}
 	rpc, err := client.Client()
 	r.Close() // the child has its copy (or never started)
 	if err != nil {
-		pr.kill()
-		return nil, pr.startError(label, err)
+		if ctx.Err() != nil {
+			return fail(nil) // skip startError's wait for an exit status
+		}
+		return fail(pr.startError(label, err))
 	}
 	raw, err := rpc.Dispense(pluginproto.PluginName)
 	if err != nil {
-		pr.kill()
-		return nil, fmt.Errorf("%s (%s): %w", label, exe, err)
+		return fail(fmt.Errorf("%s (%s): %w", label, exe, err))
 	}
 	pr.conn = raw.(*pluginproto.Client)
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StartTimeout)
+	if g, ok := rpc.(*plugin.GRPCClient); ok {
+		pr.grpc = g.Conn
+	}
+	dctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
 	defer cancel()
-	desc, err := pr.conn.Describe(ctx)
+	desc, err := pr.conn.Describe(dctx)
 	if err != nil {
-		pr.kill()
-		return nil, fmt.Errorf("%s (%s): describe: %w", label, exe, pr.callError(err))
+		if ctx.Err() != nil {
+			return fail(nil)
+		}
+		return fail(fmt.Errorf("%s (%s): describe: %w", label, exe, pr.callError(err)))
 	}
 	if desc.Protocol != pluginproto.ProtocolVersion {
 		pr.kill()
@@ -410,6 +490,10 @@ func (h *Host) start(exe string, args []string, label string, log *slog.Logger) 
 			label, exe, ErrProtocolVersion, desc.Protocol, pluginproto.ProtocolVersion)
 	}
 	pr.desc = desc
+	if !stopCtxWatch() {
+		// ctx was done just now: procCancel ran and the process is dying.
+		return fail(nil)
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -496,8 +580,22 @@ func (pr *proc) exitStatus(wait time.Duration) string {
 	return "exited"
 }
 
-// callError turns a failed call into ErrExited when the process is gone.
+// cancelled is start's error when its ctx ended first; kill has run, so
+// the process (if one was started) is dead and reaped.
+func (pr *proc) cancelled(ctx context.Context, label string) error {
+	what := "no plugin process was started"
+	if pr.cmd.Process != nil { // set by cmd.Start, which returned before client.Client did
+		what = fmt.Sprintf("plugin process pid %d killed", pr.cmd.Process.Pid)
+	}
+	return fmt.Errorf("%s (%s): start abandoned, %s: %w", label, pr.exe, what, ctx.Err())
+}
+
+// callError turns a failed call into the health monitor's error when it
+// killed the process, and into ErrExited when the process is gone.
 func (pr *proc) callError(err error) error {
+	if herr := pr.healthError(); herr != nil {
+		return herr
+	}
 	if st := pr.exitStatus(2 * time.Second); st != "" {
 		note := ""
 		if s := pr.stderr.String(); s != "" {
@@ -508,6 +606,63 @@ func (pr *proc) callError(err error) error {
 	return err
 }
 
+// healthError is the health monitor's verdict: nil while the process
+// answers.
+func (pr *proc) healthError() error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.unhealthy
+}
+
+// watchHealth checks the plugin's gRPC health service (the one go-plugin
+// registers in every plugin) every interval, each check bounded by
+// interval, and blocks until ctx is done or the verdict is in: after misses
+// failed checks in a row it records an ErrUnresponsive error and kills the
+// process, so the call in flight fails with that error. A process that
+// exited on its own ends the watch without a verdict (calls report
+// ErrExited).
+func (pr *proc) watchHealth(ctx context.Context, interval time.Duration, misses int, log *slog.Logger) {
+	hc := grpc_health_v1.NewHealthClient(pr.grpc)
+	req := &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failed := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, interval)
+		resp, err := hc.Check(cctx, req)
+		cancel()
+		if err == nil && resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+			err = fmt.Errorf("status %s", resp.GetStatus())
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			failed = 0
+			continue
+		case pr.client.Exited():
+			return
+		}
+		failed++
+		log.Debug("plugin health check failed", "pid", pr.pid(), "failed", failed, "error", err)
+		if failed < misses {
+			continue
+		}
+		pr.mu.Lock()
+		pr.unhealthy = fmt.Errorf("%w: %d checks in a row failed (every %s; last: %v); killed pid %d, %s",
+			ErrUnresponsive, failed, interval, err, pr.pid(), pr.exe)
+		pr.mu.Unlock()
+		log.Warn("plugin stopped answering health checks; killing it", "pid", pr.pid(), "path", pr.exe, "failed", failed)
+		pr.cancel() // os/exec SIGKILLs the process
+		return
+	}
+}
+
 func (pr *proc) pid() int {
 	if pr.desc != nil {
 		return pr.desc.Pid
@@ -515,11 +670,20 @@ func (pr *proc) pid() int {
 	return 0
 }
 
+// killGrace bounds kill's graceful shutdown: go-plugin's own shutdown call
+// has no deadline, so a plugin that is stopped (SIGSTOP) or wedged would
+// block it forever.
+const killGrace = 3 * time.Second
+
 // kill ends the process (gracefully through go-plugin, then SIGKILL after
-// 2s) and forgets it. Idempotent.
+// 2s, or after killGrace if go-plugin's shutdown call hangs), waits for it
+// to be reaped, and forgets it. Idempotent; blocks until the process is gone.
 func (pr *proc) kill() {
 	pr.killOnce.Do(func() {
+		backstop := time.AfterFunc(killGrace, pr.cancel)
 		pr.client.Kill()
+		backstop.Stop()
+		pr.cancel()
 		// Only now: closing it first would make the plugin exit on its own
 		// (status 3, "host went away") instead of shutting down cleanly.
 		pr.parent.Close()

@@ -341,12 +341,18 @@ func alive(pid int) bool {
 
 // TestHostSIGKILLLeavesNoPlugin runs a host program (this test binary in
 // helper mode) that launches a plugin, kills the host with SIGKILL and
-// waits for the plugin process to disappear.
+// waits for the plugin process to disappear: once with every mechanism,
+// once with the parent pipe alone (no Linux parent-death signal).
 func TestHostSIGKILLLeavesNoPlugin(t *testing.T) {
+	t.Run("default", func(t *testing.T) { hostSIGKILLLeavesNoPlugin(t, envHost+"=1") })
+	t.Run("pipe only", func(t *testing.T) { hostSIGKILLLeavesNoPlugin(t, envHost+"=1", envNoDeathSignal+"=1") })
+}
+
+func hostSIGKILLLeavesNoPlugin(t *testing.T, env ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, selfExe(t))
-	cmd.Env = append(os.Environ(), envHost+"=1")
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +35,12 @@ const (
 	envHost = "TOPO_TEST_HOST"
 	// envNaive makes the binary an embedding program that never serves.
 	envNaive = "TOPO_TEST_NAIVE_EMBEDDER"
+	// envPIDFile: a plugin child in mode "stall" writes its pid there
+	// before it stalls.
+	envPIDFile = "TOPO_TEST_PID_FILE"
+	// envNoDeathSignal=1 makes the host helper leave the Linux
+	// parent-death signal off: only the parent pipe ends its plugin.
+	envNoDeathSignal = "TOPO_TEST_NO_PDEATHSIG"
 )
 
 func TestMain(m *testing.M) {
@@ -49,6 +57,15 @@ func TestMain(m *testing.M) {
 		switch os.Getenv(envMode) {
 		case "v2":
 			serveVersion2()
+		case "stall":
+			// A plugin that hangs before serving (a slow init, a
+			// deadlock): only the host killing it ends it early.
+			if f := os.Getenv(envPIDFile); f != "" {
+				os.WriteFile(f+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644)
+				os.Rename(f+".tmp", f)
+			}
+			time.Sleep(time.Minute)
+			plugins.Serve(testKinds()...)
 		default:
 			plugins.Serve(testKinds()...)
 		}
@@ -170,6 +187,7 @@ func hostHelper() int {
 		return 1
 	}
 	h := New(Options{Self: []string{self}})
+	h.noParentDeathSignal = os.Getenv(envNoDeathSignal) == "1"
 	ctx := context.Background()
 	a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "blocker", Kind: "block"}, io.Discard, nil)
 	if err != nil {
@@ -183,6 +201,31 @@ func hostHelper() int {
 	go a.Run(ctx)
 	fmt.Printf("PID %d\n", a.(*actor).PID())
 	select {}
+}
+
+// waitPIDFile waits for a stalling child to write its pid into path.
+func waitPIDFile(t testing.TB, path string, timeout time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			pid, err := strconv.Atoi(string(b))
+			if err != nil {
+				t.Fatalf("pid file %s: %v", path, err)
+			}
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pid file %s after %v", path, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reaped reports whether pid no longer exists at all (not even a zombie).
+func reaped(pid int) bool {
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // selfExe is this test binary.

@@ -123,6 +123,16 @@ type Options struct {
 	RouterMandatory bool
 	// HeartbeatIvl, when positive, sends ZMTP PINGs on every connection and
 	// drops a peer that stays silent for HeartbeatTimeout (default 3×Ivl).
+	//
+	// Independently of these options (even when HeartbeatIvl is 0), a
+	// peer's PING may carry a TTL (ZMTP 3.1; ZMQ_HEARTBEAT_TTL on a libzmq
+	// peer): from then on the connection is closed (EventDisconnected,
+	// Stats.Disconnects) when no byte at all arrives from that peer for the
+	// TTL, until a PING with TTL 0 withdraws it. Only incoming traffic
+	// counts, never the PONGs and PINGs this side sends. Unlike libzmq,
+	// which forgets the TTL at the next frame of any kind and re-arms it only
+	// at the next PING (so a peer whose last frame was a PONG is never timed
+	// out), the TTL stays in force.
 	HeartbeatIvl, HeartbeatTimeout time.Duration
 	// HeartbeatTTL is the TTL advertised in our PINGs (ZMQ_HEARTBEAT_TTL):
 	// the peer drops the connection when nothing arrives from us for that

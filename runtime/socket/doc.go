@@ -25,7 +25,9 @@
 // that enforces Options.MaxMsgSize before allocating, and a per-connection
 // writer goroutine that drains the outbound queue into a bufio.Writer and
 // flushes only when the queue is empty. ZMTP commands never reach the
-// application: PING is answered with PONG, SUBSCRIBE/CANCEL (ZMTP 3.1) are
+// application: PING is answered with PONG (and a TTL in the peer's PING is
+// honoured: a peer that then sends nothing for the TTL is disconnected, see
+// Options.HeartbeatTTL), SUBSCRIBE/CANCEL (ZMTP 3.1) are
 // treated as the 3.0 subscription messages, ERROR ends the connection.
 // inproc:// hands messages between sockets of one Context in memory.
 //

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -707,6 +708,80 @@ func TestInteropHeartbeat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A libzmq peer with ZMQ_HEARTBEAT_TTL asks, in each PING, to be dropped
+// when silent for that long (peer.py: IVL 50 ms, TTL 500 ms). The pyzmq
+// process is SIGSTOPped with its connection open (the kernel keeps the TCP
+// session alive), so only the TTL can end it: topo, heartbeating on its own
+// with a 1-minute timeout, must drop it within about the TTL, and its own
+// PINGs and PONGs must not count as traffic from the peer.
+func TestInteropPeerHeartbeatTTL(t *testing.T) {
+	const n, ttl = 3, 500 * time.Millisecond
+	ctx, zctx := interopSetup(t)
+	events := newEventLog()
+	var mu sync.Mutex
+	var dropped time.Time
+	var cause error
+	pull := newSock(t, zctx, socket.PULL, socket.Options{
+		HeartbeatIvl: 50 * time.Millisecond, HeartbeatTimeout: time.Minute,
+		OnEvent: func(e socket.Event) {
+			events.record(e)
+			if e.Kind == socket.EventDisconnected {
+				mu.Lock()
+				if dropped.IsZero() {
+					dropped, cause = time.Now(), e.Err
+				}
+				mu.Unlock()
+			}
+		},
+	})
+	ep := bindEphemeral(t, pull)
+	defer func() {
+		if t.Failed() {
+			t.Logf("topo PULL events:\n%s", events)
+		}
+	}()
+	py := startPeer(ctx, t, "pyzmq PUSH (heartbeat TTL)", "-role", "hb-hold", "-ep", ep, "-n", strconv.Itoa(n), "-heartbeat-ms", "50")
+	for i := 0; i < n; i++ {
+		if m := mustRecv(ctx, t, pull, fmt.Sprintf("message %d", i)); !sameMsg(m, pyData(i)) {
+			t.Fatalf("message %d: got %s, want %s", i, describe(m), describe(pyData(i)))
+		}
+	}
+	py.line(ctx, "SENT")
+	time.Sleep(300 * time.Millisecond) // several PINGs with their TTL arrive, and are answered
+	if st := pull.Stats(); st.Disconnects != 0 || st.Peers != 1 {
+		t.Fatalf("PULL stats %+v before the peer went silent: want one live connection", st)
+	}
+	if err := py.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP pyzmq: %v", err)
+	}
+	stopped := time.Now()
+	defer func() { _ = py.cmd.Process.Signal(syscall.SIGCONT) }()
+	for {
+		if st := pull.Stats(); st.Disconnects >= 1 {
+			break
+		}
+		if time.Since(stopped) > 5*time.Second {
+			t.Fatalf("topo kept a silent libzmq peer with a %v TTL for 5s (stats %+v)", ttl, pull.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	el, err := dropped.Sub(stopped), cause
+	mu.Unlock()
+	// The last PING arrived at most one interval before the stop.
+	if el < ttl-100*time.Millisecond || el > 3*time.Second {
+		t.Errorf("dropped %v after the peer went silent, want about its TTL of %v", el, ttl)
+	}
+	if err == nil || !strings.Contains(err.Error(), "TTL") {
+		t.Errorf("EventDisconnected error %v, want one naming the peer's TTL", err)
+	}
+	if err := py.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("SIGCONT pyzmq: %v", err)
+	}
+	py.send("GO")
+	py.result(ctx)
 }
 
 // A topo PUSH round-robins over libzmq PULL peers (zmq4 v0.17.0 broadcast to

@@ -169,6 +169,21 @@ def run(ctx, a, res):
             drain_events(mon, res)
         s.close(linger=a.timeout_ms)  # flush before exiting
 
+    elif r == "hb-hold":
+        # A heartbeating PUSH (-heartbeat-ms) that sends data(i) n times,
+        # prints SENT, and then holds its connection until GO arrives on
+        # stdin: the test may SIGSTOP it meanwhile to make it silent.
+        s = make(ctx, a, zmq.PUSH)
+        mon = monitor(s)
+        attach(s, a)
+        emit("READY")
+        for i in range(a.n):
+            s.send_multipart(data(i))
+        emit("SENT")
+        wait_stdin_go(a.timeout_ms // 1000)
+        drain_events(mon, res)
+        res["sent"] = a.n
+
     elif r in ("pull", "hb-pull"):
         s = make(ctx, a, zmq.PULL)
         mon = monitor(s) if r == "hb-pull" else None

@@ -118,6 +118,17 @@ type Options struct {
 	// id frame before the delimiter, as libzmq's ZMQ_REQ_RELAXED with
 	// ZMQ_REQ_CORRELATE; REP and ROUTER peers echo it back unchanged.
 	ReqRelaxed bool
+	// XPubVerbose makes an XPUB pass every subscribe message its peers send
+	// to Recv, duplicates included (libzmq ZMQ_XPUB_VERBOSE); by default
+	// only a prefix's first subscription across all peers is passed. Cancels
+	// are still passed only when no peer is left subscribed to the prefix.
+	XPubVerbose bool
+	// XPubVerboser makes an XPUB pass every subscribe and every cancel of a
+	// prefix the peer had subscribed (libzmq ZMQ_XPUB_VERBOSER), including a
+	// cancel for each prefix of a peer that disconnects, even while other
+	// peers stay subscribed to it. It implies XPubVerbose. A cancel for a
+	// prefix the peer never subscribed is ignored in every mode.
+	XPubVerboser bool
 	// RouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
 	// unknown identity; otherwise the message is dropped and counted.
 	RouterMandatory bool

@@ -60,7 +60,9 @@
 // per subscriber, filters by prefix on the publisher side, and drops (and
 // counts) for a subscriber at its high-water mark without slowing the others.
 // SUB sends its subscriptions to every publisher and again after a
-// reconnect; XPUB passes subscription messages to Recv; XSUB forwards
+// reconnect; XPUB passes subscription messages to Recv (a prefix's first
+// subscribe and last cancel across peers; every subscribe with
+// Options.XPubVerbose, every subscribe and cancel with XPubVerboser); XSUB forwards
 // subscription messages given to Send upstream. As in libzmq, an endpoint
 // passed to Connect gets its queue at once, so messages sent before the peer
 // is up wait for it (and survive a reconnect).

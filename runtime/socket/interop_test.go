@@ -943,3 +943,43 @@ func TestInteropXPubXSub(t *testing.T) {
 		py.result(ctx)
 	})
 }
+
+// Two libzmq SUBs subscribe to the same prefix on a topo XPUB: with
+// XPubVerbose (ZMQ_XPUB_VERBOSE) Recv returns both subscriptions, by default
+// only the first; both SUBs then get the filtered stream.
+func TestInteropXPubVerbose(t *testing.T) {
+	const n = 100
+	for _, verbose := range []bool{true, false} {
+		t.Run(fmt.Sprintf("XPubVerbose=%v", verbose), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			xpub := newSock(t, zctx, socket.XPUB, socket.Options{SendHWM: -1, XPubVerbose: verbose})
+			ep := bindEphemeral(t, xpub)
+			var py []*pyPeer
+			for k := 0; k < 2; k++ {
+				py = append(py, startPeer(ctx, t, fmt.Sprintf("pyzmq SUB %d", k), "-role", "sub", "-ep", ep, "-n", strconv.Itoa(n)))
+			}
+			subs := 1
+			if verbose {
+				subs = 2
+			}
+			for k := 0; k < subs; k++ {
+				if m := mustRecv(ctx, t, xpub, fmt.Sprintf("subscription %d", k)); !sameMsg(m, socket.Msg{[]byte("\x01wx")}) {
+					t.Fatalf("XPUB Recv = %s, want the subscription [\"\\x01wx\"]", describe(m))
+				}
+			}
+			if err := xpub.WaitPeers(ctx, 2); err != nil { // both subscriptions have arrived
+				t.Fatalf("XPUB WaitPeers(2): %v", err)
+			}
+			expectNothing(ctx, t, xpub, 200*time.Millisecond)
+			for i, m := range pyPubMsgs(n) {
+				mustSend(ctx, t, xpub, socket.Msg{m}, fmt.Sprint(i))
+			}
+			mustSend(ctx, t, xpub, socket.Msg{[]byte("wx-end")}, "end marker")
+			for _, p := range py {
+				if res := p.result(ctx); num(res, "received") == 0 {
+					t.Errorf("%s received nothing", p.name)
+				}
+			}
+		})
+	}
+}

@@ -122,6 +122,9 @@ func (o Options) withDefaults() Options {
 	if o.HeartbeatIvl > 0 && o.HeartbeatTimeout <= 0 {
 		o.HeartbeatTimeout = 3 * o.HeartbeatIvl
 	}
+	if o.XPubVerboser {
+		o.XPubVerbose = true
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -399,6 +402,8 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 			s.xsubs[k] = c
 			fwd = on && c == 1
 		}
+		// XPubVerbose: every subscribe; XPubVerboser: every cancel too.
+		fwd = fwd || (on && s.opt.XPubVerbose) || (!on && s.opt.XPubVerboser)
 	}
 	s.mu.Unlock()
 	if on {
@@ -931,9 +936,11 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 			n := s.xsubs[k] - c
 			if n <= 0 {
 				delete(s.xsubs, k)
-				cancels = append(cancels, subMsg([]byte(k), false))
 			} else {
 				s.xsubs[k] = n
+			}
+			if n <= 0 || s.opt.XPubVerboser {
+				cancels = append(cancels, subMsg([]byte(k), false))
 			}
 		}
 	}

@@ -152,9 +152,12 @@ type Options struct {
 	// 100 ms unit (at most 6553.5 s).
 	HeartbeatTTL time.Duration
 	// Security is the ZMTP security mechanism; nil means NULL. NULL and
-	// PLAIN are supported (NewSocket rejects others with ErrNotSupported);
-	// with PLAIN the binding side acts as the server, the connecting side as
-	// the client. Messages are not encrypted by either.
+	// PLAIN, as this package's Plain, are supported; NewSocket rejects
+	// others with ErrNotSupported, zmq4's security/plain included (its
+	// client forgets its credentials after one handshake, so reconnects
+	// would send empty ones). With PLAIN the binding side acts as the
+	// server, the connecting side as the client, on every connection.
+	// Messages are not encrypted by either.
 	Security zmq4.Security
 	// Logger receives connection-level diagnostics; nil discards.
 	Logger *slog.Logger

@@ -17,7 +17,10 @@
 // # Wire and transport
 //
 // go-zeromq/zmq4's zmq4.Open performs only the ZMTP 3.0 greeting and the
-// NULL/PLAIN security handshake, under a deadline (Options.HandshakeTimeout)
+// security handshake (NULL, or PLAIN through this package's Plain, which
+// sends its credentials on every connection and checks them on the binding
+// side; zmq4's own PLAIN client forgets them after one handshake and is
+// refused), under a deadline (Options.HandshakeTimeout)
 // and behind a guard that refuses any handshake frame over 64 KiB (zmq4
 // allocates a frame's announced size before reading it); a panic inside
 // zmq4 during the handshake is recovered and fails only that connection.
@@ -27,7 +30,7 @@
 // flushes only when the queue is empty. ZMTP commands never reach the
 // application: PING is answered with PONG (and a TTL in the peer's PING is
 // honoured: a peer that then sends nothing for the TTL is disconnected, see
-// Options.HeartbeatTTL), SUBSCRIBE/CANCEL (ZMTP 3.1) are
+// Options.HeartbeatIvl), SUBSCRIBE/CANCEL (ZMTP 3.1) are
 // treated as the 3.0 subscription messages, ERROR ends the connection.
 // inproc:// hands messages between sockets of one Context in memory.
 //

@@ -34,10 +34,18 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 	}
 	o = o.withDefaults()
 	if o.Security != nil {
-		switch o.Security.Type() {
-		case zmq4.NullSecurity, zmq4.PlainSecurity:
+		switch o.Security.(type) {
+		case Plain, *Plain:
 		default:
-			return nil, fmt.Errorf("socket %s: security mechanism %s: %w", t, o.Security.Type(), ErrNotSupported)
+			switch o.Security.Type() {
+			case zmq4.NullSecurity:
+			case zmq4.PlainSecurity:
+				// zmq4's security/plain client clears its credentials after
+				// one handshake: a reconnect would send empty ones.
+				return nil, fmt.Errorf("socket %s: PLAIN mechanism %T: %w: it loses its credentials after one handshake; use socket.Plain", t, o.Security, ErrNotSupported)
+			default:
+				return nil, fmt.Errorf("socket %s: security mechanism %s: %w", t, o.Security.Type(), ErrNotSupported)
+			}
 		}
 	}
 	s := &Socket{

@@ -118,11 +118,32 @@ type Options struct {
 	// id frame before the delimiter, as libzmq's ZMQ_REQ_RELAXED with
 	// ZMQ_REQ_CORRELATE; REP and ROUTER peers echo it back unchanged.
 	ReqRelaxed bool
+	// XPubVerbose makes an XPUB pass every subscribe message its peers send
+	// to Recv, duplicates included (libzmq ZMQ_XPUB_VERBOSE); by default
+	// only a prefix's first subscription across all peers is passed. Cancels
+	// are still passed only when no peer is left subscribed to the prefix.
+	XPubVerbose bool
+	// XPubVerboser makes an XPUB pass every subscribe and every cancel of a
+	// prefix the peer had subscribed (libzmq ZMQ_XPUB_VERBOSER), including a
+	// cancel for each prefix of a peer that disconnects, even while other
+	// peers stay subscribed to it. It implies XPubVerbose. A cancel for a
+	// prefix the peer never subscribed is ignored in every mode.
+	XPubVerboser bool
 	// RouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
 	// unknown identity; otherwise the message is dropped and counted.
 	RouterMandatory bool
 	// HeartbeatIvl, when positive, sends ZMTP PINGs on every connection and
 	// drops a peer that stays silent for HeartbeatTimeout (default 3×Ivl).
+	//
+	// Independently of these options (even when HeartbeatIvl is 0), a
+	// peer's PING may carry a TTL (ZMTP 3.1; ZMQ_HEARTBEAT_TTL on a libzmq
+	// peer): from then on the connection is closed (EventDisconnected,
+	// Stats.Disconnects) when no byte at all arrives from that peer for the
+	// TTL, until a PING with TTL 0 withdraws it. Only incoming traffic
+	// counts, never the PONGs and PINGs this side sends. Unlike libzmq,
+	// which forgets the TTL at the next frame of any kind and re-arms it only
+	// at the next PING (so a peer whose last frame was a PONG is never timed
+	// out), the TTL stays in force.
 	HeartbeatIvl, HeartbeatTimeout time.Duration
 	// HeartbeatTTL is the TTL advertised in our PINGs (ZMQ_HEARTBEAT_TTL):
 	// the peer drops the connection when nothing arrives from us for that
@@ -131,9 +152,12 @@ type Options struct {
 	// 100 ms unit (at most 6553.5 s).
 	HeartbeatTTL time.Duration
 	// Security is the ZMTP security mechanism; nil means NULL. NULL and
-	// PLAIN are supported (NewSocket rejects others with ErrNotSupported);
-	// with PLAIN the binding side acts as the server, the connecting side as
-	// the client. Messages are not encrypted by either.
+	// PLAIN, as this package's Plain, are supported; NewSocket rejects
+	// others with ErrNotSupported, zmq4's security/plain included (its
+	// client forgets its credentials after one handshake, so reconnects
+	// would send empty ones). With PLAIN the binding side acts as the
+	// server, the connecting side as the client, on every connection.
+	// Messages are not encrypted by either.
 	Security zmq4.Security
 	// Logger receives connection-level diagnostics; nil discards.
 	Logger *slog.Logger

@@ -17,7 +17,10 @@
 // # Wire and transport
 //
 // go-zeromq/zmq4's zmq4.Open performs only the ZMTP 3.0 greeting and the
-// NULL/PLAIN security handshake, under a deadline (Options.HandshakeTimeout)
+// security handshake (NULL, or PLAIN through this package's Plain, which
+// sends its credentials on every connection and checks them on the binding
+// side; zmq4's own PLAIN client forgets them after one handshake and is
+// refused), under a deadline (Options.HandshakeTimeout)
 // and behind a guard that refuses any handshake frame over 64 KiB (zmq4
 // allocates a frame's announced size before reading it); a panic inside
 // zmq4 during the handshake is recovered and fails only that connection.
@@ -25,7 +28,9 @@
 // that enforces Options.MaxMsgSize before allocating, and a per-connection
 // writer goroutine that drains the outbound queue into a bufio.Writer and
 // flushes only when the queue is empty. ZMTP commands never reach the
-// application: PING is answered with PONG, SUBSCRIBE/CANCEL (ZMTP 3.1) are
+// application: PING is answered with PONG (and a TTL in the peer's PING is
+// honoured: a peer that then sends nothing for the TTL is disconnected, see
+// Options.HeartbeatIvl), SUBSCRIBE/CANCEL (ZMTP 3.1) are
 // treated as the 3.0 subscription messages, ERROR ends the connection.
 // inproc:// hands messages between sockets of one Context in memory: a
 // message goes straight from Send into the receiving socket's queue for that
@@ -73,7 +78,9 @@
 // per subscriber, filters by prefix on the publisher side, and drops (and
 // counts) for a subscriber at its high-water mark without slowing the others.
 // SUB sends its subscriptions to every publisher and again after a
-// reconnect; XPUB passes subscription messages to Recv; XSUB forwards
+// reconnect; XPUB passes subscription messages to Recv (a prefix's first
+// subscribe and last cancel across peers; every subscribe with
+// Options.XPubVerbose, every subscribe and cancel with XPubVerboser); XSUB forwards
 // subscription messages given to Send upstream. As in libzmq, an endpoint
 // passed to Connect gets its queue at once, so messages sent before the peer
 // is up wait for it (and survive a reconnect).

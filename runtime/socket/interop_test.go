@@ -17,11 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -709,6 +711,80 @@ func TestInteropHeartbeat(t *testing.T) {
 	}
 }
 
+// A libzmq peer with ZMQ_HEARTBEAT_TTL asks, in each PING, to be dropped
+// when silent for that long (peer.py: IVL 50 ms, TTL 500 ms). The pyzmq
+// process is SIGSTOPped with its connection open (the kernel keeps the TCP
+// session alive), so only the TTL can end it: topo, heartbeating on its own
+// with a 1-minute timeout, must drop it within about the TTL, and its own
+// PINGs and PONGs must not count as traffic from the peer.
+func TestInteropPeerHeartbeatTTL(t *testing.T) {
+	const n, ttl = 3, 500 * time.Millisecond
+	ctx, zctx := interopSetup(t)
+	events := newEventLog()
+	var mu sync.Mutex
+	var dropped time.Time
+	var cause error
+	pull := newSock(t, zctx, socket.PULL, socket.Options{
+		HeartbeatIvl: 50 * time.Millisecond, HeartbeatTimeout: time.Minute,
+		OnEvent: func(e socket.Event) {
+			events.record(e)
+			if e.Kind == socket.EventDisconnected {
+				mu.Lock()
+				if dropped.IsZero() {
+					dropped, cause = time.Now(), e.Err
+				}
+				mu.Unlock()
+			}
+		},
+	})
+	ep := bindEphemeral(t, pull)
+	defer func() {
+		if t.Failed() {
+			t.Logf("topo PULL events:\n%s", events)
+		}
+	}()
+	py := startPeer(ctx, t, "pyzmq PUSH (heartbeat TTL)", "-role", "hb-hold", "-ep", ep, "-n", strconv.Itoa(n), "-heartbeat-ms", "50")
+	for i := 0; i < n; i++ {
+		if m := mustRecv(ctx, t, pull, fmt.Sprintf("message %d", i)); !sameMsg(m, pyData(i)) {
+			t.Fatalf("message %d: got %s, want %s", i, describe(m), describe(pyData(i)))
+		}
+	}
+	py.line(ctx, "SENT")
+	time.Sleep(300 * time.Millisecond) // several PINGs with their TTL arrive, and are answered
+	if st := pull.Stats(); st.Disconnects != 0 || st.Peers != 1 {
+		t.Fatalf("PULL stats %+v before the peer went silent: want one live connection", st)
+	}
+	if err := py.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP pyzmq: %v", err)
+	}
+	stopped := time.Now()
+	defer func() { _ = py.cmd.Process.Signal(syscall.SIGCONT) }()
+	for {
+		if st := pull.Stats(); st.Disconnects >= 1 {
+			break
+		}
+		if time.Since(stopped) > 5*time.Second {
+			t.Fatalf("topo kept a silent libzmq peer with a %v TTL for 5s (stats %+v)", ttl, pull.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	el, err := dropped.Sub(stopped), cause
+	mu.Unlock()
+	// The last PING arrived at most one interval before the stop.
+	if el < ttl-100*time.Millisecond || el > 3*time.Second {
+		t.Errorf("dropped %v after the peer went silent, want about its TTL of %v", el, ttl)
+	}
+	if err == nil || !strings.Contains(err.Error(), "TTL") {
+		t.Errorf("EventDisconnected error %v, want one naming the peer's TTL", err)
+	}
+	if err := py.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("SIGCONT pyzmq: %v", err)
+	}
+	py.send("GO")
+	py.result(ctx)
+}
+
 // A topo PUSH round-robins over libzmq PULL peers (zmq4 v0.17.0 broadcast to
 // every peer instead): every message reaches exactly one peer, each peer
 // sees its share in order, and the shares are even.
@@ -867,4 +943,102 @@ func TestInteropXPubXSub(t *testing.T) {
 		mustSend(ctx, t, xpub, socket.Msg{[]byte("wx-end")}, "end marker")
 		py.result(ctx)
 	})
+}
+
+// Two libzmq SUBs subscribe to the same prefix on a topo XPUB: with
+// XPubVerbose (ZMQ_XPUB_VERBOSE) Recv returns both subscriptions, by default
+// only the first; both SUBs then get the filtered stream.
+func TestInteropXPubVerbose(t *testing.T) {
+	const n = 100
+	for _, verbose := range []bool{true, false} {
+		t.Run(fmt.Sprintf("XPubVerbose=%v", verbose), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			xpub := newSock(t, zctx, socket.XPUB, socket.Options{SendHWM: -1, XPubVerbose: verbose})
+			ep := bindEphemeral(t, xpub)
+			var py []*pyPeer
+			for k := 0; k < 2; k++ {
+				py = append(py, startPeer(ctx, t, fmt.Sprintf("pyzmq SUB %d", k), "-role", "sub", "-ep", ep, "-n", strconv.Itoa(n)))
+			}
+			subs := 1
+			if verbose {
+				subs = 2
+			}
+			for k := 0; k < subs; k++ {
+				if m := mustRecv(ctx, t, xpub, fmt.Sprintf("subscription %d", k)); !sameMsg(m, socket.Msg{[]byte("\x01wx")}) {
+					t.Fatalf("XPUB Recv = %s, want the subscription [\"\\x01wx\"]", describe(m))
+				}
+			}
+			if err := xpub.WaitPeers(ctx, 2); err != nil { // both subscriptions have arrived
+				t.Fatalf("XPUB WaitPeers(2): %v", err)
+			}
+			expectNothing(ctx, t, xpub, 200*time.Millisecond)
+			for i, m := range pyPubMsgs(n) {
+				mustSend(ctx, t, xpub, socket.Msg{m}, fmt.Sprint(i))
+			}
+			mustSend(ctx, t, xpub, socket.Msg{[]byte("wx-end")}, "end marker")
+			for _, p := range py {
+				if res := p.result(ctx); num(res, "received") == 0 {
+					t.Errorf("%s received nothing", p.name)
+				}
+			}
+		})
+	}
+}
+
+// A topo PLAIN client against a libzmq PLAIN server whose ZAP handler
+// accepts only user/secret: the server restarts on the same port and the
+// client's reconnect handshake must offer the same credentials (zmq4's own
+// PLAIN client sends empty ones on a second handshake).
+func TestInteropPlainReconnect(t *testing.T) {
+	const n = 3
+	ctx, zctx := interopSetup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := "tcp://" + ln.Addr().String()
+	_ = ln.Close()
+	events := newEventLog()
+	push := newSock(t, zctx, socket.PUSH, socket.Options{
+		Security:     socket.Plain{Username: "user", Password: "secret"},
+		ReconnectIvl: 20 * time.Millisecond, ReconnectIvlMax: 100 * time.Millisecond,
+		OnEvent: events.record,
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("topo PUSH events:\n%s", events)
+		}
+	}()
+	for round := 0; round < 2; round++ {
+		py := startPeer(ctx, t, fmt.Sprintf("pyzmq PLAIN PULL, run %d", round+1), "-role", "plain-pull", "-bind", "-ep", ep, "-n", strconv.Itoa(n))
+		py.line(ctx, "READY")
+		if round == 0 {
+			connect(t, push, ep)
+		}
+		for i := 0; i < n; i++ {
+			mustSend(ctx, t, push, pyData(i), fmt.Sprintf("run %d message %d", round+1, i))
+		}
+		res := py.result(ctx)
+		offered, _ := res["offered"].([]any)
+		if num(res, "received") != n || len(offered) == 0 {
+			t.Fatalf("run %d: libzmq received %d (want %d), ZAP saw %v", round+1, num(res, "received"), n, offered)
+		}
+		for _, o := range offered {
+			if o != "user:secret" {
+				t.Errorf("run %d: ZAP handler was offered %q, want user:secret", round+1, o)
+			}
+		}
+		// The server is gone: wait until topo has seen it, so the next
+		// messages queue for the reconnect instead of a dead connection.
+		for push.Stats().Disconnects < uint64(round+1) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("PUSH never saw the server go: stats %+v", push.Stats())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	if st := push.Stats(); st.Connects != 2 || st.HandshakeFailures != 0 {
+		t.Errorf("PUSH stats %+v: want 2 connections, no handshake failure", st)
+	}
 }

@@ -9,15 +9,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-zeromq/zmq4/security/plain"
 )
 
 func TestPlainSecurity(t *testing.T) {
 	e := newEnv(t)
-	pull := e.sock(PULL, Options{Security: plain.Security("user", "secret")})
+	pull := e.sock(PULL, Options{Security: Plain{Username: "user", Password: "secret"}})
 	ep := e.bind(pull, "tcp://127.0.0.1:0")
-	push := e.sock(PUSH, Options{Security: plain.Security("user", "secret")})
+	push := e.sock(PUSH, Options{Security: Plain{Username: "user", Password: "secret"}})
 	e.connect(push, ep)
 	e.send(push, "over PLAIN")
 	if m := e.recv(pull); !eq(m, "over PLAIN") {

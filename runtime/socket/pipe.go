@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,10 @@ func (p *pipe) kill() {
 	signal(q.s.sendWake)
 }
 
+// errPeerTTL ends a connection whose peer asked, in a PING, to be dropped
+// when silent for longer than a TTL and then was.
+var errPeerTTL = errors.New("socket: peer heartbeat TTL expired")
+
 // conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
 // that ran the handshake) and a writer goroutine.
 type conn struct {
@@ -138,6 +143,31 @@ type conn struct {
 	err   error
 	rcvd  atomic.Bool // data arrived since the last heartbeat check
 	wdone chan struct{}
+
+	// ttl is the TTL of the peer's last PING (ZMTP 3.1), 0 if none: while
+	// it is set, every read from the network must see bytes within ttl.
+	// ttlArmed says a read deadline is set. Both owned by the reader.
+	ttl      time.Duration
+	ttlArmed bool
+}
+
+// ttlReader is what the reader's bufio.Reader reads from: before every read
+// from the network it sets the deadline that the peer's PING TTL asks for,
+// so the connection ends when no byte at all arrives from the peer for that
+// long. What this side sends (PONGs, its own PINGs) does not count. Used by
+// the reader goroutine only.
+type ttlReader struct{ c *conn }
+
+func (r ttlReader) Read(b []byte) (int, error) {
+	c := r.c
+	if c.ttl > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.ttl))
+		c.ttlArmed = true
+	} else if c.ttlArmed {
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.ttlArmed = false
+	}
+	return c.nc.Read(b)
 }
 
 func (c *conn) kill(err error) {
@@ -224,7 +254,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 
 func (c *conn) reader() {
 	s, p := c.s, c.p
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	br := bufio.NewReaderSize(ttlReader{c}, 64<<10)
 	fr := newFrameReader(br, s.opt.MaxMsgSize)
 	wake := make(chan struct{}, 1)
 	hb := s.opt.HeartbeatIvl > 0
@@ -239,6 +269,9 @@ func (c *conn) reader() {
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				err = io.EOF
+			} else if c.ttl > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				err = fmt.Errorf("socket %s: %s: peer %s sent nothing for the TTL of its PING (%v): %w", s.typ, p.endpoint, p.peerAddr(), c.ttl, errPeerTTL)
+				s.log.Debug("peer heartbeat TTL expired", "endpoint", p.endpoint, "err", err)
 			} else {
 				s.log.Debug("connection read failed", "endpoint", p.endpoint, "err", err)
 			}
@@ -339,6 +372,9 @@ func (c *conn) command(body []byte) bool {
 	case "PING":
 		ctx := []byte(nil)
 		if len(data) >= 2 {
+			// The TTL (deciseconds) applies from the next read on; 0
+			// withdraws an earlier one.
+			c.ttl = time.Duration(int(data[0])<<8|int(data[1])) * 100 * time.Millisecond
 			ctx = data[2:]
 			if len(ctx) > 16 {
 				ctx = ctx[:16]

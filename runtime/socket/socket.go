@@ -34,10 +34,18 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 	}
 	o = o.withDefaults()
 	if o.Security != nil {
-		switch o.Security.Type() {
-		case zmq4.NullSecurity, zmq4.PlainSecurity:
+		switch o.Security.(type) {
+		case Plain, *Plain:
 		default:
-			return nil, fmt.Errorf("socket %s: security mechanism %s: %w", t, o.Security.Type(), ErrNotSupported)
+			switch o.Security.Type() {
+			case zmq4.NullSecurity:
+			case zmq4.PlainSecurity:
+				// zmq4's security/plain client clears its credentials after
+				// one handshake: a reconnect would send empty ones.
+				return nil, fmt.Errorf("socket %s: PLAIN mechanism %T: %w: it loses its credentials after one handshake; use socket.Plain", t, o.Security, ErrNotSupported)
+			default:
+				return nil, fmt.Errorf("socket %s: security mechanism %s: %w", t, o.Security.Type(), ErrNotSupported)
+			}
 		}
 	}
 	s := &Socket{
@@ -121,6 +129,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HeartbeatIvl > 0 && o.HeartbeatTimeout <= 0 {
 		o.HeartbeatTimeout = 3 * o.HeartbeatIvl
+	}
+	if o.XPubVerboser {
+		o.XPubVerbose = true
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -413,6 +424,8 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 			s.xsubs[k] = c
 			fwd = on && c == 1
 		}
+		// XPubVerbose: every subscribe; XPubVerboser: every cancel too.
+		fwd = fwd || (on && s.opt.XPubVerbose) || (!on && s.opt.XPubVerboser)
 	}
 	s.mu.Unlock()
 	if on {
@@ -988,9 +1001,11 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 			n := s.xsubs[k] - c
 			if n <= 0 {
 				delete(s.xsubs, k)
-				cancels = append(cancels, subMsg([]byte(k), false))
 			} else {
 				s.xsubs[k] = n
+			}
+			if n <= 0 || s.opt.XPubVerboser {
+				cancels = append(cancels, subMsg([]byte(k), false))
 			}
 		}
 	}

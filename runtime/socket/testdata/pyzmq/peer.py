@@ -116,6 +116,9 @@ def make(ctx, a, kind):
 def attach(s, a):
     if a.bind and not a.ep.startswith("tcp://"):
         s.bind(a.ep)  # ipc://path chosen by the test
+    elif a.bind and a.ep.count(":") == 2:
+        s.bind(a.ep)  # tcp://host:port chosen by the test
+        emit("PORT %s" % a.ep.rsplit(":", 1)[1])
     elif a.bind:
         port = s.bind_to_random_port(a.ep, min_port=20000, max_port=60000, max_tries=200)
         emit("PORT %d" % port)
@@ -168,6 +171,53 @@ def run(ctx, a, res):
             time.sleep(0.05)
             drain_events(mon, res)
         s.close(linger=a.timeout_ms)  # flush before exiting
+
+    elif r == "hb-hold":
+        # A heartbeating PUSH (-heartbeat-ms) that sends data(i) n times,
+        # prints SENT, and then holds its connection until GO arrives on
+        # stdin: the test may SIGSTOP it meanwhile to make it silent.
+        s = make(ctx, a, zmq.PUSH)
+        mon = monitor(s)
+        attach(s, a)
+        emit("READY")
+        for i in range(a.n):
+            s.send_multipart(data(i))
+        emit("SENT")
+        wait_stdin_go(a.timeout_ms // 1000)
+        drain_events(mon, res)
+        res["sent"] = a.n
+
+    elif r == "plain-pull":
+        # A PLAIN server (ZMQ_PLAIN_SERVER) whose ZAP handler accepts only
+        # user/secret; receives data(i) n times. Reports the credentials
+        # offered, as the ZAP handler saw them, in "offered".
+        from zmq.auth.thread import ThreadAuthenticator
+        offered = []
+
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        try:
+            orig = auth.thread.authenticator._authenticate_plain
+
+            def record(domain, username, password):
+                u = username.decode() if isinstance(username, bytes) else username
+                p = password.decode() if isinstance(password, bytes) else password
+                offered.append("%s:%s" % (u, p))
+                return orig(domain, username, password)
+
+            auth.thread.authenticator._authenticate_plain = record
+            auth.configure_plain(domain="*", passwords={"user": "secret"})
+            s = make(ctx, a, zmq.PULL)
+            s.setsockopt(zmq.PLAIN_SERVER, 1)
+            attach(s, a)
+            emit("READY")
+            for i in range(a.n):
+                check_data(i, s.recv_multipart())
+            res["received"] = a.n
+            s.close(linger=0)
+        finally:
+            res["offered"] = offered
+            auth.stop()
 
     elif r in ("pull", "hb-pull"):
         s = make(ctx, a, zmq.PULL)

@@ -2,7 +2,6 @@ package socket
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -203,40 +202,6 @@ func (q *mq) markAvail() {
 	}
 }
 
-// spinIters bounds how long a consumer that found its queue empty polls
-// before parking (a few microseconds). A producer's next message usually
-// arrives well within that while a stream flows, and catching it by polling
-// keeps producer and consumer running in parallel on their own Ps: parking
-// would make the producer's push wake the consumer onto the producer's own
-// P (Go's runnext), so the pair would take turns on one P instead.
-const spinIters = 512
-
-// spin polls for items (or close) for a bounded time and reports whether
-// any arrived. It yields every few iterations so a producer waiting for this
-// P can run. Consumer only, before park.
-func (q *mq) spin() bool {
-	for i := 1; i <= spinIters; i++ {
-		if q.avail.Load() {
-			return true
-		}
-		if i&63 == 0 {
-			runtime.Gosched()
-		}
-	}
-	return q.avail.Load()
-}
-
-// spinChan polls the wake channel c for a bounded time before its owner
-// blocks on it, for the same reason as spin: a producer refused at the
-// high-water mark is usually given room a moment later.
-func spinChan(c chan struct{}) {
-	for i := 1; i <= spinIters && len(c) == 0; i++ {
-		if i&63 == 0 {
-			runtime.Gosched()
-		}
-	}
-}
-
 // park marks the consumer as waiting unless items are pending; it reports
 // whether the consumer should now block on q.wake. Consumer only.
 func (q *mq) park() bool {
@@ -252,8 +217,9 @@ func (q *mq) park() bool {
 	return true
 }
 
-// pop waits for the next item until ctx is done or done is closed. Consumer only.
-func (q *mq) pop(ctx context.Context, done <-chan struct{}) (item, error) {
+// pop waits for the next item until ctx is done or done is closed, polling
+// for up to sb's budget before it parks. Consumer only.
+func (q *mq) pop(ctx context.Context, done <-chan struct{}, sb *spinBudget) (item, error) {
 	for {
 		if it, ok := q.tryPop(); ok {
 			return it, nil
@@ -261,7 +227,7 @@ func (q *mq) pop(ctx context.Context, done <-chan struct{}) (item, error) {
 		if q.isClosed() {
 			return item{}, ErrClosed
 		}
-		if q.spin() || !q.park() {
+		if sb.poll(q.avail.Load) || !q.park() {
 			continue
 		}
 		select {

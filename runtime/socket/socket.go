@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,6 +169,7 @@ type Socket struct {
 	reqPipe  *pipe // REQ: pipe awaiting the reply
 	reqBusy  bool
 	reqSeq   uint32 // REQ with ReqRelaxed: id of the current request
+	sendSpin spinBudget
 	outN     uint64 // messages sent and not yet added to msgsOut (sendMu)
 	outB     uint64 // their bytes
 	msgsOut  atomic.Uint64
@@ -177,16 +177,17 @@ type Socket struct {
 
 	_ cacheLinePad
 	// Recv-side state (Recv is single-goroutine).
-	recvMu  sync.Mutex
-	ring    []*pipe // readable pipes, served in turn
-	ringIdx int
-	repPipe *pipe
-	repEnv  Msg
-	repBusy atomic.Bool
-	inN     uint64 // messages received and not yet added to msgsIn (recvMu)
-	inB     uint64 // their bytes
-	msgsIn  atomic.Uint64
-	bytesIn atomic.Uint64
+	recvMu   sync.Mutex
+	ring     []*pipe // readable pipes, served in turn
+	ringIdx  int
+	repPipe  *pipe
+	repEnv   Msg
+	repBusy  atomic.Bool
+	recvSpin spinBudget
+	inN      uint64 // messages received and not yet added to msgsIn (recvMu)
+	inB      uint64 // their bytes
+	msgsIn   atomic.Uint64
+	bytesIn  atomic.Uint64
 
 	_      cacheLinePad
 	readyN atomic.Int64 // tokens pushed and not yet taken (producers and Recv)
@@ -514,8 +515,8 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 			// Every readable pipe ran dry. Poll them briefly before giving
 			// them up: while a stream flows the next message is usually a
 			// moment away, and a pipe that stays active spares its producer
-			// re-announcing it (see spinIters).
-			if s.spinRing() {
+			// re-announcing it (see spin.go).
+			if s.recvSpin.poll(s.ringReady) {
 				continue
 			}
 			kept := s.ring[:0]
@@ -530,7 +531,7 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 			continue
 		}
 		s.flushIn() // about to block: make Stats exact meanwhile
-		t, err := s.ready.pop(ctx, s.closing)
+		t, err := s.ready.pop(ctx, s.closing, &s.recvSpin)
 		if err != nil {
 			return item{}, err
 		}
@@ -539,23 +540,15 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 	}
 }
 
-// spinRing polls the readable pipes (and newly readable ones) for a bounded
-// time and reports whether any has a message. Recv-side only.
-func (s *Socket) spinRing() bool {
-	for i := 1; i <= spinIters; i++ {
-		for _, p := range s.ring {
-			if p.avail() {
-				return true
-			}
-		}
-		if s.readyN.Load() > 0 || s.closed.Load() {
+// ringReady reports whether a readable pipe (or a newly readable one) has
+// a message, or the socket closed. Recv-side only.
+func (s *Socket) ringReady() bool {
+	for _, p := range s.ring {
+		if p.avail() {
 			return true
 		}
-		if i&63 == 0 {
-			runtime.Gosched()
-		}
 	}
-	return false
+	return s.readyN.Load() > 0 || s.closed.Load()
 }
 
 // ---- Send ----
@@ -645,7 +638,7 @@ func (s *Socket) sendRR(ctx context.Context, m Msg) (*pipe, error) {
 			}
 		}
 		s.flushOut() // about to block: make Stats exact meanwhile
-		spinChan(s.sendWake)
+		s.sendSpin.poll(s.sendWoken)
 		select {
 		case <-s.sendWake:
 		case <-ctx.Done():
@@ -655,6 +648,9 @@ func (s *Socket) sendRR(ctx context.Context, m Msg) (*pipe, error) {
 		}
 	}
 }
+
+// sendWoken reports whether a blocked Send has been signalled.
+func (s *Socket) sendWoken() bool { return len(s.sendWake) > 0 }
 
 func (s *Socket) drop(p *pipe, why string) {
 	s.st.dropped.Add(1)

@@ -41,10 +41,12 @@
 // # Waiting
 //
 // A Recv that finds nothing to read, and a Send refused at the high-water
-// mark, poll for a few microseconds before they park. While a stream flows
-// the next message (or room) is usually that close, and parking would make
-// the other side's wake-up put them on its own P, so that producer and
-// consumer take turns instead of running in parallel. Send and Recv also
+// mark, poll for up to a few microseconds before they park. While a stream
+// flows the next message (or room) is usually that close, and parking would
+// make the other side's wake-up put them on its own P, so that producer and
+// consumer take turns instead of running in parallel. The poll adapts: it
+// shrinks to a token length while polls keep finding nothing (request-reply,
+// idle sockets) and grows back when one succeeds (spin.go). Send and Recv also
 // count messages locally and publish them to Stats every 64 messages and
 // before they block; Stats adds an idle side's remainder itself, so it is
 // exact whenever Send or Recv is not running.

@@ -81,8 +81,8 @@ func send(ctx context.Context, s *socket.Socket, name string, m socket.Msg) erro
 	return nil
 }
 
-// sockErr is recv's and send's error, kept out of line so that they inline
-// into the kinds' per-message loops.
+// sockErr is the error recv and send return: the socket's name, the
+// operation and the cause.
 func sockErr(name, op string, err error) error {
 	return fmt.Errorf("socket %q: %s: %w", name, op, err)
 }

@@ -106,8 +106,8 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 			}
 			hdrs = socket.Msg(msgs)
 		}
-		if err := send(ctx, out, "out", hdrs[k:k+1:k+1]); err != nil {
-			return err
+		if err := out.Send(ctx, hdrs[k:k+1:k+1]); err != nil { // (not send(): it does not inline)
+			return sockErr("out", "send", err)
 		}
 		k++
 		sent++
@@ -170,7 +170,8 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 		line(env, "Received %d messages in %.3f s (%.0f msgs/s)", n, el.Seconds(), perSecond(lastN-1, el))
 	}
 	for c.expect == 0 || n < c.expect {
-		if _, err := recv(ctx, in, "in"); err != nil {
+		if _, err := in.Recv(ctx); err != nil { // (not recv(): it does not inline)
+			err = sockErr("in", "recv", err)
 			if c.expect == 0 && n > 0 && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				report()
 			}

@@ -56,9 +56,10 @@ type spsc struct {
 	spaceW chan struct{} // signalled when space frees after a refusal
 }
 
+// newSPSC returns an empty queue; its first chunk is allocated by the first
+// push, so an idle inproc pipe costs no slots.
 func newSPSC(capacity int) *spsc {
-	c := &spscChunk{}
-	return &spsc{tail: c, head: c, cap: capacity}
+	return &spsc{tpos: spscChunkLen, cap: capacity}
 }
 
 // push appends m (producer only). Unless force is set, it refuses with
@@ -82,7 +83,11 @@ func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated
 		if c == nil {
 			c = &spscChunk{}
 		}
-		q.tail.next.Store(c)
+		if q.tail == nil {
+			q.head = c // the first chunk; published to the consumer by pushed below
+		} else {
+			q.tail.next.Store(c)
+		}
 		q.tail, q.tpos = c, 0
 	}
 	q.tail.msgs[q.tpos] = m

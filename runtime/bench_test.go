@@ -14,6 +14,7 @@ import (
 
 	"github.com/topo-zmq/topo/internal/benchpair"
 	"github.com/topo-zmq/topo/internal/lockedbuf"
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
@@ -40,49 +41,27 @@ func genCountTopo(ep string, msgs int) *topology.Topology {
 // what issue 4's overhead target compares: count reports it, and the
 // hand-wired receiver measures it the same way.
 func BenchmarkGenerateCount(b *testing.B) {
-	rateRe := regexp.MustCompile(`\((\d+) msgs/s\)`)
-	for _, tr := range []string{"tcp", "inproc"} {
-		ep := "tcp://127.0.0.1:0"
-		if tr == "inproc" {
-			ep = "inproc://bench"
-		}
-		b.Run(tr+"/runtime", func(b *testing.B) {
+	for _, tr := range benchTransports {
+		b.Run(tr.name+"/runtime", func(b *testing.B) {
 			reg := builtinRegistry(b)
-			var steady float64
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				var out lockedbuf.Buffer
-				rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg, Stdout: &out})
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				err := rt.Run(ctx)
-				cancel()
-				if err != nil {
-					b.Fatal(err)
-				}
-				m := rateRe.FindStringSubmatch(out.String())
-				if m == nil {
-					b.Fatalf("no rate in count's output: %q", out.String())
-				}
-				r, _ := strconv.ParseFloat(m[1], 64)
-				steady += r
-			}
-			b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
-			b.ReportMetric(steady/float64(b.N), "steady-msgs/s")
+			series(b, func() float64 { return viaRuntime(b, reg, tr.ep) })
 		})
-		b.Run(tr+"/hand-wired", func(b *testing.B) {
-			var steady float64
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				r, err := handWired(ep, benchMsgs)
-				if err != nil {
-					b.Fatal(err)
-				}
-				steady += r
-			}
-			b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
-			b.ReportMetric(steady/float64(b.N), "steady-msgs/s")
+		b.Run(tr.name+"/hand-wired", func(b *testing.B) {
+			series(b, func() float64 { return byHand(b, tr.ep) })
 		})
 	}
+}
+
+// series runs one benchMsgs transfer per iteration and reports the
+// end-to-end rate and the mean steady rate returned by transfer.
+func series(b *testing.B, transfer func() float64) {
+	var steady float64
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		steady += transfer()
+	}
+	b.ReportMetric(float64(benchMsgs*b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(steady/float64(b.N), "steady-msgs/s")
 }
 
 // BenchmarkGenerateCountPaired runs the runtime and the hand-wired
@@ -91,40 +70,49 @@ func BenchmarkGenerateCount(b *testing.B) {
 // drifts from one minute to the next, pairs taken seconds apart compare
 // like with like, where BenchmarkGenerateCount's separate series do not.
 func BenchmarkGenerateCountPaired(b *testing.B) {
-	rateRe := regexp.MustCompile(`\((\d+) msgs/s\)`)
-	for _, tr := range []string{"tcp", "inproc"} {
-		ep := "tcp://127.0.0.1:0"
-		if tr == "inproc" {
-			ep = "inproc://bench"
-		}
-		b.Run(tr, func(b *testing.B) {
+	for _, tr := range benchTransports {
+		b.Run(tr.name, func(b *testing.B) {
 			reg := builtinRegistry(b)
-			viaRuntime := func() float64 {
-				var out lockedbuf.Buffer
-				rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg, Stdout: &out})
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				err := rt.Run(ctx)
-				cancel()
-				if err != nil {
-					b.Fatal(err)
-				}
-				m := rateRe.FindStringSubmatch(out.String())
-				if m == nil {
-					b.Fatalf("no rate in count's output: %q", out.String())
-				}
-				r, _ := strconv.ParseFloat(m[1], 64)
-				return r
-			}
-			byHand := func() float64 {
-				r, err := handWired(ep, benchMsgs)
-				if err != nil {
-					b.Fatal(err)
-				}
-				return r
-			}
-			benchpair.Run(b, viaRuntime, byHand)
+			benchpair.Run(b,
+				func() float64 { return viaRuntime(b, reg, tr.ep) },
+				func() float64 { return byHand(b, tr.ep) })
 		})
 	}
+}
+
+var benchTransports = []struct{ name, ep string }{
+	{"tcp", "tcp://127.0.0.1:0"},
+	{"inproc", "inproc://bench"},
+}
+
+var countRateRe = regexp.MustCompile(`\((\d+) msgs/s\)`)
+
+// viaRuntime runs the generate → count topology once and returns count's
+// steady rate (first to last message received).
+func viaRuntime(b *testing.B, reg *plugins.Registry, ep string) float64 {
+	var out lockedbuf.Buffer
+	rt := New(genCountTopo(ep, benchMsgs), Options{Registry: reg, Stdout: &out})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	err := rt.Run(ctx)
+	cancel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := countRateRe.FindStringSubmatch(out.String())
+	if m == nil {
+		b.Fatalf("no rate in count's output: %q", out.String())
+	}
+	r, _ := strconv.ParseFloat(m[1], 64)
+	return r
+}
+
+// byHand runs handWired once and returns its steady rate.
+func byHand(b *testing.B, ep string) float64 {
+	r, err := handWired(ep, benchMsgs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
 
 // handWired is generate → count written directly against runtime/socket:

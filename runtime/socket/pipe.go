@@ -74,6 +74,15 @@ func (p *pipe) peerAddr() string {
 	return p.addr
 }
 
+// tryPop takes the next message from p's inbound queue (Recv-side only).
+func (p *pipe) tryPop() (item, bool) {
+	if p.fast != nil {
+		m, ok := p.fast.tryPop()
+		return item{m: m, p: p}, ok
+	}
+	return p.in.tryPop()
+}
+
 // avail reports whether p's inbound queue has messages (Recv-side only).
 func (p *pipe) avail() bool {
 	if p.fast != nil {

@@ -83,10 +83,16 @@ func (q *mq) fullLocked(force bool, w chan struct{}) bool {
 	if force || q.cap <= 0 || len(q.items) < q.cap {
 		return false
 	}
+	q.addSpaceWaiterLocked(w)
+	return true
+}
+
+// addSpaceWaiterLocked registers w (if not nil) to be signalled once space
+// frees. Caller holds q.mu.
+func (q *mq) addSpaceWaiterLocked(w chan struct{}) {
 	if w != nil && !slices.Contains(q.spaceW, w) {
 		q.spaceW = append(q.spaceW, w)
 	}
-	return true
 }
 
 // pushActivate is push for an inbound pipe queue; activated reports that the
@@ -126,18 +132,7 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 		n = min(n, q.cap-len(q.items))
 	}
 	if n <= 0 {
-		if w != nil {
-			found := false
-			for _, x := range q.spaceW {
-				if x == w {
-					found = true
-					break
-				}
-			}
-			if !found {
-				q.spaceW = append(q.spaceW, w)
-			}
-		}
+		q.addSpaceWaiterLocked(w)
 		q.mu.Unlock()
 		return 0, false, false
 	}

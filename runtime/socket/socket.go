@@ -170,8 +170,7 @@ type Socket struct {
 	reqBusy  bool
 	reqSeq   uint32 // REQ with ReqRelaxed: id of the current request
 	sendSpin spinBudget
-	outN     uint64 // messages sent and not yet added to msgsOut (sendMu)
-	outB     uint64 // their bytes
+	out      localCount // sent, not yet added to msgsOut/bytesOut
 	msgsOut  atomic.Uint64
 	bytesOut atomic.Uint64
 
@@ -184,8 +183,7 @@ type Socket struct {
 	repEnv   Msg
 	repBusy  atomic.Bool
 	recvSpin spinBudget
-	inN      uint64 // messages received and not yet added to msgsIn (recvMu)
-	inB      uint64 // their bytes
+	in       localCount // received, not yet added to msgsIn/bytesIn
 	msgsIn   atomic.Uint64
 	bytesIn  atomic.Uint64
 
@@ -504,11 +502,7 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 				}
 				p := s.ring[s.ringIdx]
 				s.ringIdx++
-				if p.fast != nil {
-					if m, ok := p.fast.tryPop(); ok {
-						return item{m: m, p: p}, nil
-					}
-				} else if it, ok := p.in.tryPop(); ok {
+				if it, ok := p.tryPop(); ok {
 					return it, nil
 				}
 			}
@@ -602,11 +596,7 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 	if err != nil {
 		return err
 	}
-	s.outN++
-	s.outB += msgBytes(m)
-	if s.outN >= statsEvery {
-		s.flushOut()
-	}
+	s.out.add(m, &s.msgsOut, &s.bytesOut)
 	return nil
 }
 
@@ -859,11 +849,7 @@ func (s *Socket) recvErr(err error) error {
 }
 
 func (s *Socket) counted(m Msg) Msg {
-	s.inN++
-	s.inB += msgBytes(m)
-	if s.inN >= statsEvery {
-		s.flushIn()
-	}
+	s.in.add(m, &s.msgsIn, &s.bytesIn)
 	return m
 }
 
@@ -872,23 +858,31 @@ func (s *Socket) counted(m Msg) Msg {
 // would be a noticeable part of an inproc message's cost.
 const statsEvery = 64
 
-// flushOut publishes Send's local counts. Caller holds s.sendMu.
-func (s *Socket) flushOut() {
-	if s.outN > 0 {
-		s.msgsOut.Add(s.outN)
-		s.bytesOut.Add(s.outB)
-		s.outN, s.outB = 0, 0
+// localCount is what Send or Recv counted and has not yet added to the
+// socket's shared counters. Owned by Send (sendMu) or Recv (recvMu).
+type localCount struct{ n, b uint64 }
+
+func (c *localCount) add(m Msg, msgs, bytes *atomic.Uint64) {
+	c.n++
+	c.b += msgBytes(m)
+	if c.n >= statsEvery {
+		c.flush(msgs, bytes)
 	}
 }
 
-// flushIn publishes Recv's local counts. Caller holds s.recvMu.
-func (s *Socket) flushIn() {
-	if s.inN > 0 {
-		s.msgsIn.Add(s.inN)
-		s.bytesIn.Add(s.inB)
-		s.inN, s.inB = 0, 0
+func (c *localCount) flush(msgs, bytes *atomic.Uint64) {
+	if c.n > 0 {
+		msgs.Add(c.n)
+		bytes.Add(c.b)
+		c.n, c.b = 0, 0
 	}
 }
+
+// flushOut publishes Send's local counts. Caller holds s.sendMu.
+func (s *Socket) flushOut() { s.out.flush(&s.msgsOut, &s.bytesOut) }
+
+// flushIn publishes Recv's local counts. Caller holds s.recvMu.
+func (s *Socket) flushIn() { s.in.flush(&s.msgsIn, &s.bytesIn) }
 
 // ---- pipes ----
 

@@ -412,14 +412,7 @@ func TestInteropPubSub(t *testing.T) {
 	topoPub := func(t *testing.T, bind bool) {
 		ctx, zctx := interopSetup(t)
 		pub := newSock(t, zctx, socket.PUB, socket.Options{SendHWM: 10000})
-		var py *pyPeer
-		if bind {
-			ep := bindEphemeral(t, pub)
-			py = startPeer(ctx, t, "pyzmq SUB", "-role", "sub", "-ep", ep, "-n", nArg)
-		} else {
-			py = startPeer(ctx, t, "pyzmq SUB", "-role", "sub", "-bind", "-n", nArg)
-			connect(t, pub, py.endpoint(ctx))
-		}
+		py := peerFor(ctx, t, pub, bind, "pyzmq SUB", "-role", "sub", "-n", nArg)
 		if err := pub.WaitPeers(ctx, 1); err != nil {
 			t.Fatalf("PUB WaitPeers(1 subscriber): %v (stats %+v)", err, pub.Stats())
 		}
@@ -442,14 +435,7 @@ func TestInteropPubSub(t *testing.T) {
 		if err := sub.Subscribe([]byte("wx")); err != nil {
 			t.Fatalf("Subscribe: %v", err)
 		}
-		var py *pyPeer
-		if bind {
-			ep := bindEphemeral(t, sub)
-			py = startPeer(ctx, t, "pyzmq PUB", "-role", "pub", "-ep", ep, "-n", nArg)
-		} else {
-			py = startPeer(ctx, t, "pyzmq PUB", "-role", "pub", "-bind", "-n", nArg)
-			connect(t, sub, py.endpoint(ctx))
-		}
+		py := peerFor(ctx, t, sub, bind, "pyzmq PUB", "-role", "pub", "-n", nArg)
 		// peer.py publishes "wx-probe" until told GO: one arriving proves the
 		// subscription reached libzmq.
 		if m := mustRecv(ctx, t, sub, "probe"); !sameMsg(m, socket.Msg{[]byte("wx-probe")}) {
@@ -489,6 +475,19 @@ func TestInteropPubSub(t *testing.T) {
 	t.Run("topo SUB connects to pyzmq PUB", func(t *testing.T) { topoSub(t, false) })
 }
 
+// peerFor starts a pyzmq peer with args for s: with bind, s binds an
+// ephemeral endpoint and the peer connects to it; otherwise the peer binds
+// and s connects.
+func peerFor(ctx context.Context, t *testing.T, s *socket.Socket, bind bool, name string, args ...string) *pyPeer {
+	t.Helper()
+	if bind {
+		return startPeer(ctx, t, name, append(args, "-ep", bindEphemeral(t, s))...)
+	}
+	py := startPeer(ctx, t, name, append(args, "-bind")...)
+	connect(t, s, py.endpoint(ctx))
+	return py
+}
+
 func TestInteropReqRep(t *testing.T) {
 	const n = 200
 	nArg := strconv.Itoa(n)
@@ -497,14 +496,7 @@ func TestInteropReqRep(t *testing.T) {
 	topoReq := func(t *testing.T, bind bool) {
 		ctx, zctx := interopSetup(t)
 		req := newSock(t, zctx, socket.REQ, socket.Options{})
-		var py *pyPeer
-		if bind {
-			ep := bindEphemeral(t, req)
-			py = startPeer(ctx, t, "pyzmq REP", "-role", "rep", "-ep", ep, "-n", nArg)
-		} else {
-			py = startPeer(ctx, t, "pyzmq REP", "-role", "rep", "-bind", "-n", nArg)
-			connect(t, req, py.endpoint(ctx))
-		}
+		py := peerFor(ctx, t, req, bind, "pyzmq REP", "-role", "rep", "-n", nArg)
 		for i := 0; i < n; i++ {
 			mustSend(ctx, t, req, pyData(i), fmt.Sprintf("request %d", i))
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -521,14 +513,7 @@ func TestInteropReqRep(t *testing.T) {
 	topoRep := func(t *testing.T, bind bool) {
 		ctx, zctx := interopSetup(t)
 		rep := newSock(t, zctx, socket.REP, socket.Options{})
-		var py *pyPeer
-		if bind {
-			ep := bindEphemeral(t, rep)
-			py = startPeer(ctx, t, "pyzmq REQ", "-role", "req", "-ep", ep, "-n", nArg)
-		} else {
-			py = startPeer(ctx, t, "pyzmq REQ", "-role", "req", "-bind", "-n", nArg)
-			connect(t, rep, py.endpoint(ctx))
-		}
+		py := peerFor(ctx, t, rep, bind, "pyzmq REQ", "-role", "req", "-n", nArg)
 		for i := 0; i < n; i++ {
 			m := mustRecv(ctx, t, rep, fmt.Sprintf("request %d", i))
 			if want := pyData(i); !sameMsg(m, want) {

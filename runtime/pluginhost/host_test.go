@@ -158,7 +158,12 @@ func TestLifecycleMovesMessages(t *testing.T) {
 			t.Fatalf("message %d = %q, want %q", i, got, want)
 		}
 	}
+	// Counts are exact once the node's sockets are idle (its Recv may still
+	// be polling for a moment after the last message).
 	st := a.Stats()
+	for deadline := time.Now().Add(2 * time.Second); (st["in"].MsgsIn != n || st["out"].MsgsOut != n) && time.Now().Before(deadline); st = a.Stats() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if st["in"].MsgsIn != n || st["out"].MsgsOut != n {
 		t.Errorf("stats = %+v", st)
 	}

@@ -33,6 +33,7 @@ const (
 type frameReader struct {
 	r    *bufio.Reader
 	max  int64 // largest message (sum of frame bodies)
+	mid  bool  // next has consumed part of a message: a read now is mid-message
 	slab []byte
 	hdrs [][]byte
 	tmp  [][]byte
@@ -60,6 +61,7 @@ func (fr *frameReader) alloc(n int) []byte {
 func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 	var total uint64
 	fr.tmp = fr.tmp[:0]
+	fr.mid = false
 	for {
 		flags, err := fr.r.ReadByte()
 		if err != nil {
@@ -68,6 +70,7 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 			}
 			return nil, false, err
 		}
+		fr.mid = true
 		if flags&^(flagMore|flagLong|flagCommand) != 0 {
 			return nil, false, fmt.Errorf("%w: reserved flag bits 0x%02x", errProtocol, flags)
 		}
@@ -166,6 +169,69 @@ func eof(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// msgComplete reports whether b, the start of a ZMTP stream at a message
+// boundary, holds a whole message or command; if not, need is how many bytes
+// would (at least) be needed. A header next rejects as soon as it reads it
+// (reserved flag bits, a misplaced command) counts as complete, so that next
+// reports the error.
+func msgComplete(b []byte) (ok bool, need int) {
+	off := 0
+	for {
+		if off >= len(b) {
+			return false, off + 2
+		}
+		flags := b[off]
+		if flags&^(flagMore|flagLong|flagCommand) != 0 {
+			return true, 0 // next rejects it at once
+		}
+		if len(b)-off < 2 {
+			return false, off + 2
+		}
+		hdr, size := 2, uint64(b[off+1])
+		if flags&flagLong != 0 {
+			if len(b)-off < 9 {
+				return false, off + 9
+			}
+			hdr, size = 9, binary.BigEndian.Uint64(b[off+1:])
+		}
+		if flags&flagCommand != 0 && (flags&flagMore != 0 || off > 0) {
+			return true, 0 // next rejects it once it has the header
+		}
+		if size > uint64(len(b)) {
+			// Larger than anything buffered: either over the limit (next
+			// reports it) or incomplete; need saturates.
+			return false, int(min(size, 1<<40)) + off + hdr
+		}
+		end := off + hdr + int(size)
+		if end > len(b) {
+			return false, end
+		}
+		if flags&flagMore == 0 || flags&flagCommand != 0 {
+			return true, 0
+		}
+		off = end
+	}
+}
+
+// appendMsg appends m's ZMTP frames to b.
+func appendMsg(b []byte, m Msg) []byte {
+	last := len(m) - 1
+	for i, f := range m {
+		var fl byte
+		if i < last {
+			fl = flagMore
+		}
+		if n := len(f); n > 255 {
+			b = append(b, fl|flagLong)
+			b = binary.BigEndian.AppendUint64(b, uint64(n))
+		} else {
+			b = append(b, fl, byte(n))
+		}
+		b = append(b, f...)
+	}
+	return b
 }
 
 // writeFrame writes one frame header and body.

@@ -183,3 +183,42 @@ func TestGuardConnRejectsHugeHandshakeFrame(t *testing.T) {
 		t.Fatalf("huge handshake frame: %v, want ErrTooLarge", err)
 	}
 }
+
+// FuzzMsgComplete checks msgComplete, which decides when a direct read has
+// a whole message buffered, against the frame reader: when it says
+// complete, parsing needs no more bytes; when it says incomplete, parsing
+// runs out of bytes (or rejects an oversized frame) and need is past the end.
+func FuzzMsgComplete(f *testing.F) {
+	f.Add(appendMsg(nil, Msg{[]byte("a"), nil, bytes.Repeat([]byte("b"), 300)}))
+	f.Add(appendMsg(nil, Msg{[]byte("a")})[:1])
+	f.Add(frameBytes(flagCommand, []byte("\x04PING\x00\x00")))
+	f.Add(hugeHeader(1 << 62))
+	f.Add([]byte{0xff, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ok, need := msgComplete(b)
+		fr := newFrameReader(bufio.NewReader(bytes.NewReader(b)), 1<<20)
+		_, _, err := fr.next()
+		short := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if ok && short {
+			t.Fatalf("msgComplete(% x) = complete, but parsing ran out of bytes: %v", b, err)
+		}
+		if !ok && !short && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("msgComplete(% x) = incomplete (need %d), but parsing gave %v", b, need, err)
+		}
+		if !ok && need <= len(b) {
+			t.Fatalf("msgComplete(% x) = incomplete with need %d <= %d buffered", b, need, len(b))
+		}
+	})
+}
+
+func TestAppendMsgMatchesWriteMsg(t *testing.T) {
+	for _, m := range []Msg{{nil}, {[]byte("x")}, {nil, []byte("y"), bytes.Repeat([]byte("z"), 256)}, {bytes.Repeat([]byte("w"), 70000)}} {
+		var buf bytes.Buffer
+		w := bufio.NewWriter(&buf)
+		_ = writeMsg(w, m)
+		_ = w.Flush()
+		if got := appendMsg(nil, m); !bytes.Equal(got, buf.Bytes()) {
+			t.Errorf("appendMsg(%d frames) differs from writeMsg", len(m))
+		}
+	}
+}

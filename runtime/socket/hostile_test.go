@@ -191,32 +191,42 @@ func (h *hostile) write(c net.Conn, b []byte) {
 // topo's greeting and READY.
 func (h *hostile) handshake(c net.Conn) {
 	h.t.Helper()
-	h.write(c, append(zmtpGreeting("NULL"), zmtpReady(h.peerType)...))
+	rawHandshake(h.t, c, h.peerType)
+	// the handshake is complete once topo has our READY: wait until it counts us
+	h.waitStats("the raw peer's handshake to complete", func(s socket.Stats) bool { return s.Peers >= 2 })
+}
+
+// rawHandshake completes a NULL ZMTP handshake on c as a peerType socket and
+// reads topo's greeting and READY.
+func rawHandshake(t *testing.T, c net.Conn, peerType string) {
+	t.Helper()
+	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(append(zmtpGreeting("NULL"), zmtpReady(peerType)...)); err != nil {
+		t.Fatalf("raw write: %v", err)
+	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
 	g := make([]byte, 64)
 	if _, err := io.ReadFull(c, g); err != nil {
-		h.t.Fatalf("reading topo's greeting: %v", err)
+		t.Fatalf("reading topo's greeting: %v", err)
 	}
 	if g[0] != 0xFF || g[9] != 0x7F || g[10] != 3 || !bytes.HasPrefix(g[12:32], []byte("NULL\x00")) {
-		h.t.Fatalf("topo's greeting is not ZMTP 3.x NULL: % x", g)
+		t.Fatalf("topo's greeting is not ZMTP 3.x NULL: % x", g)
 	}
 	hdr := make([]byte, 2)
 	if _, err := io.ReadFull(c, hdr); err != nil {
-		h.t.Fatalf("reading topo's READY: %v", err)
+		t.Fatalf("reading topo's READY: %v", err)
 	}
 	if hdr[0] != flagCommand {
-		h.t.Fatalf("topo's first frame has flags %#x, want a short command", hdr[0])
+		t.Fatalf("topo's first frame has flags %#x, want a short command", hdr[0])
 	}
 	body := make([]byte, hdr[1])
 	if _, err := io.ReadFull(c, body); err != nil {
-		h.t.Fatalf("reading topo's READY: %v", err)
+		t.Fatalf("reading topo's READY: %v", err)
 	}
 	if !bytes.HasPrefix(body, []byte("\x05READY")) {
-		h.t.Fatalf("topo's first command is %q, want READY", body)
+		t.Fatalf("topo's first command is %q, want READY", body)
 	}
-	// the handshake is complete once topo has our READY: wait until it counts us
-	h.waitStats("the raw peer's handshake to complete", func(s socket.Stats) bool { return s.Peers >= 2 })
 }
 
 // expectClosed checks that topo closes c (EOF or reset) within closeWithin,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-zeromq/zmq4"
@@ -22,10 +23,11 @@ import (
 type pipe struct {
 	s        *Socket
 	endpoint string
-	out      *mq   // tcp/ipc outbound queue
-	in       *mq   // inbound queue, read by Recv in turn with the other pipes
-	fast     *spsc // inproc, when the peer's Send is the only producer: used instead of in
-	peer     *pipe // inproc: the other end
+	out      *mq                  // tcp/ipc outbound queue
+	in       *mq                  // inbound queue, read by Recv in turn with the other pipes
+	fast     *spsc                // inproc, when the peer's Send is the only producer: used instead of in
+	peer     *pipe                // inproc: the other end
+	conn     atomic.Pointer[conn] // tcp/ipc: the live connection, if any (direct I/O)
 
 	connected  atomic.Bool
 	subscribed atomic.Bool
@@ -108,6 +110,11 @@ func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
 		}
 		return q.s.deliver(q, m, w)
 	}
+	if directType(p.s.typ) {
+		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
+			return pushOK
+		}
+	}
 	return p.out.push(item{m: m}, false, w)
 }
 
@@ -153,11 +160,34 @@ type conn struct {
 	rcvd  atomic.Bool // data arrived since the last heartbeat check
 	wdone chan struct{}
 
+	// The read side: owned by the reader goroutine, or lent to Recv (see
+	// direct.go; rd says who holds it).
+	br *bufio.Reader
+	fr *frameReader
 	// ttl is the TTL of the peer's last PING (ZMTP 3.1), 0 if none: while
 	// it is set, every read from the network must see bytes within ttl.
-	// ttlArmed says a read deadline is set. Both owned by the reader.
-	ttl      time.Duration
-	ttlArmed bool
+	// ttlArmed says a read deadline is set. Both owned by the read side.
+	ttl         time.Duration
+	ttlArmed    bool
+	ttlDeadline time.Time
+
+	// Direct reads (direct.go).
+	rd      atomic.Int32
+	want    atomic.Bool   // Recv asks for the read side
+	grant   chan struct{} // reader → Recv: the read side is lent
+	back    chan struct{} // Recv → reader: the read side is returned
+	appDone <-chan struct{}
+
+	// The write side: held by the writer goroutine while it writes, and by
+	// a direct write (direct.go). Guarded by wmu.
+	wmu  sync.Mutex
+	bw   *bufio.Writer
+	pend []byte // the unwritten tail of a direct write, written first
+	wbuf []byte
+	wn   int
+	werr error
+	raw  syscall.RawConn // nil: no direct writes
+	wfn  func(uintptr) bool
 }
 
 // ttlReader is what the reader's bufio.Reader reads from: before every read
@@ -167,24 +197,59 @@ type conn struct {
 // the reader goroutine only.
 type ttlReader struct{ c *conn }
 
+// It is also where the read side changes hands (direct.go): the reader
+// goroutine yields it at a message boundary when Recv asks, and a Recv
+// reading directly gives way when it must. A read interrupted by a kick is
+// retried otherwise.
 func (r ttlReader) Read(b []byte) (int, error) {
 	c := r.c
-	if c.ttl > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.ttl))
-		c.ttlArmed = true
-	} else if c.ttlArmed {
-		_ = c.nc.SetReadDeadline(time.Time{})
-		c.ttlArmed = false
+	for {
+		if c.ttl > 0 {
+			c.ttlDeadline = time.Now().Add(c.ttl)
+			_ = c.nc.SetReadDeadline(c.ttlDeadline)
+			c.ttlArmed = true
+		} else if c.ttlArmed {
+			_ = c.nc.SetReadDeadline(time.Time{})
+			c.ttlArmed = false
+		}
+		if c.rd.Load() == rdApp {
+			if c.appStop() {
+				return 0, errKicked
+			}
+		} else if c.want.Load() && !c.fr.mid {
+			return 0, errYield
+		}
+		n, err := c.nc.Read(b)
+		if n == 0 && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && (c.ttl == 0 || time.Now().Before(c.ttlDeadline)) {
+			// Not the TTL: a kick. Clear its deadline and look again.
+			c.ttlArmed = true
+			continue
+		}
+		return n, err
 	}
-	return c.nc.Read(b)
 }
 
 func (c *conn) kill(err error) {
 	c.once.Do(func() {
 		c.err = err
+		c.rd.Store(rdGone)
 		close(c.done)
 		_ = c.nc.Close()
 	})
+}
+
+// readFailed ends the connection after a read error.
+func (c *conn) readFailed(err error) {
+	s, p := c.s, c.p
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		err = io.EOF
+	} else if c.ttl > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("socket %s: %s: peer %s sent nothing for the TTL of its PING (%v): %w", s.typ, p.endpoint, p.peerAddr(), c.ttl, errPeerTTL)
+		s.log.Debug("peer heartbeat TTL expired", "endpoint", p.endpoint, "err", err)
+	} else {
+		s.log.Debug("connection read failed", "endpoint", p.endpoint, "err", err)
+	}
+	c.kill(err)
 }
 
 // handshake runs the ZMTP greeting and security handshake on nc through
@@ -221,7 +286,16 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	if ra := nc.RemoteAddr(); ra != nil {
 		addr = ra.String()
 	}
-	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{})}
+	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
+		grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+	c.br = bufio.NewReaderSize(ttlReader{c}, 64<<10)
+	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
+	c.bw = bufio.NewWriterSize(nc, 64<<10)
+	if sc, ok := nc.(syscall.Conn); ok && directType(s.typ) {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw, c.wfn = raw, c.rawWrite
+		}
+	}
 	if s.typ == SUB || s.typ == XSUB {
 		p.out.reset() // subscriptions are re-sent by attach
 	}
@@ -248,8 +322,10 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	s.log.Debug("peer connected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr)
 	s.wg.Add(1)
 	go c.writer()
+	p.conn.Store(c)
 	c.reader()
 	c.kill(io.EOF)
+	p.conn.CompareAndSwap(c, nil)
 	<-c.wdone
 	s.mu.Lock()
 	delete(s.live, c)
@@ -263,8 +339,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 
 func (c *conn) reader() {
 	s, p := c.s, c.p
-	br := bufio.NewReaderSize(ttlReader{c}, 64<<10)
-	fr := newFrameReader(br, s.opt.MaxMsgSize)
+	br, fr := c.br, c.fr
 	wake := make(chan struct{}, 1)
 	hb := s.opt.HeartbeatIvl > 0
 	// PUB and XPUB see subscriptions, handled one by one; other types hand
@@ -276,15 +351,13 @@ func (c *conn) reader() {
 	for {
 		m, isCmd, err := fr.next()
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				err = io.EOF
-			} else if c.ttl > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-				err = fmt.Errorf("socket %s: %s: peer %s sent nothing for the TTL of its PING (%v): %w", s.typ, p.endpoint, p.peerAddr(), c.ttl, errPeerTTL)
-				s.log.Debug("peer heartbeat TTL expired", "endpoint", p.endpoint, "err", err)
-			} else {
-				s.log.Debug("connection read failed", "endpoint", p.endpoint, "err", err)
+			if errors.Is(err, errYield) {
+				if !c.lend() {
+					return
+				}
+				continue
 			}
-			c.kill(err)
+			c.readFailed(err)
 			return
 		}
 		if hb {
@@ -331,8 +404,7 @@ func (c *conn) reader() {
 				break
 			}
 			if activated {
-				s.readyN.Add(1)
-				s.ready.push(item{p: p}, true, nil)
+				s.announce(p)
 			}
 			rest = rest[n:]
 			if len(rest) == 0 {
@@ -412,7 +484,6 @@ func (c *conn) writer() {
 	s, p := c.s, c.p
 	defer s.wg.Done()
 	defer close(c.wdone)
-	w := bufio.NewWriterSize(c.nc, 64<<10)
 	var tick <-chan time.Time
 	if s.opt.HeartbeatIvl > 0 {
 		t := time.NewTicker(s.opt.HeartbeatIvl)
@@ -421,44 +492,10 @@ func (c *conn) writer() {
 		c.rcvd.Store(true)
 	}
 	var lastRecv = time.Now()
-	fail := func(err error) {
-		c.kill(err)
-	}
 	for {
-		wrote := false
-		for {
-			it, ok := c.ctrl.tryPop()
-			if !ok {
-				break
-			}
-			wrote = true
-			if err := writeCmd(w, string(it.m[0]), it.m[1]); err != nil {
-				fail(err)
-				return
-			}
-		}
-		for i := 0; i < 4096; i++ {
-			it, ok := p.out.tryPop()
-			if !ok {
-				break
-			}
-			wrote = true
-			if err := writeMsg(w, it.m); err != nil {
-				fail(err)
-				return
-			}
-		}
-		if wrote {
-			continue
-		}
-		if w.Buffered() > 0 {
-			if err := w.Flush(); err != nil {
-				fail(err)
-				return
-			}
-			continue
-		}
-		if s.closed.Load() {
+		c.wmu.Lock()
+		err := c.drainLocked()
+		if err == nil && s.closed.Load() {
 			// Linger: everything queued is flushed; half-close and let the
 			// reader wait for the peer to close its side.
 			if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
@@ -469,6 +506,12 @@ func (c *conn) writer() {
 			if s.opt.Linger < 0 {
 				c.kill(ErrClosed)
 			}
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			c.kill(err)
 			return
 		}
 		if !p.out.park() || !c.ctrl.park() {
@@ -484,13 +527,56 @@ func (c *conn) writer() {
 			if c.rcvd.Swap(false) {
 				lastRecv = now
 			} else if now.Sub(lastRecv) > s.opt.HeartbeatTimeout {
-				fail(fmt.Errorf("socket %s: %s: heartbeat timeout", s.typ, p.endpoint))
+				c.kill(fmt.Errorf("socket %s: %s: heartbeat timeout", s.typ, p.endpoint))
 				return
 			}
-			if err := writeCmd(w, "PING", pingTTL(s.opt.HeartbeatTTL)); err != nil {
-				fail(err)
-				return
+			c.ctrl.push(item{m: Msg{[]byte("PING"), pingTTL(s.opt.HeartbeatTTL)}}, true, nil)
+		}
+	}
+}
+
+// drainLocked writes everything pending — the tail of a direct write,
+// then commands (PONG, PING), then queued messages — and flushes. Caller
+// holds c.wmu.
+func (c *conn) drainLocked() error {
+	w, p := c.bw, c.p
+	for {
+		wrote := false
+		if len(c.pend) > 0 {
+			if _, err := w.Write(c.pend); err != nil {
+				return err
 			}
+			c.pend = c.pend[:0]
+			wrote = true
+		}
+		for {
+			it, ok := c.ctrl.tryPop()
+			if !ok {
+				break
+			}
+			wrote = true
+			if err := writeCmd(w, string(it.m[0]), it.m[1]); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < 4096; i++ {
+			it, ok := p.out.tryPop()
+			if !ok {
+				break
+			}
+			wrote = true
+			if err := writeMsg(w, it.m); err != nil {
+				return err
+			}
+		}
+		if wrote {
+			continue
+		}
+		if w.Buffered() == 0 {
+			return nil
+		}
+		if err := w.Flush(); err != nil {
+			return err
 		}
 	}
 }

@@ -190,6 +190,12 @@ func (q *mq) tryPop() (item, bool) {
 	return it, true
 }
 
+// drained reports whether the queue holds nothing, as the consumer sees it.
+// Caller must exclude the consumer (the writer's c.wmu for outbound queues).
+func (q *mq) drained() bool {
+	return q.head >= len(q.local) && !q.avail.Load()
+}
+
 // markAvail records that items is not empty. Caller holds q.mu.
 func (q *mq) markAvail() {
 	if !q.avail.Load() {

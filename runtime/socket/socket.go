@@ -188,7 +188,8 @@ type Socket struct {
 	bytesIn  atomic.Uint64
 
 	_      cacheLinePad
-	readyN atomic.Int64 // tokens pushed and not yet taken (producers and Recv)
+	readyN atomic.Int64         // tokens pushed and not yet taken (producers and Recv)
+	direct atomic.Pointer[conn] // the connection a Recv is reading directly (direct.go)
 
 	_     cacheLinePad
 	wg    sync.WaitGroup // every goroutine the socket owns
@@ -212,6 +213,7 @@ type Socket struct {
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
 		subscribes                               atomic.Uint64
+		directReads, directWrites                atomic.Uint64 // direct.go; read by tests
 	}
 }
 
@@ -475,8 +477,7 @@ func (s *Socket) enqueueIn(p *pipe, m Msg, force bool, w chan struct{}) pushResu
 		r, activated = p.in.pushActivate(item{m: m, p: p}, force, w)
 	}
 	if activated {
-		s.readyN.Add(1)
-		s.ready.push(item{p: p}, true, nil)
+		s.announce(p)
 	}
 	return r
 }
@@ -525,6 +526,13 @@ func (s *Socket) next(ctx context.Context) (item, error) {
 			continue
 		}
 		s.flushIn() // about to block: make Stats exact meanwhile
+		if c := s.directConn(); c != nil {
+			if ok, err := s.recvDirect(ctx, c); err != nil {
+				return item{}, err
+			} else if ok {
+				continue
+			}
+		}
 		t, err := s.ready.pop(ctx, s.closing, &s.recvSpin)
 		if err != nil {
 			return item{}, err
@@ -1019,6 +1027,16 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	}
 }
 
+// announce tells Recv that p's inbound queue became readable. A Recv
+// reading another pipe's connection directly is made to give way.
+func (s *Socket) announce(p *pipe) {
+	s.readyN.Add(1)
+	s.ready.push(item{p: p}, true, nil)
+	if d := s.direct.Load(); d != nil && d.p != p {
+		d.kick()
+	}
+}
+
 // ---- Close ----
 
 // Close stops the socket: Send and Recv return ErrClosed, listeners and
@@ -1032,6 +1050,9 @@ func (s *Socket) Close() error {
 	close(s.closing)
 	s.cancel()
 	s.ready.close()
+	if d := s.direct.Load(); d != nil {
+		d.kick()
+	}
 
 	s.mu.Lock()
 	lst := make([]*listener, 0, len(s.lst))

@@ -3,6 +3,7 @@ package socket_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -32,16 +33,26 @@ func (l *disconnectLog) record(e socket.Event) {
 	l.mu.Unlock()
 }
 
-func (l *disconnectLog) ttlDrops() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, err := range l.errs {
-		if err != nil && strings.Contains(err.Error(), "TTL") {
-			n++
+// ttlDrops counts the disconnects whose error names the TTL, waiting up to
+// a second for the first one (the event follows the close the peer sees),
+// and returns the events for a failure message.
+func (l *disconnectLog) ttlDrops() (int, string) {
+	deadline := time.Now().Add(time.Second)
+	for {
+		l.mu.Lock()
+		n := 0
+		for _, err := range l.errs {
+			if err != nil && strings.Contains(err.Error(), "TTL") {
+				n++
+			}
 		}
+		all := fmt.Sprint(l.errs)
+		l.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			return n, all
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return n
 }
 
 // A peer's PING carrying a TTL asks topo to drop the connection when nothing
@@ -75,8 +86,8 @@ func TestPeerPingTTL(t *testing.T) {
 			t.Errorf("topo never answered the PING with a PONG; it sent % x", got)
 		}
 		h.waitStats("Disconnects == 1", func(s socket.Stats) bool { return s.Disconnects == 1 && s.Peers == 1 })
-		if n := l.ttlDrops(); n != 1 {
-			t.Errorf("EventDisconnected naming the TTL: %d, want 1 (events: %v)", n, l.errs)
+		if n, all := l.ttlDrops(); n != 1 {
+			t.Errorf("EventDisconnected naming the TTL: %d, want 1 (events: %v)", n, all)
 		}
 		h.exchange("after the silent peer was dropped")
 	})
@@ -110,8 +121,8 @@ func TestPeerPingTTL(t *testing.T) {
 			t.Errorf("dropped %v after the last message, want about the TTL of %v", el, ttl)
 		}
 		h.waitOnlyGoodPeer()
-		if n := l.ttlDrops(); n != 1 {
-			t.Errorf("EventDisconnected naming the TTL: %d, want 1 (events: %v)", n, l.errs)
+		if n, all := l.ttlDrops(); n != 1 {
+			t.Errorf("EventDisconnected naming the TTL: %d, want 1 (events: %v)", n, all)
 		}
 		h.exchange("after the peer was dropped")
 	})

@@ -1,0 +1,297 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"time"
+)
+
+// Direct I/O for REQ and REP over tcp and ipc.
+//
+// A request-reply round trip is bound by latency, not throughput, and on a
+// machine with an idle CPU every hand-off between goroutines costs a wake-up
+// of another OS thread (the Go scheduler starts an M for the idle P). On the
+// 2-vCPU machines this project is measured on, one such hand-off per side
+// adds about 17 µs to a round trip; a connection served by a reader and a
+// writer goroutine has two per side and ran at twice the p50 of a goroutine
+// doing its own reads and writes (docs/BENCHMARKS.md). So for REQ and REP:
+//
+//   - Send writes a small message straight to the connection when the
+//     connection's writer has nothing queued (tryWrite). The write is a single
+//     non-blocking system call; whatever the kernel does not take is left for
+//     the writer goroutine, ahead of anything else, so Send never blocks on
+//     the network and frames are never interleaved.
+//   - Recv on a socket with exactly one pipe reads the connection itself
+//     instead of parking until the reader goroutine hands it a message. The
+//     reader goroutine lends its read side (the buffered reader and the frame
+//     parser) at a message boundary, when asked, and takes it back when the
+//     Recv side stops using it, when the socket closes, or after
+//     reclaimEvery of disuse, so that PINGs are answered and a disconnect is
+//     seen while the application is not receiving.
+//
+// Lending protocol. c.rd says who may read the connection: rdReader (the
+// reader goroutine), rdLent (nobody is reading; Recv may take it), rdApp
+// (Recv is reading) or rdGone (the connection ended). Recv asks for the
+// read side by setting c.want and kicking: a read deadline in the past makes
+// the reader goroutine's blocked read return. The reader yields only at a
+// message boundary (ttlReader.Read), moving rdReader → rdLent and signalling
+// c.grant; Recv moves rdLent → rdApp with a CAS. Recv parses a message only
+// once all of it is buffered (msgComplete), so being interrupted never
+// leaves a half-parsed message: bytes stay in the bufio.Reader for whoever
+// reads next. Recv is kicked out of its read when its ctx ends, the socket
+// closes, or another pipe delivers (announce).
+
+// directWriteMax bounds the messages Send writes directly (header bytes
+// included); larger ones go through the writer goroutine.
+const directWriteMax = 8 << 10
+
+// reclaimEvery is how long the reader goroutine leaves its read side lent
+// but unused before it takes it back.
+const reclaimEvery = 20 * time.Millisecond
+
+// Read-side owners of a connection (conn.rd).
+const (
+	rdReader int32 = iota
+	rdLent
+	rdApp
+	rdGone
+)
+
+var (
+	// errYield is the reader goroutine's signal, from ttlReader.Read, that
+	// Recv asked for the read side at a message boundary.
+	errYield = errors.New("socket: read side requested")
+	// errKicked ends a direct read that must give way: ctx done, socket
+	// closed, or another pipe readable.
+	errKicked = errors.New("socket: direct read interrupted")
+	// errBigMsg ends a direct read whose message cannot be buffered whole.
+	errBigMsg = errors.New("socket: message too large to read directly")
+)
+
+// kickPast is a read deadline in the past: setting it makes a blocked read
+// return at once.
+var kickPast = time.Unix(1, 0)
+
+// directType reports whether sockets of type t use direct I/O.
+func directType(t Type) bool { return t == REQ || t == REP }
+
+// kick makes a read blocked on c return (to yield, or to give way).
+func (c *conn) kick() {
+	_ = c.nc.SetReadDeadline(kickPast)
+}
+
+// appStop reports whether a direct read must give way. Recv side only.
+func (c *conn) appStop() bool {
+	s := c.s
+	if s.closed.Load() || s.readyN.Load() > 0 {
+		return true
+	}
+	select {
+	case <-c.appDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// lend gives the read side to Recv and waits until it comes back; false
+// means the connection ended meanwhile. Reader goroutine only.
+func (c *conn) lend() bool {
+	c.want.Store(false)
+	if !c.rd.CompareAndSwap(rdReader, rdLent) {
+		return false
+	}
+	signal(c.grant)
+	t := time.NewTimer(reclaimEvery)
+	defer t.Stop()
+	closing := c.s.closing
+	for {
+		select {
+		case <-c.back:
+			if c.rd.Load() == rdReader {
+				return true
+			}
+		case <-t.C:
+			if c.rd.CompareAndSwap(rdLent, rdReader) {
+				return true
+			}
+			t.Reset(reclaimEvery)
+		case <-closing:
+			// Linger needs the reader (to see the peer close); Close kicks
+			// a Recv that is reading, which then gives the read side back.
+			if c.rd.CompareAndSwap(rdLent, rdReader) {
+				return true
+			}
+			closing = nil
+		case <-c.done:
+			return false
+		}
+	}
+}
+
+// giveBack returns the read side to the reader goroutine. Recv side, while
+// holding it (rdApp).
+func (c *conn) giveBack() {
+	if c.rd.CompareAndSwap(rdApp, rdReader) {
+		signal(c.back)
+	}
+}
+
+// directConn returns the connection Recv may read directly, or nil.
+func (s *Socket) directConn() *conn {
+	if !directType(s.typ) {
+		return nil
+	}
+	ps := *s.pipes.Load()
+	if len(ps) != 1 {
+		return nil
+	}
+	return ps[0].conn.Load()
+}
+
+// recvDirect is next's alternative to parking: it reads c until a message
+// or command arrives, the read side is refused, or Recv must give way. It
+// reports false when the caller should park as usual instead.
+func (s *Socket) recvDirect(ctx context.Context, c *conn) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	switch c.rd.Load() {
+	case rdLent:
+		if !c.rd.CompareAndSwap(rdLent, rdApp) {
+			return true, nil // reclaimed or gone meanwhile: look again
+		}
+	case rdReader:
+		c.want.Store(true)
+		c.kick()
+		// The reader yields only once it has delivered what it buffered,
+		// and may wait for room to deliver it: wait for either.
+		if !s.ready.park() {
+			return true, nil
+		}
+		select {
+		case <-c.grant:
+		case <-s.ready.wake:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-s.closing:
+			return false, ErrClosed
+		case <-c.done:
+		}
+		return true, nil // a message may have come first: look again
+	default:
+		return false, nil
+	}
+	c.appDone = ctx.Done()
+	s.direct.Store(c)
+	var stop func() bool
+	if c.appDone != nil {
+		stop = context.AfterFunc(ctx, c.kick)
+	}
+	err := c.readDirect()
+	if stop != nil {
+		stop()
+	}
+	s.direct.Store(nil)
+	c.appDone = nil
+	switch {
+	case err == nil:
+		c.rd.CompareAndSwap(rdApp, rdLent) // fails only if the connection ended
+		return true, nil
+	case errors.Is(err, errKicked):
+		if ctx.Err() != nil {
+			c.rd.CompareAndSwap(rdApp, rdLent) // keep it for the next Recv
+			return false, ctx.Err()
+		}
+		c.giveBack()
+		return true, nil
+	case errors.Is(err, errBigMsg):
+		c.giveBack()
+		return false, nil
+	default:
+		c.readFailed(err)
+		return true, nil
+	}
+}
+
+// readDirect delivers the next message or command from c's stream to the
+// socket, reading only while none is buffered whole. Recv side, holding the
+// read side.
+func (c *conn) readDirect() error {
+	br := c.br
+	for {
+		b, _ := br.Peek(br.Buffered())
+		ok, need := msgComplete(b)
+		if ok {
+			m, isCmd, err := c.fr.next()
+			if err != nil {
+				return err
+			}
+			if c.s.opt.HeartbeatIvl > 0 {
+				c.rcvd.Store(true)
+			}
+			if isCmd {
+				if !c.command(m[0]) {
+					return c.err
+				}
+				continue
+			}
+			if c.s.enqueueIn(c.p, m, true, nil) == pushClosed {
+				return errKicked
+			}
+			c.s.st.directReads.Add(1)
+			return nil
+		}
+		if need > br.Size() {
+			return errBigMsg
+		}
+		if _, err := br.Peek(len(b) + 1); err != nil {
+			return err
+		}
+	}
+}
+
+// tryWrite writes m straight to the connection when nothing is queued ahead
+// of it, and reports whether it took m. Send side (REQ, REP).
+func (c *conn) tryWrite(m Msg) bool {
+	if c.raw == nil || c.s.closed.Load() {
+		return false
+	}
+	n := 0
+	for _, f := range m {
+		n += 9 + len(f)
+	}
+	if n > directWriteMax || !c.wmu.TryLock() {
+		return false
+	}
+	defer c.wmu.Unlock()
+	if c.rd.Load() == rdGone || len(c.pend) > 0 || c.bw.Buffered() > 0 || !c.p.out.drained() || !c.ctrl.drained() {
+		return false
+	}
+	c.wbuf = appendMsg(c.wbuf[:0], m)
+	c.wn, c.werr = 0, nil
+	err := c.raw.Write(c.wfn)
+	if err == nil {
+		err = c.werr
+	}
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		err = nil
+	}
+	if err != nil {
+		c.kill(err)
+		return false
+	}
+	if c.wn < len(c.wbuf) {
+		c.pend = append(c.pend[:0], c.wbuf[max(c.wn, 0):]...)
+		signal(c.p.out.wake)
+	}
+	c.s.st.directWrites.Add(1)
+	return true
+}
+
+// rawWrite is conn.wfn: one non-blocking write of c.wbuf.
+func (c *conn) rawWrite(fd uintptr) bool {
+	c.wn, c.werr = syscall.Write(int(fd), c.wbuf)
+	return true
+}

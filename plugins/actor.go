@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/topo-zmq/topo/runtime/socket"
 )
@@ -47,6 +48,15 @@ type Subscriber interface {
 // The Actor's methods are called by one goroutine in lifecycle order
 // (Bind, Connect, Ready, Run, Close); Stats and Close are safe to call
 // concurrently with the others. Run may be called once.
+//
+// If the node implements HealthChecker, so does the Actor (and only then):
+// its Health asks the node while Run is in flight (nil before and after),
+// and returns the node's verdict as is. It returns by ctx's deadline even
+// if the node's Health ignores ctx: the node's Health runs on a goroutine
+// of its own, and one that has not returned by the deadline is a failure
+// ("Health has not returned after 800ms"), as is every later call while it
+// is still running, so at most one such goroutine is ever left behind. A
+// panic in the node's Health is a failure, not a crash.
 func NewActor(k *Kind, spec Spec, sockets *socket.Context, out io.Writer, log *slog.Logger) (Actor, error) {
 	if k == nil {
 		return nil, fmt.Errorf("%s: no kind", spec.Name)
@@ -80,7 +90,7 @@ func NewActor(k *Kind, spec Spec, sockets *socket.Context, out io.Writer, log *s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &actor{
+	a := &actor{
 		kind:  k,
 		spec:  spec,
 		node:  node,
@@ -88,7 +98,11 @@ func NewActor(k *Kind, spec Spec, sockets *socket.Context, out io.Writer, log *s
 		out:   out,
 		log:   log.With("node", spec.Name),
 		socks: map[string]*socket.Socket{},
-	}, nil
+	}
+	if hc, ok := node.(HealthChecker); ok {
+		return &healthActor{actor: a, hc: hc}, nil
+	}
+	return a, nil
 }
 
 // checkSockets verifies specs against the kind's declarations.
@@ -134,11 +148,12 @@ type actor struct {
 	out  io.Writer
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	socks  map[string]*socket.Socket // guarded by mu
-	bound  bool                      // guarded by mu
-	ran    bool                      // guarded by mu
-	closed bool                      // guarded by mu
+	mu      sync.Mutex
+	socks   map[string]*socket.Socket // guarded by mu
+	bound   bool                      // guarded by mu
+	ran     bool                      // guarded by mu
+	running bool                      // guarded by mu; Run is in flight
+	closed  bool                      // guarded by mu
 }
 
 func (a *actor) errf(format string, args ...any) error {
@@ -306,7 +321,12 @@ func (a *actor) Run(ctx context.Context) (err error) {
 		a.mu.Unlock()
 		return a.errf("run: already ran (build a new actor to restart)")
 	}
-	a.ran = true
+	a.ran, a.running = true, true
+	defer func() {
+		a.mu.Lock()
+		a.running = false
+		a.mu.Unlock()
+	}()
 	env := Env{
 		Name:    a.spec.Name,
 		Sockets: make(map[string]*socket.Socket, len(a.socks)),
@@ -336,6 +356,56 @@ func (a *actor) Run(ctx context.Context) (err error) {
 		return nil // stopped through ctx: a clean stop
 	}
 	return fmt.Errorf("%s: %w", a.spec.Name, err)
+}
+
+// healthActor is the Actor of a node that implements HealthChecker.
+type healthActor struct {
+	*actor
+	hc HealthChecker
+
+	hmu       sync.Mutex
+	last      chan struct{} // guarded by hmu; closed when the last call of hc.Health returned
+	lastStart time.Time     // guarded by hmu
+}
+
+// Health asks the node while Run is in flight; see NewActor.
+func (a *healthActor) Health(ctx context.Context) error {
+	a.mu.Lock()
+	running := a.running
+	a.mu.Unlock()
+	if !running {
+		return nil
+	}
+	a.hmu.Lock()
+	if a.last != nil {
+		select {
+		case <-a.last:
+		default:
+			since := time.Since(a.lastStart)
+			a.hmu.Unlock()
+			return fmt.Errorf("Health has not returned after %s", since.Round(time.Millisecond))
+		}
+	}
+	done, start := make(chan struct{}), time.Now()
+	a.last, a.lastStart = done, start
+	a.hmu.Unlock()
+
+	var err error
+	go func() { // left behind only while the node's Health ignores ctx; see NewActor
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("Health panicked: %v", r)
+			}
+		}()
+		err = a.hc.Health(ctx)
+	}()
+	select {
+	case <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("Health has not returned after %s: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+	}
 }
 
 // shortStack keeps the frames from the panic site on, bounded to max bytes.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +139,122 @@ func TestActorLifecycleMisuse(t *testing.T) {
 	}
 	if _, err := a.Bind(ctx); err == nil {
 		t.Fatal("Bind after Close succeeded")
+	}
+}
+
+// checkedNode is a service whose Health the test steers.
+type checkedNode struct {
+	mu     sync.Mutex
+	health func(context.Context) error
+}
+
+func (n *checkedNode) Run(ctx context.Context, _ Env) error { <-ctx.Done(); return nil }
+func (n *checkedNode) Health(ctx context.Context) error {
+	n.mu.Lock()
+	h := n.health
+	n.mu.Unlock()
+	return h(ctx)
+}
+func (n *checkedNode) set(h func(context.Context) error) { n.mu.Lock(); n.health = h; n.mu.Unlock() }
+
+// TestActorHealth: the Actor has Health only when the node does; it asks
+// the node only while Run is in flight; it returns the node's verdict, a
+// panic as a failure, and gives up on a Health that ignores ctx at the
+// deadline, failing later checks at once until that call returns.
+func TestActorHealth(t *testing.T) {
+	var sc socket.Context
+	defer sc.Close()
+	plain, err := NewActor(funcKind("plain", func(context.Context, Env) error { return nil }), Spec{Name: "plain"}, &sc, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if _, ok := plain.(HealthChecker); ok {
+		t.Error("the Actor of a node without Health implements HealthChecker")
+	}
+
+	node := &checkedNode{health: func(context.Context) error { return errors.New("never asked before Run") }}
+	k := &Kind{Name: "checked", New: func(Config) (Node, error) { return node, nil }}
+	a, err := NewActor(k, Spec{Name: "checked[1]"}, &sc, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	hc, ok := a.(HealthChecker)
+	if !ok {
+		t.Fatal("the Actor of a node with Health does not implement HealthChecker")
+	}
+	check := func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return hc.Health(ctx)
+	}
+	if err := check(time.Second); err != nil {
+		t.Errorf("Health before Run = %v, want nil", err)
+	}
+	if _, err := a.Bind(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	node.set(func(context.Context) error { return nil })
+	go func() { ran <- a.Run(runCtx) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		a.(*healthActor).mu.Lock()
+		running := a.(*healthActor).running
+		a.(*healthActor).mu.Unlock()
+		if running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not start")
+		}
+	}
+
+	if err := check(time.Second); err != nil {
+		t.Errorf("healthy node: Health = %v", err)
+	}
+	node.set(func(context.Context) error { return errors.New("stuck on message 7") })
+	if err := check(time.Second); err == nil || err.Error() != "stuck on message 7" {
+		t.Errorf("unhealthy node: Health = %v, want its verdict as is", err)
+	}
+	node.set(func(context.Context) error { panic("oops") })
+	if err := check(time.Second); err == nil || err.Error() != "Health panicked: oops" {
+		t.Errorf("panicking Health = %v", err)
+	}
+
+	release := make(chan struct{})
+	node.set(func(context.Context) error { <-release; return nil }) // ignores ctx
+	start := time.Now()
+	err = check(100 * time.Millisecond)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Health of a node ignoring ctx returned after %v, deadline 100ms", took)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "Health has not returned after ") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hung Health = %v", err)
+	}
+	start = time.Now()
+	err = check(time.Second)
+	if err == nil || !strings.HasPrefix(err.Error(), "Health has not returned after ") || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Health while an earlier call hangs = %v, want an immediate failure", err)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("Health while an earlier call hangs took %v, want at once", took)
+	}
+	node.set(func(context.Context) error { return nil })
+	close(release)
+	for deadline := time.Now().Add(5 * time.Second); check(time.Second) != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Health stayed failed after the hung call returned")
+		}
+	}
+
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	node.set(func(context.Context) error { return errors.New("never asked after Run") })
+	if err := check(time.Second); err != nil {
+		t.Errorf("Health after Run = %v, want nil", err)
 	}
 }

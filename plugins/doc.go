@@ -6,6 +6,14 @@
 //   - Node (with the NodeFunc adapter) is the behaviour of one node instance:
 //     Run(ctx, env) blocks until the node is done and returns promptly when
 //     ctx is done. Built-in, embedded and plugin nodes are all this type.
+//   - HealthChecker is an optional second method of a Node: Health(ctx)
+//     says whether the body is still doing its job (not deadlocked, not
+//     stuck on one message). The runtime asks it every health interval
+//     while Run is in flight, in-process and across the plugin boundary
+//     alike; repeated failures fail the node with ErrUnhealthy, and its
+//     restart policy restarts it. Without it a plugin node is healthy
+//     while its process answers, a goroutine node always. See
+//     HealthChecker for an example.
 //   - Kind names a node type: its life (Task or Service), attributes with
 //     types and defaults (Attr), sockets with allowed types (SocketDecl),
 //     docs, and New, which builds a Node from a decoded Config.
@@ -16,8 +24,9 @@
 //     topo's built-in kinds; an embedding program adds its own.
 //   - NewActor runs one instance in-process: it turns a Spec (plain data: the
 //     instance name, attributes and resolved SocketSpecs) into an Actor that
-//     the runtime drives through Bind, Connect, Ready, Run and Close. The
-//     Actor owns the instance's sockets; the node borrows them through Env.
+//     the runtime drives through Bind, Connect, Ready, Run and Close (and
+//     Health, when the node has it). The Actor owns the instance's
+//     sockets; the node borrows them through Env.
 //
 // The plugin-process side (Serve, the function a plugin's main calls) lives
 // in serve.go and serves the same Kinds across a go-plugin boundary; the

@@ -35,6 +35,54 @@ type NodeFunc func(ctx context.Context, env Env) error
 // Run calls f.
 func (f NodeFunc) Run(ctx context.Context, env Env) error { return f(ctx, env) }
 
+// HealthChecker may be implemented by a Node that can tell whether its body
+// is still doing its job: not deadlocked, not spinning, not stuck on one
+// message. It is opt-in; without it a node counts as healthy while its
+// plugin process answers (plugin and isolation = "process" nodes) or its
+// body has not returned (goroutine nodes).
+//
+// Health is called every health interval (runtime.Options.HealthInterval,
+// pluginhost.Options.HealthInterval; default 1s) while Run is in flight, on
+// another goroutine than Run's, so it must be safe concurrently with Run.
+// It returns nil when healthy or an error saying what is wrong, and should
+// return at once: a call that has not returned by ctx's deadline counts as
+// a failure, and so does every later check while it is still running.
+// After the health misses in a row (default 3) the node fails with an error
+// wrapping ErrUnhealthy that quotes the last failure, and is restarted per
+// its restart policy: a plugin process is killed; a goroutine node is
+// stopped as at shutdown (ctx cancelled, sockets closed after the stop
+// grace) and restarted once its body has returned.
+//
+// A typical Health watches a timestamp Run's loop keeps:
+//
+//	type worker struct{ busySince atomic.Int64 } // unix ns; 0 while idle
+//
+//	func (w *worker) Run(ctx context.Context, env plugins.Env) error {
+//		for {
+//			m, err := env.Socket("in").Recv(ctx)
+//			if err != nil {
+//				return err
+//			}
+//			w.busySince.Store(time.Now().UnixNano())
+//			handle(m)
+//			w.busySince.Store(0)
+//		}
+//	}
+//
+//	func (w *worker) Health(context.Context) error {
+//		if t := w.busySince.Load(); t != 0 && time.Since(time.Unix(0, t)) > time.Minute {
+//			return fmt.Errorf("stuck on one message for %s", time.Since(time.Unix(0, t)).Round(time.Second))
+//		}
+//		return nil
+//	}
+type HealthChecker interface {
+	Health(ctx context.Context) error
+}
+
+// ErrUnhealthy marks the error a node fails with when its Health
+// (HealthChecker) failed the health misses in a row. Check with errors.Is.
+var ErrUnhealthy = errors.New("node reported unhealthy")
+
 // Env is what a running node may use.
 type Env struct {
 	// Name is the instance name, e.g. "worker[2]".

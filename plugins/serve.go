@@ -204,17 +204,20 @@ func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string]
 		return nil, fmt.Errorf("%s: this plugin does not serve kind %q (it serves %s)", spec.Name, spec.Kind, strings.Join(s.reg.Names(), ", "))
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.actor != nil {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("%s: this plugin process already runs %s (one instance per process)", spec.Name, s.name)
 	}
 	sockets := &socket.Context{}
 	a, err := NewActor(k, spec, sockets, &s.out, s.log)
 	if err != nil {
+		s.mu.Unlock()
 		sockets.Close()
 		return nil, err
 	}
 	s.sockets, s.actor, s.name = sockets, a, spec.Name
+	s.mu.Unlock()
+	// Binding without mu: Health and Stats must not wait for it.
 	return a.Bind(ctx)
 }
 
@@ -259,6 +262,19 @@ func (s *nodeServer) Run(ctx context.Context, out io.Writer) error {
 	s.out.set(out)
 	defer s.out.set(nil)
 	return a.Run(runCtx)
+}
+
+// Health is the node's verdict (see HealthChecker): nil unless the node
+// implements HealthChecker and its Health fails. The Actor bounds the call
+// by ctx's deadline even if the node's Health ignores ctx.
+func (s *nodeServer) Health(ctx context.Context) error {
+	s.mu.Lock()
+	a := s.actor
+	s.mu.Unlock()
+	if hc, ok := a.(HealthChecker); ok {
+		return hc.Health(ctx)
+	}
+	return nil
 }
 
 func (s *nodeServer) Stop(context.Context) error {

@@ -43,6 +43,17 @@
 // endpoints its predecessor actually bound, and peers reconnect by
 // themselves.
 //
+// Health. A node that implements plugins.HealthChecker is asked every
+// Options.HealthInterval while its body runs; after Options.HealthMisses
+// failures in a row it fails with an error naming it and wrapping
+// plugins.ErrUnhealthy, and is restarted per its policy. A goroutine node
+// is stopped as at shutdown (ctx cancelled, sockets closed after
+// StopGrace) and restarted once its body returns: a goroutine cannot be
+// killed, so a body that ignores both stays stuck (isolation = "process"
+// is the cure for such a node). Plugin and process nodes are checked by
+// the Launcher (runtime/pluginhost), which kills the process, and also
+// fails one that stops answering at all.
+//
 // Run returns when every task node (plugins.Task) has finished successfully
 // — services are then stopped — or when ctx is done (a clean stop is not an
 // error), or when a node fails the topology. A topology without task nodes

@@ -181,6 +181,64 @@ func TestNodePanicReportedWithNameAndRestarted(t *testing.T) {
 	}
 }
 
+// wedgeOnce is a task whose first run deadlocks on a socket receive that
+// ignores ctx (only closing the socket ends it) and says so in Health;
+// later runs finish at once.
+type wedgeOnce struct {
+	runs   *atomic.Int32 // shared by every instance the kind builds
+	wedged atomic.Bool
+}
+
+func (w *wedgeOnce) Run(ctx context.Context, env plugins.Env) error {
+	if w.runs.Add(1) > 1 {
+		return nil
+	}
+	w.wedged.Store(true)
+	_, err := env.Socket("in").Recv(context.Background())
+	return err
+}
+
+func (w *wedgeOnce) Health(context.Context) error {
+	if w.wedged.Load() {
+		return errors.New("deadlocked on socket in")
+	}
+	return nil
+}
+
+// TestGoroutineNodeHealthRestarts: a goroutine node whose Health
+// (plugins.HealthChecker) fails HealthMisses times in a row is stopped —
+// here only closing its sockets after StopGrace unblocks it — fails with
+// an error naming it and wrapping plugins.ErrUnhealthy, and is restarted.
+func TestGoroutineNodeHealthRestarts(t *testing.T) {
+	var runs atomic.Int32
+	reg := builtinRegistry(t)
+	reg.MustRegister(&plugins.Kind{
+		Name:    "wedge-once",
+		Life:    plugins.Task,
+		Sockets: []plugins.SocketDecl{{Name: "in", Types: []socket.Type{socket.PULL}}},
+		New:     func(plugins.Config) (plugins.Node, error) { return &wedgeOnce{runs: &runs}, nil },
+	})
+	var ev eventLog
+	o := fastOpts(reg, &ev)
+	o.HealthInterval, o.HealthMisses, o.StopGrace = 20*time.Millisecond, 3, 50*time.Millisecond
+	rt := New(mkTopo(tnode{name: "stuck", kind: "wedge-once", sockets: []*topology.Socket{bindSock("in", "PULL", "inproc://stuck")}}), o)
+	start := time.Now()
+	if err := rt.Run(testCtx(t, 10*time.Second)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %v (3 misses at 20ms, 50ms grace)", took)
+	}
+	f := ev.of("stuck", EventFailed)
+	if len(f) != 1 || !errors.Is(f[0].Err, plugins.ErrUnhealthy) ||
+		!strings.HasPrefix(f[0].Err.Error(), "stuck: node reported unhealthy: 3 checks in a row failed (every 20ms; last: deadlocked on socket in)") {
+		t.Fatalf("failed events = %v", f)
+	}
+	if st := rt.Status()[0]; st.Restarts != 1 || st.State != StateFinished || runs.Load() != 2 {
+		t.Errorf("status = %+v after %d runs", st, runs.Load())
+	}
+}
+
 func TestShutdownUnderOneSecond(t *testing.T) {
 	topo := pipeline(4, 1, "tcp://127.0.0.1:0", "tcp://127.0.0.1:0")
 	// Services only: the workers, plus a hello-server with a client that

@@ -26,8 +26,8 @@ type Options struct {
 	// Nil means an empty registry: only plugin kinds can run.
 	Registry *plugins.Registry
 	// Launcher runs plugin kinds and isolation = "process" nodes. Nil means
-	// pluginhost.New(pluginhost.Options{Logger: Logger}). Run closes it
-	// when it returns (a Runtime runs once).
+	// pluginhost.New with Logger, HealthInterval and HealthMisses. Run
+	// closes it when it returns (a Runtime runs once).
 	Launcher Launcher
 	// BaseDir is the directory of the topology file; plugin commands and
 	// sources are relative to it. Empty means the working directory.
@@ -64,6 +64,15 @@ type Options struct {
 	// more failure makes the node fail the topology. Defaults 5 and 10s.
 	MaxRestarts     int
 	IntensityWindow time.Duration
+	// HealthInterval and HealthMisses govern health checks of goroutine
+	// nodes that implement plugins.HealthChecker: every HealthInterval
+	// while the body runs, each check bounded by HealthInterval; after
+	// HealthMisses failed checks in a row the node fails with
+	// plugins.ErrUnhealthy. Defaults 1s and 3; a negative HealthInterval
+	// turns checks off. The default Launcher gets the same values for
+	// plugin nodes (pluginhost.Options); a Launcher of your own has its own.
+	HealthInterval time.Duration
+	HealthMisses   int
 }
 
 func (o Options) withDefaults() Options {
@@ -73,8 +82,14 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.HealthInterval == 0 {
+		o.HealthInterval = time.Second
+	}
+	if o.HealthMisses <= 0 {
+		o.HealthMisses = 3
+	}
 	if o.Launcher == nil {
-		o.Launcher = pluginhost.New(pluginhost.Options{Logger: o.Logger})
+		o.Launcher = pluginhost.New(pluginhost.Options{Logger: o.Logger, HealthInterval: o.HealthInterval, HealthMisses: o.HealthMisses})
 	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard

@@ -301,6 +301,11 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	n.setState(StateRunning)
 	markStarted()
 	r.emit(n, Event{Kind: EventRunning})
+	// The body stops when ctx is done or when it fails its health checks.
+	bodyCtx, stopBody := context.WithCancel(ctx)
+	defer stopBody()
+	healthVerdict := r.watchHealth(bodyCtx, n, a, stopBody)
+	defer healthVerdict()
 	// A body that ignores ctx (blocked in a call that does not watch it) is
 	// unblocked StopGrace after the stop by closing its sockets.
 	runDone := make(chan struct{})
@@ -310,7 +315,7 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		select {
 		case <-runDone:
 			return
-		case <-ctx.Done():
+		case <-bodyCtx.Done():
 		}
 		t := time.NewTimer(r.opts.StopGrace)
 		defer t.Stop()
@@ -323,14 +328,76 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	}()
 	defer func() { <-watchDone }()
 	defer close(runDone)
-	err = a.Run(ctx)
+	err = a.Run(bodyCtx)
+	herr := healthVerdict()
 	if ctx.Err() != nil {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			n.log.Debug("node returned an error while stopping", "err", err)
 		}
 		return nil
 	}
+	if herr != nil {
+		if err != nil {
+			n.log.Debug("node returned an error after failing its health checks", "err", err)
+		}
+		return nameErr(n.inst.Name, herr)
+	}
 	return nameErr(n.inst.Name, err)
+}
+
+// watchHealth checks a goroutine node whose Actor implements
+// plugins.HealthChecker (a plugin's Actor does not: its Launcher checks it)
+// while ctx lasts, on a goroutine of its own: every HealthInterval, each
+// call bounded by HealthInterval. After HealthMisses failed checks in a row
+// it calls stopBody. The returned func stops the checks, waits for the
+// goroutine and returns the verdict: nil, or an error wrapping
+// plugins.ErrUnhealthy. It may be called more than once.
+func (r *Runtime) watchHealth(ctx context.Context, n *node, a plugins.Actor, stopBody func()) func() error {
+	hc, ok := a.(plugins.HealthChecker)
+	interval, misses := r.opts.HealthInterval, r.opts.HealthMisses
+	if !ok || interval <= 0 {
+		return func() error { return nil }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var verdict error // written before done is closed
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		failed := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			cctx, ccancel := context.WithTimeout(ctx, interval)
+			err := hc.Health(cctx)
+			ccancel()
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err == nil:
+				failed = 0
+				continue
+			}
+			failed++
+			n.log.Debug("node reported unhealthy", "failed", failed, "health", err)
+			if failed < misses {
+				continue
+			}
+			verdict = fmt.Errorf("%w: %d checks in a row failed (every %s; last: %v)", plugins.ErrUnhealthy, failed, interval, err)
+			n.log.Warn("node failed its health checks; stopping it", "failed", failed, "last", err)
+			stopBody()
+			return
+		}
+	}()
+	return sync.OnceValue(func() error {
+		cancel()
+		<-done
+		return verdict
+	})
 }
 
 // retire closes an actor, folding its counters into the node's totals.

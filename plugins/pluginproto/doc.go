@@ -14,8 +14,8 @@
 //     TOPO_PLUGIN, ProtocolVersion); IsChild reports whether this process was
 //     started by a topo host as a plugin.
 //   - Server is what a plugin process implements: the lifecycle of ONE node
-//     instance (Describe, Bind, Connect, Ready, Run, Stop, Stats, Close).
-//     Register it with go-plugin through GRPCPlugin{Impl: srv}.
+//     instance (Describe, Bind, Connect, Ready, Run, Stop, Health, Stats,
+//     Close). Register it with go-plugin through GRPCPlugin{Impl: srv}.
 //   - Client is the host's view of that server (GRPCPlugin's GRPCClient
 //     returns a *Client).
 //
@@ -23,4 +23,22 @@
 // its own ZeroMQ sockets from the Spec it receives. The protocol carries only
 // lifecycle calls and, in Run's response stream, the node's user-visible
 // output (Env.Out), in order, before Run's result.
+//
+// Health. The host calls Health every health interval while a node runs.
+// The answer is the node's own verdict (plugins.HealthChecker) in a
+// HealthStatus, not a gRPC error: a call that fails means the process did
+// not answer, a HealthStatus with an Error means it answered and the node
+// is not well. The service gives Server.Health four fifths of the time left
+// before the host's deadline, so a node whose Health hangs is reported as
+// such rather than as a silent process. (go-plugin's standard gRPC health
+// service still runs in every plugin; topo's host asks Health instead,
+// since an answer to it proves the same liveness and more.)
+//
+// Compatibility. Health was added to protocol 1 without a version bump: an
+// added method breaks neither side. A host asking a plugin built before it
+// gets codes.Unimplemented, which Client.Health reports as healthy (the
+// process answered; it has no node hook), so such a plugin is checked for
+// liveness exactly as before; an older host never asks, and a newer plugin
+// still serves the standard health service it checks. ProtocolVersion
+// changes only when a method changes meaning or a message its shape.
 package pluginproto

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -38,6 +41,12 @@ type Server interface {
 	Run(ctx context.Context, out io.Writer) error
 	// Stop asks a running body to stop (cancels its context).
 	Stop(ctx context.Context) error
+	// Health is the node's own verdict (plugins.HealthChecker): nil when
+	// healthy or when the node has no health hook, else what is wrong.
+	// It must return by ctx's deadline, whatever the node does; the
+	// service sets that deadline a little before the host's (see the
+	// package doc, Health).
+	Health(ctx context.Context) error
 	Stats(ctx context.Context) (map[string]socket.Stats, error)
 	// Close closes the instance's sockets.
 	Close(ctx context.Context) error
@@ -102,6 +111,18 @@ var serviceDesc = grpc.ServiceDesc{
 		{MethodName: "Ready", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
 			return &emptypb.Empty{}, s.Ready(ctx)
 		})},
+		{MethodName: "Health", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
+			hctx, cancel := healthContext(ctx)
+			defer cancel()
+			var st HealthStatus
+			if err := s.Health(hctx); err != nil {
+				st.Error = err.Error()
+				if st.Error == "" {
+					st.Error = "unhealthy"
+				}
+			}
+			return encode(st)
+		})},
 		{MethodName: "Stop", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
 			return &emptypb.Empty{}, s.Stop(ctx)
 		})},
@@ -149,6 +170,18 @@ func unary[In any, PIn interface {
 			return f(ctx, srv.(Server), req.(PIn))
 		})
 	}
+}
+
+// healthContext gives Server.Health four fifths of the time left before
+// the caller's deadline, so that even a verdict of "did not return in time"
+// reaches the host before it gives up on the call: the host can tell a
+// node that is stuck from a process that does not answer.
+func healthContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(d)*4/5)
 }
 
 func encode(v any) (*wrapperspb.BytesValue, error) {
@@ -252,6 +285,20 @@ func (c *Client) Ready(ctx context.Context) error { return c.callJSON(ctx, "Read
 
 // Stop calls Server.Stop.
 func (c *Client) Stop(ctx context.Context) error { return c.callJSON(ctx, "Stop", nil, nil) }
+
+// Health calls Server.Health. A failed call (the plugin did not answer
+// in time, or its process is gone) is an error; the node's verdict is in
+// the HealthStatus. A plugin built before Health existed answers
+// codes.Unimplemented, which is reported as healthy: its process answered,
+// and it has no node health hook to ask.
+func (c *Client) Health(ctx context.Context) (HealthStatus, error) {
+	var st HealthStatus
+	err := c.callJSON(ctx, "Health", nil, &st)
+	if status.Code(err) == codes.Unimplemented {
+		return HealthStatus{}, nil
+	}
+	return st, err
+}
 
 // Close calls Server.Close.
 func (c *Client) Close(ctx context.Context) error { return c.callJSON(ctx, "Close", nil, nil) }

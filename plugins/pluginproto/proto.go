@@ -12,7 +12,8 @@ import (
 
 // ProtocolVersion is the version of this protocol. A host and a plugin
 // built against different versions refuse each other with a
-// "protocol version mismatch" error.
+// "protocol version mismatch" error. Adding a method (as Health was) does
+// not change it; see the package doc, Compatibility.
 const ProtocolVersion = 1
 
 // The go-plugin magic cookie: not a security measure, it tells a binary that
@@ -63,6 +64,13 @@ type Description struct {
 	Protocol int        `json:"protocol"`
 	Kinds    []KindDesc `json:"kinds"`
 	Pid      int        `json:"pid"`
+}
+
+// HealthStatus is a plugin's answer to Health: the node's own verdict.
+type HealthStatus struct {
+	// Error is what the node's Health returned, or why it gave no answer
+	// in time; "" means healthy.
+	Error string `json:"error,omitempty"`
 }
 
 // KindDesc describes one kind (plugins.Kind without New).

@@ -79,9 +79,10 @@ func TestSubscribeNilAndEmptyStayDistinct(t *testing.T) {
 
 // fake is a Server that records calls and streams output.
 type fake struct {
-	mu    sync.Mutex
-	calls []string
-	stop  chan struct{}
+	mu     sync.Mutex
+	calls  []string
+	stop   chan struct{}
+	health func(context.Context) error // nil: healthy
 }
 
 func (f *fake) record(s string) {
@@ -119,6 +120,12 @@ func (f *fake) Run(ctx context.Context, out io.Writer) error {
 	}
 }
 func (f *fake) Stop(context.Context) error { close(f.stop); return nil }
+func (f *fake) Health(ctx context.Context) error {
+	if f.health == nil {
+		return nil
+	}
+	return f.health(ctx)
+}
 func (f *fake) Stats(context.Context) (map[string]socket.Stats, error) {
 	return map[string]socket.Stats{"in": {MsgsIn: 7}}, nil
 }
@@ -195,5 +202,90 @@ func TestServiceOverGRPC(t *testing.T) {
 	f.mu.Unlock()
 	if got != "describe; bind w[1]; bind w[2]; connect tcp://a,tcp://b; ready; close" {
 		t.Errorf("calls = %s", got)
+	}
+}
+
+// serveFake serves f over a real gRPC connection with desc (the service, or
+// a variant of it) and returns a Client; everything stops at cleanup.
+func serveFake(t *testing.T, f Server, desc *grpc.ServiceDesc) *Client {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	srv.RegisterService(desc, f)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return &Client{cc: cc}
+}
+
+// TestHealthOverGRPC: the node's verdict travels as a HealthStatus (not a
+// gRPC error), and a Health that runs until its ctx is done still answers
+// before the caller's deadline, because the service hands it an earlier one.
+func TestHealthOverGRPC(t *testing.T) {
+	const deadline = 500 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		health func(context.Context) error
+		want   string // HealthStatus.Error
+	}{
+		{"ok", nil, ""},
+		{"error text", func(context.Context) error { return errors.New("stuck on message 7 for 2m0s") }, "stuck on message 7 for 2m0s"},
+		{"hangs past the deadline", func(ctx context.Context) error {
+			<-ctx.Done() // e.g. plugins' Actor giving up on a node's Health
+			return fmt.Errorf("Health did not return: %w", ctx.Err())
+		}, "Health did not return: context deadline exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := serveFake(t, &fake{health: tc.health}, &serviceDesc)
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			st, err := c.Health(ctx)
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("Health call failed after %v: %v", took, err)
+			}
+			if st.Error != tc.want {
+				t.Errorf("Health = %+v, want error %q", st, tc.want)
+			}
+			if took >= deadline {
+				t.Errorf("Health answered after %v, not before the caller's deadline %v", took, deadline)
+			}
+		})
+	}
+}
+
+// TestHealthOfOlderPlugin: a plugin built before Health existed answers
+// Unimplemented, which is healthy (its process answered); a plugin that
+// does not answer at all is a failed call.
+func TestHealthOfOlderPlugin(t *testing.T) {
+	old := serviceDesc
+	old.Methods = nil
+	for _, m := range serviceDesc.Methods {
+		if m.MethodName != "Health" {
+			old.Methods = append(old.Methods, m)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := serveFake(t, &fake{}, &old).Health(ctx)
+	if err != nil || st.Error != "" {
+		t.Errorf("Health of an older plugin = %+v, %v; want healthy", st, err)
+	}
+
+	stuck := make(chan struct{})
+	defer close(stuck)
+	c := serveFake(t, &fake{health: func(context.Context) error { <-stuck; return nil }}, &serviceDesc)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if st, err := c.Health(short); err == nil {
+		t.Errorf("Health of a plugin that never answers = %+v, want a failed call", st)
 	}
 }

@@ -59,7 +59,7 @@ func (a *actor) err(op string, err error) error {
 		return errors.New(msg)
 	}
 	err = a.pr.callError(err)
-	if errors.Is(err, ErrExited) || errors.Is(err, ErrUnresponsive) {
+	if errors.Is(err, ErrExited) || errors.Is(err, ErrUnresponsive) || errors.Is(err, plugins.ErrUnhealthy) {
 		return fmt.Errorf("%s: %s: %w", a.spec.Name, op, err)
 	}
 	if s, ok := status.FromError(err); ok {
@@ -96,7 +96,7 @@ func (a *actor) Ready(ctx context.Context) error {
 // waits up to Options.StopTimeout for the body to return (a clean stop is
 // nil). If the process dies, Run returns an error wrapping ErrExited that
 // names the instance; if the health monitor killed it, one wrapping
-// ErrUnresponsive.
+// ErrUnresponsive or plugins.ErrUnhealthy.
 func (a *actor) Run(ctx context.Context) error {
 	streamCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -42,16 +42,22 @@
 // plugin, the pid, and wraps ctx.Err(): a cancelled `topo apply` never waits
 // for a plugin stuck in its initialisation.
 //
-// Health. While an Actor is open, a goroutine it owns calls the gRPC health
-// service go-plugin registers in every plugin, every
+// Health. While an Actor is open, a goroutine it owns asks the plugin for
+// its node's health (pluginproto's Health call) every
 // Options.HealthInterval (default 1s), each call bounded by that interval.
-// After Options.HealthMisses (default 3) failures in a row — the process is
-// alive but stopped (SIGSTOP), wedged, or too starved to answer — the host
-// kills it and the call in flight (usually Run) returns an error naming the
-// instance and wrapping ErrUnresponsive ("plugin stopped answering health
-// checks"), which the supervisor treats like any failure. A negative
-// HealthInterval turns checks off. Close stops the goroutine before it
-// returns.
+// A check fails when it goes unanswered — the process is alive but stopped
+// (SIGSTOP), wedged, or too starved to answer — or when the node's own
+// Health (plugins.HealthChecker, opt-in) answers with an error or does not
+// return in time: a body that is deadlocked while the process still
+// answers. After Options.HealthMisses (default 3) failures in a row the
+// host kills the process and the call in flight (usually Run) returns an
+// error naming the instance and wrapping plugins.ErrUnhealthy ("node
+// reported unhealthy", quoting what the node's Health returned) if the
+// last check was answered, ErrUnresponsive ("plugin stopped answering
+// health checks") if not; the supervisor treats it like any failure. A
+// node without the hook, or a plugin built before the Health call existed,
+// is healthy while its process answers. A negative HealthInterval turns
+// checks off. Close stops the goroutine before it returns.
 //
 // Host death. A plugin never outlives its host: each process gets the read
 // end of a pipe (fd 3, TOPO_PLUGIN_PARENT_FD) whose write end only the host
@@ -83,8 +89,9 @@
 // ErrNotPlugin (exits before the handshake, or prints something else — the
 // message quotes it and the plugin's stderr), ErrHandshakeTimeout,
 // ErrChecksum, ErrProtocolVersion, ErrUnknownKind, ErrBuild, ErrExited,
-// ErrUnresponsive, ErrClosed. A start abandoned because ctx was done wraps
-// ctx.Err() (context.Canceled or context.DeadlineExceeded) instead.
+// ErrUnresponsive (or plugins.ErrUnhealthy), ErrClosed. A start abandoned
+// because ctx was done wraps ctx.Err() (context.Canceled or
+// context.DeadlineExceeded) instead.
 //
 // Testing. A test binary can serve itself: its TestMain calls
 // plugins.Serve when IsChild() is true, and the test sets Options.Self (or a

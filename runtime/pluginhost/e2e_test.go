@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,21 +55,42 @@ var _ runtime.Launcher = (*recordingLauncher)(nil)
 // runtime restarted it and messages flowed through the new process until
 // the sink finished.
 func TestStreamingPipelineSurvivesWorkerSIGKILL(t *testing.T) {
-	streamingPipelineSurvives(t, syscall.SIGKILL, pluginhost.Options{}, "plugin process exited")
+	streamingPipelineSurvives(t, pluginhost.Options{}, `type = "text.upper"`, signal(syscall.SIGKILL), "plugin process exited")
 }
 
 // TestStreamingPipelineSurvivesWorkerSIGSTOP is the same with a worker that
 // is alive but frozen (SIGSTOP): the host's health checks notice, kill it,
 // and the runtime restarts it.
 func TestStreamingPipelineSurvivesWorkerSIGSTOP(t *testing.T) {
-	streamingPipelineSurvives(t, syscall.SIGSTOP,
+	streamingPipelineSurvives(t,
 		pluginhost.Options{HealthInterval: 100 * time.Millisecond, HealthMisses: 3},
+		`type = "text.upper"`, signal(syscall.SIGSTOP),
 		"plugin stopped answering health checks")
 }
 
-// streamingPipelineSurvives sends sig to the worker's plugin process
-// mid-stream; wantErr is in the worker's failure event.
-func streamingPipelineSurvives(t *testing.T, sig syscall.Signal, o pluginhost.Options, wantErr string) {
+// TestStreamingPipelineSurvivesWedgedWorker is the same with a worker whose
+// body deadlocks while its process answers (the test plugin's "wedge" kind,
+// wedged by creating its marker file): only the node's own Health
+// (plugins.HealthChecker) notices; the host kills the process and the
+// runtime restarts the node, whose new process carries on.
+func TestStreamingPipelineSurvivesWedgedWorker(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "wedge")
+	streamingPipelineSurvives(t,
+		pluginhost.Options{HealthInterval: 100 * time.Millisecond, HealthMisses: 3},
+		fmt.Sprintf("type   = \"text.wedge\"\n  marker = %q", marker),
+		func(int) error { return os.WriteFile(marker, nil, 0o644) },
+		"node reported unhealthy: 3 checks in a row failed (every 100ms; last: wedged after ")
+}
+
+// signal returns a disruption that sends sig to the worker's process.
+func signal(sig syscall.Signal) func(pid int) error {
+	return func(pid int) error { return syscall.Kill(pid, sig) }
+}
+
+// streamingPipelineSurvives runs the worker (its type and attributes in
+// HCL) in a plugin process, disrupts it mid-stream (disrupt gets its pid);
+// wantErr is in the worker's failure event.
+func streamingPipelineSurvives(t *testing.T, o pluginhost.Options, worker string, disrupt func(pid int) error, wantErr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	self, err := os.Executable()
@@ -92,7 +114,7 @@ node "source" {
 }
 
 node "shout" {
-  type    = "text.upper"
+  %s
   restart = "on-failure"
   socket "in" {
     type    = "PULL"
@@ -112,7 +134,7 @@ node "collect" {
     bind = ["tcp://127.0.0.1:0"]
   }
 }
-`, self)
+`, self, worker)
 	var reg plugins.Registry
 	if err := builtin.Register(&reg); err != nil {
 		t.Fatal(err)
@@ -163,11 +185,11 @@ node "collect" {
 		t.Fatalf("shout launched %d times before the kill", len(first))
 	}
 	before := collected()
-	if err := syscall.Kill(first[0], sig); err != nil {
+	if err := disrupt(first[0]); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(first[0], syscall.SIGKILL) })
-	t.Logf("sent %v to shout's plugin pid %d after %d messages", sig, first[0], before)
+	t.Logf("disrupted shout's plugin pid %d after %d messages", first[0], before)
 
 	select {
 	case err := <-runErr:

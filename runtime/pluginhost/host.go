@@ -17,8 +17,6 @@ import (
 	"time"
 
 	plugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/pluginproto"
@@ -43,7 +41,9 @@ var (
 	// ErrUnresponsive is returned by an Actor's calls (usually Run) when
 	// its plugin process was alive but failed Options.HealthMisses health
 	// checks in a row (stopped, wedged, starved): the host killed it, and
-	// the runtime restarts the node.
+	// the runtime restarts the node. When the last check was answered by
+	// the node's own Health (plugins.HealthChecker) saying it is
+	// unhealthy, the error wraps plugins.ErrUnhealthy instead.
 	ErrUnresponsive = errors.New("plugin stopped answering health checks")
 	// ErrClosed is returned by Launch and Kinds after Close.
 	ErrClosed = errors.New("plugin host closed")
@@ -64,15 +64,18 @@ type Options struct {
 	Logger *slog.Logger
 	// StartTimeout bounds a plugin's start and handshake. Default 20s.
 	StartTimeout time.Duration
-	// HealthInterval is how often a launched plugin's gRPC health service
-	// is checked while its Actor is open; each check must be answered
-	// within HealthInterval. Default 1s; negative disables health checks
-	// (for a plugin under a debugger).
+	// HealthInterval is how often a launched plugin is asked for its
+	// node's health while its Actor is open; each check must be answered
+	// within HealthInterval, and healthy (a node without
+	// plugins.HealthChecker is healthy while its process answers).
+	// Default 1s; negative disables health checks (for a plugin under a
+	// debugger).
 	HealthInterval time.Duration
 	// HealthMisses is how many checks in a row must fail (the ones before
 	// are tolerated) for the host to kill the process; the Actor's calls
-	// then return ErrUnresponsive.
-	// Default 3, so a stuck plugin is noticed within about
+	// then return ErrUnresponsive, or plugins.ErrUnhealthy if the last
+	// check was answered by the node saying it is unhealthy. Default 3,
+	// so a stuck plugin is noticed within about
 	// (HealthMisses+1) * HealthInterval.
 	HealthMisses int
 	// StopTimeout bounds how long Run waits for a stopped body to return
@@ -232,7 +235,7 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 		out = io.Discard
 	}
 	a := &actor{h: h, pr: pr, spec: spec, wire: wire, out: out, log: log, healthDone: make(chan struct{})}
-	if h.opts.HealthInterval > 0 && pr.grpc != nil {
+	if h.opts.HealthInterval > 0 {
 		var hctx context.Context
 		hctx, a.stopHealth = context.WithCancel(context.Background())
 		go func() {
@@ -373,8 +376,7 @@ type proc struct {
 	conn   *pluginproto.Client
 	desc   *pluginproto.Description
 	exe    string
-	grpc   *grpc.ClientConn // go-plugin's connection, for health checks; nil if not gRPC
-	parent *os.File         // write end of the parent pipe; closing it tells the plugin we are gone
+	parent *os.File // write end of the parent pipe; closing it tells the plugin we are gone
 	stderr *tail
 	cancel context.CancelFunc // cancels the exec.CommandContext ctx: kills the process
 
@@ -472,9 +474,6 @@ func (h *Host) start(ctx context.Context, exe string, args []string, label strin
 		return fail(fmt.Errorf("%s (%s): %w", label, exe, err))
 	}
 	pr.conn = raw.(*pluginproto.Client)
-	if g, ok := rpc.(*plugin.GRPCClient); ok {
-		pr.grpc = g.Conn
-	}
 	dctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
 	defer cancel()
 	desc, err := pr.conn.Describe(dctx)
@@ -614,16 +613,18 @@ func (pr *proc) healthError() error {
 	return pr.unhealthy
 }
 
-// watchHealth checks the plugin's gRPC health service (the one go-plugin
-// registers in every plugin) every interval, each check bounded by
-// interval, and blocks until ctx is done or the verdict is in: after misses
-// failed checks in a row it records an ErrUnresponsive error and kills the
-// process, so the call in flight fails with that error. A process that
-// exited on its own ends the watch without a verdict (calls report
-// ErrExited).
+// watchHealth asks the plugin for its node's health (pluginproto's Health
+// call) every interval, each call bounded by interval, and blocks until ctx
+// is done or the verdict is in. A check fails when the call goes unanswered
+// (the process is stopped, wedged or starved) or when the answer is the
+// node's own "unhealthy" (plugins.HealthChecker); a plugin without the call
+// or without the hook answers healthy while it answers at all. After misses
+// failed checks in a row it records the verdict — wrapping
+// plugins.ErrUnhealthy with the node's words if the last check was answered,
+// ErrUnresponsive if it was not — and kills the process, so the call in
+// flight fails with that error. A process that exited on its own ends the
+// watch without a verdict (calls report ErrExited).
 func (pr *proc) watchHealth(ctx context.Context, interval time.Duration, misses int, log *slog.Logger) {
-	hc := grpc_health_v1.NewHealthClient(pr.grpc)
-	req := &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	failed := 0
@@ -634,30 +635,34 @@ func (pr *proc) watchHealth(ctx context.Context, interval time.Duration, misses 
 		case <-t.C:
 		}
 		cctx, cancel := context.WithTimeout(ctx, interval)
-		resp, err := hc.Check(cctx, req)
+		st, err := pr.conn.Health(cctx)
 		cancel()
-		if err == nil && resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
-			err = fmt.Errorf("status %s", resp.GetStatus())
-		}
 		switch {
 		case ctx.Err() != nil:
 			return
-		case err == nil:
+		case err == nil && st.Error == "":
 			failed = 0
 			continue
-		case pr.client.Exited():
+		case err != nil && pr.client.Exited():
 			return
 		}
 		failed++
-		log.Debug("plugin health check failed", "pid", pr.pid(), "failed", failed, "error", err)
+		if err == nil {
+			log.Debug("plugin node reported unhealthy", "pid", pr.pid(), "failed", failed, "health", st.Error)
+		} else {
+			log.Debug("plugin health check failed", "pid", pr.pid(), "failed", failed, "error", err)
+		}
 		if failed < misses {
 			continue
 		}
+		verdict := fmt.Errorf("%w: %d checks in a row failed (every %s; last: %v)", ErrUnresponsive, failed, interval, err)
+		if err == nil {
+			verdict = fmt.Errorf("%w: %d checks in a row failed (every %s; last: %s)", plugins.ErrUnhealthy, failed, interval, st.Error)
+		}
 		pr.mu.Lock()
-		pr.unhealthy = fmt.Errorf("%w: %d checks in a row failed (every %s; last: %v); killed pid %d, %s",
-			ErrUnresponsive, failed, interval, err, pr.pid(), pr.exe)
+		pr.unhealthy = fmt.Errorf("%w; killed pid %d, %s", verdict, pr.pid(), pr.exe)
 		pr.mu.Unlock()
-		log.Warn("plugin stopped answering health checks; killing it", "pid", pr.pid(), "path", pr.exe, "failed", failed)
+		log.Warn("plugin failed its health checks; killing it", "pid", pr.pid(), "path", pr.exe, "failed", failed, "last", verdict)
 		pr.cancel() // os/exec SIGKILLs the process
 		return
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/plugins"
@@ -159,6 +162,80 @@ func TestHealthKillsStoppedPlugin(t *testing.T) {
 	}
 	if !reaped(pid) {
 		t.Errorf("plugin pid %d still exists after Close", pid)
+	}
+}
+
+// TestHealthKillsWedgedNode: a plugin node whose body wedges while its
+// process keeps answering is caught by its own Health (plugins.HealthChecker),
+// whether that Health reports the problem or itself hangs: the host kills
+// the process and Run returns an error naming the node, wrapping
+// plugins.ErrUnhealthy and quoting what the node's Health returned.
+func TestHealthKillsWedgedNode(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for _, tc := range []struct {
+		health string
+		want   string // what the node's Health returned, as quoted
+	}{
+		{"error", "last: wedged after "},
+		{"hang", "last: Health has not returned after "},
+	} {
+		t.Run(tc.health, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			h := newHost(t, Options{HealthInterval: interval, HealthMisses: 3})
+			marker := filepath.Join(t.TempDir(), "wedge")
+			var out lockedbuf.Buffer
+			a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "wedged[1]", Kind: "wedge",
+				Attrs: cty.ObjectVal(map[string]cty.Value{"marker": cty.StringVal(marker), "health": cty.StringVal(tc.health)}),
+			}, &out, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if _, err := a.Bind(ctx); err != nil {
+				t.Fatal(err)
+			}
+			pid := a.(*actor).PID()
+			runErr := make(chan error, 1)
+			go func() { runErr <- a.Run(ctx) }()
+
+			// Healthy: ten check intervals pass without a verdict.
+			select {
+			case err := <-runErr:
+				t.Fatalf("Run of a healthy node returned %v", err)
+			case <-time.After(10 * interval):
+			}
+			if err := os.WriteFile(marker, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			wedged := time.Now()
+			select {
+			case err = <-runErr:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Run did not return 10s after the node wedged; output %q", out.String())
+			}
+			t.Logf("Run returned %v after the wedge: %v", time.Since(wedged).Round(time.Millisecond), err)
+			if took := time.Since(wedged); took > 5*time.Second {
+				t.Errorf("took %v to notice a wedged node (3 misses at %v)", took, interval)
+			}
+			if !strings.Contains(out.String(), "wedged after ") {
+				t.Errorf("the node did not wedge; output %q", out.String())
+			}
+			if !errors.Is(err, plugins.ErrUnhealthy) || errors.Is(err, ErrUnresponsive) {
+				t.Fatalf("Run error %v does not wrap plugins.ErrUnhealthy (only)", err)
+			}
+			for _, w := range []string{"wedged[1]: run: ", "node reported unhealthy", "3 checks in a row", tc.want, "killed pid " + strconv.Itoa(pid)} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if err := a.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if !reaped(pid) {
+				t.Errorf("plugin pid %d still exists after Close", pid)
+			}
+		})
 	}
 }
 

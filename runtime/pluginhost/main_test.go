@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -145,7 +147,83 @@ func testKinds() []*plugins.Kind {
 				}), nil
 			},
 		},
+		wedgeKind(),
 	)
+}
+
+// wedgeKind is a transform (like text.upper) with a health hook. The first
+// time it finds its marker file it removes it and wedges: its body blocks
+// for good, ignoring ctx, while the process keeps answering. Its Health
+// then says so (health = "error"), or itself hangs, ignoring ctx
+// (health = "hang"). Without sockets the body ticks every 10ms instead of
+// moving messages. A restarted instance finds no marker and carries on.
+func wedgeKind() *plugins.Kind {
+	return &plugins.Kind{
+		Name: "wedge",
+		Life: plugins.Service,
+		Attrs: []plugins.Attr{
+			{Name: "marker", Type: cty.String},
+			{Name: "health", Type: cty.String, Default: cty.StringVal("error")},
+		},
+		Sockets: []plugins.SocketDecl{
+			{Name: "in", Types: []socket.Type{socket.PULL}, Optional: true},
+			{Name: "out", Types: []socket.Type{socket.PUSH}, Optional: true},
+		},
+		New: func(cfg plugins.Config) (plugins.Node, error) {
+			w := &wedgeNode{}
+			if err := cfg.Decode(w); err != nil {
+				return nil, err
+			}
+			return w, nil
+		},
+	}
+}
+
+type wedgeNode struct {
+	Marker     string       `cty:"marker"`
+	HealthMode string       `cty:"health"`
+	done       atomic.Int64 // messages (or ticks) done
+	wedged     atomic.Bool
+}
+
+func (w *wedgeNode) Run(ctx context.Context, env plugins.Env) error {
+	in, out := env.Socket("in"), env.Socket("out")
+	for {
+		if os.Remove(w.Marker) == nil {
+			fmt.Fprintf(env.Out, "wedged after %d\n", w.done.Load())
+			w.wedged.Store(true)
+			select {} // a deadlock: only the host killing the process ends it
+		}
+		if in == nil || out == nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(10 * time.Millisecond):
+			}
+		} else {
+			m, err := in.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			for i, f := range m {
+				m[i] = bytes.ToUpper(f)
+			}
+			if err := out.Send(ctx, m); err != nil {
+				return err
+			}
+		}
+		w.done.Add(1)
+	}
+}
+
+func (w *wedgeNode) Health(ctx context.Context) error {
+	if !w.wedged.Load() {
+		return nil
+	}
+	if w.HealthMode == "hang" {
+		select {} // ignores ctx: the SDK must give up on it
+	}
+	return fmt.Errorf("wedged after %d", w.done.Load())
 }
 
 // serveVersion2 is a plugin built against a future topo: protocol 2.
@@ -173,6 +251,7 @@ func (unimplemented) Connect(context.Context, map[string][]string) error { retur
 func (unimplemented) Ready(context.Context) error                        { return errUnimplemented }
 func (unimplemented) Run(context.Context, io.Writer) error               { return errUnimplemented }
 func (unimplemented) Stop(context.Context) error                         { return errUnimplemented }
+func (unimplemented) Health(context.Context) error                       { return errUnimplemented }
 func (unimplemented) Stats(context.Context) (map[string]socket.Stats, error) {
 	return nil, errUnimplemented
 }

@@ -51,6 +51,23 @@
 // before they block; Stats adds an idle side's remainder itself, so it is
 // exact whenever Send or Recv is not running.
 //
+// # Direct I/O for request-reply
+//
+// A request-reply round trip is bound by wake-ups, not by bytes: each hand-off
+// between goroutines while a CPU is idle wakes another OS thread, which on a
+// small VM costs more than the system calls themselves. So REQ and REP skip
+// the connection's goroutines when they can (direct.go). Send writes a message
+// of up to 8 KiB straight to the connection with one non-blocking write when
+// nothing is queued ahead of it; what the kernel does not take goes out
+// through the writer goroutine, so Send still never blocks on the network.
+// Recv on a socket with one peer connection reads it itself instead of
+// waiting for the reader goroutine: the reader lends its read side at a
+// message boundary, Recv parses only whole buffered messages, gives way at
+// once when its ctx ends, the socket closes or another peer delivers, and the
+// reader takes the read side back after 20 ms unused, so PINGs are still
+// answered and disconnects seen while the application is not receiving.
+// The semantics are those of the queued path; only the latency differs.
+//
 // # Concurrency and ownership
 //
 // Send may be called from one goroutine at a time and Recv from one

@@ -20,6 +20,20 @@ import (
 // in-process (plugins.NewActor, a goroutine node) or in a plugin process
 // (Host.Launch): the sockets and the kind are the same.
 func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error)) (float64, error) {
+	r, _, err := pipelineRun(n, launch)
+	return r, err
+}
+
+// cpuCost is what a pipelineRun cost per message: CPU time and context
+// switches of the test process and of the plugin process (0 for a
+// goroutine node).
+type cpuCost struct {
+	hostNs, pluginNs, hostSw, pluginSw float64
+}
+
+// pipelineRun is pipelineRate that also measures cpuCost.
+func pipelineRun(n int, launch func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error)) (float64, cpuCost, error) {
+	var cost cpuCost
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var sctx socket.Context
@@ -29,10 +43,10 @@ func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (pl
 	sink, _ := sctx.NewSocket(socket.PULL, socket.Options{})
 	defer sink.Close()
 	if err := src.Bind("tcp://127.0.0.1:0"); err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	if err := sink.Bind("tcp://127.0.0.1:0"); err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	spec := plugins.Spec{Name: "upper", Kind: "upper", Sockets: []plugins.SocketSpec{
 		{Name: "in", Type: socket.PULL, Expect: 1},
@@ -40,17 +54,17 @@ func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (pl
 	}}
 	a, err := launch(ctx, spec)
 	if err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	defer a.Close()
 	if _, err := a.Bind(ctx); err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	if err := a.Connect(ctx, map[string][]string{"in": src.Endpoints(), "out": sink.Endpoints()}); err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	if err := a.Ready(ctx); err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -59,13 +73,19 @@ func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (pl
 	// Warm up the path.
 	for range 1000 {
 		if err := src.Send(ctx, socket.Msg{make([]byte, 16)}); err != nil {
-			return 0, err
+			return 0, cost, err
 		}
 		if _, err := sink.Recv(ctx); err != nil {
-			return 0, err
+			return 0, cost, err
 		}
 	}
 	payload := make([]byte, 16)
+	pid := 0
+	if p, ok := a.(interface{ PID() int }); ok {
+		pid = p.PID()
+	}
+	h0, hs0 := procCPU(os.Getpid())
+	p0, ps0 := procCPU(pid)
 	start := time.Now()
 	sendErr := make(chan error, 1)
 	go func() {
@@ -79,18 +99,21 @@ func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (pl
 	}()
 	for range n {
 		if _, err := sink.Recv(ctx); err != nil {
-			return 0, err
+			return 0, cost, err
 		}
 	}
 	el := time.Since(start)
+	h1, hs1 := procCPU(os.Getpid())
+	p1, ps1 := procCPU(pid)
+	cost = cpuCost{float64(h1-h0) / float64(n), float64(p1-p0) / float64(n), float64(hs1-hs0) / float64(n), float64(ps1-ps0) / float64(n)}
 	if err := <-sendErr; err != nil {
-		return 0, err
+		return 0, cost, err
 	}
 	stop()
 	if err := <-done; err != nil {
-		return 0, err
+		return 0, cost, err
 	}
-	return float64(n) / el.Seconds(), nil
+	return float64(n) / el.Seconds(), cost, nil
 }
 
 func goroutineNode(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
@@ -142,11 +165,15 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			launch := v.launch(b)
 			b.ResetTimer()
-			r, err := pipelineRate(b.N, launch)
+			r, cost, err := pipelineRun(b.N, launch)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(r, "msgs/s")
+			b.ReportMetric(cost.hostNs, "host-cpu-ns/msg")
+			b.ReportMetric(cost.pluginNs, "plugin-cpu-ns/msg")
+			b.ReportMetric(cost.hostSw*1000, "host-switches/kmsg")
+			b.ReportMetric(cost.pluginSw*1000, "plugin-switches/kmsg")
 		})
 	}
 }

@@ -185,14 +185,8 @@ func (s *Socket) recvDirect(ctx context.Context, c *conn) (bool, error) {
 	}
 	c.appDone = ctx.Done()
 	s.direct.Store(c)
-	var stop func() bool
-	if c.appDone != nil {
-		stop = context.AfterFunc(ctx, c.kick)
-	}
+	s.watchCtx(ctx)
 	err := c.readDirect()
-	if stop != nil {
-		stop()
-	}
 	s.direct.Store(nil)
 	c.appDone = nil
 	switch {
@@ -212,6 +206,45 @@ func (s *Socket) recvDirect(ctx context.Context, c *conn) (bool, error) {
 	default:
 		c.readFailed(err)
 		return true, nil
+	}
+}
+
+// ctxWatch is a Recv ctx's registration to kick direct reads when it ends:
+// context.AfterFunc allocates, so one registration serves every Recv with
+// the same ctx (the same Done channel) until another ctx comes or the
+// socket closes.
+type ctxWatch struct {
+	done <-chan struct{}
+	stop func() bool
+}
+
+// watchCtx makes sure that a direct read is kicked when ctx ends. Recv side.
+func (s *Socket) watchCtx(ctx context.Context) {
+	d := ctx.Done()
+	if d == nil {
+		return
+	}
+	if w := s.ctxw.Load(); w != nil && w.done == d {
+		return
+	}
+	w := &ctxWatch{done: d}
+	w.stop = context.AfterFunc(ctx, func() {
+		if c := s.direct.Load(); c != nil {
+			c.kick()
+		}
+	})
+	if old := s.ctxw.Swap(w); old != nil {
+		old.stop()
+	}
+	if s.closed.Load() {
+		s.unwatchCtx()
+	}
+}
+
+// unwatchCtx drops the ctx registration (Close).
+func (s *Socket) unwatchCtx() {
+	if w := s.ctxw.Swap(nil); w != nil {
+		w.stop()
 	}
 }
 

@@ -190,6 +190,7 @@ type Socket struct {
 	_      cacheLinePad
 	readyN atomic.Int64         // tokens pushed and not yet taken (producers and Recv)
 	direct atomic.Pointer[conn] // the connection a Recv is reading directly (direct.go)
+	ctxw   atomic.Pointer[ctxWatch]
 
 	_     cacheLinePad
 	wg    sync.WaitGroup // every goroutine the socket owns
@@ -1053,6 +1054,7 @@ func (s *Socket) Close() error {
 	if d := s.direct.Load(); d != nil {
 		d.kick()
 	}
+	s.unwatchCtx()
 
 	s.mu.Lock()
 	lst := make([]*listener, 0, len(s.lst))

@@ -29,6 +29,8 @@ func pipelineRate(n int, launch func(ctx context.Context, spec plugins.Spec) (pl
 // goroutine node).
 type cpuCost struct {
 	hostNs, pluginNs, hostSw, pluginSw float64
+	// read and write system calls per message, both processes
+	reads, writes float64
 }
 
 // pipelineRun is pipelineRate that also measures cpuCost.
@@ -86,6 +88,8 @@ func pipelineRun(n int, launch func(ctx context.Context, spec plugins.Spec) (plu
 	}
 	h0, hs0 := procCPU(os.Getpid())
 	p0, ps0 := procCPU(pid)
+	hr0, hw0 := procSyscalls(os.Getpid())
+	pr0, pw0 := procSyscalls(pid)
 	start := time.Now()
 	sendErr := make(chan error, 1)
 	go func() {
@@ -105,7 +109,10 @@ func pipelineRun(n int, launch func(ctx context.Context, spec plugins.Spec) (plu
 	el := time.Since(start)
 	h1, hs1 := procCPU(os.Getpid())
 	p1, ps1 := procCPU(pid)
-	cost = cpuCost{float64(h1-h0) / float64(n), float64(p1-p0) / float64(n), float64(hs1-hs0) / float64(n), float64(ps1-ps0) / float64(n)}
+	hr1, hw1 := procSyscalls(os.Getpid())
+	pr1, pw1 := procSyscalls(pid)
+	cost = cpuCost{float64(h1-h0) / float64(n), float64(p1-p0) / float64(n), float64(hs1-hs0) / float64(n), float64(ps1-ps0) / float64(n),
+		float64(hr1-hr0+pr1-pr0) / float64(n), float64(hw1-hw0+pw1-pw0) / float64(n)}
 	if err := <-sendErr; err != nil {
 		return 0, cost, err
 	}
@@ -151,9 +158,12 @@ func pluginNode(b *testing.B) func(ctx context.Context, spec plugins.Spec) (plug
 
 // BenchmarkThroughput measures the same kind as a goroutine node and as a
 // plugin node, b.N messages each (target: plugin ≥ 90% of goroutine; see
-// BenchmarkThroughputPaired for the ratio).
+// BenchmarkThroughputPaired for the ratio). Besides the rate it reports what
+// a message cost: CPU time and context switches of the test process and of
+// the plugin process, and read/write system calls of both (from /proc).
+// BENCH_PLUGIN_CPUPROFILE=PATH profiles the plugin processes (PATH.PID).
 //
-//	go test -run '^$' -bench 'Throughput/' -benchtime 200000x ./runtime/pluginhost
+//	go test -run '^$' -bench 'Throughput/' -benchtime 2000000x ./runtime/pluginhost
 func BenchmarkThroughput(b *testing.B) {
 	for _, v := range []struct {
 		name   string
@@ -174,6 +184,8 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(cost.pluginNs, "plugin-cpu-ns/msg")
 			b.ReportMetric(cost.hostSw*1000, "host-switches/kmsg")
 			b.ReportMetric(cost.pluginSw*1000, "plugin-switches/kmsg")
+			b.ReportMetric(cost.reads*1000, "reads/kmsg")
+			b.ReportMetric(cost.writes*1000, "writes/kmsg")
 		})
 	}
 }

@@ -7,6 +7,26 @@ import (
 	"strings"
 )
 
+// procSyscalls returns how many read and write system calls process pid
+// has made, from /proc/PID/io (Linux; zeros elsewhere).
+func procSyscalls(pid int) (reads, writes uint64) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "io"))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
+}
+
 // procCPU returns the CPU time (ns) that process pid's threads have run,
 // and how many times they were switched out, from
 // /proc/PID/task/*/schedstat and status (Linux; zeros elsewhere).

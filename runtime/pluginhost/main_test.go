@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ func TestMain(m *testing.M) {
 			time.Sleep(time.Minute)
 			plugins.Serve(testKinds()...)
 		default:
+			profilePlugin()
 			plugins.Serve(testKinds()...)
 		}
 		return
@@ -77,6 +79,36 @@ func TestMain(m *testing.M) {
 		os.Exit(hostHelper())
 	}
 	goleak.VerifyTestMain(m)
+}
+
+// envCPUProfile=PATH makes every plugin child write a CPU profile of its
+// first profileFor to PATH.PID (benchmarks: the host is killed-closed, so the
+// profile cannot wait for the end of the process).
+const (
+	envCPUProfile = "BENCH_PLUGIN_CPUPROFILE"
+	profileFor    = 3 * time.Second
+)
+
+func profilePlugin() {
+	path := os.Getenv(envCPUProfile)
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path + "." + strconv.Itoa(os.Getpid()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugin profile:", err)
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "plugin profile:", err)
+		f.Close()
+		return
+	}
+	go func() {
+		time.Sleep(profileFor)
+		pprof.StopCPUProfile()
+		f.Close()
+	}()
 }
 
 // testKinds are the kinds the test binary serves: the example's upper and

@@ -48,7 +48,7 @@ var socketSchema = &hcl.BodySchema{
 }
 
 var pluginSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "command"}, {Name: "source"}, {Name: "sha256"}},
+	Attributes: []hcl.AttributeSchema{{Name: "command"}, {Name: "source"}, {Name: "sha256"}, {Name: "env"}},
 }
 
 // evaluator holds the state of one Decode: what has been declared and
@@ -322,10 +322,57 @@ func (e *evaluator) decodePlugins(blocks hcl.Blocks) hcl.Diagnostics {
 			diags = append(diags, errorAt(a.Expr.Range(), "Invalid sha256",
 				"sha256 must be the 64 hexadecimal digits of the executable's SHA-256 (sha256sum prints it)."))
 		}
+		if a := content.Attributes["env"]; a != nil {
+			var d hcl.Diagnostics
+			p.Env, d = e.evalEnv(a.Expr, name)
+			diags = append(diags, d...)
+		}
 		e.plugins[name] = p
 		e.pluginOrder = append(e.pluginOrder, p)
 	}
 	return diags
+}
+
+// evalEnv evaluates a plugin's env: an object of variable names to string
+// values (numbers and bools are converted).
+func (e *evaluator) evalEnv(expr hcl.Expression, plugin string) (map[string]string, hcl.Diagnostics) {
+	v, diags := e.eval(expr, scope{what: "A plugin attribute"}, e.base)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		return nil, diags
+	}
+	v, _ = v.UnmarkDeep()
+	bad := func(detail string) (map[string]string, hcl.Diagnostics) {
+		return nil, append(diags, errorAt(expr.Range(), "Invalid plugin env", detail))
+	}
+	if v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return bad(fmt.Sprintf("env of plugin %q must be an object of environment variables, like env = { GOMAXPROCS = \"1\" }.", plugin))
+	}
+	env := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		name := k.AsString()
+		if !validEnvName(name) {
+			return bad(fmt.Sprintf("%q is not a valid environment variable name (letters, digits and underscores, not starting with a digit).", name))
+		}
+		sv, err := convert.Convert(ev, cty.String)
+		if err != nil || sv.IsNull() {
+			return bad(fmt.Sprintf("env.%s of plugin %q must be a string, number or bool.", name, plugin))
+		}
+		env[name] = sv.AsString()
+	}
+	return env, diags
+}
+
+func validEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex64(s string) bool {

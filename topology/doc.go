@@ -27,6 +27,16 @@
 //     (every replica's connectable bind endpoints) and node.NAME[i].SOCKET
 //     (one replica's).
 //
+// A plugin block sets exactly one of command (an executable, relative to
+// the file) and source (a Go package to build), an optional sha256 pin, and
+// an optional env, an object of environment variables added to the plugin
+// process's environment (numbers and bools become strings):
+//
+//	plugin "text" {
+//	  source = "./examples/plugin"
+//	  env    = { GOMAXPROCS = 1 }
+//	}
+//
 // References are resolved through cty value marks, so an edge is found
 // even when endpoints pass through functions (element, concat, ...), and
 // ephemeral ports (tcp://127.0.0.1:0) keep pointing at the right socket

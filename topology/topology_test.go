@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -191,6 +192,26 @@ plugin "both" { # needs exactly one of command and source
   command = "a"
   source  = "b"
 }
+plugin "tuned" {
+  command = "t"
+  env = {
+    GOMAXPROCS = 1
+    LOG_FORMAT = "json"
+    DEBUG      = true
+  }
+}
+plugin "badenv" {
+  command = "b"
+  env     = { "1X" = "y" }
+}
+plugin "listenv" {
+  command = "b"
+  env     = ["A=1"]
+}
+plugin "nestedenv" {
+  command = "b"
+  env     = { A = ["x"] }
+}
 node "n" {
   type = "text.upper"
 }
@@ -199,11 +220,33 @@ node "n" {
 		t.Fatal(diags)
 	}
 	ps, diags := f.Plugins(Options{Args: []VarArg{{"var", "dir=/opt"}}})
-	if len(ps) != 2 || ps[0].Command != "/opt/topo-text" || ps[0].DeclRange.Start.Line != 5 {
+	if len(ps) != 6 || ps[0].Command != "/opt/topo-text" || ps[0].DeclRange.Start.Line != 5 {
 		t.Fatalf("plugins %+v", ps)
 	}
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Conflicting plugin location") {
 		t.Errorf("diags %v", diags)
+	}
+	if want := map[string]string{"GOMAXPROCS": "1", "LOG_FORMAT": "json", "DEBUG": "true"}; !maps.Equal(ps[2].Env, want) {
+		t.Errorf("env %v, want %v", ps[2].Env, want)
+	}
+	// Each bad env is reported at its line, naming the problem.
+	for _, want := range []struct {
+		line int
+		text string
+	}{
+		{23, `"1X" is not a valid environment variable name`},
+		{27, "must be an object of environment variables"},
+		{31, `env.A of plugin "nestedenv" must be a string`},
+	} {
+		found := false
+		for _, d := range diags {
+			if d.Subject != nil && d.Subject.Start.Line == want.line && strings.Contains(d.Detail, want.text) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no diagnostic at line %d saying %q in %v", want.line, want.text, diags)
+		}
 	}
 }
 

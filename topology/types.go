@@ -108,10 +108,13 @@ type Edge struct {
 
 // Plugin is one plugin block.
 type Plugin struct {
-	Name      string
-	Command   string // an executable path, relative to the file's directory
-	Source    string // a Go package directory to build, relative to the file
-	SHA256    string // optional pin of the executable
+	Name    string
+	Command string // an executable path, relative to the file's directory
+	Source  string // a Go package directory to build, relative to the file
+	SHA256  string // optional pin of the executable
+	// Env is added to the plugin process's environment (after topo's own),
+	// e.g. GOMAXPROCS or the plugin's own settings.
+	Env       map[string]string
 	DeclRange hcl.Range
 }
 

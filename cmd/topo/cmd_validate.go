@@ -460,10 +460,11 @@ func planJSON(res loadResult) any {
 		Lossy       string `json:"lossy,omitempty"`
 	}
 	type jsonPlugin struct {
-		Name    string `json:"name"`
-		Command string `json:"command,omitempty"`
-		Source  string `json:"source,omitempty"`
-		SHA256  string `json:"sha256,omitempty"`
+		Name    string            `json:"name"`
+		Command string            `json:"command,omitempty"`
+		Source  string            `json:"source,omitempty"`
+		SHA256  string            `json:"sha256,omitempty"`
+		Env     map[string]string `json:"env,omitempty"`
 	}
 	out := struct {
 		Variables  []jsonVar      `json:"variables"`
@@ -476,7 +477,7 @@ func planJSON(res loadResult) any {
 		out.Variables = append(out.Variables, jsonVar{v.Name, ctyJSON(v.Value), v.Source})
 	}
 	for _, p := range t.Plugins {
-		out.Plugins = append(out.Plugins, jsonPlugin{p.Name, p.Command, p.Source, p.SHA256})
+		out.Plugins = append(out.Plugins, jsonPlugin{p.Name, p.Command, p.Source, p.SHA256, p.Env})
 	}
 	for _, inst := range t.Instances {
 		n := inst.Node

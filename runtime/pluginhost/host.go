@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -180,7 +182,7 @@ func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	pr, err := h.start(ctx, exe, args, label, h.log.With("plugin", p.Name))
+	pr, err := h.start(ctx, exe, args, pluginEnv(p), label, h.log.With("plugin", p.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +224,7 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	pr, err := h.start(ctx, exe, args, label, log)
+	pr, err := h.start(ctx, exe, args, pluginEnv(p), label, log)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +267,18 @@ func (h *Host) self() (string, []string, error) {
 			"set it to os.Args[0] and serve from TestMain when pluginhost.IsChild()", exe)
 	}
 	return exe, []string{"plugin-serve"}, nil
+}
+
+// pluginEnv is the plugin block's env as KEY=VALUE, sorted; nil for p == nil.
+func pluginEnv(p *topology.Plugin) []string {
+	if p == nil {
+		return nil
+	}
+	env := make([]string, 0, len(p.Env))
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+		env = append(env, k+"="+p.Env[k])
+	}
+	return env
 }
 
 // resolve finds (or builds) the plugin's executable and checks it.
@@ -392,7 +406,7 @@ type proc struct {
 // an error wrapping ctx.Err(); once start has returned a proc, ctx no
 // longer affects it. label prefixes every error ("worker[1]: plugin
 // \"text\"").
-func (h *Host) start(ctx context.Context, exe string, args []string, label string, log *slog.Logger) (*proc, error) {
+func (h *Host) start(ctx context.Context, exe string, args, env []string, label string, log *slog.Logger) (*proc, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s (%s): start: %w", label, exe, err)
 	}
@@ -425,7 +439,7 @@ func (h *Host) start(ctx context.Context, exe string, args []string, label strin
 		setParentDeathSignal(cmd)
 	}
 	cmd.ExtraFiles = []*os.File{r} // fd 3 in the child
-	cmd.Env = append(os.Environ(), h.opts.Env...)
+	cmd.Env = append(append(os.Environ(), h.opts.Env...), env...)
 	level := slog.LevelInfo
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		level = slog.LevelDebug

@@ -620,3 +620,49 @@ func TestSelfDefaultInTestBinary(t *testing.T) {
 		t.Fatalf("Launch = %v", err)
 	}
 }
+
+// A plugin block's env reaches the plugin process, after (so over) the
+// host's own environment.
+func TestPluginEnv(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t.Setenv("TOPO_TEST_ENV_PROBE", "from the host")
+	h := newHost(t, Options{})
+	p := &topology.Plugin{Name: "self", Command: selfExe(t), Env: map[string]string{"TOPO_TEST_ENV_PROBE": "from the plugin block", "GOMAXPROCS": "1"}}
+	var sctx socket.Context
+	defer sctx.Close()
+	sink, _ := sctx.NewSocket(socket.PULL, socket.Options{})
+	defer sink.Close()
+	if err := sink.Bind("tcp://127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"TOPO_TEST_ENV_PROBE", "GOMAXPROCS"} {
+		a, err := h.Launch(ctx, p, "", plugins.Spec{Name: "probe", Kind: "getenv",
+			Attrs:   cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name)}),
+			Sockets: []plugins.SocketSpec{{Name: "out", Type: socket.PUSH}},
+		}, io.Discard, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Bind(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Connect(ctx, map[string][]string{"out": sink.Endpoints()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m, err := sink.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(m[0]), p.Env[name]; got != want {
+			t.Errorf("plugin saw %s=%q, want %q from the plugin block", name, got, want)
+		}
+		a.Close()
+	}
+}

@@ -140,6 +140,26 @@ func testKinds() []*plugins.Kind {
 			},
 		},
 		&plugins.Kind{
+			// getenv sends the value of its environment variable "name".
+			Name:  "getenv",
+			Life:  plugins.Task,
+			Attrs: []plugins.Attr{{Name: "name", Type: cty.String}},
+			Sockets: []plugins.SocketDecl{
+				{Name: "out", Types: []socket.Type{socket.PUSH}},
+			},
+			New: func(cfg plugins.Config) (plugins.Node, error) {
+				var c struct {
+					Name string `cty:"name"`
+				}
+				if err := cfg.Decode(&c); err != nil {
+					return nil, err
+				}
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					return env.Socket("out").Send(ctx, socket.Msg{[]byte(os.Getenv(c.Name))})
+				}), nil
+			},
+		},
+		&plugins.Kind{
 			Name: "block",
 			Life: plugins.Service,
 			Sockets: []plugins.SocketDecl{

@@ -28,3 +28,8 @@ node "c" {
     bind = "tcp://127.0.0.1:0"
   }
 }
+
+plugin "envs" {
+  command = "./bin/x"
+  env     = "GOMAXPROCS=1" # ERROR: Invalid plugin env
+}

@@ -19,6 +19,7 @@ locals {
 
 plugin "text" {
   command = "./bin/topo-text"
+  env     = { GOMAXPROCS = 1, TEXT_MODE = "strict" }
 }
 
 node "broker" {

@@ -432,7 +432,7 @@ func TestErrors(t *testing.T) {
 		{"protocol version", topology.Plugin{Name: "x", Command: v2}, "upper", 0, ErrProtocolVersion,
 			[]string{v2, "protocol version mismatch", "speaks protocol 2", "this topo speaks 1"}},
 		{"unknown kind", topology.Plugin{Name: "x", Command: wrapper, SHA256: good}, "lower", 0, ErrUnknownKind,
-			[]string{wrapper, `does not serve kind "lower"`, "block, collect, crash, printer, upper"}},
+			[]string{wrapper, `does not serve kind "lower"`, "block, collect, crash, getenv, printer, upper"}},
 		{"source missing", topology.Plugin{Name: "x", Source: "./nope"}, "upper", 0, ErrNotFound,
 			[]string{filepath.Join(dir, "nope"), "no such directory"}},
 	}

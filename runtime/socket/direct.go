@@ -157,6 +157,9 @@ func (s *Socket) recvDirect(ctx context.Context, c *conn) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	if s.closed.Load() {
+		return false, ErrClosed
+	}
 	switch c.rd.Load() {
 	case rdLent:
 		if !c.rd.CompareAndSwap(rdLent, rdApp) {

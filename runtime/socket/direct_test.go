@@ -381,3 +381,36 @@ func TestDirectSendNeverBlocks(t *testing.T) {
 		t.Fatalf("%d replies arrived and %d were dropped, want %d in all (direct writes %d)", count, st.Dropped, n, writes)
 	}
 }
+
+// Close ends a Recv that reads directly at once, even while Close itself
+// lingers for a peer that does not close its side.
+func TestDirectRecvCloseWhileLingering(t *testing.T) {
+	ctx, rep, c, r := rawREQ(t, "REQ", socket.Options{Linger: 2 * time.Second})
+	rawWrite(t, c, zmtpMessage("", "q"))
+	mustRecv(ctx, t, rep, "request")
+	mustSend(ctx, t, rep, socket.Msg{[]byte("a")}, "reply")
+	rawExpectReply(t, c, r, []byte("a"))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := rep.Recv(ctx)
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() {
+		_ = rep.Close()
+		close(closed)
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, socket.ErrClosed) {
+			t.Fatalf("Recv during Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("Recv did not return within 1s of Close (Close lingers 2s for the silent peer)")
+	}
+	if reads, _ := socket.DirectIO(rep); reads == 0 {
+		t.Error("no direct reads")
+	}
+	<-closed
+}

@@ -150,6 +150,19 @@ type Kind struct {
 	Life    Life
 	Attrs   []Attr
 	Sockets []SocketDecl
+	// Procs is how many CPUs (GOMAXPROCS) the process of a node of this
+	// kind uses when the node runs in a process of its own, as a plugin or
+	// with isolation = "process". 0 means half the machine's CPUs, at
+	// least one: such a process runs one node, whose body is one goroutine
+	// beside its sockets' I/O goroutines, while the host and the other
+	// plugin processes share the same CPUs, and a Go scheduler sized for
+	// the whole machine in every process makes them fight over it (each
+	// keeps idle Ps that spin and wake threads; docs/BENCHMARKS.md,
+	// "Plugins"). A negative value means every CPU (Go's default), for a
+	// kind whose body runs parallel work of its own. GOMAXPROCS in the
+	// process's environment (topo's own, or the plugin block's env) wins
+	// over Procs. Goroutine nodes share the host's CPUs and ignore it.
+	Procs int
 	// New builds a Node from the decoded configuration. It should validate
 	// cfg and return an error naming the attribute at fault.
 	New func(cfg Config) (Node, error)

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -208,6 +209,7 @@ func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string]
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%s: this plugin process already runs %s (one instance per process)", spec.Name, s.name)
 	}
+	setProcs(k.Procs)
 	sockets := &socket.Context{}
 	a, err := NewActor(k, spec, sockets, &s.out, s.log)
 	if err != nil {
@@ -219,6 +221,27 @@ func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string]
 	s.mu.Unlock()
 	// Binding without mu: Health and Stats must not wait for it.
 	return a.Bind(ctx)
+}
+
+// setProcs sizes this process's Go scheduler for the node it is about to
+// run (see Kind.Procs), unless GOMAXPROCS in the environment chose already.
+func setProcs(procs int) {
+	if _, set := os.LookupEnv("GOMAXPROCS"); set {
+		return
+	}
+	runtime.GOMAXPROCS(processProcs(procs, runtime.NumCPU()))
+}
+
+// processProcs is the GOMAXPROCS for Kind.Procs procs on a machine with
+// cpus CPUs.
+func processProcs(procs, cpus int) int {
+	switch {
+	case procs < 0:
+		return cpus
+	case procs == 0:
+		return max(1, cpus/2)
+	}
+	return procs
 }
 
 func (s *nodeServer) current() (Actor, error) {

@@ -101,3 +101,16 @@ func TestSpecFromWire(t *testing.T) {
 		t.Errorf("bad type error = %v", err)
 	}
 }
+
+// TestProcessProcs: the GOMAXPROCS a node's own process gets for Kind.Procs.
+func TestProcessProcs(t *testing.T) {
+	for _, tc := range []struct{ procs, cpus, want int }{
+		{0, 1, 1}, {0, 2, 1}, {0, 3, 1}, {0, 4, 2}, {0, 64, 32},
+		{-1, 2, 2}, {-1, 64, 64},
+		{3, 2, 3}, {1, 64, 1},
+	} {
+		if got := processProcs(tc.procs, tc.cpus); got != tc.want {
+			t.Errorf("processProcs(%d, %d) = %d, want %d", tc.procs, tc.cpus, got, tc.want)
+		}
+	}
+}

@@ -432,7 +432,7 @@ func TestErrors(t *testing.T) {
 		{"protocol version", topology.Plugin{Name: "x", Command: v2}, "upper", 0, ErrProtocolVersion,
 			[]string{v2, "protocol version mismatch", "speaks protocol 2", "this topo speaks 1"}},
 		{"unknown kind", topology.Plugin{Name: "x", Command: wrapper, SHA256: good}, "lower", 0, ErrUnknownKind,
-			[]string{wrapper, `does not serve kind "lower"`, "block, collect, crash, getenv, printer, upper"}},
+			[]string{wrapper, `does not serve kind "lower"`, "block, collect, crash, getenv, gomaxprocs, gomaxprocs-all, printer, upper"}},
 		{"source missing", topology.Plugin{Name: "x", Source: "./nope"}, "upper", 0, ErrNotFound,
 			[]string{filepath.Join(dir, "nope"), "no such directory"}},
 	}
@@ -629,6 +629,46 @@ func TestPluginEnv(t *testing.T) {
 	t.Setenv("TOPO_TEST_ENV_PROBE", "from the host")
 	h := newHost(t, Options{})
 	p := &topology.Plugin{Name: "self", Command: selfExe(t), Env: map[string]string{"TOPO_TEST_ENV_PROBE": "from the plugin block", "GOMAXPROCS": "1"}}
+	for _, name := range []string{"TOPO_TEST_ENV_PROBE", "GOMAXPROCS"} {
+		got := runProbe(ctx, t, h, p, "getenv", cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name)}))
+		if want := p.Env[name]; got != want {
+			t.Errorf("plugin saw %s=%q, want %q from the plugin block", name, got, want)
+		}
+	}
+}
+
+// A node's own process runs with the GOMAXPROCS its Kind.Procs asks for
+// (half the CPUs by default), unless the environment sets GOMAXPROCS.
+func TestPluginProcs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t.Setenv("GOMAXPROCS", "") // restored after the test; unset for the plugins
+	os.Unsetenv("GOMAXPROCS")
+	h := newHost(t, Options{})
+	cpus := goruntime.NumCPU()
+	self := &topology.Plugin{Name: "self", Command: selfExe(t)}
+	pinned := &topology.Plugin{Name: "self", Command: selfExe(t), Env: map[string]string{"GOMAXPROCS": "3"}}
+	for _, tc := range []struct {
+		kind string
+		p    *topology.Plugin
+		want int
+	}{
+		{"gomaxprocs", self, max(1, cpus/2)},
+		{"gomaxprocs-all", self, cpus},
+		{"gomaxprocs", pinned, 3},
+		{"gomaxprocs-all", pinned, 3},
+	} {
+		got := runProbe(ctx, t, h, tc.p, tc.kind, cty.EmptyObjectVal)
+		if got != strconv.Itoa(tc.want) {
+			t.Errorf("%s (env %v): GOMAXPROCS in the plugin = %s, want %d", tc.kind, tc.p.Env, got, tc.want)
+		}
+	}
+}
+
+// runProbe runs one node of kind in a plugin process of p to the end and
+// returns the one message it sends on its "out" socket.
+func runProbe(ctx context.Context, t *testing.T, h *Host, p *topology.Plugin, kind string, attrs cty.Value) string {
+	t.Helper()
 	var sctx socket.Context
 	defer sctx.Close()
 	sink, _ := sctx.NewSocket(socket.PULL, socket.Options{})
@@ -636,33 +676,28 @@ func TestPluginEnv(t *testing.T) {
 	if err := sink.Bind("tcp://127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"TOPO_TEST_ENV_PROBE", "GOMAXPROCS"} {
-		a, err := h.Launch(ctx, p, "", plugins.Spec{Name: "probe", Kind: "getenv",
-			Attrs:   cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name)}),
-			Sockets: []plugins.SocketSpec{{Name: "out", Type: socket.PUSH}},
-		}, io.Discard, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Bind(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Connect(ctx, map[string][]string{"out": sink.Endpoints()}); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Ready(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		m, err := sink.Recv(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := string(m[0]), p.Env[name]; got != want {
-			t.Errorf("plugin saw %s=%q, want %q from the plugin block", name, got, want)
-		}
-		a.Close()
+	a, err := h.Launch(ctx, p, "", plugins.Spec{Name: "probe", Kind: kind, Attrs: attrs,
+		Sockets: []plugins.SocketSpec{{Name: "out", Type: socket.PUSH}},
+	}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer a.Close()
+	if _, err := a.Bind(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Connect(ctx, map[string][]string{"out": sink.Endpoints()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sink.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(m[0])
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -89,6 +90,22 @@ const (
 	profileFor    = 3 * time.Second
 )
 
+// procsKind is a kind with that Kind.Procs whose node sends its process's
+// GOMAXPROCS on "out".
+func procsKind(name string, procs int) *plugins.Kind {
+	return &plugins.Kind{
+		Name:    name,
+		Life:    plugins.Task,
+		Procs:   procs,
+		Sockets: []plugins.SocketDecl{{Name: "out", Types: []socket.Type{socket.PUSH}}},
+		New: func(plugins.Config) (plugins.Node, error) {
+			return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+				return env.Socket("out").Send(ctx, socket.Msg{[]byte(strconv.Itoa(goruntime.GOMAXPROCS(0)))})
+			}), nil
+		},
+	}
+}
+
 func profilePlugin() {
 	path := os.Getenv(envCPUProfile)
 	if path == "" {
@@ -159,6 +176,8 @@ func testKinds() []*plugins.Kind {
 				}), nil
 			},
 		},
+		procsKind("gomaxprocs", 0),
+		procsKind("gomaxprocs-all", -1),
 		&plugins.Kind{
 			Name: "block",
 			Life: plugins.Service,

@@ -8,6 +8,7 @@ package text
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
 
@@ -73,15 +74,29 @@ func upper(ctx context.Context, env plugins.Env, prefix []byte) error {
 
 // toUpper upper-cases f, in place when it is ASCII (a received message's
 // frames belong to the receiver, so no copy is needed); other UTF-8 text can
-// change length and goes through bytes.ToUpper.
+// change length and goes through bytes.ToUpper. ASCII goes eight bytes at a
+// time: for a byte b < 0x80, b+0x1f has its top bit set when b >= 'a' and
+// b+0x05 when b > 'z', and neither sum carries into the next byte.
 func toUpper(f []byte) []byte {
-	for _, c := range f {
-		if c >= utf8.RuneSelf {
-			return bytes.ToUpper(f)
+	const (
+		high  = 0x8080808080808080
+		fromA = 0x1f1f1f1f1f1f1f1f // 0x80 - 'a' per byte
+		pastZ = 0x0505050505050505 // 0x80 - 'z' - 1 per byte
+	)
+	i := 0
+	for ; i+8 <= len(f); i += 8 {
+		w := binary.LittleEndian.Uint64(f[i:])
+		if w&high != 0 {
+			return bytes.ToUpper(f) // the ASCII part done so far stays upper-case
 		}
+		lower := (w + fromA) &^ (w + pastZ) & high
+		binary.LittleEndian.PutUint64(f[i:], w^lower>>2) // 0x80>>2 is the case bit
 	}
-	for i, c := range f {
-		if 'a' <= c && c <= 'z' {
+	for ; i < len(f); i++ {
+		switch c := f[i]; {
+		case c >= utf8.RuneSelf:
+			return bytes.ToUpper(f)
+		case 'a' <= c && c <= 'z':
 			f[i] = c - ('a' - 'A')
 		}
 	}

@@ -2,7 +2,9 @@ package text
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestToUpper(t *testing.T) {
@@ -22,5 +24,39 @@ func TestToUpper(t *testing.T) {
 	b := []byte("abc")
 	if got := toUpper(b); &got[0] != &b[0] || !bytes.Equal(b, []byte("ABC")) {
 		t.Errorf("ASCII frame was copied or not changed in place: %q", b)
+	}
+}
+
+// FuzzToUpper: toUpper agrees with bytes.ToUpper on any input, and leaves
+// ASCII frames where they are.
+func FuzzToUpper(f *testing.F) {
+	for _, s := range []string{"", "a", "hello, world 42", "abcdefghijklmnopqrstuvwxyz`{@[", "héllo wörld, longer than eight", "ıi", "\xff\x80abc"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want := bytes.ToUpper(in)
+		ascii := !bytes.ContainsFunc(in, func(r rune) bool { return r >= 0x80 }) && utf8.Valid(in)
+		got := toUpper(bytes.Clone(in))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("toUpper(%q) = %q, bytes.ToUpper = %q", in, got, want)
+		}
+		if ascii && len(in) > 0 {
+			b := bytes.Clone(in)
+			if got := toUpper(b); &got[0] != &b[0] {
+				t.Fatalf("ASCII %q was copied", in)
+			}
+		}
+	})
+}
+
+func BenchmarkToUpper(b *testing.B) {
+	for _, n := range []int{16, 1024} {
+		f := bytes.Repeat([]byte("Hello, world! "), n/14+1)[:n]
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				toUpper(f)
+			}
+		})
 	}
 }

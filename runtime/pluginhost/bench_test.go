@@ -14,8 +14,8 @@ import (
 	"github.com/topo-zmq/topo/runtime/socket"
 )
 
-// pipelineRate pushes n 16-byte messages from a test PUSH through one
-// "upper" node to a test PULL, over tcp loopback, and returns the rate in
+// pipelineRate pushes n messages of msgSize() bytes from a test PUSH through
+// one "upper" node to a test PULL, over tcp loopback, and returns the rate in
 // msgs/s from the first send to the last receive. The node is either
 // in-process (plugins.NewActor, a goroutine node) or in a plugin process
 // (Host.Launch): the sockets and the kind are the same.
@@ -81,7 +81,7 @@ func pipelineRun(n int, launch func(ctx context.Context, spec plugins.Spec) (plu
 			return 0, cost, err
 		}
 	}
-	payload := make([]byte, 16)
+	payload := make([]byte, msgSize())
 	pid := 0
 	if p, ok := a.(interface{ PID() int }); ok {
 		pid = p.PID()
@@ -121,6 +121,14 @@ func pipelineRun(n int, launch func(ctx context.Context, spec plugins.Spec) (plu
 		return 0, cost, err
 	}
 	return float64(n) / el.Seconds(), cost, nil
+}
+
+// msgSize is the benchmark's message size: BENCH_MSG_SIZE bytes, default 16.
+func msgSize() int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_MSG_SIZE")); err == nil && v > 0 {
+		return v
+	}
+	return 16
 }
 
 func goroutineNode(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {

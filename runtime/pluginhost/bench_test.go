@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,7 +155,9 @@ func (c closingActor) Close() error {
 }
 
 func pluginNode(b *testing.B) func(ctx context.Context, spec plugins.Spec) (plugins.Actor, error) {
-	var env []string
+	// BENCH_PLUGIN_GOMAXPROCS=N, and BENCH_PLUGIN_ENV="K=V K=V", go into the
+	// plugin processes' environment.
+	env := strings.Fields(os.Getenv("BENCH_PLUGIN_ENV"))
 	if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
 		env = append(env, "GOMAXPROCS="+v)
 	}

@@ -30,5 +30,8 @@
 //
 // The plugin-process side (Serve, the function a plugin's main calls) lives
 // in serve.go and serves the same Kinds across a go-plugin boundary; the
-// runtime sees the same Actor interface either way.
+// runtime sees the same Actor interface either way. A node that runs in a
+// process of its own (a plugin, or isolation = "process") gets half the
+// machine's CPUs as GOMAXPROCS unless its Kind's Procs or the environment
+// says otherwise; see Kind.Procs.
 package plugins

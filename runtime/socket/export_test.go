@@ -5,3 +5,7 @@ package socket
 func DirectIO(s *Socket) (reads, writes uint64) {
 	return s.st.directReads.Load(), s.st.directWrites.Load()
 }
+
+// ReadingDirect reports whether a Recv on s is reading a connection
+// directly right now.
+func ReadingDirect(s *Socket) bool { return s.direct.Load() != nil }

@@ -60,6 +60,14 @@ type NodeStatus struct {
 	// RateIn and RateOut are messages per second over the last stats
 	// interval (0 before the first one).
 	RateIn, RateOut float64
+	// Held is how many messages the instance was holding when it went down
+	// (received but not passed on, or queued in its sockets), summed over
+	// its restarts, as far as topo can know; see Approx.
+	Held uint64
+	// Approx marks MsgsIn, MsgsOut and Held as lower bounds: a process
+	// node was killed, and what it counted since the last stats poll may
+	// be missing.
+	Approx bool
 	// Err is the last failure, if any.
 	Err error
 }

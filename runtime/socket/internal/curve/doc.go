@@ -1,0 +1,58 @@
+// Package curve is the CurveZMQ security mechanism (ZeroMQ RFC 26, carried
+// by ZMTP 3 as RFC 37 describes) for topo's sockets, byte for byte as libzmq
+// 4.3 speaks it, and Z85 (RFC 32) for keys. It is a core with no I/O: it
+// consumes and produces ZMTP command bodies; the socket layer frames them,
+// writes the greeting with mechanism "CURVE", and owns the connection.
+//
+// # Handshake
+//
+// One Client or Server per connection, used by one goroutine, once:
+//
+//	client                          server
+//	c, _ := NewClient(cfg)          s, _ := NewServer(cfg)
+//	hello, _ := c.Hello()      →    welcome, err := s.OnHello(hello)
+//	initiate, err :=           ←
+//	    c.OnWelcome(welcome)   →    reply, sess, err := s.OnInitiate(initiate)
+//	sess, err := c.OnReady(reply) ←
+//
+// Each body goes in a ZMTP command frame (the COMMAND flag set). Every error
+// ends that connection and no other: close it. The one error with a reply is
+// a refusal by ServerConfig.Authorize: OnInitiate then returns an ERROR body
+// (reason ErrorReason, "400", as libzmq's ZAP sends) to write before closing,
+// and a *RefusedError; the client's OnWelcome or OnReady turns an ERROR into a
+// *PeerError. Both satisfy errors.Is(err, ErrRefused). A HELLO sealed for
+// another server key, a cookie made for another connection, a replayed
+// INITIATE, a nonce that does not increase, or metadata over MaxMetadata
+// (DefaultMaxMetadata, 16 KiB, when zero) end the handshake without reply.
+//
+// Keys: each side has a long-term KeyPair (GenerateKey, PublicFromSecret,
+// ParseKey for the 40-character Z85 form, DeriveKeyPair for keys shared
+// through a seed) and NewClient/NewServer make a short-term pair for the
+// connection. The server's cookie key is made in OnHello and wiped in
+// OnInitiate, as libzmq does, so a cookie from another connection never
+// opens; short-term secrets are wiped once the Session holds the
+// precomputed shared key (box.Precompute), which is all the data path uses.
+//
+// Metadata (Socket-Type, Identity and any application properties) travels
+// encrypted in INITIATE and READY, in ZMTP property encoding
+// (AppendMetadata, ParseMetadata), and is available from
+// Session.PeerMetadata; the client's long-term key from Session.PeerKey.
+//
+// # After the handshake
+//
+// Every frame, data and commands alike (PING, PONG, SUBSCRIBE, CANCEL), goes
+// out as the body of a MESSAGE command made by Session.Seal: "\x07MESSAGE",
+// an 8-byte short nonce (prefixed "CurveZMQMESSAGEC" from the client,
+// "CurveZMQMESSAGES" from the server), and a box whose first plaintext byte
+// holds FlagMore and FlagCommand, then the frame's bytes. As in libzmq 4.3,
+// that body is written in a ZMTP frame with no flags set; Session.Open on
+// the other side gives back the inner flags and payload.
+//
+// Seal takes the connection's next nonce (client from 3, server from 2, as
+// libzmq counts), so every writer of a connection must share its Session and
+// put bodies on the wire in the order Seal made them: the caller serializes
+// Seal with the write. Open is called by the one reader, in arrival order,
+// and accepts only strictly increasing nonces. Seal and Open may run
+// concurrently with each other. Neither allocates when dst has room
+// (SealedLen, MessageOverhead).
+package curve

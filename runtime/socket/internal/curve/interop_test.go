@@ -464,3 +464,61 @@ func TestServerWrongKeyLibzmqClient(t *testing.T) {
 		t.Fatalf("libzmq client's events:\n%s", events)
 	}
 }
+
+// Commands after the handshake travel inside MESSAGE boxes with FlagCommand:
+// libzmq's heartbeat PINGs reach us that way, and our PONGs, sealed the same
+// way, keep libzmq from dropping the connection (it would after 300 ms
+// without a valid frame).
+func TestClientHeartbeatLibzmq(t *testing.T) {
+	server := mustKey(t)
+	p := startPeer(t, "server", KeyString(server.Secret), "ping", "1")
+	z := dialPeer(t, p)
+	var c corpus
+	sess, err := clientHandshake(t, z, ClientConfig{Key: mustKey(t), ServerKey: server.Public,
+		Metadata: Metadata{{"Socket-Type", []byte("DEALER")}}}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// read frames, answering each PING with a PONG; returns the first data frame
+	pings := 0
+	next := func() []byte {
+		for {
+			f, body, err := z.readFrame(1 << 16)
+			if err != nil || f != 0 {
+				t.Fatalf("after %d PINGs: frame %#x, %v", pings, f, err)
+			}
+			flags, cmd, err := sess.Open(nil, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if flags&FlagCommand == 0 {
+				return cmd
+			}
+			if !isCommand(cmd, "\x04PING") || len(cmd) < 7 {
+				t.Fatalf("command %q", cmd)
+			}
+			if pings == 0 {
+				saveCorpus(t, "FuzzOpen", body)
+			}
+			pings++
+			pong, _ := sess.Seal(nil, FlagCommand, append([]byte("\x04PONG"), cmd[7:]...))
+			if err := z.writeFrame(0, pong); err != nil {
+				t.Fatal(err)
+			}
+			if err := z.flush(); err != nil {
+				t.Fatal(err)
+			}
+			if pings == 8 {
+				if err := z.sendMsg(sess, [][]byte{[]byte("still here")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if got := next(); string(got) != "still here" || pings < 8 {
+		t.Fatalf("echo %q after %d PINGs", got, pings)
+	}
+	if l := p.next(); l != describe([][]byte{[]byte("still here")}) {
+		t.Fatalf("libzmq received %s", l)
+	}
+}

@@ -3,7 +3,7 @@
   peer.py public SECRET_Z85...        print each key's public, from zmq.curve_public
   peer.py server SECRET_Z85 MODE N    DEALER CURVE server on tcp://127.0.0.1:0; prints
                                       "port P", then echoes N multipart messages
-                                      (MODE "echo"), or refuses every client through
+                                      (MODE "echo"; "ping" also sends ZMTP PINGs), or refuses every client through
                                       ZAP (MODE "deny")
   peer.py client SERVER_Z85 PORT MODE N
                                       DEALER CURVE client with a fresh key (prints
@@ -60,6 +60,8 @@ def main():
         s.curve_publickey = zmq.curve_public(secret)
         s.curve_server = True
         s.linger = 2000
+        if mode == "ping":  # ZMTP heartbeats: PING every 100 ms, drop the peer after 300 ms of silence
+            s.heartbeat_ivl, s.heartbeat_timeout = 100, 300
         s.bind("tcp://127.0.0.1:0")
         out("port", s.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1])
         for _ in range(n):

@@ -15,7 +15,11 @@
 //	    c.OnWelcome(welcome)   →    reply, sess, err := s.OnInitiate(initiate)
 //	sess, err := c.OnReady(reply) ←
 //
-// Each body goes in a ZMTP command frame (the COMMAND flag set). Every error
+// Each body goes in a ZMTP command frame (the COMMAND flag set); none is
+// longer than MaxHandshakeLen(MaxMetadata), so the framer can refuse a
+// longer frame before reading it. libzmq 4.3 writes as-server 0 in its
+// greeting whatever its role, so the role comes from configuration, not
+// from the peer's greeting. Every error
 // ends that connection and no other: close it. The one error with a reply is
 // a refusal by ServerConfig.Authorize: OnInitiate then returns an ERROR body
 // (reason ErrorReason, "400", as libzmq's ZAP sends) to write before closing,

@@ -20,6 +20,16 @@ const (
 	minReadyLen    = 30  // with no metadata
 )
 
+// MaxHandshakeLen is the longest handshake command body a peer may send
+// when metadata is bounded by maxMetadata (DefaultMaxMetadata when <= 0):
+// an INITIATE with that much metadata.
+func MaxHandshakeLen(maxMetadata int) int {
+	if maxMetadata <= 0 {
+		maxMetadata = DefaultMaxMetadata
+	}
+	return minInitiateLen + maxMetadata
+}
+
 // ErrRefused reports an ERROR command: on a Client, the server's ERROR
 // (a *PeerError); on a Server, the Authorize hook's refusal (a *RefusedError).
 var ErrRefused = errors.New("curve: handshake refused")

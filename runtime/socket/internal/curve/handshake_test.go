@@ -225,6 +225,9 @@ func TestOversizeMetadata(t *testing.T) {
 	hello, _ := c.Hello()
 	welcome, _ := s.OnHello(hello)
 	initiate, _ := c.OnWelcome(welcome)
+	if len(initiate) <= MaxHandshakeLen(sc.MaxMetadata) {
+		t.Fatalf("INITIATE of %d bytes within MaxHandshakeLen %d", len(initiate), MaxHandshakeLen(sc.MaxMetadata))
+	}
 	if reply, _, err := s.OnInitiate(initiate); !errors.Is(err, ErrMetadata) || reply != nil {
 		t.Fatalf("err = %v, reply %q; want ErrMetadata and no reply", err, reply)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"golang.org/x/crypto/nacl/secretbox"
@@ -124,5 +125,50 @@ func TestSealOpenNoAlloc(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per Seal+Open", allocs)
+	}
+}
+
+// Seal and Open of one Session run concurrently (one writer, one reader),
+// as doc.go allows; -race checks they share no state.
+func TestSessionSealOpenConcurrent(t *testing.T) {
+	cc, sc := pair(t)
+	cs, ss, _ := handshake(t, cc, sc)
+	const n = 2000
+	toServer, toClient := make(chan []byte, 16), make(chan []byte, 16)
+	errs := make(chan error, 4)
+	seal := func(s *Session, out chan<- []byte) {
+		defer close(out)
+		for i := 0; i < n; i++ {
+			m, err := s.Seal(nil, 0, binary.BigEndian.AppendUint32(nil, uint32(i)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			out <- m
+		}
+		errs <- nil
+	}
+	open := func(s *Session, in <-chan []byte) {
+		i := 0
+		for m := range in {
+			_, p, err := s.Open(nil, m)
+			if err != nil || binary.BigEndian.Uint32(p) != uint32(i) {
+				errs <- fmt.Errorf("message %d: %v", i, err)
+				for range in {
+				}
+				return
+			}
+			i++
+		}
+		errs <- nil
+	}
+	go seal(cs, toServer)
+	go seal(ss, toClient)
+	go open(ss, toServer)
+	go open(cs, toClient)
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

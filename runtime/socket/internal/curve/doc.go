@@ -50,7 +50,12 @@
 // "CurveZMQMESSAGES" from the server), and a box whose first plaintext byte
 // holds FlagMore and FlagCommand, then the frame's bytes. As in libzmq 4.3,
 // that body is written in a ZMTP frame with no flags set; Session.Open on
-// the other side gives back the inner flags and payload.
+// the other side gives back the inner flags and payload. A command is
+// sealed whole with FlagCommand: "\x04PING" with TTL and context, "\x04PONG"
+// with the context, "\x09SUBSCRIBE" or "\x06CANCEL" with the prefix (what
+// libzmq sends to a ZMTP 3.1 peer; to a 3.0 peer it sends a subscription as
+// a data frame of 0x01 or 0x00 and the prefix). libzmq accepts all of these
+// from a peer of either version.
 //
 // Seal takes the connection's next nonce (client from 3, server from 2, as
 // libzmq counts), so every writer of a connection must share its Session and

@@ -522,3 +522,35 @@ func TestClientHeartbeatLibzmq(t *testing.T) {
 		t.Fatalf("libzmq received %s", l)
 	}
 }
+
+// A SUBSCRIBE command inside a MESSAGE box (FlagCommand, "\x09SUBSCRIBE" and
+// the prefix, as libzmq 4.3 sends it to a ZMTP 3.1 peer) reaches a libzmq
+// PUB's filter: only the subscribed topic arrives.
+func TestClientSubscribeLibzmqPub(t *testing.T) {
+	server := mustKey(t)
+	p := startPeer(t, "server", KeyString(server.Secret), "pub", "0")
+	z := dialPeer(t, p)
+	var c corpus
+	sess, err := clientHandshake(t, z, ClientConfig{Key: mustKey(t), ServerKey: server.Public,
+		Metadata: Metadata{{"Socket-Type", []byte("SUB")}}}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := sess.Seal(nil, FlagCommand, []byte("\x09SUBSCRIBEa"))
+	if err := z.writeFrame(0, sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		got, err := z.recvMsg(sess, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || string(got[0]) != "a-keep" {
+			t.Fatalf("message %d from the PUB: %q", i, got)
+		}
+	}
+	saveCorpus(t, "FuzzOpen", sub)
+}

@@ -3,7 +3,8 @@
   peer.py public SECRET_Z85...        print each key's public, from zmq.curve_public
   peer.py server SECRET_Z85 MODE N    DEALER CURVE server on tcp://127.0.0.1:0; prints
                                       "port P", then echoes N multipart messages
-                                      (MODE "echo"; "ping" also sends ZMTP PINGs), or refuses every client through
+                                      (MODE "echo"; "ping" also sends ZMTP PINGs), or publishes "b-skip" and "a-keep" from a PUB (MODE "pub"),
+                                      or refuses every client through
                                       ZAP (MODE "deny")
   peer.py client SERVER_Z85 PORT MODE N
                                       DEALER CURVE client with a fresh key (prints
@@ -55,7 +56,7 @@ def main():
             auth = ThreadAuthenticator(ctx)
             auth.start()
             auth.configure_curve(domain="*", location=tempfile.mkdtemp())  # no certificates: nobody allowed
-        s = ctx.socket(zmq.DEALER)
+        s = ctx.socket(zmq.PUB if mode == "pub" else zmq.DEALER)
         s.curve_secretkey = secret
         s.curve_publickey = zmq.curve_public(secret)
         s.curve_server = True
@@ -64,6 +65,11 @@ def main():
             s.heartbeat_ivl, s.heartbeat_timeout = 100, 300
         s.bind("tcp://127.0.0.1:0")
         out("port", s.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1])
+        if mode == "pub":  # publish two topics until stdin closes
+            while True:
+                s.send(b"b-skip")
+                s.send(b"a-keep")
+                time.sleep(0.02)
         for _ in range(n):
             frames = s.recv_multipart()
             out("msg", describe(frames))

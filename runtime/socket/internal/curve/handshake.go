@@ -264,7 +264,7 @@ func (c *Client) OnReady(ready []byte) (*Session, error) {
 	if err != nil {
 		return nil, c.fail(fmt.Errorf("READY: %w", err))
 	}
-	s := newSession(&c.serverShort, &c.shortSecret, true, 3, n, c.cfg.ServerKey, meta)
+	s := newSession(&c.precomp, true, 3, n, c.cfg.ServerKey, meta)
 	c.state = stateDone
 	wipe(&c.shortSecret)
 	wipe(&c.precomp)
@@ -462,7 +462,7 @@ func (s *Server) OnInitiate(initiate []byte) (reply []byte, sess *Session, err e
 	copy(nonce[:], "CurveZMQREADY---")
 	binary.BigEndian.PutUint64(nonce[16:], 1)
 	out = box.SealAfterPrecomputation(out, s.meta, &nonce, &s.precomp)
-	sess = newSession(&s.clientShort, &s.shortSecret, false, 2, n, clientKey, meta)
+	sess = newSession(&s.precomp, false, 2, n, clientKey, meta)
 	s.state = stateDone
 	wipe(&s.shortSecret)
 	wipe(&s.precomp)

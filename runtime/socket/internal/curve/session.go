@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/crypto/nacl/box"
 	"golang.org/x/crypto/poly1305" //nolint:staticcheck // the MAC of NaCl's secretbox, which CurveZMQ fixes
 	"golang.org/x/crypto/salsa20/salsa"
 )
@@ -64,9 +63,10 @@ type Session struct {
 	peerMeta Metadata
 }
 
-func newSession(peerShort, ownShortSecret *[32]byte, client bool, sendNonce, recvNonce uint64, peerKey [32]byte, meta Metadata) *Session {
-	s := &Session{sendNonce: sendNonce, recvNonce: recvNonce, peerKey: peerKey, peerMeta: meta}
-	box.Precompute(&s.key, peerShort, ownShortSecret)
+// newSession takes the shared key box.Precompute made from the peer's
+// short-term public key and our short-term secret.
+func newSession(precomp *[32]byte, client bool, sendNonce, recvNonce uint64, peerKey [32]byte, meta Metadata) *Session {
+	s := &Session{key: *precomp, sendNonce: sendNonce, recvNonce: recvNonce, peerKey: peerKey, peerMeta: meta}
 	if client {
 		copy(s.sendPrefix[:], "CurveZMQMESSAGEC")
 		copy(s.recvPrefix[:], "CurveZMQMESSAGES")

@@ -4,8 +4,9 @@ package curve
 // and the MESSAGE box. Each runs against a deterministic handshake (keys and
 // randomness from a fixed ChaCha8 stream), so the seeds made here are valid
 // commands for that state and mutations start from a real transcript; the
-// committed seeds in testdata/fuzz also hold transcripts captured from
-// libzmq by the interop tests (go test -run Libzmq -write-corpus).
+// committed seeds in testdata/fuzz (interop-*) also hold the bodies that
+// crossed the wire in the interop tests, both libzmq's and ours
+// (go test -run Libzmq -write-corpus rewrites them).
 
 import (
 	"math/rand/v2"

@@ -194,7 +194,7 @@ func saveCorpus(t *testing.T, name string, entries ...[]byte) {
 			continue
 		}
 		data := "go test fuzz v1\n[]byte(" + strconv.Quote(string(e)) + ")\n"
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("libzmq-%s-%d", t.Name(), i)), []byte(data), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("interop-%s-%d", t.Name(), i)), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

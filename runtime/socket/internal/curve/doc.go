@@ -63,5 +63,7 @@
 // Seal with the write. Open is called by the one reader, in arrival order,
 // and accepts only strictly increasing nonces. Seal and Open may run
 // concurrently with each other. Neither allocates when dst has room
-// (SealedLen, MessageOverhead).
+// (SealedLen, MessageOverhead). SealFrame also writes the ZMTP frame header,
+// so a writer sends each frame in one piece; OpenInPlace decrypts inside the
+// received body and returns the payload as a subslice of it, with no copy.
 package curve

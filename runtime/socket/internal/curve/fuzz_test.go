@@ -9,6 +9,7 @@ package curve
 // (go test -run Libzmq -write-corpus rewrites them).
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
@@ -144,9 +145,20 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := newFixed(t)
 		_, ss := h.ready(t)
+		before := ss.recvNonce
+		inPlace := bytes.Clone(b)
 		flags, p, err := ss.Open(nil, b)
 		if err != nil {
+			if _, _, err2 := ss.OpenInPlace(inPlace); err2 == nil || !bytes.Equal(inPlace, b) {
+				t.Fatalf("Open fails (%v) but OpenInPlace gives %v, or changed the body", err, err2)
+			}
 			return
+		}
+		after := ss.recvNonce
+		ss.recvNonce = before
+		f2, p2, err := ss.OpenInPlace(inPlace)
+		if err != nil || f2 != flags || !bytes.Equal(p, p2) || ss.recvNonce != after {
+			t.Fatalf("OpenInPlace differs from Open: %v", err)
 		}
 		if flags&^flagMask != 0 || len(p) != len(b)-MessageOverhead {
 			t.Fatalf("flags %#x, payload %d of body %d", flags, len(p), len(b))

@@ -116,6 +116,26 @@ func (s *Session) Seal(dst []byte, flags byte, payload []byte) ([]byte, error) {
 	return ret, nil
 }
 
+// SealFrame is Seal with the ZMTP frame around the body: it appends the
+// frame header libzmq writes for a MESSAGE (flags 0, or 0x02 with an 8-byte
+// size when the body exceeds 255 bytes) and then the body, so a writer can
+// put the whole frame on the wire in one write. It has Seal's contract.
+func (s *Session) SealFrame(dst []byte, flags byte, payload []byte) ([]byte, error) {
+	n := SealedLen(len(payload))
+	l := len(dst)
+	if n > 255 {
+		dst = append(dst, 0x02)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	} else {
+		dst = append(dst, 0x00, byte(n))
+	}
+	out, err := s.Seal(dst, flags, payload)
+	if err != nil {
+		return dst[:l], err
+	}
+	return out, nil
+}
+
 // Open checks and opens the body of a MESSAGE command (as Seal produced it,
 // on the peer) and appends the frame's payload to dst. It returns the flags
 // from inside the box (FlagMore, FlagCommand; other bits are dropped, as
@@ -126,23 +146,52 @@ func (s *Session) Seal(dst []byte, flags byte, payload []byte) ([]byte, error) {
 // allocate when dst has room for len(body)-MessageOverhead more bytes; dst's
 // spare capacity must not overlap body.
 func (s *Session) Open(dst, body []byte) (flags byte, payload []byte, err error) {
-	if len(body) < MessageOverhead || string(body[:len(messageName)]) != messageName {
-		return 0, dst, ErrMalformed
+	n, err := s.check(body)
+	if err != nil {
+		return 0, dst, err
 	}
-	n := binary.BigEndian.Uint64(body[len(messageName):])
-	if n <= s.recvNonce {
-		return 0, dst, fmt.Errorf("%w: got %d after %d", ErrNonce, n, s.recvNonce)
-	}
-	var nonce [24]byte
-	copy(nonce[:16], s.recvPrefix[:])
-	binary.BigEndian.PutUint64(nonce[16:], n)
 	ret, out := grow(dst, len(body)-MessageOverhead)
-	f, ok := openInto(out, body[messageHeader:], &nonce, &s.key)
+	f, ok := openInto(out, body[messageHeader:], s.nonce(n), &s.key)
 	if !ok {
 		return 0, dst, ErrCrypto
 	}
 	s.recvNonce = n
 	return f & flagMask, ret, nil
+}
+
+// OpenInPlace is Open decrypting within body: payload is
+// body[MessageOverhead:], and body's other bytes are left undefined. It
+// never allocates. On error body is unchanged.
+func (s *Session) OpenInPlace(body []byte) (flags byte, payload []byte, err error) {
+	n, err := s.check(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, ok := openInto(nil, body[messageHeader:], s.nonce(n), &s.key)
+	if !ok {
+		return 0, nil, ErrCrypto
+	}
+	s.recvNonce = n
+	return f & flagMask, body[MessageOverhead:], nil
+}
+
+// check validates a MESSAGE body's name, length and nonce and returns the nonce.
+func (s *Session) check(body []byte) (uint64, error) {
+	if len(body) < MessageOverhead || string(body[:len(messageName)]) != messageName {
+		return 0, ErrMalformed
+	}
+	n := binary.BigEndian.Uint64(body[len(messageName):])
+	if n <= s.recvNonce {
+		return 0, fmt.Errorf("%w: got %d after %d", ErrNonce, n, s.recvNonce)
+	}
+	return n, nil
+}
+
+func (s *Session) nonce(n uint64) *[24]byte {
+	var nonce [24]byte
+	copy(nonce[:16], s.recvPrefix[:])
+	binary.BigEndian.PutUint64(nonce[16:], n)
+	return &nonce
 }
 
 // grow extends b by n bytes and returns the whole slice and the new part.
@@ -199,7 +248,8 @@ func sealInto(out []byte, flags byte, payload []byte, nonce *[24]byte, key *[32]
 }
 
 // openInto verifies and opens a secretbox box (tag || ciphertext of flags ||
-// payload) into out (len len(bx)-tagSize-1) and returns the flags byte.
+// payload) into out (len len(bx)-tagSize-1) and returns the flags byte. When
+// out is nil it decrypts in place: the payload is then bx[tagSize+1:].
 func openInto(out, bx []byte, nonce *[24]byte, key *[32]byte) (byte, bool) {
 	var subKey [32]byte
 	var counter [16]byte
@@ -215,6 +265,17 @@ func openInto(out, bx []byte, nonce *[24]byte, key *[32]byte) (byte, bool) {
 		return 0, false
 	}
 	flags := ct[0] ^ first[32]
+	if out == nil {
+		// exact overlap only, which XORKeyStream allows
+		for i := 1; i < len(ct) && i < 32; i++ {
+			ct[i] ^= first[32+i]
+		}
+		if len(ct) > 32 {
+			counter[8] = 1
+			salsa.XORKeyStream(ct[32:], ct[32:], &counter, &subKey)
+		}
+		return flags, true
+	}
 	head := ct[1:]
 	if len(head) > 31 {
 		head = head[:31]

@@ -1,6 +1,7 @@
 package curve
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -126,6 +127,16 @@ func TestSealOpenNoAlloc(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("%v allocations per Seal+Open", allocs)
 	}
+	frame := make([]byte, 0, 9+SealedLen(len(payload)))
+	allocs = testing.AllocsPerRun(100, func() {
+		m, _ := cs.SealFrame(frame[:0], 0, payload)
+		if _, _, err := ss.OpenInPlace(m[9:]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per SealFrame+OpenInPlace", allocs)
+	}
 }
 
 // Seal and Open of one Session run concurrently (one writer, one reader),
@@ -169,6 +180,50 @@ func TestSessionSealOpenConcurrent(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+func TestOpenInPlace(t *testing.T) {
+	cc, sc := pair(t)
+	cs, ss, _ := handshake(t, cc, sc)
+	for _, n := range []int{0, 1, 30, 31, 32, 33, 100, 4096} {
+		payload := bytes.Repeat([]byte{byte(n + 1)}, n)
+		m, _ := cs.Seal(nil, FlagMore|FlagCommand, payload)
+		bad := bytes.Clone(m)
+		bad[len(bad)-1] ^= 1
+		keep := bytes.Clone(bad)
+		if _, _, err := ss.OpenInPlace(bad); !errors.Is(err, ErrCrypto) || !bytes.Equal(bad, keep) {
+			t.Fatalf("n=%d: altered box: %v (body changed: %v)", n, err, !bytes.Equal(bad, keep))
+		}
+		f, p, err := ss.OpenInPlace(m)
+		if err != nil || f != FlagMore|FlagCommand || !bytes.Equal(p, payload) || len(p) > 0 && &p[0] != &m[MessageOverhead] {
+			t.Fatalf("n=%d: OpenInPlace = %d, %v", n, f, err)
+		}
+		if _, _, err := ss.OpenInPlace(m); !errors.Is(err, ErrNonce) {
+			t.Fatalf("n=%d: replay: %v", n, err)
+		}
+	}
+}
+
+// SealFrame's output is the frame the test framer (and libzmq) writes.
+func TestSealFrame(t *testing.T) {
+	cc, sc := pair(t)
+	a, _, _ := handshake(t, cc, sc)
+	for _, n := range []int{0, 255 - MessageOverhead, 256 - MessageOverhead, 5000} {
+		payload := make([]byte, n)
+		fr, err := a.SealFrame([]byte("x"), FlagMore, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w bytes.Buffer
+		z := &zconn{w: bufio.NewWriter(&w)}
+		a.sendNonce-- // the same nonce again, for comparison only
+		body, _ := a.Seal(nil, FlagMore, payload)
+		z.writeFrame(0, body)
+		z.flush()
+		if string(fr[:1]) != "x" || !bytes.Equal(fr[1:], w.Bytes()) {
+			t.Fatalf("n=%d: SealFrame header %x, framer %x", n, fr[1:10], w.Bytes()[:9])
 		}
 	}
 }

@@ -5,6 +5,7 @@ package curve
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -114,18 +115,18 @@ func (z *zconn) writeCommand(b []byte) error {
 }
 
 // sendMsg seals a multipart message frame by frame, as libzmq: each MESSAGE
-// in a frame with no flags, MORE inside the box.
+// in a frame with no flags, MORE inside the box (SealFrame writes the header).
 func (z *zconn) sendMsg(s *Session, frames [][]byte) error {
 	for i, f := range frames {
 		var flags byte
 		if i < len(frames)-1 {
 			flags = FlagMore
 		}
-		body, err := s.Seal(nil, flags, f)
+		fr, err := s.SealFrame(nil, flags, f)
 		if err != nil {
 			return err
 		}
-		if err := z.writeFrame(0, body); err != nil {
+		if _, err := z.w.Write(fr); err != nil {
 			return err
 		}
 	}
@@ -145,9 +146,9 @@ func (z *zconn) recvMsg(s *Session, raw *[][]byte) ([][]byte, error) {
 			return nil, fmt.Errorf("MESSAGE in a frame with flags %#x", f)
 		}
 		if raw != nil && len(body) < 4096 {
-			*raw = append(*raw, body)
+			*raw = append(*raw, bytes.Clone(body))
 		}
-		flags, p, err := s.Open(nil, body)
+		flags, p, err := s.OpenInPlace(body)
 		if err != nil {
 			return nil, err
 		}

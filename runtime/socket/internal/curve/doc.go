@@ -54,8 +54,10 @@
 // sealed whole with FlagCommand: "\x04PING" with TTL and context, "\x04PONG"
 // with the context, "\x09SUBSCRIBE" or "\x06CANCEL" with the prefix (what
 // libzmq sends to a ZMTP 3.1 peer; to a 3.0 peer it sends a subscription as
-// a data frame of 0x01 or 0x00 and the prefix). libzmq accepts all of these
-// from a peer of either version.
+// a data frame of 0x01 or 0x00 and the prefix). libzmq 4.3 recognises these
+// commands inside a box whatever minor version the greeting named
+// (process_command_message in zmtp_engine.cpp); the interop tests exercise
+// PING, PONG and SUBSCRIBE against it.
 //
 // Seal takes the connection's next nonce (client from 3, server from 2, as
 // libzmq counts), so every writer of a connection must share its Session and

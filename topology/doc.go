@@ -10,8 +10,16 @@
 //	t, more := topology.Decode(f, topology.Options{Schemas: schemas, Args: args, Environ: os.Environ()})
 //
 // Every problem is an hcl.Diagnostic with a source range; render them with
-// hcl.NewDiagnosticTextWriter over f.Sources(). A Topology returned with
-// error diagnostics is for display only and must not be run.
+// hcl.NewDiagnosticTextWriter over f.Sources(). The exceptions have no
+// source to point into, so their Subject is nil: a file that cannot be read
+// ("Cannot read x.hcl: no such file or directory", the whole message in
+// the summary) and a value given on the command line or in the
+// environment (-var workers=abc, TOPO_VAR_workers). A Topology returned
+// with error diagnostics is for display only and must not be run.
+//
+// Names of nodes, sockets, variables and plugins are identifiers (letters,
+// digits, underscores and dashes, starting with a letter) of at most
+// MaxNameLength (64) bytes.
 //
 // Evaluation happens in this order, which is also what each expression may
 // refer to:

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -663,7 +664,11 @@ func runFmt(ctx context.Context, c *cli, args []string) int {
 func fmtTargets(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %w", p, err)
 	}
 	if !st.IsDir() {
 		if strings.HasSuffix(strings.ToLower(p), ".json") {

@@ -70,11 +70,12 @@ func markdownHCL(name string, src []byte) []docBlock {
 }
 
 // hclStartRE is how an HCL block in a Go doc comment starts: a block
-// header (`plugin "text" {`, `locals {`).
-var hclStartRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]*(\s+"[^"]*")*\s*\{\s*$`)
+// header with a label (`plugin "text" {`, also a one-line block) or
+// `locals {`; Go code (`for {`, `if err != nil {`) does not match.
+var hclStartRE = regexp.MustCompile(`^([a-z_][a-z0-9_-]*(\s+"[^"]*")+|locals)\s*\{`)
 
-// goDocHCL returns the indented blocks of a doc.go's package comment that
-// look like HCL. They are fragments: they must parse.
+// goDocHCL returns the indented blocks of a Go file's package comment
+// that look like HCL. They are fragments: they must parse.
 func goDocHCL(t *testing.T, path, name string) []docBlock {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments|parser.PackageClauseOnly)
@@ -107,7 +108,7 @@ func goDocHCL(t *testing.T, path, name string) []docBlock {
 	return out
 }
 
-// docFiles walks the repository for Markdown files and doc.go files,
+// docFiles walks the repository for Markdown files and Go files,
 // skipping testdata, hidden directories and the bench results (measurement
 // logs, not documentation).
 func docFiles(t *testing.T) (md, godoc []string) {
@@ -125,8 +126,8 @@ func docFiles(t *testing.T) (md, godoc []string) {
 		switch {
 		case strings.HasSuffix(d.Name(), ".md"):
 			md = append(md, path)
-		case d.Name() == "doc.go":
-			godoc = append(godoc, path)
+		case strings.HasSuffix(d.Name(), ".go") && !strings.HasSuffix(d.Name(), "_test.go"):
+			godoc = append(godoc, path) // its package comment, if it has one (doc.go, a main package's main.go)
 		}
 		return nil
 	})
@@ -138,8 +139,8 @@ func docFiles(t *testing.T) (md, godoc []string) {
 
 // TestDocsHCL: every ```hcl block in the repository's Markdown parses,
 // and every one not marked "fragment" passes `topo validate` (built-in
-// kinds; plugin kinds are not started); every HCL block in a package doc
-// parses. A doc example can never rot unnoticed.
+// kinds; plugin kinds are not started); every HCL block in a package
+// comment (doc.go, a main package's doc) parses. A doc example can never rot unnoticed.
 func TestDocsHCL(t *testing.T) {
 	md, godoc := docFiles(t)
 	var blocks []docBlock
@@ -175,7 +176,7 @@ func TestDocsHCL(t *testing.T) {
 	}
 	// The walk must find what is known to be there.
 	if whole == 0 || fromGo == 0 {
-		t.Errorf("found %d whole-file blocks in %d Markdown files and %d blocks in %d doc.go files", whole, len(md), fromGo, len(godoc))
+		t.Errorf("found %d whole-file blocks in %d Markdown files and %d blocks in %d Go files", whole, len(md), fromGo, len(godoc))
 	}
 }
 

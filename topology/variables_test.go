@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -160,4 +161,23 @@ func TestVarFileSourcesRendered(t *testing.T) {
 	if _, ok := f.Sources()[bad]; !ok {
 		t.Errorf("Sources lacks %s: %v", bad, f.Sources())
 	}
+}
+
+// FuzzVarValue: any -var or TOPO_VAR_ value, for variables of every type,
+// yields a value or an error diagnostic naming the variable, never a panic.
+func FuzzVarValue(f *testing.F) {
+	for _, s := range []string{"4", "abc", "1+", "[1", "[\"a\"]", "{a=1}", "true", "yes", "", " 7 ", "${x}", "var.workers", "1e400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, name := range []string{"workers", "name", "ports", "tags", "debug"} {
+			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: []VarArg{{"var", name + "=" + raw}}})
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError && !strings.Contains(d.Detail+d.Summary, `"`+name+`"`) && d.Subject == nil {
+					t.Errorf("-var %s=%q: error that does not name the variable: %v", name, raw, d)
+				}
+			}
+			_, _, _ = Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Environ: []string{"TOPO_VAR_" + name + "=" + raw}})
+		}
+	})
 }

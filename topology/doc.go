@@ -45,6 +45,13 @@
 //	  env    = { GOMAXPROCS = 1 }
 //	}
 //
+// A Topology also says how it starts, for the runtime and `topo plan`
+// alike: InStartOrder is the order in which the runtime binds every
+// instance's sockets and then connects them (depends_on targets first,
+// then binders before connectors, ties in file order), and ExpectedPeers
+// counts the in-topology peers each socket must have before its node's
+// body starts.
+//
 // References are resolved through cty value marks, so an edge is found
 // even when endpoints pass through functions (element, concat, ...), and
 // ephemeral ports (tcp://127.0.0.1:0) keep pointing at the right socket

@@ -67,3 +67,26 @@ func TestVarTypeErrors(t *testing.T) {
 		t.Errorf("env: %v", r)
 	}
 }
+
+// TestLongNameRejectedReadably: a 100,000-character node name is an error
+// at its line, and the rendered diagnostic stays short.
+func TestLongNameRejectedReadably(t *testing.T) {
+	src := "node \"" + strings.Repeat("n", 100000) + "\" {\n  type = \"count\"\n  socket \"in\" {\n    type = \"PULL\"\n    bind = [\"tcp://127.0.0.1:0\"]\n  }\n}\n"
+	r := runCLI(t, src, nil, "validate", "-")
+	if r.code != 1 || !strings.Contains(r.stderr, "Error: Invalid node name") || !strings.Contains(r.stderr, "on <stdin> line 1") ||
+		!strings.Contains(r.stderr, "is 100000 characters long; names are at most 64.") {
+		t.Fatalf("%.2000s", r)
+	}
+	if len(r.stderr) > 2000 {
+		t.Errorf("diagnostic is %d bytes long", len(r.stderr))
+	}
+}
+
+func TestClipLines(t *testing.T) {
+	long := strings.Repeat("é", 400) // 800 bytes
+	got := string(clipLines([]byte("short\n"+long+"\nend"), false))
+	want := "short\n" + strings.Repeat("é", maxDiagLine/2) + "...\nend"
+	if got != want {
+		t.Errorf("clipLines = %q", got)
+	}
+}

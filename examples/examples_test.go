@@ -1,12 +1,16 @@
 // Package examples_test runs every example end to end: the topo binary on
-// hello.hcl, weather.hcl and pipeline.hcl (the seed ports 5555-5558, so the
-// tests run one after another, never in parallel), and the embed program.
+// hello.hcl, weather.hcl and pipeline.hcl, and the embed program. The
+// examples bind the zguide ports for users; the tests run a copy of each
+// with those ports made ephemeral (tcp://127.0.0.1:0), and hold the seed
+// ports 5555-5558 themselves while they run, so a test that still used one
+// would fail here rather than on a machine where something else does.
 package examples_test
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,35 @@ import (
 
 var bin struct{ topo, embed string }
 
+// exampleDir holds the rewritten copies of the examples.
+var exampleDir string
+
+// seedBindRE is a bind to a zguide seed port in an example.
+var seedBindRE = regexp.MustCompile(`"tcp://127\.0\.0\.1:555[5-8]"`)
+
+// ephemeral returns a copy of example name whose seed-port binds are
+// ephemeral ports; references to them resolve after binding, so the
+// topology runs the same.
+func ephemeral(t *testing.T, name string) string {
+	t.Helper()
+	src, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := seedBindRE.ReplaceAll(src, []byte(`"tcp://127.0.0.1:0"`))
+	if bytes.Equal(out, src) {
+		t.Fatalf("%s binds no seed port (5555-5558) to rewrite", name)
+	}
+	if bytes.Contains(out, []byte(":555")) {
+		t.Fatalf("%s still names a seed port after the rewrite:\n%s", name, out)
+	}
+	path := filepath.Join(exampleDir, name)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
@@ -30,6 +63,13 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Hold the seed ports, as another program on the machine might.
+	for port := 5555; port <= 5558; port++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			defer l.Close()
+		}
+	}
+	exampleDir = dir
 	bin.topo = filepath.Join(dir, "topo")
 	bin.embed = filepath.Join(dir, "embed")
 	for _, b := range []struct{ out, pkg string }{{bin.topo, "../cmd/topo"}, {bin.embed, "./embed"}} {
@@ -82,7 +122,7 @@ func summary(t *testing.T, stderr string) map[string][3]int {
 }
 
 func TestHello(t *testing.T) {
-	stdout, stderr, _ := run(t, 30*time.Second, bin.topo, "apply", "-no-color", "hello.hcl")
+	stdout, stderr, _ := run(t, 30*time.Second, bin.topo, "apply", "-no-color", ephemeral(t, "hello.hcl"))
 	for i := range 10 {
 		if want := fmt.Sprintf("hello-client | Received reply %d [ World ]\n", i); !strings.Contains(stdout, want) {
 			t.Errorf("missing %q", want)
@@ -98,7 +138,7 @@ func TestHello(t *testing.T) {
 }
 
 func TestWeather(t *testing.T) {
-	stdout, _, elapsed := run(t, 60*time.Second, bin.topo, "apply", "-no-color", "weather.hcl")
+	stdout, _, elapsed := run(t, 60*time.Second, bin.topo, "apply", "-no-color", ephemeral(t, "weather.hcl"))
 	if !regexp.MustCompile(`(?m)^weather-client +\| Average temperature for zipcode '10001' was -?\d+F$`).MatchString(stdout) {
 		t.Errorf("stdout:\n%s", stdout)
 	}
@@ -106,14 +146,14 @@ func TestWeather(t *testing.T) {
 }
 
 func TestWeatherVars(t *testing.T) {
-	stdout, _, _ := run(t, 60*time.Second, bin.topo, "apply", "-no-color", "-var", "zip=1", "-var", "updates=50", "weather.hcl")
+	stdout, _, _ := run(t, 60*time.Second, bin.topo, "apply", "-no-color", "-var", "zip=1", "-var", "updates=50", ephemeral(t, "weather.hcl"))
 	if !strings.Contains(stdout, "Average temperature for zipcode '1' was") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
 }
 
 func TestPipeline(t *testing.T) {
-	stdout, stderr, _ := run(t, 60*time.Second, bin.topo, "apply", "-no-color", "pipeline.hcl")
+	stdout, stderr, _ := run(t, 60*time.Second, bin.topo, "apply", "-no-color", ephemeral(t, "pipeline.hcl"))
 	expected := grabInt(t, stdout, `ventilator +\| Total expected cost: (\d+) msec`)
 	elapsed := grabInt(t, stdout, `sink +\| Total elapsed time: (\d+) msec`)
 	t.Logf("expected cost %d ms, elapsed %d ms with 4 workers (ideal %d ms)", expected, elapsed, expected/4)
@@ -132,7 +172,7 @@ func TestPipeline(t *testing.T) {
 }
 
 func TestPipelineWorkersVar(t *testing.T) {
-	_, stderr, _ := run(t, 60*time.Second, bin.topo, "apply", "-no-color", "-var", "workers=2", "pipeline.hcl")
+	_, stderr, _ := run(t, 60*time.Second, bin.topo, "apply", "-no-color", "-var", "workers=2", ephemeral(t, "pipeline.hcl"))
 	s := summary(t, stderr)
 	if _, ok := s["worker[2]"]; ok {
 		t.Errorf("workers=2 ran a third worker: %v", s)

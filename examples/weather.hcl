@@ -41,7 +41,7 @@ node "weather-client" {
   updates = var.updates
 
   socket "in" {
-    type    = "SUB"
+    type      = "SUB"
     connect   = [node.weather-publisher.out]
     subscribe = [var.zip] # weather-client would subscribe to its zip by itself; explicit reads better
   }

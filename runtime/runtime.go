@@ -368,7 +368,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	sc := &socket.Context{}
 	defer sc.Close()
 
-	// Phase 1: every actor binds.
+	// Phase 1: every actor binds, in the topology's start order (the one
+	// `topo plan` shows); phase 2 connects in the same order.
+	order := startOrder(r.topo, nodes)
 	start := time.Now()
 	actors := make([]plugins.Actor, len(nodes))
 	bound := map[string]map[string][]string{}
@@ -382,7 +384,8 @@ func (r *Runtime) Run(ctx context.Context) error {
 			}
 		}
 	}
-	for i, n := range nodes {
+	for _, i := range order {
+		n := nodes[i]
 		n.setState(StateStarting)
 		r.emit(n, Event{Kind: EventStarting})
 		a, b, err := r.makeActor(ctx, n, sc)
@@ -405,7 +408,8 @@ func (r *Runtime) Run(ctx context.Context) error {
 	for _, in := range r.topo.Instances {
 		byName[in.Name] = in
 	}
-	for i, n := range nodes {
+	for _, i := range order {
+		n := nodes[i]
 		n.connect = resolveConnects(n.inst, byName, bound)
 		if err := actors[i].Connect(ctx, n.connect); err != nil {
 			closeAll()
@@ -442,6 +446,28 @@ func (r *Runtime) Run(ctx context.Context) error {
 	statsCancel()
 	r.pollOnce(nodes, 0)
 	return supErr
+}
+
+// startOrder returns the indexes of nodes (one per instance of t, in file
+// order) in t.InStartOrder().
+func startOrder(t *topology.Topology, nodes []*node) []int {
+	idx := make(map[*topology.Instance]int, len(nodes))
+	for i, n := range nodes {
+		idx[n.inst] = i
+	}
+	order := make([]int, 0, len(nodes))
+	for _, in := range t.InStartOrder() {
+		if i, ok := idx[in]; ok {
+			order = append(order, i)
+			delete(idx, in)
+		}
+	}
+	for i, n := range nodes { // nodes of instances t does not list (cannot happen)
+		if _, ok := idx[n.inst]; ok {
+			order = append(order, i)
+		}
+	}
+	return order
 }
 
 // pollStats refreshes every node's counters each StatsInterval and calls

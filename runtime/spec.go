@@ -10,54 +10,11 @@ import (
 	"github.com/topo-zmq/topo/topology"
 )
 
-// expectations counts, per "instance.socket", the in-topology peers a socket
-// must have before its node's body starts. The rule:
-//
-//   - every edge of topology.Edges is one connection, and counts once on
-//     each of its two sockets (the connecting one and the bound one);
-//   - on a PUB or XPUB socket only subscribing peers count, because the
-//     socket layer waits for subscriptions there: an edge to a SUB or XSUB
-//     peer counts (a SUB subscribes from its `subscribe` list or by itself,
-//     as weather-client does with its zip; an XSUB forwards its downstream
-//     subscriptions), any other peer type does not.
-//
-// Peers outside the topology (a connect to an endpoint no node binds, or an
-// external client connecting to a bound socket) are never expected: a node
-// does not wait for them.
+// expectations counts, per socket, the in-topology peers a socket must
+// have before its node's body starts: topology.ExpectedPeers, which `topo
+// plan` shows too.
 func expectations(t *topology.Topology) map[topology.SocketRef]int {
-	types := map[topology.SocketRef]string{}
-	for _, in := range t.Instances {
-		for _, s := range in.Sockets {
-			types[topology.SocketRef{Instance: in.Name, Socket: s.Name}] = strings.ToUpper(s.Type)
-		}
-	}
-	exp := map[topology.SocketRef]int{}
-	count := func(self topology.SocketRef, selfType, peerType string) {
-		if selfType == "" {
-			selfType = types[self]
-		}
-		switch strings.ToUpper(selfType) {
-		case "PUB", "XPUB":
-			switch strings.ToUpper(peerType) {
-			case "SUB", "XSUB":
-				exp[self]++
-			}
-		default:
-			exp[self]++
-		}
-	}
-	for _, e := range t.Edges {
-		ct, bt := e.ConnectType, e.BindType
-		if ct == "" {
-			ct = types[e.Connect]
-		}
-		if bt == "" {
-			bt = types[e.Bind]
-		}
-		count(e.Connect, ct, bt)
-		count(e.Bind, bt, ct)
-	}
-	return exp
+	return t.ExpectedPeers()
 }
 
 // buildSpec turns an instance into the plain-data Spec its actor needs.

@@ -44,7 +44,7 @@ func TestExpectations(t *testing.T) {
 
 func TestConnectable(t *testing.T) {
 	for in, want := range map[string]string{
-		"tcp://*:5555":         "tcp://127.0.0.1:5555",
+		"tcp://*:7555":         "tcp://127.0.0.1:7555",
 		"tcp://0.0.0.0:1":      "tcp://127.0.0.1:1",
 		"tcp://[::]:7":         "tcp://[::1]:7",
 		"tcp://10.0.0.1:9":     "tcp://10.0.0.1:9",

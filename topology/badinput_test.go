@@ -80,8 +80,13 @@ func TestBadInput(t *testing.T) {
 
 func TestParseFileErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, diags := ParseFile(filepath.Join(dir, "missing.hcl")); !diags.HasErrors() || diags[0].Subject == nil {
-		t.Errorf("missing file: %v", diags)
+	// A file that cannot be read has no source to point into: one line
+	// naming it, no range (a range would render as "source code not
+	// available").
+	missing := filepath.Join(dir, "missing.hcl")
+	if _, diags := ParseFile(missing); len(diags) != 1 || diags[0].Subject != nil || diags[0].Detail != "" ||
+		diags[0].Summary != "Cannot read "+missing+": no such file or directory" {
+		t.Errorf("missing file: %#v", diags)
 	}
 	if _, diags := ParseFile(dir); !diags.HasErrors() || !strings.Contains(diags.Error(), "directory") {
 		t.Errorf("directory: %v", diags)

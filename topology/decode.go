@@ -289,9 +289,8 @@ func (e *evaluator) decodePlugins(blocks hcl.Blocks) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
 		name := b.Labels[0]
-		if !hclsyntax.ValidIdentifier(name) || strings.Contains(name, ".") {
-			diags = append(diags, errorAt(b.LabelRanges[0], "Invalid plugin name",
-				fmt.Sprintf("%q is not a valid plugin name: use letters, digits, underscores and dashes, starting with a letter.", name)))
+		if d := checkName("plugin", name, b.LabelRanges[0], ""); d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		if prev, dup := e.plugins[name]; dup {
@@ -473,9 +472,8 @@ func (e *evaluator) decodeNodes() hcl.Diagnostics {
 func (e *evaluator) declareNode(b *hcl.Block) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	name := b.Labels[0]
-	if !hclsyntax.ValidIdentifier(name) {
-		return append(diags, errorAt(b.LabelRanges[0], "Invalid node name",
-			fmt.Sprintf("%q is not a valid node name: use letters, digits, underscores and dashes, starting with a letter, so that node.%s.SOCKET can refer to it.", name, name)))
+	if d := checkName("node", name, b.LabelRanges[0], ", so that node.NAME.SOCKET can refer to it"); d != nil {
+		return append(diags, d)
 	}
 	if prev, dup := e.nodeByName[name]; dup {
 		return append(diags, errorAt(b.LabelRanges[0], "Duplicate node",
@@ -492,9 +490,8 @@ func (e *evaluator) declareNode(b *hcl.Block) hcl.Diagnostics {
 	_, nd.counted = content.Attributes["count"]
 	for _, sb := range content.Blocks {
 		sname := sb.Labels[0]
-		if !hclsyntax.ValidIdentifier(sname) {
-			diags = append(diags, errorAt(sb.LabelRanges[0], "Invalid socket name",
-				fmt.Sprintf("%q is not a valid socket name: use letters, digits, underscores and dashes, starting with a letter.", sname)))
+		if d := checkName("socket", sname, sb.LabelRanges[0], ""); d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		if prev, dup := nd.socketByName[sname]; dup {

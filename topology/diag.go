@@ -7,7 +7,36 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
+
+// MaxNameLength is the longest node, socket, variable or plugin name
+// accepted, in bytes. Names appear in references, log lines, metrics and
+// status columns; 64 leaves room for any descriptive name.
+const MaxNameLength = 64
+
+// checkName reports a block label that is not a valid name for a what
+// ("node", "socket", ...): not an identifier, or longer than
+// MaxNameLength. hint ends the detail of the identifier case.
+func checkName(what, name string, r hcl.Range, hint string) *hcl.Diagnostic {
+	if len(name) > MaxNameLength {
+		return errorAt(r, "Invalid "+what+" name",
+			fmt.Sprintf("The %s name %s is %d characters long; names are at most %d.", what, shorten(name), len(name), MaxNameLength))
+	}
+	if !hclsyntax.ValidIdentifier(name) {
+		return errorAt(r, "Invalid "+what+" name",
+			fmt.Sprintf("%s is not a valid %s name: use letters, digits, underscores and dashes, starting with a letter%s.", shorten(name), what, hint))
+	}
+	return nil
+}
+
+// shorten quotes s for a message, cutting it to its first 40 bytes.
+func shorten(s string) string {
+	if len(s) <= 40 {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q...", s[:40])
+}
 
 func errorAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()}

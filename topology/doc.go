@@ -10,8 +10,16 @@
 //	t, more := topology.Decode(f, topology.Options{Schemas: schemas, Args: args, Environ: os.Environ()})
 //
 // Every problem is an hcl.Diagnostic with a source range; render them with
-// hcl.NewDiagnosticTextWriter over f.Sources(). A Topology returned with
-// error diagnostics is for display only and must not be run.
+// hcl.NewDiagnosticTextWriter over f.Sources(). The exceptions have no
+// source to point into, so their Subject is nil: a file that cannot be read
+// ("Cannot read x.hcl: no such file or directory", the whole message in
+// the summary) and a value given on the command line or in the
+// environment (-var workers=abc, TOPO_VAR_workers). A Topology returned
+// with error diagnostics is for display only and must not be run.
+//
+// Names of nodes, sockets, variables and plugins are identifiers (letters,
+// digits, underscores and dashes, starting with a letter) of at most
+// MaxNameLength (64) bytes.
 //
 // Evaluation happens in this order, which is also what each expression may
 // refer to:
@@ -36,6 +44,13 @@
 //	  source = "./examples/plugin"
 //	  env    = { GOMAXPROCS = 1 }
 //	}
+//
+// A Topology also says how it starts, for the runtime and `topo plan`
+// alike: InStartOrder is the order in which the runtime binds every
+// instance's sockets and then connects them (depends_on targets first,
+// then binders before connectors, ties in file order), and ExpectedPeers
+// counts the in-topology peers each socket must have before its node's
+// body starts.
 //
 // References are resolved through cty value marks, so an edge is found
 // even when endpoints pass through functions (element, concat, ...), and

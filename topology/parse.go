@@ -1,8 +1,10 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,16 +130,23 @@ func checkNesting(filename string, src []byte) *hcl.Diagnostic {
 func ParseFile(path string) (*File, hcl.Diagnostics) {
 	src, err := readLimited(path)
 	if err != nil {
-		r := hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}
 		return &File{Filename: path, Dir: filepath.Dir(path), body: hcl.EmptyBody(), sources: map[string]*hcl.File{}},
-			hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read file",
-				Detail:   err.Error(),
-				Subject:  &r,
-			}}
+			hcl.Diagnostics{errorNoSource("Cannot read "+path+": "+readErrText(err), "")}
 	}
 	return Parse(path, src)
+}
+
+// errIsDir is readLimited's error for a directory.
+var errIsDir = errors.New("it is a directory, not a file")
+
+// readErrText is a read error without the path the message already names:
+// "no such file or directory", not "open x.hcl: no such file or directory".
+func readErrText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // readLimited reads a file, refusing (without reading it all) one larger
@@ -153,7 +162,7 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a topology file", path)
+		return nil, errIsDir
 	}
 	return io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 }

@@ -256,9 +256,9 @@ func TestEndpointParsing(t *testing.T) {
 		bind, ok   bool
 		connectURL string
 	}{
-		{"tcp://127.0.0.1:5555", true, true, "tcp://127.0.0.1:5555"},
-		{"tcp://*:5555", true, true, "tcp://127.0.0.1:5555"},
-		{"tcp://*:5555", false, false, ""},
+		{"tcp://127.0.0.1:7555", true, true, "tcp://127.0.0.1:7555"},
+		{"tcp://*:7555", true, true, "tcp://127.0.0.1:7555"},
+		{"tcp://*:7555", false, false, ""},
 		{"tcp://localhost:1", true, true, "tcp://127.0.0.1:1"},
 		{"tcp://[::1]:5", true, true, "tcp://[::1]:5"},
 		{"tcp://[zz]:5", true, false, ""},
@@ -270,7 +270,7 @@ func TestEndpointParsing(t *testing.T) {
 		{"ipc://", true, false, ""},
 		{"inproc://x", true, true, "inproc://x"},
 		{"udp://x:1", true, false, ""},
-		{"127.0.0.1:5555", true, false, ""},
+		{"127.0.0.1:7555", true, false, ""},
 	}
 	for _, c := range cases {
 		ep, err := parseEndpoint(c.url, c.bind)

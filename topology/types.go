@@ -21,9 +21,12 @@ type Topology struct {
 	Plugins []*Plugin
 	// Variables are the declared variables with their final values.
 	Variables []*Variable
-	// StartOrder lists instance names in the order the runtime starts their
-	// bodies: depends_on first, then binders before connectors, ties in
-	// file order.
+	// StartOrder lists instance names in the order the runtime creates
+	// and binds them, and then connects them: depends_on targets first,
+	// then (where no cycle prevents it) binders before connectors, ties in
+	// file order. Bodies start later, each once its ExpectedPeers are
+	// connected and its depends_on nodes are running. InStartOrder returns
+	// the instances themselves.
 	StartOrder []string
 }
 

@@ -30,9 +30,8 @@ func (e *evaluator) decodeVariables(blocks hcl.Blocks) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
 		name := b.Labels[0]
-		if !hclsyntax.ValidIdentifier(name) {
-			diags = append(diags, errorAt(b.LabelRanges[0], "Invalid variable name",
-				fmt.Sprintf("%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name)))
+		if d := checkName("variable", name, b.LabelRanges[0], ""); d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		if prev, dup := e.vars[name]; dup {
@@ -87,8 +86,7 @@ func (e *evaluator) decodeVariables(blocks hcl.Blocks) hcl.Diagnostics {
 		case "var-file":
 			diags = append(diags, e.applyVarFile(a.Value)...)
 		default:
-			r := flagRange(a.Flag)
-			diags = append(diags, errorAt(r, "Invalid variable option",
+			diags = append(diags, errorNoSource("Invalid variable option",
 				fmt.Sprintf("Unknown variable option -%s; use -var or -var-file.", a.Flag)))
 		}
 	}
@@ -103,9 +101,11 @@ func (e *evaluator) decodeVariables(blocks hcl.Blocks) hcl.Diagnostics {
 	return diags
 }
 
-// flagRange is the synthetic source range of a command-line value.
-func flagRange(what string) hcl.Range {
-	return hcl.Range{Filename: what, Start: hcl.InitialPos, End: hcl.InitialPos}
+// errorNoSource is a diagnostic about something that has no source range:
+// a command-line option, an environment variable, a file that cannot be
+// read. It renders as its summary and detail alone, with no snippet.
+func errorNoSource(summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail}
 }
 
 func (e *evaluator) applyEnv() hcl.Diagnostics {
@@ -123,7 +123,7 @@ func (e *evaluator) applyEnv() hcl.Diagnostics {
 		if !declared {
 			continue // like Terraform: the environment may hold variables for other files
 		}
-		val, d := parseRawValue(raw, v.Type, "<value for "+envPrefix+name+">")
+		val, d := parseRawValue(v, raw, "the environment variable "+envPrefix+name)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			v.Value, v.Source = val, "env"
@@ -134,18 +134,17 @@ func (e *evaluator) applyEnv() hcl.Diagnostics {
 
 func (e *evaluator) applyVarFlag(arg string) hcl.Diagnostics {
 	name, raw, ok := strings.Cut(arg, "=")
-	r := flagRange("<-var " + arg + ">")
 	if !ok || name == "" {
-		return hcl.Diagnostics{errorAt(r, "Invalid -var option",
+		return hcl.Diagnostics{errorNoSource("Invalid -var option",
 			fmt.Sprintf("The -var option %q is not of the form name=value, like -var workers=4.", arg))}
 	}
 	v, declared := e.vars[name]
 	if !declared {
-		return hcl.Diagnostics{errorAt(r, "Value for undeclared variable",
+		return hcl.Diagnostics{errorNoSource("Value for undeclared variable",
 			fmt.Sprintf("A variable named %q was set with -var but is not declared in the topology.%s Declare it with a variable %q {} block.",
 				name, didYouMean(name, e.varNames()), name))}
 	}
-	val, d := parseRawValue(raw, v.Type, "<value for var."+name+">")
+	val, d := parseRawValue(v, raw, "-var "+arg)
 	if !d.HasErrors() {
 		v.Value, v.Source = val, "-var"
 	}
@@ -155,7 +154,7 @@ func (e *evaluator) applyVarFlag(arg string) hcl.Diagnostics {
 func (e *evaluator) applyVarFile(path string) hcl.Diagnostics {
 	src, err := readLimited(path)
 	if err != nil {
-		return hcl.Diagnostics{errorAt(flagRange(path), "Cannot read variables file", err.Error())}
+		return hcl.Diagnostics{errorNoSource("Cannot read variables file "+path+": "+readErrText(err), "")}
 	}
 	hf, diags := parseSource(path, src)
 	if hf != nil {
@@ -199,26 +198,43 @@ func (e *evaluator) applyVarFile(path string) hcl.Diagnostics {
 	return diags
 }
 
-// parseRawValue turns a command-line or environment string into a value
-// of the variable's type: strings (and untyped variables) take it
-// verbatim, other types parse it as an HCL expression, as Terraform does.
-func parseRawValue(raw string, ty cty.Type, what string) (cty.Value, hcl.Diagnostics) {
-	r := flagRange(what)
+// parseRawValue turns a command-line or environment string (given, as
+// the user wrote it: "-var workers=4") into a value of v's type: strings
+// (and untyped variables) take it verbatim, numbers and bools parse it as
+// such, other types parse it as an HCL expression, as Terraform does.
+func parseRawValue(v *Variable, raw, given string) (cty.Value, hcl.Diagnostics) {
+	ty := v.Type
 	if ty == cty.String || ty == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
-	expr, diags := hclsyntax.ParseExpression([]byte(raw), what, hcl.InitialPos)
+	invalid := func(why string) hcl.Diagnostics {
+		return hcl.Diagnostics{errorNoSource("Invalid value for variable",
+			fmt.Sprintf("Variable %q is of type %s, and the value %s given with %s %s.", v.Name, typeexpr.TypeString(ty), shorten(raw), given, why))}
+	}
+	if ty.IsPrimitiveType() {
+		cv, err := convert.Convert(cty.StringVal(strings.TrimSpace(raw)), ty)
+		if err != nil {
+			switch ty {
+			case cty.Number:
+				return cty.NilVal, invalid("is not a number")
+			case cty.Bool:
+				return cty.NilVal, invalid("is not true or false")
+			}
+			return cty.NilVal, invalid("does not convert: " + err.Error())
+		}
+		return cv, nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), given, hcl.InitialPos)
 	if diags.HasErrors() {
-		return cty.NilVal, diags
+		return cty.NilVal, invalid("is not an HCL value: " + diags[0].Summary)
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
-		return cty.NilVal, diags
+		return cty.NilVal, invalid("is not a constant HCL value (quote strings inside lists and objects)")
 	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
-		return cty.NilVal, hcl.Diagnostics{errorAt(r, "Invalid value for variable",
-			fmt.Sprintf("%s: %q is not a valid %s: %s.", what, raw, ty.FriendlyName(), err))}
+		return cty.NilVal, invalid("does not fit: " + err.Error())
 	}
 	return cv, nil
 }

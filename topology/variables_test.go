@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -20,6 +21,14 @@ variable "name" {
 variable "ports" {
   type    = list(number)
   default = [1]
+}
+variable "tags" {
+  type    = list(string)
+  default = []
+}
+variable "debug" {
+  type    = bool
+  default = false
 }
 node "w" {
   type  = "count"
@@ -108,9 +117,13 @@ func TestVariableErrors(t *testing.T) {
 	}{
 		{"no equals", []VarArg{{"var", "workers"}}, nil, "Invalid -var option"},
 		{"undeclared", []VarArg{{"var", "wrkers=3"}}, nil, `Did you mean "workers"?`},
-		{"bad number", []VarArg{{"var", "workers=many"}}, nil, "Variables not allowed"},
-		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, "TOPO_VAR_workers"},
-		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file"},
+		{"bad number", []VarArg{{"var", "workers=many"}}, nil, `Variable "workers" is of type number, and the value "many" given with -var workers=many is not a number.`},
+		{"bad number expr", []VarArg{{"var", "workers=1+"}}, nil, `"1+" given with -var workers=1+ is not a number`},
+		{"bad list", []VarArg{{"var", "tags=[a]"}}, nil, `Variable "tags" is of type list(string), and the value "[a]" given with -var tags=[a] is not a constant HCL value`},
+		{"bad list syntax", []VarArg{{"var", "tags=[1"}}, nil, `given with -var tags=[1 is not an HCL value`},
+		{"bad bool", []VarArg{{"var", "debug=yes"}}, nil, `Variable "debug" is of type bool, and the value "yes" given with -var debug=yes is not true or false.`},
+		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, `given with the environment variable TOPO_VAR_workers is not a number`},
+		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"bad type in file", []VarArg{{"var-file", bad}}, nil, "Invalid value for variable"},
 		{"syntax in file", []VarArg{{"var-file", syntax}}, nil, "syntax.tfvars:1"},
 		{"undeclared in file", []VarArg{{"var-file", extra}}, nil, "Value for undeclared variable"},
@@ -121,8 +134,10 @@ func TestVariableErrors(t *testing.T) {
 			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: c.args, Environ: c.env})
 			var all []string
 			for _, d := range diags {
-				if d.Subject == nil {
-					t.Errorf("diagnostic without range: %v", d)
+				// A value from the command line or the environment has no
+				// source; a value from a -var-file does.
+				if (d.Subject == nil) != (c.env != nil || c.args[0].Flag != "var-file" || c.name == "missing file") {
+					t.Errorf("diagnostic range %v for a value from %v %v", d.Subject, c.args, c.env)
 				}
 				all = append(all, d.Error())
 			}
@@ -146,4 +161,23 @@ func TestVarFileSourcesRendered(t *testing.T) {
 	if _, ok := f.Sources()[bad]; !ok {
 		t.Errorf("Sources lacks %s: %v", bad, f.Sources())
 	}
+}
+
+// FuzzVarValue: any -var or TOPO_VAR_ value, for variables of every type,
+// yields a value or an error diagnostic naming the variable, never a panic.
+func FuzzVarValue(f *testing.F) {
+	for _, s := range []string{"4", "abc", "1+", "[1", "[\"a\"]", "{a=1}", "true", "yes", "", " 7 ", "${x}", "var.workers", "1e400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, name := range []string{"workers", "name", "ports", "tags", "debug"} {
+			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: []VarArg{{"var", name + "=" + raw}}})
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError && !strings.Contains(d.Detail+d.Summary, `"`+name+`"`) && d.Subject == nil {
+					t.Errorf("-var %s=%q: error that does not name the variable: %v", name, raw, d)
+				}
+			}
+			_, _, _ = Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Environ: []string{"TOPO_VAR_" + name + "=" + raw}})
+		}
+	})
 }

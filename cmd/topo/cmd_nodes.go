@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,6 +62,9 @@ func nodesSources(ctx context.Context, c *cli, file string) ([]nodesSource, erro
 		}
 	}
 	if diags.HasErrors() {
+		if len(diags) == 1 && diags[0].Subject == nil && diags[0].Detail == "" {
+			return nil, errors.New(diags[0].Summary) // "Cannot read FILE: why": one line is enough
+		}
 		renderDiags(c.stderr, f.Sources(), diags, false, diagWidth(c))
 		return nil, fmt.Errorf("cannot list the plugin kinds of %s", file)
 	}

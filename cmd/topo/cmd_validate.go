@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -219,7 +220,10 @@ const planHelp = `Usage: topo plan [options] FILE
   Shows what apply would run, without running it: every instance (count
   expanded) with its kind, restart policy and isolation; every socket with
   its resolved bind and connect endpoints; every edge with its socket
-  types; the start order; and which edges can drop messages, and why.
+  types; the start order (apply binds every instance in that order, then
+  connects them in that order) with what each body waits for before it
+  starts (the peers expected on each socket, the nodes it depends on);
+  and which edges can drop messages, and why.
 
   Exit status: 0 on success, 1 when the file is invalid.
 
@@ -375,9 +379,15 @@ func writePlan(w io.Writer, res loadResult) error {
 		fmt.Fprintf(&b, "  %s → %s  %s  via %s%s\n", from, to, label, ed.Endpoint, mark)
 	}
 
-	b.WriteString("\nStart order:\n")
-	for i, name := range t.StartOrder {
-		fmt.Fprintf(&b, "  %d. %s\n", i+1, name)
+	b.WriteString("\nStart order (apply binds, then connects, in this order; a body starts when what it waits for is there):\n")
+	exp := t.ExpectedPeers()
+	order := t.InStartOrder()
+	width := 0
+	for _, inst := range order {
+		width = max(width, len(inst.Name))
+	}
+	for i, inst := range order {
+		fmt.Fprintf(&b, "  %d. %-*s  %s\n", i+1, width, inst.Name, bodyWaits(inst, exp))
 	}
 
 	b.WriteString("\nLossy edges:\n")
@@ -390,6 +400,31 @@ func writePlan(w io.Writer, res loadResult) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// bodyWaits says what an instance's body waits for before it starts: the
+// nodes it depends on, and the peers the runtime expects on each socket
+// (topology.ExpectedPeers).
+func bodyWaits(inst *topology.Instance, exp map[topology.SocketRef]int) string {
+	var parts []string
+	if deps := inst.Node.DependsOn; len(deps) > 0 {
+		parts = append(parts, strings.Join(deps, ", ")+" running")
+	}
+	for _, s := range inst.Sockets {
+		n := exp[topology.SocketRef{Instance: inst.Name, Socket: s.Name}]
+		if n == 0 {
+			continue
+		}
+		what := "peer"
+		if s.Type == "PUB" || s.Type == "XPUB" {
+			what = "subscriber"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s%s on %s", n, what, plural(n), s.Name))
+	}
+	if len(parts) == 0 {
+		return "body starts at once"
+	}
+	return "body waits for " + strings.Join(parts, ", ")
 }
 
 // valueString renders a value in HCL syntax.
@@ -434,6 +469,8 @@ func planJSON(res loadResult) any {
 		Subscribe []string       `json:"subscribe,omitempty"`
 		HWM       int            `json:"hwm,omitempty"`
 		Identity  string         `json:"identity,omitempty"`
+		// ExpectPeers is how many in-topology peers the body waits for.
+		ExpectPeers int `json:"expect_peers"`
 	}
 	type jsonInstance struct {
 		Name       string          `json:"name"`
@@ -472,13 +509,17 @@ func planJSON(res loadResult) any {
 		Instances  []jsonInstance `json:"instances"`
 		Edges      []jsonEdge     `json:"edges"`
 		StartOrder []string       `json:"start_order"`
-	}{Variables: []jsonVar{}, Plugins: []jsonPlugin{}, Instances: []jsonInstance{}, Edges: []jsonEdge{}, StartOrder: t.StartOrder}
+	}{Variables: []jsonVar{}, Plugins: []jsonPlugin{}, Instances: []jsonInstance{}, Edges: []jsonEdge{}, StartOrder: []string{}}
+	for _, inst := range t.InStartOrder() {
+		out.StartOrder = append(out.StartOrder, inst.Name)
+	}
 	for _, v := range t.Variables {
 		out.Variables = append(out.Variables, jsonVar{v.Name, ctyJSON(v.Value), v.Source})
 	}
 	for _, p := range t.Plugins {
 		out.Plugins = append(out.Plugins, jsonPlugin{p.Name, p.Command, p.Source, p.SHA256, p.Env})
 	}
+	exp := t.ExpectedPeers()
 	for _, inst := range t.Instances {
 		n := inst.Node
 		ji := jsonInstance{
@@ -487,7 +528,8 @@ func planJSON(res loadResult) any {
 			Attributes: ctyJSON(inst.Attrs), Sockets: []jsonSocket{},
 		}
 		for _, s := range inst.Sockets {
-			js := jsonSocket{Name: s.Name, Type: s.Type, Bind: []string{}, Connect: []jsonEndpoint{}, Subscribe: s.Subscribe, HWM: s.HWM, Identity: s.Identity}
+			js := jsonSocket{Name: s.Name, Type: s.Type, Bind: []string{}, Connect: []jsonEndpoint{}, Subscribe: s.Subscribe, HWM: s.HWM, Identity: s.Identity,
+				ExpectPeers: exp[topology.SocketRef{Instance: inst.Name, Socket: s.Name}]}
 			for _, e := range s.Bind {
 				js.Bind = append(js.Bind, e.URL)
 			}
@@ -663,7 +705,11 @@ func runFmt(ctx context.Context, c *cli, args []string) int {
 func fmtTargets(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %w", p, err)
 	}
 	if !st.IsDir() {
 		if strings.HasSuffix(strings.ToLower(p), ".json") {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -14,8 +16,42 @@ func renderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 	if len(diags) == 0 {
 		return
 	}
-	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
+	var buf bytes.Buffer
+	tw := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
 	_ = tw.WriteDiagnostics(diags)
+	_, _ = w.Write(clipLines(buf.Bytes(), color))
+}
+
+// maxDiagLine is the longest line a rendered diagnostic keeps: a source
+// line of a hostile or generated file (a 100,000-character name) would
+// otherwise be printed whole, in the snippet and the "in node" context.
+const maxDiagLine = 300
+
+// clipLines cuts every line longer than maxDiagLine bytes (at a rune
+// boundary) and marks the cut; with colour it also resets the terminal's
+// attributes, which the cut may have left set.
+func clipLines(text []byte, color bool) []byte {
+	lines := bytes.SplitAfter(text, []byte("\n"))
+	out := make([]byte, 0, len(text))
+	for _, l := range lines {
+		if len(l) <= maxDiagLine {
+			out = append(out, l...)
+			continue
+		}
+		cut := maxDiagLine
+		for cut > 0 && !utf8.RuneStart(l[cut]) {
+			cut--
+		}
+		out = append(out, l[:cut]...)
+		out = append(out, "..."...)
+		if color {
+			out = append(out, "\x1b[0m"...)
+		}
+		if bytes.HasSuffix(l, []byte("\n")) {
+			out = append(out, '\n')
+		}
+	}
+	return out
 }
 
 // jsonPos and friends are the -json shape of a diagnostic, the same as

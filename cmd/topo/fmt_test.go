@@ -113,3 +113,32 @@ func TestUnifiedDiff(t *testing.T) {
 		t.Errorf("no-newline marker missing: %q", d)
 	}
 }
+
+// TestFmtCheckExamples: every example file is canonically formatted, as
+// `topo fmt -check examples` (and each subdirectory holding .hcl files)
+// reports.
+func TestFmtCheckExamples(t *testing.T) {
+	dirs := map[string]bool{}
+	err := filepath.WalkDir("../../examples", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".hcl") {
+			dirs[filepath.Dir(path)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dirs[filepath.Join("..", "..", "examples")] || len(dirs) < 2 {
+		t.Fatalf("example directories found: %v", dirs)
+	}
+	args := []string{"fmt", "-check", "-diff"}
+	for d := range dirs {
+		args = append(args, d)
+	}
+	if r := runCLI(t, "", nil, args...); r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Errorf("topo %s: %v", strings.Join(args, " "), r)
+	}
+}

@@ -12,7 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/agext/levenshtein"
 )
 
 // cli is what every command gets: its streams and environment, so tests can
@@ -84,11 +87,33 @@ func dispatch(ctx context.Context, c *cli, args []string) int {
 	}
 	cmd, ok := commands()[args[0]]
 	if !ok {
-		fmt.Fprintf(c.stderr, "topo: unknown command %q\n\n", args[0])
+		fmt.Fprintf(c.stderr, "topo: unknown command %q.%s\n\n", args[0], suggestCommand(args[0]))
 		usage(c.stderr)
 		return 1
 	}
 	return cmd.run(ctx, c, args[1:])
+}
+
+// suggestCommand is " Did you mean \"validate\"?" for a mistyped command
+// (the nearest visible command within a plausible typo distance), or "".
+func suggestCommand(given string) string {
+	best, bestDist := "", 0
+	for name, cmd := range commands() {
+		if cmd.hidden {
+			continue
+		}
+		d := levenshtein.Distance(strings.ToLower(given), name, nil)
+		if d > 2 && !(len(name) > 5 && d <= len(name)/3) {
+			continue
+		}
+		if best == "" || d < bestDist || d == bestDist && name < best {
+			best, bestDist = name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
 func main() {

@@ -52,7 +52,7 @@ func TestValidateExitCodes(t *testing.T) {
 	if r := runCLI(t, "", nil, "validate"); r.code != 1 || !strings.Contains(r.stderr, "want exactly one FILE") {
 		t.Errorf("no file: %v", r)
 	}
-	if r := runCLI(t, "", nil, "validate", "testdata/nope.hcl"); r.code != 1 || !strings.Contains(r.stderr, "Cannot read file") {
+	if r := runCLI(t, "", nil, "validate", "testdata/nope.hcl"); r.code != 1 || !strings.Contains(r.stderr, "Cannot read testdata/nope.hcl") {
 		t.Errorf("missing file: %v", r)
 	}
 	if r := runCLI(t, "\x00\xff garbage {{{", nil, "validate", "-"); r.code != 1 || !strings.Contains(r.stderr, "<stdin>") {

@@ -299,8 +299,10 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		r.emit(n, Event{Kind: EventReady})
 	}
 	n.setState(StateRunning)
-	markStarted()
+	// EventRunning before markStarted: a node that depends on this one must
+	// not report running before this one does.
 	r.emit(n, Event{Kind: EventRunning})
+	markStarted()
 	// The body stops when ctx is done or when it fails its health checks.
 	bodyCtx, stopBody := context.WithCancel(ctx)
 	defer stopBody()

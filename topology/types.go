@@ -103,7 +103,12 @@ type Edge struct {
 	// Lossy explains when messages can be dropped on this edge ("" if never):
 	// "PUB drops for a subscriber at its HWM", ...
 	Lossy string
-	Range hcl.Range // the connect expression
+	// PeerLoss explains what is lost on this edge when the node at either
+	// end dies or restarts (never ""): ZeroMQ neither acknowledges nor
+	// resends, so a PUSH→PULL edge loses what sat in the dead puller's
+	// queues and socket buffers and what it had taken but not finished.
+	PeerLoss string
+	Range    hcl.Range // the connect expression
 }
 
 // Plugin is one plugin block.

@@ -1,15 +1,21 @@
 // Package runtime turns a validated topology into running, supervised node
 // instances.
 //
-// The entry points are [New] (a [Runtime] for one *topology.Topology) and
-// [Runtime.Run]. [LoadFile] and [Load] are the embedding front door: they
-// evaluate an HCL topology (with variables) against a plugins.Registry and
-// return a *topology.Topology, or a [*DiagnosticsError] that renders with
-// file, line and snippet. An embedding program builds its own registry
+// The entry points are [LoadFile] and [Load], the embedding front door:
+// they evaluate an HCL topology (with variables) against a
+// plugins.Registry and return a [Runtime] ready to run it, or a
+// [*DiagnosticsError] that renders with file, line and snippet; [New] makes
+// a Runtime for a *topology.Topology built some other way; [Runtime.Run]
+// runs it. One [Options] value serves loading and running, so the registry
+// is given once. An embedding program builds its own registry
 // (builtin.Register plus its own kinds), loads, and runs:
 //
-//	topo, err := runtime.Load("app.hcl", src, runtime.LoadOptions{Registry: &reg})
-//	rt := runtime.New(topo, runtime.Options{Registry: &reg, Stdout: os.Stdout, OnEvent: ...})
+//	rt, err := runtime.LoadFile(ctx, "app.hcl", runtime.Options{
+//		Registry: &reg,
+//		Vars:     map[string]any{"workers": 8},
+//		Stdout:   os.Stdout,
+//	})
+//	if err != nil { return err }
 //	err = rt.Run(ctx)
 //
 // # Start-up

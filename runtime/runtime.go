@@ -19,18 +19,39 @@ import (
 	"github.com/topo-zmq/topo/topology"
 )
 
-// Options configure a Runtime. The zero value runs registered kinds with
+// Options configure loading (Load, LoadFile) and running (New, Run) a
+// topology; one value serves both. The zero value runs registered kinds with
 // the defaults documented on each field, discarding output and logs.
 type Options struct {
 	// Registry holds the kinds nodes may use (built-in and embedded kinds).
 	// Nil means an empty registry: only plugin kinds can run.
 	Registry *plugins.Registry
-	// Launcher runs plugin kinds and isolation = "process" nodes. Nil means
+	// Vars set the topology's variables by name, for a program that
+	// embeds topo: Go values (string, bool, int, float64, []any,
+	// map[string]any, ...; anything encoding/json can marshal) or
+	// cty.Value, each converted to the variable's declared type
+	// (map[string]any{"workers": 8}). They override defaults and TOPO_VAR_
+	// environment variables; VarArgs override them. Load and LoadFile only.
+	Vars map[string]any
+	// VarArgs are -var and -var-file command-line flags in command-line
+	// order ({Flag: "var", Value: "workers=8"}), later ones winning: what
+	// the topo CLI passes, for programs with the same flags. Load and
+	// LoadFile only.
+	VarArgs []topology.VarArg
+	// Environ is os.Environ()-style; TOPO_VAR_name entries set variables.
+	// Nil means the environment is not consulted. Load and LoadFile only.
+	Environ []string
+	// OnWarnings, if set, receives the warnings of a file that loaded.
+	// Load and LoadFile only.
+	OnWarnings func(*DiagnosticsError)
+	// Launcher runs plugin kinds and isolation = "process" nodes, and
+	// tells Load the kinds of the plugins a file declares. Nil means
 	// pluginhost.New with Logger, HealthInterval and HealthMisses. Run
 	// closes it when it returns (a Runtime runs once).
 	Launcher Launcher
 	// BaseDir is the directory of the topology file; plugin commands and
-	// sources are relative to it. Empty means the working directory.
+	// sources are relative to it. Empty means the working directory
+	// (LoadFile: the file's directory).
 	BaseDir string
 	// Stdout receives the nodes' output, one line at a time, each prefixed
 	// with the instance name padded to the longest name and " | ":
@@ -154,10 +175,19 @@ type Runtime struct {
 	nodes []*node
 }
 
-// New returns a Runtime for t. It does nothing until Run.
+// New returns a Runtime for t, a topology built or decoded by the caller
+// (Load and LoadFile load one and return its Runtime). It does nothing
+// until Run.
 func New(t *topology.Topology, o Options) *Runtime {
-	return &Runtime{topo: t, opts: o.withDefaults(), newActor: inProcessActor}
+	return newRuntime(t, o.withDefaults())
 }
+
+func newRuntime(t *topology.Topology, o Options) *Runtime {
+	return &Runtime{topo: t, opts: o, newActor: inProcessActor}
+}
+
+// Topology returns the topology the Runtime runs.
+func (r *Runtime) Topology() *topology.Topology { return r.topo }
 
 // node is one instance under supervision.
 type node struct {

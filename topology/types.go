@@ -129,7 +129,7 @@ type Variable struct {
 	Description string
 	Type        cty.Type
 	Value       cty.Value
-	Source      string // "default", "-var", "-var-file", "env"
+	Source      string // "default", "-var", "-var-file", "env", "program" (Options.Values)
 	DeclRange   hcl.Range
 }
 
@@ -184,6 +184,11 @@ type Options struct {
 	// Environ is os.Environ()-style; TOPO_VAR_name=value entries set
 	// variables with the lowest precedence above defaults.
 	Environ []string
+	// Values are variable values set by an embedding program, by name.
+	// They override defaults and Environ, and Args override them; each is
+	// converted to the variable's type. Setting an undeclared variable is
+	// an error, as with -var.
+	Values map[string]cty.Value
 	// Schemas knows the kinds; nil means none.
 	Schemas Schemas
 }

@@ -71,6 +71,8 @@ func TestVariablePrecedence(t *testing.T) {
 		{"var after file", Options{Args: []VarArg{{"var-file", file}, {"var", "workers=4"}}}, 4, "-var", "x"},
 		{"file after var", Options{Args: []VarArg{{"var", "workers=4"}, {"var-file", file}}}, 3, "-var-file", "x"},
 		{"later var wins", Options{Args: []VarArg{{"var", "workers=4"}, {"var", "workers=5"}, {"var", "name=a=b"}}}, 5, "-var", "a=b"},
+		{"values over env", Options{Environ: []string{"TOPO_VAR_workers=2"}, Values: map[string]cty.Value{"workers": cty.StringVal("6"), "name": cty.StringVal("go")}}, 6, "program", "go"},
+		{"var over values", Options{Values: map[string]cty.Value{"workers": cty.NumberIntVal(6)}, Args: []VarArg{{"var", "workers=7"}}}, 7, "-var", "x"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,24 +103,27 @@ func TestVariableErrors(t *testing.T) {
 	extra := filepath.Join(dir, "extra.tfvars")
 	os.WriteFile(extra, []byte("wrkers = 3\n"), 0o644)
 	cases := []struct {
-		name string
-		args []VarArg
-		env  []string
-		want string
+		name   string
+		args   []VarArg
+		env    []string
+		want   string
+		values map[string]cty.Value
 	}{
-		{"no equals", []VarArg{{"var", "workers"}}, nil, "Invalid -var option"},
-		{"undeclared", []VarArg{{"var", "wrkers=3"}}, nil, `Did you mean "workers"?`},
-		{"bad number", []VarArg{{"var", "workers=many"}}, nil, "Variables not allowed"},
-		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, "TOPO_VAR_workers"},
-		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file"},
-		{"bad type in file", []VarArg{{"var-file", bad}}, nil, "Invalid value for variable"},
-		{"syntax in file", []VarArg{{"var-file", syntax}}, nil, "syntax.tfvars:1"},
-		{"undeclared in file", []VarArg{{"var-file", extra}}, nil, "Value for undeclared variable"},
-		{"bad flag", []VarArg{{"vars", "x"}}, nil, "Unknown variable option"},
+		{"undeclared value", nil, nil, `Did you mean "workers"?`, map[string]cty.Value{"wrkers": cty.NumberIntVal(3)}},
+		{"value of wrong type", nil, nil, "is not a valid number", map[string]cty.Value{"workers": cty.StringVal("many")}},
+		{"no equals", []VarArg{{"var", "workers"}}, nil, "Invalid -var option", nil},
+		{"undeclared", []VarArg{{"var", "wrkers=3"}}, nil, `Did you mean "workers"?`, nil},
+		{"bad number", []VarArg{{"var", "workers=many"}}, nil, "Variables not allowed", nil},
+		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, "TOPO_VAR_workers", nil},
+		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file", nil},
+		{"bad type in file", []VarArg{{"var-file", bad}}, nil, "Invalid value for variable", nil},
+		{"syntax in file", []VarArg{{"var-file", syntax}}, nil, "syntax.tfvars:1", nil},
+		{"undeclared in file", []VarArg{{"var-file", extra}}, nil, "Value for undeclared variable", nil},
+		{"bad flag", []VarArg{{"vars", "x"}}, nil, "Unknown variable option", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: c.args, Environ: c.env})
+			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: c.args, Environ: c.env, Values: c.values})
 			var all []string
 			for _, d := range diags {
 				if d.Subject == nil {

@@ -327,20 +327,19 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 	var err error
 	if n.process {
 		a, err = r.opts.Launcher.Launch(ctx, n.plugin, r.opts.BaseDir, n.spec, n.out, n.log)
+		if err != nil {
+			return nil, nil, startFailed{nameErr(n.inst.Name, err)} // the process may start next time
+		}
 	} else {
 		a, err = r.newActor(n.kind, n.spec, sc, n.out, n.log)
-	}
-	if err != nil {
-		return nil, nil, nameErr(n.inst.Name, err)
+		if err != nil {
+			return nil, nil, nameErr(n.inst.Name, err) // the configuration: the same next time
+		}
 	}
 	bound, err := a.Bind(ctx)
 	if err != nil {
 		_ = a.Close()
-		err = nameErr(n.inst.Name, err)
-		if errors.Is(err, socket.ErrAddrInUse) {
-			err = fmt.Errorf("%w (is another program, or another topology, using that port?)", err)
-		}
-		return nil, nil, err
+		return nil, nil, startFailed{addrInUseHint(nameErr(n.inst.Name, err))}
 	}
 	for i := range n.spec.Sockets {
 		if eps, ok := bound[n.spec.Sockets[i].Name]; ok && len(eps) > 0 {
@@ -348,6 +347,53 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 		}
 	}
 	return a, bound, nil
+}
+
+// addrInUseHint adds to an address-in-use bind error what the user can
+// check: who else holds the port, or the socket file of an ipc:// endpoint.
+func addrInUseHint(err error) error {
+	var be *plugins.BindError
+	if !errors.Is(err, socket.ErrAddrInUse) || !errors.As(err, &be) {
+		return err
+	}
+	switch {
+	case strings.HasPrefix(be.Endpoint, "ipc://@"):
+		return fmt.Errorf("%w (is another program, or another topology, listening on that abstract socket name?)", err)
+	case strings.HasPrefix(be.Endpoint, "ipc://"):
+		return fmt.Errorf("%w (is another program, or another topology, listening on the socket file %s? topo replaces a stale one only when nothing answers on it)", err, strings.TrimPrefix(be.Endpoint, "ipc://"))
+	case strings.HasPrefix(be.Endpoint, "inproc://"):
+		return fmt.Errorf("%w (another socket of this program binds that inproc name)", err)
+	}
+	return fmt.Errorf("%w (is another program, or another topology, using that port?)", err)
+}
+
+// startFailed marks a start-up failure that may not happen again: an
+// actor's Bind failed (an address in use may be freed) or its process did
+// not start. Run retries it per the node's restart policy, as a failure
+// while running; a configuration error (the actor cannot be built) fails
+// at once.
+type startFailed struct{ error }
+
+func (e startFailed) Unwrap() error { return e.error }
+
+// retryStart reports whether n's failure err during Run's start-up is left
+// to its supervisor to retry per its restart policy, instead of failing
+// the run at once: a startFailed error, a policy other than "never", and
+// no ephemeral bind (peers must learn the port a first bind picks, so a
+// node with one must bind at start-up).
+func retryStart(n *node, err error) bool {
+	var sf startFailed
+	if n.restart == "never" || !errors.As(err, &sf) {
+		return false
+	}
+	for _, s := range n.spec.Sockets {
+		for _, ep := range s.Bind {
+			if strings.HasPrefix(ep, "tcp://") && strings.HasSuffix(ep, ":0") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // nameErr prefixes err with the instance name unless it already starts with it.
@@ -401,6 +447,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	// Phase 1: every actor binds.
 	start := time.Now()
 	actors := make([]plugins.Actor, len(nodes))
+	startErrs := make([]error, len(nodes)) // nodes whose supervisor retries their start
 	bound := map[string]map[string][]string{}
 	closeAll := func() {
 		for i, a := range actors {
@@ -416,6 +463,13 @@ func (r *Runtime) Run(ctx context.Context) error {
 		n.setState(StateStarting)
 		r.emit(n, Event{Kind: EventStarting})
 		a, b, err := r.makeActor(ctx, n, sc)
+		if err != nil && retryStart(n, err) && ctx.Err() == nil {
+			// Its supervisor retries with backoff; peers connect to the
+			// endpoints it declares and reconnect once it binds them.
+			n.log.Warn("node could not start; retrying per its restart policy", "err", err)
+			startErrs[i] = err
+			continue
+		}
 		if err != nil {
 			closeAll()
 			n.mu.Lock()
@@ -437,6 +491,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	}
 	for i, n := range nodes {
 		n.connect = resolveConnects(n.inst, byName, bound)
+		if actors[i] == nil {
+			continue // retried by its supervisor, which connects it
+		}
 		if err := actors[i].Connect(ctx, n.connect); err != nil {
 			closeAll()
 			err = nameErr(n.inst.Name, err)
@@ -453,7 +510,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	// supervisor, the stats poller and the caller's ctx; the first to
 	// return stops the others.
 	var g run.Group
-	sup := &supervisor{r: r, nodes: nodes, actors: actors, sc: sc}
+	sup := &supervisor{r: r, nodes: nodes, actors: actors, startErrs: startErrs, sc: sc}
 	supCtx, supCancel := context.WithCancel(context.Background())
 	var supErr error
 	g.Add(func() error { supErr = sup.run(supCtx); return supErr }, func(error) { supCancel() })

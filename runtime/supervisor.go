@@ -19,7 +19,10 @@ type supervisor struct {
 	r      *Runtime
 	nodes  []*node
 	actors []plugins.Actor // the actors bound and connected by Run, by node index
-	sc     *socket.Context
+	// startErrs holds, by node index, why a node has no actor yet: its
+	// start-up failed and its supervisor retries it per its policy.
+	startErrs []error
+	sc        *socket.Context
 }
 
 type outcome int
@@ -70,7 +73,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer close(done[i])
-			s.supervise(nodeCtx, n, s.actors[i], deps, started[n.inst.Name], reports)
+			s.supervise(nodeCtx, n, s.actors[i], s.startErrs[i], deps, started[n.inst.Name], reports)
 		}()
 	}
 
@@ -145,8 +148,9 @@ func (s *supervisor) hasTasks() bool {
 }
 
 // supervise runs one node instance until it is done for good. first is its
-// already bound and connected actor.
-func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor, deps []chan struct{}, started chan struct{}, reports chan<- report) {
+// already bound and connected actor, or nil when its start-up failed with
+// startErr: that counts as its first failure.
+func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor, startErr error, deps []chan struct{}, started chan struct{}, reports chan<- report) {
 	r := s.r
 	o := r.opts
 	startedOnce := false
@@ -171,7 +175,9 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 	finishedOnce := false
 	for {
 		var err error
-		if a == nil {
+		if startErr != nil {
+			err, startErr = startErr, nil
+		} else if a == nil {
 			n.setState(StateStarting)
 			r.emit(n, Event{Kind: EventStarting})
 			var na plugins.Actor
@@ -236,11 +242,10 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 		}
 		history = kept
 		if len(history) >= o.MaxRestarts {
-			last := "it finished and its policy is \"always\""
+			ferr := fmt.Errorf("%s: %w: restarted %d times within %s; last: it finished and its policy is \"always\"", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow)
 			if err != nil {
-				last = err.Error()
+				ferr = fmt.Errorf("%s: %w: restarted %d times within %s; last failure: %w", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow, err)
 			}
-			ferr := fmt.Errorf("%s: %w: restarted %d times within %s; last failure: %s", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow, last)
 			n.mu.Lock()
 			n.state, n.err = StateFailed, ferr
 			n.mu.Unlock()

@@ -49,6 +49,10 @@ func (a *actor) err(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if sock, ep, ok := pluginproto.AddrInUse(err); ok {
+		// The same error, with the same text, as a goroutine node's.
+		return fmt.Errorf("%s: %w", a.spec.Name, &plugins.BindError{Socket: sock, Endpoint: ep, Err: socket.ErrAddrInUse})
+	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown {
 		// An error the node or its Actor returned in the plugin: it
 		// already names the instance, as NewActor's errors do.

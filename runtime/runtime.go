@@ -211,6 +211,8 @@ type node struct {
 	lastOut  uint64
 	rateIn   float64
 	rateOut  float64
+	held     uint64 // messages its failed actors held when they went down
+	approx   bool   // a retired actor's counters may be missing counts
 	err      error
 }
 
@@ -226,7 +228,7 @@ func (r *Runtime) Status() []NodeStatus {
 			Name: n.inst.Name, Kind: n.inst.Node.Kind, Task: n.kind.Life == plugins.Task,
 			State: n.state, Restarts: n.restarts,
 			MsgsIn: n.baseIn + n.lastIn, MsgsOut: n.baseOut + n.lastOut,
-			RateIn: n.rateIn, RateOut: n.rateOut, Err: n.err,
+			RateIn: n.rateIn, RateOut: n.rateOut, Held: n.held, Approx: n.approx, Err: n.err,
 		})
 		n.mu.Unlock()
 	}

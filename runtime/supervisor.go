@@ -196,7 +196,7 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 			err = s.runOnce(ctx, n, a, markStarted)
 		}
 		if a != nil {
-			s.retire(n, a)
+			s.retire(n, a, err != nil && ctx.Err() == nil)
 			a = nil
 		}
 		if ctx.Err() != nil {
@@ -406,15 +406,44 @@ func (r *Runtime) watchHealth(ctx context.Context, n *node, a plugins.Actor, sto
 }
 
 // retire closes an actor, folding its counters into the node's totals.
-func (s *supervisor) retire(n *node, a plugins.Actor) {
+// failed says the actor went down with a failure (not a stop or a
+// finish): what it was holding then is added to the node's Held.
+func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
+	st := a.Stats()
+	approx := false
+	if ap, ok := a.(interface{ StatsApprox() bool }); ok {
+		approx = ap.StatsApprox()
+	}
+	in, out := sumStats(st)
 	n.mu.Lock()
-	in, out := sumStats(a.Stats())
 	n.baseIn += in
 	n.baseOut += out
 	n.lastIn, n.lastOut = 0, 0
 	n.actor = nil
+	if failed && passesOn(n.spec) && in > out {
+		n.held += in - out
+	}
+	n.approx = n.approx || approx
 	n.mu.Unlock()
+	if failed && (in > out || approx) {
+		n.log.Warn("node went down holding messages", "received", in, "sent", out, "approximate", approx)
+	}
 	if err := a.Close(); err != nil {
 		n.log.Warn("closing node", "err", err)
 	}
+}
+
+// passesOn reports whether a node of this spec passes on or answers what
+// it receives (it has a socket that sends: a worker, a proxy, a server),
+// so that messages it received and had not sent when it went down were
+// lost with it. A pure consumer (a sink, a counter, a subscriber) keeps
+// what it receives.
+func passesOn(spec plugins.Spec) bool {
+	for _, s := range spec.Sockets {
+		switch s.Type {
+		case socket.PUSH, socket.PUB, socket.XPUB, socket.REP, socket.ROUTER, socket.DEALER, socket.PAIR:
+			return true
+		}
+	}
+	return false
 }

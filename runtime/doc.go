@@ -42,6 +42,14 @@
 // Each instance is supervised on its own goroutine. restart = "on-failure"
 // (the default) restarts a node whose body (or start-up) fails or panics;
 // "always" also restarts one that returned nil; "never" leaves it down.
+// Start-up is covered: a node whose Bind fails (an address in use:
+// plugins.BindError wrapping socket.ErrAddrInUse, with a hint about the
+// port or the ipc socket file) or whose process does not start is retried
+// by its supervisor with the same backoff while the rest of the topology
+// starts, its peers connecting to the endpoints it declares; with "never",
+// or with an ephemeral tcp://…:0 bind whose port its peers must learn, Run
+// fails at once. A node whose actor cannot be built (its configuration)
+// fails at once too.
 // Restarts back off exponentially (Options.BackoffInitial doubling to
 // BackoffMax); more than MaxRestarts within IntensityWindow fails the whole
 // topology with [ErrRestartLimit] naming the node. A failure never touches
@@ -72,8 +80,12 @@
 //
 // Options.OnEvent receives an [Event] per lifecycle step of every instance;
 // Options.OnStats receives a [NodeStatus] snapshot (state, restarts,
-// messages in/out, messages per second) every StatsInterval; [Runtime.Status]
+// messages in/out, messages per second, messages held when it went down,
+// whether the counts are approximate) every StatsInterval; [Runtime.Status]
 // gives the same snapshot at any time, including after Run for a summary.
+// Nothing is resent when a node dies (see topology.Edge.PeerLoss): Held
+// says what a failed worker-like instance had received and not passed on,
+// Approx that a killed process's last counts could not be read.
 // Node output is written to Options.Stdout one whole line at a time as
 // "name | line", names padded to the longest instance name.
 package runtime

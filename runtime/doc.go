@@ -44,12 +44,12 @@
 // "always" also restarts one that returned nil; "never" leaves it down.
 // Start-up is covered: a node whose Bind fails (an address in use:
 // plugins.BindError wrapping socket.ErrAddrInUse, with a hint about the
-// port or the ipc socket file) or whose process does not start is retried
-// by its supervisor with the same backoff while the rest of the topology
-// starts, its peers connecting to the endpoints it declares; with "never",
-// or with an ephemeral tcp://…:0 bind whose port its peers must learn, Run
-// fails at once. A node whose actor cannot be built (its configuration)
-// fails at once too.
+// port or the ipc socket file) is retried by its supervisor with the same
+// backoff while the rest of the topology starts, its peers connecting to
+// the endpoints it declares; with "never", or with an ephemeral
+// tcp://…:0 bind whose port its peers must learn, Run fails at once. A
+// node whose actor cannot be created (its configuration, a plugin that
+// cannot be found or started) fails at once too.
 // Restarts back off exponentially (Options.BackoffInitial doubling to
 // BackoffMax); more than MaxRestarts within IntensityWindow fails the whole
 // topology with [ErrRestartLimit] naming the node. A failure never touches

@@ -329,14 +329,11 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 	var err error
 	if n.process {
 		a, err = r.opts.Launcher.Launch(ctx, n.plugin, r.opts.BaseDir, n.spec, n.out, n.log)
-		if err != nil {
-			return nil, nil, startFailed{nameErr(n.inst.Name, err)} // the process may start next time
-		}
 	} else {
 		a, err = r.newActor(n.kind, n.spec, sc, n.out, n.log)
-		if err != nil {
-			return nil, nil, nameErr(n.inst.Name, err) // the configuration: the same next time
-		}
+	}
+	if err != nil {
+		return nil, nil, nameErr(n.inst.Name, err)
 	}
 	bound, err := a.Bind(ctx)
 	if err != nil {
@@ -370,10 +367,10 @@ func addrInUseHint(err error) error {
 }
 
 // startFailed marks a start-up failure that may not happen again: an
-// actor's Bind failed (an address in use may be freed) or its process did
-// not start. Run retries it per the node's restart policy, as a failure
-// while running; a configuration error (the actor cannot be built) fails
-// at once.
+// actor's Bind failed (an address in use may be freed, a plugin process
+// may have died binding). Run retries it per the node's restart policy, as
+// a failure while running; an actor that cannot be created (its
+// configuration, a plugin that cannot be found or started) fails at once.
 type startFailed struct{ error }
 
 func (e startFailed) Unwrap() error { return e.error }

@@ -105,18 +105,11 @@ func TestStartupBindFailureRetried(t *testing.T) {
 			// Free the port ~300 ms after the first failed bind (a process
 			// node takes longer than that to start at all).
 			var freeOnce sync.Once
-			var freed *time.Timer
-			defer func() {
-				freeOnce.Do(func() {})
-				if freed != nil {
-					freed.Stop()
-				}
-			}()
 			var ev eventLog
 			o := Options{Registry: processRegistry(t), ShutdownTimeout: 5 * time.Second, OnEvent: func(e Event) {
 				ev.add(e)
 				if e.Instance == "server" && e.Kind == EventFailed {
-					freeOnce.Do(func() { freed = time.AfterFunc(300*time.Millisecond, func() { l.Close() }) })
+					freeOnce.Do(func() { time.AfterFunc(300*time.Millisecond, func() { l.Close() }) })
 				}
 			}}
 			if isolation == "process" {

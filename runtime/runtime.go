@@ -463,9 +463,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 		r.emit(n, Event{Kind: EventStarting})
 		a, b, err := r.makeActor(ctx, n, sc)
 		if err != nil && retryStart(n, err) && ctx.Err() == nil {
-			// Its supervisor retries with backoff; peers connect to the
-			// endpoints it declares and reconnect once it binds them.
-			n.log.Warn("node could not start; retrying per its restart policy", "err", err)
+			// Its supervisor reports the failure and retries with
+			// backoff; peers connect to the endpoints it declares and
+			// reconnect once it binds them.
 			startErrs[i] = err
 			continue
 		}

@@ -213,7 +213,7 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 		}
 		for _, ep := range ss.Bind {
 			if err := s.Bind(ep); err != nil {
-				return fail(a.errf("socket %q: bind %s: %w", ss.Name, ep, err))
+				return fail(a.errf("%w", &BindError{Socket: ss.Name, Endpoint: ep, Err: err}))
 			}
 			a.log.Debug("bound", "socket", ss.Name, "endpoint", ep)
 		}

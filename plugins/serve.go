@@ -220,7 +220,13 @@ func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string]
 	s.sockets, s.actor, s.name = sockets, a, spec.Name
 	s.mu.Unlock()
 	// Binding without mu: Health and Stats must not wait for it.
-	return a.Bind(ctx)
+	eps, err := a.Bind(ctx)
+	var be *BindError
+	if err != nil && errors.As(err, &be) && errors.Is(err, socket.ErrAddrInUse) {
+		// The host rebuilds the error from the details (errors.Is works there too).
+		return nil, pluginproto.AddrInUseError(err.Error(), be.Socket, be.Endpoint)
+	}
+	return eps, err
 }
 
 // setProcs sizes this process's Go scheduler for the node it is about to

@@ -1,15 +1,21 @@
 // Package runtime turns a validated topology into running, supervised node
 // instances.
 //
-// The entry points are [New] (a [Runtime] for one *topology.Topology) and
-// [Runtime.Run]. [LoadFile] and [Load] are the embedding front door: they
-// evaluate an HCL topology (with variables) against a plugins.Registry and
-// return a *topology.Topology, or a [*DiagnosticsError] that renders with
-// file, line and snippet. An embedding program builds its own registry
+// The entry points are [LoadFile] and [Load], the embedding front door:
+// they evaluate an HCL topology (with variables) against a
+// plugins.Registry and return a [Runtime] ready to run it, or a
+// [*DiagnosticsError] that renders with file, line and snippet; [New] makes
+// a Runtime for a *topology.Topology built some other way; [Runtime.Run]
+// runs it. One [Options] value serves loading and running, so the registry
+// is given once. An embedding program builds its own registry
 // (builtin.Register plus its own kinds), loads, and runs:
 //
-//	topo, err := runtime.Load("app.hcl", src, runtime.LoadOptions{Registry: &reg})
-//	rt := runtime.New(topo, runtime.Options{Registry: &reg, Stdout: os.Stdout, OnEvent: ...})
+//	rt, err := runtime.LoadFile(ctx, "app.hcl", runtime.Options{
+//		Registry: &reg,
+//		Vars:     map[string]any{"workers": 8},
+//		Stdout:   os.Stdout,
+//	})
+//	if err != nil { return err }
 //	err = rt.Run(ctx)
 //
 // # Start-up
@@ -36,6 +42,14 @@
 // Each instance is supervised on its own goroutine. restart = "on-failure"
 // (the default) restarts a node whose body (or start-up) fails or panics;
 // "always" also restarts one that returned nil; "never" leaves it down.
+// Start-up is covered: a node whose Bind fails (an address in use:
+// plugins.BindError wrapping socket.ErrAddrInUse, with a hint about the
+// port or the ipc socket file) is retried by its supervisor with the same
+// backoff while the rest of the topology starts, its peers connecting to
+// the endpoints it declares; with "never", or with an ephemeral
+// tcp://…:0 bind whose port its peers must learn, Run fails at once. A
+// node whose actor cannot be created (its configuration, a plugin that
+// cannot be found or started) fails at once too.
 // Restarts back off exponentially (Options.BackoffInitial doubling to
 // BackoffMax); more than MaxRestarts within IntensityWindow fails the whole
 // topology with [ErrRestartLimit] naming the node. A failure never touches
@@ -66,8 +80,12 @@
 //
 // Options.OnEvent receives an [Event] per lifecycle step of every instance;
 // Options.OnStats receives a [NodeStatus] snapshot (state, restarts,
-// messages in/out, messages per second) every StatsInterval; [Runtime.Status]
+// messages in/out, messages per second, messages held when it went down,
+// whether the counts are approximate) every StatsInterval; [Runtime.Status]
 // gives the same snapshot at any time, including after Run for a summary.
+// Nothing is resent when a node dies (see topology.Edge.PeerLoss): Held
+// says what a failed worker-like instance had received and not passed on,
+// Approx that a killed process's last counts could not be read.
 // Node output is written to Options.Stdout one whole line at a time as
 // "name | line", names padded to the longest instance name.
 package runtime

@@ -60,13 +60,21 @@ type NodeStatus struct {
 	// RateIn and RateOut are messages per second over the last stats
 	// interval (0 before the first one).
 	RateIn, RateOut float64
-	// Held is how many messages the instance was holding when it went down
-	// (received but not passed on, or queued in its sockets), summed over
-	// its restarts, as far as topo can know; see Approx.
+	// Held is how many messages the instance was holding when it went
+	// down, summed over its failures (a failed, panicked or killed body;
+	// not a stop or a finish), as far as topo can know: for a node that
+	// passes on or answers what it receives (one with a socket that sends:
+	// a worker, a proxy, a server), what it had received and not sent, by
+	// its counters at that moment. Messages still queued in its sockets
+	// and in the kernel's socket buffers are not counted (nothing reports
+	// them), so the loss can be larger; a pure consumer (sink, counter,
+	// subscriber) holds nothing. Restarts says how many times it went down.
 	Held uint64
-	// Approx marks MsgsIn, MsgsOut and Held as lower bounds: a process
-	// node was killed, and what it counted since the last stats poll may
-	// be missing.
+	// Approx marks MsgsIn, MsgsOut and Held as approximate: a process
+	// node's process died or was killed before its last counts could be
+	// read, so what it counted since the last stats poll (StatsInterval)
+	// is missing from the totals. Counts of a node whose body returned,
+	// failed or panicked while its process lived are exact.
 	Approx bool
 	// Err is the last failure, if any.
 	Err error

@@ -57,14 +57,14 @@ node "client" {
   }
 }
 `)
-	topo, err := runtime.Load("example.hcl", src, runtime.LoadOptions{Registry: &reg})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// One Options value loads and runs: the registry is given once.
+	rt, err := runtime.Load(ctx, "example.hcl", src, runtime.Options{Registry: &reg, Stdout: os.Stdout})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rt := runtime.New(topo, runtime.Options{Registry: &reg, Stdout: os.Stdout})
 	if err := rt.Run(ctx); err != nil {
 		fmt.Println(err)
 	}
@@ -77,8 +77,10 @@ node "client" {
 // with file, line and source snippet.
 func ExampleLoad() {
 	var reg plugins.Registry
-	_ = builtin.Register(&reg)
-	_, err := runtime.Load("bad.hcl", []byte(`node "x" { type = "hello-clint" }`), runtime.LoadOptions{Registry: &reg})
+	if err := builtin.Register(&reg); err != nil {
+		panic(err)
+	}
+	_, err := runtime.Load(context.Background(), "bad.hcl", []byte(`node "x" { type = "hello-clint" }`), runtime.Options{Registry: &reg})
 	fmt.Println(strings.Contains(err.Error(), "on bad.hcl line 1"), strings.Contains(err.Error(), `"hello-client"`))
 	// Output: true true
 }

@@ -3,37 +3,17 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
-	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/topology"
 )
-
-// LoadOptions steer Load and LoadFile. The zero value knows no kinds.
-type LoadOptions struct {
-	// Registry holds the kinds nodes may use; nil means none.
-	Registry *plugins.Registry
-	// Vars are -var / -var-file settings in command-line order
-	// ({Flag: "var", Value: "workers=8"}); later ones win.
-	Vars []topology.VarArg
-	// Environ is os.Environ()-style; TOPO_VAR_name entries set variables.
-	// Nil means the environment is not consulted.
-	Environ []string
-	// Launcher is asked for the kinds of every plugin block, so
-	// "<plugin>.<kind>" node types validate. Nil means a temporary
-	// pluginhost.New(pluginhost.Options{}), closed before Load returns.
-	Launcher Launcher
-	// BaseDir is where plugin paths are relative to. LoadFile defaults it
-	// to the file's directory, Load to the working directory.
-	BaseDir string
-	// Context bounds starting plugins to learn their kinds; nil means
-	// context.Background().
-	Context context.Context
-	// OnWarnings, if set, receives the warnings of a file that loaded.
-	OnWarnings func(*DiagnosticsError)
-}
 
 // DiagnosticsError is an invalid topology: HCL diagnostics with the source
 // they point into. Error renders them as text with source snippets.
@@ -51,24 +31,47 @@ func (e *DiagnosticsError) Error() string {
 }
 
 // LoadFile reads, evaluates and validates the topology file at path (.hcl,
-// or .hcl.json for the JSON form). An invalid file returns a
-// *DiagnosticsError.
-func LoadFile(path string, o LoadOptions) (*topology.Topology, error) {
+// or .hcl.json for the JSON form) against o.Registry and the plugins the
+// file declares, and returns a Runtime ready to Run it with o: the
+// registry, launcher and options are given once, here. ctx bounds starting
+// plugins to learn their kinds (not the run: Run takes its own). An
+// invalid file returns a *DiagnosticsError. o.BaseDir defaults to the
+// file's directory.
+//
+// Of o, loading uses Registry, Launcher, BaseDir, Vars, VarArgs, Environ
+// and OnWarnings; the rest is for Run. The Launcher (o's, or the default
+// one) that learned the plugins' kinds runs them; it is closed by Run, or
+// by LoadFile when it fails.
+func LoadFile(ctx context.Context, path string, o Options) (*Runtime, error) {
 	if o.BaseDir == "" {
 		o.BaseDir = filepath.Dir(path)
 	}
 	f, diags := topology.ParseFile(path)
-	return decode(f, diags, o)
+	return load(ctx, f, diags, o)
 }
 
 // Load is LoadFile for a topology held in memory; filename names it in
-// diagnostics and selects the syntax (".hcl.json" is JSON).
-func Load(filename string, src []byte, o LoadOptions) (*topology.Topology, error) {
+// diagnostics and selects the syntax (".hcl.json" is JSON). o.BaseDir
+// defaults to the working directory.
+func Load(ctx context.Context, filename string, src []byte, o Options) (*Runtime, error) {
 	f, diags := topology.Parse(filename, src)
-	return decode(f, diags, o)
+	return load(ctx, f, diags, o)
 }
 
-func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.Topology, error) {
+func load(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Options) (*Runtime, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	o = o.withDefaults()
+	t, err := decode(ctx, f, diags, o)
+	if err != nil {
+		_ = o.Launcher.Close()
+		return nil, err
+	}
+	return newRuntime(t, o), nil
+}
+
+func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Options) (*topology.Topology, error) {
 	files := func() map[string]*hcl.File {
 		if f == nil {
 			return nil
@@ -78,12 +81,12 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{Diagnostics: diags, Files: files()}
 	}
-	all := diags
-	opts := topology.Options{Args: o.Vars, Environ: o.Environ}
-	ctx := o.Context
-	if ctx == nil {
-		ctx = context.Background()
+	values, err := varValues(o.Vars)
+	if err != nil {
+		return nil, err
 	}
+	all := diags
+	opts := topology.Options{Args: o.VarArgs, Environ: o.Environ, Values: values}
 	pluginKinds, d := PluginKinds(ctx, f, opts, o.Launcher, o.BaseDir)
 	all = append(all, d...)
 	if all.HasErrors() {
@@ -99,4 +102,51 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 		o.OnWarnings(&DiagnosticsError{Diagnostics: all, Files: files()})
 	}
 	return t, nil
+}
+
+// varValues turns Options.Vars into cty values: a cty.Value is taken as
+// is; any other Go value (string, bool, int, float64, []any,
+// map[string]any, structs with json tags, ...) goes through its JSON form,
+// so 8 is a number, []any{"a", 1} a tuple and map[string]any an object,
+// each then converted to the variable's declared type.
+func varValues(vars map[string]any) (map[string]cty.Value, error) {
+	if len(vars) == 0 {
+		return nil, nil
+	}
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make(map[string]cty.Value, len(vars))
+	for _, n := range names {
+		v, err := toCty(vars[n])
+		if err != nil {
+			return nil, fmt.Errorf("runtime: Options.Vars[%q]: %w", n, err)
+		}
+		out[n] = v
+	}
+	return out, nil
+}
+
+func toCty(v any) (cty.Value, error) {
+	switch v := v.(type) {
+	case cty.Value:
+		return v, nil
+	case nil:
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("cannot use a %T as a variable value: %w", v, err)
+	}
+	ty, err := ctyjson.ImpliedType(b)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("cannot use a %T as a variable value: %w", v, err)
+	}
+	val, err := ctyjson.Unmarshal(b, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("cannot use a %T as a variable value: %w", v, err)
+	}
+	return val, nil
 }

@@ -45,7 +45,7 @@ func crashOnceKind() *plugins.Kind {
 	}
 }
 
-func processKinds() []*plugins.Kind { return append(builtin.Kinds(), crashOnceKind()) }
+func processKinds() []*plugins.Kind { return append(builtin.Kinds(), crashOnceKind(), hoardKind()) }
 
 func processRegistry(t *testing.T) *plugins.Registry {
 	var reg plugins.Registry

@@ -19,18 +19,39 @@ import (
 	"github.com/topo-zmq/topo/topology"
 )
 
-// Options configure a Runtime. The zero value runs registered kinds with
+// Options configure loading (Load, LoadFile) and running (New, Run) a
+// topology; one value serves both. The zero value runs registered kinds with
 // the defaults documented on each field, discarding output and logs.
 type Options struct {
 	// Registry holds the kinds nodes may use (built-in and embedded kinds).
 	// Nil means an empty registry: only plugin kinds can run.
 	Registry *plugins.Registry
-	// Launcher runs plugin kinds and isolation = "process" nodes. Nil means
+	// Vars set the topology's variables by name, for a program that
+	// embeds topo: Go values (string, bool, int, float64, []any,
+	// map[string]any, ...; anything encoding/json can marshal) or
+	// cty.Value, each converted to the variable's declared type
+	// (map[string]any{"workers": 8}). They override defaults and TOPO_VAR_
+	// environment variables; VarArgs override them. Load and LoadFile only.
+	Vars map[string]any
+	// VarArgs are -var and -var-file command-line flags in command-line
+	// order ({Flag: "var", Value: "workers=8"}), later ones winning: what
+	// the topo CLI passes, for programs with the same flags. Load and
+	// LoadFile only.
+	VarArgs []topology.VarArg
+	// Environ is os.Environ()-style; TOPO_VAR_name entries set variables.
+	// Nil means the environment is not consulted. Load and LoadFile only.
+	Environ []string
+	// OnWarnings, if set, receives the warnings of a file that loaded.
+	// Load and LoadFile only.
+	OnWarnings func(*DiagnosticsError)
+	// Launcher runs plugin kinds and isolation = "process" nodes, and
+	// tells Load the kinds of the plugins a file declares. Nil means
 	// pluginhost.New with Logger, HealthInterval and HealthMisses. Run
 	// closes it when it returns (a Runtime runs once).
 	Launcher Launcher
 	// BaseDir is the directory of the topology file; plugin commands and
-	// sources are relative to it. Empty means the working directory.
+	// sources are relative to it. Empty means the working directory
+	// (LoadFile: the file's directory).
 	BaseDir string
 	// Stdout receives the nodes' output, one line at a time, each prefixed
 	// with the instance name padded to the longest name and " | ":
@@ -154,10 +175,19 @@ type Runtime struct {
 	nodes []*node
 }
 
-// New returns a Runtime for t. It does nothing until Run.
+// New returns a Runtime for t, a topology built or decoded by the caller
+// (Load and LoadFile load one and return its Runtime). It does nothing
+// until Run.
 func New(t *topology.Topology, o Options) *Runtime {
-	return &Runtime{topo: t, opts: o.withDefaults(), newActor: inProcessActor}
+	return newRuntime(t, o.withDefaults())
 }
+
+func newRuntime(t *topology.Topology, o Options) *Runtime {
+	return &Runtime{topo: t, opts: o, newActor: inProcessActor}
+}
+
+// Topology returns the topology the Runtime runs.
+func (r *Runtime) Topology() *topology.Topology { return r.topo }
 
 // node is one instance under supervision.
 type node struct {
@@ -181,6 +211,8 @@ type node struct {
 	lastOut  uint64
 	rateIn   float64
 	rateOut  float64
+	held     uint64 // messages its failed actors held when they went down
+	approx   bool   // a retired actor's counters may be missing counts
 	err      error
 }
 
@@ -196,7 +228,7 @@ func (r *Runtime) Status() []NodeStatus {
 			Name: n.inst.Name, Kind: n.inst.Node.Kind, Task: n.kind.Life == plugins.Task,
 			State: n.state, Restarts: n.restarts,
 			MsgsIn: n.baseIn + n.lastIn, MsgsOut: n.baseOut + n.lastOut,
-			RateIn: n.rateIn, RateOut: n.rateOut, Err: n.err,
+			RateIn: n.rateIn, RateOut: n.rateOut, Held: n.held, Approx: n.approx, Err: n.err,
 		})
 		n.mu.Unlock()
 	}
@@ -306,11 +338,7 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 	bound, err := a.Bind(ctx)
 	if err != nil {
 		_ = a.Close()
-		err = nameErr(n.inst.Name, err)
-		if errors.Is(err, socket.ErrAddrInUse) {
-			err = fmt.Errorf("%w (is another program, or another topology, using that port?)", err)
-		}
-		return nil, nil, err
+		return nil, nil, startFailed{addrInUseHint(nameErr(n.inst.Name, err))}
 	}
 	for i := range n.spec.Sockets {
 		if eps, ok := bound[n.spec.Sockets[i].Name]; ok && len(eps) > 0 {
@@ -318,6 +346,53 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 		}
 	}
 	return a, bound, nil
+}
+
+// addrInUseHint adds to an address-in-use bind error what the user can
+// check: who else holds the port, or the socket file of an ipc:// endpoint.
+func addrInUseHint(err error) error {
+	var be *plugins.BindError
+	if !errors.Is(err, socket.ErrAddrInUse) || !errors.As(err, &be) {
+		return err
+	}
+	switch {
+	case strings.HasPrefix(be.Endpoint, "ipc://@"):
+		return fmt.Errorf("%w (is another program, or another topology, listening on that abstract socket name?)", err)
+	case strings.HasPrefix(be.Endpoint, "ipc://"):
+		return fmt.Errorf("%w (is another program, or another topology, listening on the socket file %s? topo replaces a stale one only when nothing answers on it)", err, strings.TrimPrefix(be.Endpoint, "ipc://"))
+	case strings.HasPrefix(be.Endpoint, "inproc://"):
+		return fmt.Errorf("%w (another socket of this program binds that inproc name)", err)
+	}
+	return fmt.Errorf("%w (is another program, or another topology, using that port?)", err)
+}
+
+// startFailed marks a start-up failure that may not happen again: an
+// actor's Bind failed (an address in use may be freed, a plugin process
+// may have died binding). Run retries it per the node's restart policy, as
+// a failure while running; an actor that cannot be created (its
+// configuration, a plugin that cannot be found or started) fails at once.
+type startFailed struct{ error }
+
+func (e startFailed) Unwrap() error { return e.error }
+
+// retryStart reports whether n's failure err during Run's start-up is left
+// to its supervisor to retry per its restart policy, instead of failing
+// the run at once: a startFailed error, a policy other than "never", and
+// no ephemeral bind (peers must learn the port a first bind picks, so a
+// node with one must bind at start-up).
+func retryStart(n *node, err error) bool {
+	var sf startFailed
+	if n.restart == "never" || !errors.As(err, &sf) {
+		return false
+	}
+	for _, s := range n.spec.Sockets {
+		for _, ep := range s.Bind {
+			if strings.HasPrefix(ep, "tcp://") && strings.HasSuffix(ep, ":0") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // nameErr prefixes err with the instance name unless it already starts with it.
@@ -373,6 +448,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	order := startOrder(r.topo, nodes)
 	start := time.Now()
 	actors := make([]plugins.Actor, len(nodes))
+	startErrs := make([]error, len(nodes)) // nodes whose supervisor retries their start
 	bound := map[string]map[string][]string{}
 	closeAll := func() {
 		for i, a := range actors {
@@ -389,6 +465,13 @@ func (r *Runtime) Run(ctx context.Context) error {
 		n.setState(StateStarting)
 		r.emit(n, Event{Kind: EventStarting})
 		a, b, err := r.makeActor(ctx, n, sc)
+		if err != nil && retryStart(n, err) && ctx.Err() == nil {
+			// Its supervisor reports the failure and retries with
+			// backoff; peers connect to the endpoints it declares and
+			// reconnect once it binds them.
+			startErrs[i] = err
+			continue
+		}
 		if err != nil {
 			closeAll()
 			n.mu.Lock()
@@ -411,6 +494,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	for _, i := range order {
 		n := nodes[i]
 		n.connect = resolveConnects(n.inst, byName, bound)
+		if actors[i] == nil {
+			continue // retried by its supervisor, which connects it
+		}
 		if err := actors[i].Connect(ctx, n.connect); err != nil {
 			closeAll()
 			err = nameErr(n.inst.Name, err)
@@ -427,7 +513,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	// supervisor, the stats poller and the caller's ctx; the first to
 	// return stops the others.
 	var g run.Group
-	sup := &supervisor{r: r, nodes: nodes, actors: actors, sc: sc}
+	sup := &supervisor{r: r, nodes: nodes, actors: actors, startErrs: startErrs, sc: sc}
 	supCtx, supCancel := context.WithCancel(context.Background())
 	var supErr error
 	g.Add(func() error { supErr = sup.run(supCtx); return supErr }, func(error) { supCancel() })

@@ -94,6 +94,14 @@ func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance
 			if target != nil {
 				decl = target.Socket(c.Ref.Socket)
 			}
+			if len(actual) == 0 && decl != nil {
+				// The target has not bound yet (its start-up is being
+				// retried): connect to what it declares; the connection
+				// comes up once it binds.
+				for _, b := range decl.Bind {
+					actual = append(actual, b.URL)
+				}
+			}
 			matched := false
 			if decl != nil && len(actual) == len(decl.Bind) {
 				for i, b := range decl.Bind {

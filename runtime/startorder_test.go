@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -31,16 +32,17 @@ node "hello-server" {
 }
 `
 	reg := builtinRegistry(t)
-	topo, err := Load("order.hcl", []byte(src), LoadOptions{Registry: reg})
+	var ev eventLog
+	var out lockedbuf.Buffer
+	rt, err := Load(context.Background(), "order.hcl", []byte(src), Options{Registry: reg, Stdout: &out, OnEvent: ev.add})
 	if err != nil {
 		t.Fatal(err)
 	}
+	topo := rt.Topology()
 	if want := []string{"hello-server", "hello-client"}; !slices.Equal(topo.StartOrder, want) {
 		t.Fatalf("StartOrder %v, want %v", topo.StartOrder, want)
 	}
-	var ev eventLog
-	var out lockedbuf.Buffer
-	if err := New(topo, Options{Registry: reg, Stdout: &out, OnEvent: ev.add}).Run(testCtx(t, 10*time.Second)); err != nil {
+	if err := rt.Run(testCtx(t, 10*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	var starting []string

@@ -19,7 +19,10 @@ type supervisor struct {
 	r      *Runtime
 	nodes  []*node
 	actors []plugins.Actor // the actors bound and connected by Run, by node index
-	sc     *socket.Context
+	// startErrs holds, by node index, why a node has no actor yet: its
+	// start-up failed and its supervisor retries it per its policy.
+	startErrs []error
+	sc        *socket.Context
 }
 
 type outcome int
@@ -70,7 +73,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer close(done[i])
-			s.supervise(nodeCtx, n, s.actors[i], deps, started[n.inst.Name], reports)
+			s.supervise(nodeCtx, n, s.actors[i], s.startErrs[i], deps, started[n.inst.Name], reports)
 		}()
 	}
 
@@ -145,8 +148,9 @@ func (s *supervisor) hasTasks() bool {
 }
 
 // supervise runs one node instance until it is done for good. first is its
-// already bound and connected actor.
-func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor, deps []chan struct{}, started chan struct{}, reports chan<- report) {
+// already bound and connected actor, or nil when its start-up failed with
+// startErr: that counts as its first failure.
+func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor, startErr error, deps []chan struct{}, started chan struct{}, reports chan<- report) {
 	r := s.r
 	o := r.opts
 	startedOnce := false
@@ -171,7 +175,9 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 	finishedOnce := false
 	for {
 		var err error
-		if a == nil {
+		if startErr != nil {
+			err, startErr = startErr, nil
+		} else if a == nil {
 			n.setState(StateStarting)
 			r.emit(n, Event{Kind: EventStarting})
 			var na plugins.Actor
@@ -190,7 +196,7 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 			err = s.runOnce(ctx, n, a, markStarted)
 		}
 		if a != nil {
-			s.retire(n, a)
+			s.retire(n, a, err != nil && ctx.Err() == nil)
 			a = nil
 		}
 		if ctx.Err() != nil {
@@ -236,11 +242,10 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 		}
 		history = kept
 		if len(history) >= o.MaxRestarts {
-			last := "it finished and its policy is \"always\""
+			ferr := fmt.Errorf("%s: %w: restarted %d times within %s; last: it finished and its policy is \"always\"", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow)
 			if err != nil {
-				last = err.Error()
+				ferr = fmt.Errorf("%s: %w: restarted %d times within %s; last failure: %w", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow, err)
 			}
-			ferr := fmt.Errorf("%s: %w: restarted %d times within %s; last failure: %s", n.inst.Name, ErrRestartLimit, len(history), o.IntensityWindow, last)
 			n.mu.Lock()
 			n.state, n.err = StateFailed, ferr
 			n.mu.Unlock()
@@ -403,15 +408,44 @@ func (r *Runtime) watchHealth(ctx context.Context, n *node, a plugins.Actor, sto
 }
 
 // retire closes an actor, folding its counters into the node's totals.
-func (s *supervisor) retire(n *node, a plugins.Actor) {
+// failed says the actor went down with a failure (not a stop or a
+// finish): what it was holding then is added to the node's Held.
+func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
+	st := a.Stats()
+	approx := false
+	if ap, ok := a.(interface{ StatsApprox() bool }); ok {
+		approx = ap.StatsApprox()
+	}
+	in, out := sumStats(st)
 	n.mu.Lock()
-	in, out := sumStats(a.Stats())
 	n.baseIn += in
 	n.baseOut += out
 	n.lastIn, n.lastOut = 0, 0
 	n.actor = nil
+	if failed && passesOn(n.spec) && in > out {
+		n.held += in - out
+	}
+	n.approx = n.approx || approx
 	n.mu.Unlock()
+	if failed && (in > out || approx) {
+		n.log.Warn("node went down holding messages", "received", in, "sent", out, "approximate", approx)
+	}
 	if err := a.Close(); err != nil {
 		n.log.Warn("closing node", "err", err)
 	}
+}
+
+// passesOn reports whether a node of this spec passes on or answers what
+// it receives (it has a socket that sends: a worker, a proxy, a server),
+// so that messages it received and had not sent when it went down were
+// lost with it. A pure consumer (a sink, a counter, a subscriber) keeps
+// what it receives.
+func passesOn(spec plugins.Spec) bool {
+	for _, s := range spec.Sockets {
+		switch s.Type {
+		case socket.PUSH, socket.PUB, socket.XPUB, socket.REP, socket.ROUTER, socket.DEALER, socket.PAIR:
+			return true
+		}
+	}
+	return false
 }

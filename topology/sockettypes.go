@@ -80,3 +80,27 @@ func lossiness(a, b string) string {
 	// PUSH, DEALER, REQ, REP and PAIR block at the HWM instead of dropping.
 	return ""
 }
+
+// peerLoss explains what an edge between two compatible socket types loses
+// when the node at either end dies or restarts (a crash, a kill, a failed
+// health check): ZeroMQ does not acknowledge or resend, so what sat in the
+// dead node's queues and in the kernel's socket buffers of its connection is
+// gone. No edge is safe from it; reliable edges are not built yet.
+func peerLoss(a, b string) string {
+	has := func(t string) bool { return a == t || b == t }
+	switch {
+	case has("PUB") || has("XPUB"):
+		return "a subscriber that dies or restarts loses what was queued for it and misses everything published until it has reconnected and subscribed again; a publisher that restarts loses what it had queued"
+	case has("PUSH"):
+		return "a puller that dies or restarts loses the messages queued for it (in its own queue, the pusher's queue for that connection and the kernel's socket buffers) and those it had taken but not finished; PUSH does not resend them, so a node downstream waiting for a count of results (a sink) waits forever; a pusher that dies loses what it had queued"
+	case has("REQ"):
+		return "if the replying side dies or restarts with a request in flight, that request or its reply is lost and the REQ socket waits for the reply forever (the node stops only when stopped); a requester that dies loses its pending reply"
+	case has("REP"):
+		return "if the REP side dies or restarts with a request in flight, that request or its reply is lost and the DEALER gets no answer for it; a DEALER that dies loses what it had queued"
+	case has("ROUTER"), has("DEALER"):
+		return "a peer that dies or restarts loses the messages queued for it and in the kernel's socket buffers, and those it had taken but not answered; nothing is resent"
+	case has("PAIR"):
+		return "if either end dies or restarts, the messages queued for it and in the kernel's socket buffers are lost; nothing is resent"
+	}
+	return "if either end dies or restarts, the messages in its queues are lost"
+}

@@ -90,7 +90,7 @@ node "all" {
 		t.Errorf("%d edges, want 8", n)
 	}
 	for _, e := range tp.Edges {
-		if e.Endpoint != "tcp://127.0.0.1:0" || e.Lossy == "" || e.Range.Start.Line == 0 {
+		if e.Endpoint != "tcp://127.0.0.1:0" || e.Lossy == "" || e.PeerLoss == "" || e.Range.Start.Line == 0 {
 			t.Errorf("edge %+v", e)
 		}
 	}
@@ -314,6 +314,10 @@ func TestCompatibilityMatrix(t *testing.T) {
 			wantLossy := slices.Contains([]string{a, b}, "PUB") || slices.Contains([]string{a, b}, "XPUB") || slices.Contains([]string{a, b}, "ROUTER")
 			if lossy != wantLossy {
 				t.Errorf("lossiness(%s, %s) = %q", a, b, lossiness(a, b))
+			}
+			// No edge is safe from a peer that dies: each says what it loses.
+			if pl := peerLoss(a, b); !strings.Contains(pl, "dies") || pl != peerLoss(b, a) {
+				t.Errorf("peerLoss(%s, %s) = %q, peerLoss(%s, %s) = %q", a, b, pl, b, a, peerLoss(b, a))
 			}
 		}
 	}

@@ -106,7 +106,12 @@ type Edge struct {
 	// Lossy explains when messages can be dropped on this edge ("" if never):
 	// "PUB drops for a subscriber at its HWM", ...
 	Lossy string
-	Range hcl.Range // the connect expression
+	// PeerLoss explains what is lost on this edge when the node at either
+	// end dies or restarts (never ""): ZeroMQ neither acknowledges nor
+	// resends, so a PUSH→PULL edge loses what sat in the dead puller's
+	// queues and socket buffers and what it had taken but not finished.
+	PeerLoss string
+	Range    hcl.Range // the connect expression
 }
 
 // Plugin is one plugin block.
@@ -127,7 +132,7 @@ type Variable struct {
 	Description string
 	Type        cty.Type
 	Value       cty.Value
-	Source      string // "default", "-var", "-var-file", "env"
+	Source      string // "default", "-var", "-var-file", "env", "program" (Options.Values)
 	DeclRange   hcl.Range
 }
 
@@ -182,6 +187,11 @@ type Options struct {
 	// Environ is os.Environ()-style; TOPO_VAR_name=value entries set
 	// variables with the lowest precedence above defaults.
 	Environ []string
+	// Values are variable values set by an embedding program, by name.
+	// They override defaults and Environ, and Args override them; each is
+	// converted to the variable's type. Setting an undeclared variable is
+	// an error, as with -var.
+	Values map[string]cty.Value
 	// Schemas knows the kinds; nil means none.
 	Schemas Schemas
 }

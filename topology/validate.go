@@ -133,7 +133,7 @@ func replicaHint(a, b *Instance) string {
 }
 
 // checkEdge checks one wired pair: socket types, and inproc across a
-// process or host boundary. It sets the edge's Lossy explanation.
+// process or host boundary. It sets the edge's Lossy and PeerLoss explanations.
 func checkEdge(edge *Edge, conn, bind *Instance) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	a, b := edge.ConnectType, edge.BindType
@@ -151,6 +151,7 @@ func checkEdge(edge *Edge, conn, bind *Instance) hcl.Diagnostics {
 		return diags
 	}
 	edge.Lossy = lossiness(a, b)
+	edge.PeerLoss = peerLoss(a, b)
 	if strings.HasPrefix(edge.Endpoint, "inproc://") {
 		why := ""
 		switch {

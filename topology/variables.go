@@ -79,6 +79,7 @@ func (e *evaluator) decodeVariables(blocks hcl.Blocks) hcl.Diagnostics {
 	}
 
 	diags = append(diags, e.applyEnv()...)
+	diags = append(diags, e.applyValues()...)
 	for _, a := range e.opts.Args {
 		switch a.Flag {
 		case "var":
@@ -128,6 +129,38 @@ func (e *evaluator) applyEnv() hcl.Diagnostics {
 		if !d.HasErrors() {
 			v.Value, v.Source = val, "env"
 		}
+	}
+	return diags
+}
+
+// applyValues sets the variables an embedding program gave as values
+// (Options.Values), in name order.
+func (e *evaluator) applyValues() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	names := make([]string, 0, len(e.opts.Values))
+	for n := range e.opts.Values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, declared := e.vars[name]
+		if !declared {
+			diags = append(diags, errorNoSource("Value for undeclared variable",
+				fmt.Sprintf("A variable named %q was given a value but is not declared in the topology.%s Declare it with a variable %q {} block.",
+					name, didYouMean(name, e.varNames()), name)))
+			continue
+		}
+		val := e.opts.Values[name]
+		if val == cty.NilVal {
+			val = cty.NullVal(cty.DynamicPseudoType)
+		}
+		cv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			diags = append(diags, errorNoSource("Invalid value for variable",
+				fmt.Sprintf("The value given for variable %q is not a valid %s: %s.", name, v.Type.FriendlyName(), err)))
+			continue
+		}
+		v.Value, v.Source = cv, "program"
 	}
 	return diags
 }

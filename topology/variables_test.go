@@ -80,6 +80,8 @@ func TestVariablePrecedence(t *testing.T) {
 		{"var after file", Options{Args: []VarArg{{"var-file", file}, {"var", "workers=4"}}}, 4, "-var", "x"},
 		{"file after var", Options{Args: []VarArg{{"var", "workers=4"}, {"var-file", file}}}, 3, "-var-file", "x"},
 		{"later var wins", Options{Args: []VarArg{{"var", "workers=4"}, {"var", "workers=5"}, {"var", "name=a=b"}}}, 5, "-var", "a=b"},
+		{"values over env", Options{Environ: []string{"TOPO_VAR_workers=2"}, Values: map[string]cty.Value{"workers": cty.StringVal("6"), "name": cty.StringVal("go")}}, 6, "program", "go"},
+		{"var over values", Options{Values: map[string]cty.Value{"workers": cty.NumberIntVal(6)}, Args: []VarArg{{"var", "workers=7"}}}, 7, "-var", "x"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -110,33 +112,36 @@ func TestVariableErrors(t *testing.T) {
 	extra := filepath.Join(dir, "extra.tfvars")
 	os.WriteFile(extra, []byte("wrkers = 3\n"), 0o644)
 	cases := []struct {
-		name string
-		args []VarArg
-		env  []string
-		want string
+		name   string
+		args   []VarArg
+		env    []string
+		want   string
+		values map[string]cty.Value
 	}{
-		{"no equals", []VarArg{{"var", "workers"}}, nil, "Invalid -var option"},
-		{"undeclared", []VarArg{{"var", "wrkers=3"}}, nil, `Did you mean "workers"?`},
-		{"bad number", []VarArg{{"var", "workers=many"}}, nil, `Variable "workers" is of type number, and the value "many" given with -var workers=many is not a number.`},
-		{"bad number expr", []VarArg{{"var", "workers=1+"}}, nil, `"1+" given with -var workers=1+ is not a number`},
-		{"bad list", []VarArg{{"var", "tags=[a]"}}, nil, `Variable "tags" is of type list(string), and the value "[a]" given with -var tags=[a] is not a constant HCL value`},
-		{"bad list syntax", []VarArg{{"var", "tags=[1"}}, nil, `given with -var tags=[1 is not an HCL value`},
-		{"bad bool", []VarArg{{"var", "debug=yes"}}, nil, `Variable "debug" is of type bool, and the value "yes" given with -var debug=yes is not true or false.`},
-		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, `given with the environment variable TOPO_VAR_workers is not a number`},
-		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file " + filepath.Join(dir, "nope") + ": no such file or directory"},
-		{"bad type in file", []VarArg{{"var-file", bad}}, nil, "Invalid value for variable"},
-		{"syntax in file", []VarArg{{"var-file", syntax}}, nil, "syntax.tfvars:1"},
-		{"undeclared in file", []VarArg{{"var-file", extra}}, nil, "Value for undeclared variable"},
-		{"bad flag", []VarArg{{"vars", "x"}}, nil, "Unknown variable option"},
+		{"undeclared value", nil, nil, `Did you mean "workers"?`, map[string]cty.Value{"wrkers": cty.NumberIntVal(3)}},
+		{"value of wrong type", nil, nil, "is not a valid number", map[string]cty.Value{"workers": cty.StringVal("many")}},
+		{"no equals", []VarArg{{"var", "workers"}}, nil, "Invalid -var option", nil},
+		{"undeclared", []VarArg{{"var", "wrkers=3"}}, nil, `Did you mean "workers"?`, nil},
+		{"bad number", []VarArg{{"var", "workers=many"}}, nil, `Variable "workers" is of type number, and the value "many" given with -var workers=many is not a number.`, nil},
+		{"bad number expr", []VarArg{{"var", "workers=1+"}}, nil, `"1+" given with -var workers=1+ is not a number`, nil},
+		{"bad list", []VarArg{{"var", "tags=[a]"}}, nil, `Variable "tags" is of type list(string), and the value "[a]" given with -var tags=[a] is not a constant HCL value`, nil},
+		{"bad list syntax", []VarArg{{"var", "tags=[1"}}, nil, `given with -var tags=[1 is not an HCL value`, nil},
+		{"bad bool", []VarArg{{"var", "debug=yes"}}, nil, `Variable "debug" is of type bool, and the value "yes" given with -var debug=yes is not true or false.`, nil},
+		{"bad env", nil, []string{"TOPO_VAR_workers=[1"}, `given with the environment variable TOPO_VAR_workers is not a number`, nil},
+		{"missing file", []VarArg{{"var-file", filepath.Join(dir, "nope")}}, nil, "Cannot read variables file " + filepath.Join(dir, "nope") + ": no such file or directory", nil},
+		{"bad type in file", []VarArg{{"var-file", bad}}, nil, "Invalid value for variable", nil},
+		{"syntax in file", []VarArg{{"var-file", syntax}}, nil, "syntax.tfvars:1", nil},
+		{"undeclared in file", []VarArg{{"var-file", extra}}, nil, "Value for undeclared variable", nil},
+		{"bad flag", []VarArg{{"vars", "x"}}, nil, "Unknown variable option", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: c.args, Environ: c.env})
+			_, _, diags := Load("vars.hcl", []byte(varsSrc), Options{Schemas: testSchemas(), Args: c.args, Environ: c.env, Values: c.values})
 			var all []string
 			for _, d := range diags {
 				// A value from the command line or the environment has no
-				// source; a value from a -var-file does.
-				if (d.Subject == nil) != (c.env != nil || c.args[0].Flag != "var-file" || c.name == "missing file") {
+				// source, nor does one a program gave; a value from a -var-file does.
+				if (d.Subject == nil) != (c.env != nil || c.values != nil || c.args[0].Flag != "var-file" || c.name == "missing file") {
 					t.Errorf("diagnostic range %v for a value from %v %v", d.Subject, c.args, c.env)
 				}
 				all = append(all, d.Error())

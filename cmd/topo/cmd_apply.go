@@ -107,23 +107,11 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	if c.environ != nil {
 		environ = c.environ()
 	}
-	topo, err := runtime.LoadFile(path, runtime.LoadOptions{
-		Registry: &reg, Vars: *vars, Environ: environ, Launcher: launcher, Context: ctx,
-		OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c, d, color) },
-	})
-	if err != nil {
-		var d *runtime.DiagnosticsError
-		if errors.As(err, &d) {
-			writeDiagnostics(c, d, color)
-		} else {
-			fmt.Fprintf(c.stderr, "Error: %v\n", err)
-		}
-		return 1
-	}
-
 	opts := runtime.Options{
 		Registry: &reg, Launcher: launcher, BaseDir: dirOf(path),
-		Stdout: stdout, Logger: logger,
+		VarArgs: *vars, Environ: environ,
+		OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c, d, color) },
+		Stdout:     stdout, Logger: logger,
 		ReadyTimeout: *readyTimeout, ShutdownTimeout: *shutdownTimeout,
 	}
 	opts.OnEvent = func(ev runtime.Event) { logEvent(logger, ev) }
@@ -137,7 +125,16 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 			}
 		}
 	}
-	rt := runtime.New(topo, opts)
+	rt, err := runtime.LoadFile(ctx, path, opts)
+	if err != nil {
+		var d *runtime.DiagnosticsError
+		if errors.As(err, &d) {
+			writeDiagnostics(c, d, color)
+		} else {
+			fmt.Fprintf(c.stderr, "Error: %v\n", err)
+		}
+		return 1
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

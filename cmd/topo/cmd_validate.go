@@ -223,7 +223,9 @@ const planHelp = `Usage: topo plan [options] FILE
   types; the start order (apply binds every instance in that order, then
   connects them in that order) with what each body waits for before it
   starts (the peers expected on each socket, the nodes it depends on);
-  and which edges can drop messages, and why.
+  and, per edge, what it can lose: what it drops at the high-water mark
+  (PUB, XPUB, ROUTER) and what is lost when the node at either end dies or
+  restarts (every edge: ZeroMQ does not resend).
 
   Exit status: 0 on success, 1 when the file is invalid.
 
@@ -368,13 +370,11 @@ func writePlan(w io.Writer, res loadResult) error {
 	if len(t.Edges) == 0 {
 		b.WriteString("  none\n")
 	}
-	var lossy []*topology.Edge
 	for _, ed := range t.Edges {
 		from, to, label := ed.Flow()
 		mark := ""
 		if ed.Lossy != "" {
 			mark = "  [may drop]"
-			lossy = append(lossy, ed)
 		}
 		fmt.Fprintf(&b, "  %s → %s  %s  via %s%s\n", from, to, label, ed.Endpoint, mark)
 	}
@@ -390,13 +390,37 @@ func writePlan(w io.Writer, res loadResult) error {
 		fmt.Fprintf(&b, "  %d. %-*s  %s\n", i+1, width, inst.Name, bodyWaits(inst, exp))
 	}
 
-	b.WriteString("\nLossy edges:\n")
-	if len(lossy) == 0 {
-		b.WriteString("  none: every edge blocks the sender at the high-water mark instead of dropping.\n")
+	// Every edge can lose messages when a node at one end dies or
+	// restarts; some also drop at the high-water mark. Edges with the same
+	// socket types share one explanation.
+	b.WriteString("\nLossy edges (ZeroMQ neither acknowledges nor resends):\n")
+	if len(t.Edges) == 0 {
+		b.WriteString("  none: there are no edges.\n")
 	}
-	for _, ed := range lossy {
-		from, to, label := ed.Flow()
-		fmt.Fprintf(&b, "  %s → %s (%s): %s.\n", from, to, label, ed.Lossy)
+	var groups []string
+	byLabel := map[string][]*topology.Edge{}
+	for _, ed := range t.Edges {
+		_, _, label := ed.Flow()
+		if byLabel[label] == nil {
+			groups = append(groups, label)
+		}
+		byLabel[label] = append(byLabel[label], ed)
+	}
+	for _, label := range groups {
+		eds := byLabel[label]
+		fmt.Fprintf(&b, "  %s:\n", label)
+		for _, ed := range eds {
+			from, to, _ := ed.Flow()
+			fmt.Fprintf(&b, "    %s → %s\n", from, to)
+		}
+		hwm := "nothing is dropped; the sender blocks"
+		if eds[0].Lossy != "" {
+			hwm = eds[0].Lossy
+		}
+		writeWrapped(&b, "    ", "At the high-water mark: "+hwm+".")
+		if eds[0].PeerLoss != "" {
+			writeWrapped(&b, "    ", "When a node at either end dies or restarts: "+eds[0].PeerLoss+".")
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -425,6 +449,25 @@ func bodyWaits(inst *topology.Instance, exp map[topology.SocketRef]int) string {
 		return "body starts at once"
 	}
 	return "body waits for " + strings.Join(parts, ", ")
+}
+
+// writeWrapped writes text as lines of at most 100 columns, each starting
+// with indent, continuation lines indented two more.
+func writeWrapped(b *strings.Builder, indent, text string) {
+	const width = 100
+	line := indent
+	for i, word := range strings.Fields(text) {
+		if i > 0 && len(line)+1+len(word) > width {
+			b.WriteString(line + "\n")
+			line = indent + "  " + word
+			continue
+		}
+		if i > 0 {
+			line += " "
+		}
+		line += word
+	}
+	b.WriteString(line + "\n")
 }
 
 // valueString renders a value in HCL syntax.
@@ -495,6 +538,7 @@ func planJSON(res loadResult) any {
 		BindType    string `json:"bind_type"`
 		Endpoint    string `json:"endpoint"`
 		Lossy       string `json:"lossy,omitempty"`
+		PeerLoss    string `json:"peer_loss,omitempty"`
 	}
 	type jsonPlugin struct {
 		Name    string            `json:"name"`
@@ -550,7 +594,7 @@ func planJSON(res loadResult) any {
 			From: from.String(), To: to.String(), Label: label,
 			Connect: ed.Connect.String(), Bind: ed.Bind.String(),
 			ConnectType: ed.ConnectType, BindType: ed.BindType,
-			Endpoint: ed.Endpoint, Lossy: ed.Lossy,
+			Endpoint: ed.Endpoint, Lossy: ed.Lossy, PeerLoss: ed.PeerLoss,
 		})
 	}
 	return out

@@ -48,21 +48,21 @@ node "gen" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo, err := runtime.Load("order.hcl", []byte(src), runtime.LoadOptions{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var bound []string
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err = runtime.New(topo, runtime.Options{Registry: reg, Stdout: io.Discard, OnEvent: func(e runtime.Event) {
+	rt, err := runtime.Load(ctx, "order.hcl", []byte(src), runtime.Options{Registry: reg, Stdout: io.Discard, OnEvent: func(e runtime.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if e.Kind == runtime.EventStarting && !slices.Contains(bound, e.Instance) {
 			bound = append(bound, e.Instance)
 		}
-	}}).Run(ctx)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rt.Run(ctx)
 	if err != nil || ctx.Err() != nil {
 		t.Fatalf("run: %v (deadline: %v)", err, ctx.Err())
 	}

@@ -15,13 +15,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/builtin"
 	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/socket"
-	"github.com/topo-zmq/topo/topology"
 )
 
 //go:embed reverse.hcl
@@ -85,18 +83,13 @@ func run(requests int) error {
 		return err
 	}
 
-	topo, err := runtime.Load("reverse.hcl", topologySrc, runtime.LoadOptions{
-		Registry: &reg,
-		Vars:     []topology.VarArg{{Flag: "var", Value: "requests=" + strconv.Itoa(requests)}},
-	})
-	if err != nil {
-		return err // a *runtime.DiagnosticsError renders with file:line
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rt := runtime.New(topo, runtime.Options{
+	// One Options value loads the topology and runs it: the registry is
+	// given once, variables as Go values.
+	rt, err := runtime.Load(ctx, "reverse.hcl", topologySrc, runtime.Options{
 		Registry: &reg,
+		Vars:     map[string]any{"requests": requests},
 		Stdout:   os.Stdout,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnEvent: func(ev runtime.Event) {
@@ -105,6 +98,9 @@ func run(requests int) error {
 			}
 		},
 	})
+	if err != nil {
+		return err // a *runtime.DiagnosticsError renders with file:line
+	}
 	if err := rt.Run(ctx); err != nil {
 		return err
 	}

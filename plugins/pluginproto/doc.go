@@ -41,4 +41,10 @@
 // liveness exactly as before; an older host never asks, and a newer plugin
 // still serves the standard health service it checks. ProtocolVersion
 // changes only when a method changes meaning or a message its shape.
+//
+// Errors are gRPC statuses whose message is the error's text; a few also
+// carry an errdetails.ErrorInfo (Domain ErrorDomain, a Reason constant)
+// so the host can rebuild the error, e.g. ReasonAddrInUse for a bind on
+// an address in use (AddrInUseError, AddrInUse). Either side may lack a
+// reason: the message alone is what older peers send and read.
 package pluginproto

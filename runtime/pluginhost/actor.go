@@ -36,6 +36,8 @@ type actor struct {
 	mu        sync.Mutex
 	lastStats map[string]socket.Stats // guarded by mu
 	closed    bool                    // guarded by mu
+	ran       bool                    // guarded by mu; Run has returned
+	final     bool                    // guarded by mu; lastStats were read after the body stopped
 }
 
 var _ plugins.Actor = (*actor)(nil)
@@ -48,6 +50,10 @@ func (a *actor) PID() int { return a.pr.pid() }
 func (a *actor) err(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if sock, ep, ok := pluginproto.AddrInUse(err); ok {
+		// The same error, with the same text, as a goroutine node's.
+		return fmt.Errorf("%s: %w", a.spec.Name, &plugins.BindError{Socket: sock, Endpoint: ep, Err: socket.ErrAddrInUse})
 	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown {
 		// An error the node or its Actor returned in the plugin: it
@@ -98,6 +104,11 @@ func (a *actor) Ready(ctx context.Context) error {
 // names the instance; if the health monitor killed it, one wrapping
 // ErrUnresponsive or plugins.ErrUnhealthy.
 func (a *actor) Run(ctx context.Context) error {
+	defer func() {
+		a.mu.Lock()
+		a.ran = true
+		a.mu.Unlock()
+	}()
 	streamCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -127,7 +138,7 @@ func (a *actor) Run(ctx context.Context) error {
 }
 
 // Stats returns the plugin's socket counters, or the last ones seen if the
-// plugin does not answer within a second.
+// plugin does not answer within a second (see StatsApprox).
 func (a *actor) Stats() map[string]socket.Stats {
 	a.mu.Lock()
 	closed := a.closed
@@ -139,6 +150,7 @@ func (a *actor) Stats() map[string]socket.Stats {
 		if err == nil {
 			a.mu.Lock()
 			a.lastStats = st
+			a.final = a.final || a.ran
 			a.mu.Unlock()
 			return st
 		}
@@ -150,6 +162,18 @@ func (a *actor) Stats() map[string]socket.Stats {
 		out[k] = v
 	}
 	return out
+}
+
+// StatsApprox reports whether Stats may miss counts: the process is gone
+// (it died, was killed with SIGKILL, or the health monitor killed it)
+// and its counters could not be read after its body stopped, so what it
+// counted since the last successful Stats call is lost. The runtime marks
+// the node's figures as approximate (runtime.NodeStatus.Approx).
+func (a *actor) StatsApprox() bool {
+	a.mu.Lock()
+	final := a.final
+	a.mu.Unlock()
+	return !final && (a.pr.client.Exited() || a.pr.healthError() != nil)
 }
 
 // Close stops the health monitor, closes the plugin's sockets (lingering
@@ -176,6 +200,7 @@ func (a *actor) Close() error {
 		if st, e := a.pr.conn.Stats(ctx); e == nil {
 			a.mu.Lock()
 			a.lastStats = st
+			a.final = true
 			a.mu.Unlock()
 		}
 		if e := a.pr.conn.Close(ctx); e != nil {

@@ -142,10 +142,6 @@ node "collect" {
 	o.Self = []string{self}
 	l := &recordingLauncher{Host: pluginhost.New(o), pids: map[string][]int{}}
 	defer l.Close()
-	topo, err := runtime.Load("stream.hcl", []byte(src), runtime.LoadOptions{Registry: &reg, Launcher: l, Context: ctx})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var (
 		out    lockedbuf.Buffer
 		evMu   sync.Mutex
@@ -153,7 +149,7 @@ node "collect" {
 	)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	rt := runtime.New(topo, runtime.Options{
+	rt, err := runtime.Load(ctx, "stream.hcl", []byte(src), runtime.Options{
 		Registry: &reg,
 		Launcher: l,
 		Stdout:   &out,
@@ -168,6 +164,9 @@ node "collect" {
 		StatsInterval:  100 * time.Millisecond,
 		BackoffInitial: 50 * time.Millisecond,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- rt.Run(runCtx) }()
 

@@ -403,10 +403,12 @@ func (r *Runtime) watchHealth(ctx context.Context, n *node, a plugins.Actor, sto
 // retire closes an actor, folding its counters into the node's totals.
 func (s *supervisor) retire(n *node, a plugins.Actor) {
 	n.mu.Lock()
-	in, out := sumStats(a.Stats())
+	st := a.Stats()
+	in, out := sumStats(st)
 	n.baseIn += in
 	n.baseOut += out
-	n.lastIn, n.lastOut = 0, 0
+	n.baseDrop += sumDropped(st)
+	n.lastIn, n.lastOut, n.lastDrop = 0, 0, 0
 	n.actor = nil
 	n.mu.Unlock()
 	if err := a.Close(); err != nil {

@@ -254,7 +254,7 @@ Options:
 func runPlan(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "plan", planHelp)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
-	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	asJSON := fs.Bool("json", false, "print the plan as one JSON object on stdout (an invalid file: its diagnostics, as validate -json prints them)")
 	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
 	vars := addVarFlags(fs)
 	if code, done := parseFlags(fs, args); done {
@@ -264,17 +264,29 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
+	if *asJSON {
+		// One JSON value on stdout either way: the plan, or (invalid file)
+		// the diagnostics in validate -json's shape. Warnings of a valid
+		// file go to stderr as text.
+		res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
+		if err != nil {
+			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
+		}
+		if res.diags.HasErrors() || res.topo == nil {
+			_ = writeJSON(c.stdout, validateJSON(res.diags))
+			return 1
+		}
+		renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*noColor, diagWidth(c))
+		if err := writeJSON(c.stdout, planJSON(res)); err != nil {
+			return 1
+		}
+		return 0
+	}
 	res, ok := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
 	if !ok {
 		return 1
 	}
-	var err error
-	if *asJSON {
-		err = writeJSON(c.stdout, planJSON(res))
-	} else {
-		err = writePlan(c.stdout, res)
-	}
-	if err != nil {
+	if err := writePlan(c.stdout, res); err != nil {
 		fmt.Fprintf(c.stderr, "topo plan: %v\n", err)
 		return 1
 	}

@@ -313,3 +313,30 @@ func TestValidatePluginKinds(t *testing.T) {
 		t.Errorf("missing plugin: %v", r)
 	}
 }
+
+// TestJSONOutputsAreOneValue: every -json output is exactly one JSON
+// value on stdout, whether the file is valid or not.
+func TestJSONOutputsAreOneValue(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate", "-json", "testdata/pipeline.hcl"},
+		{"validate", "-json", "testdata/invalid.hcl"},
+		{"plan", "-json", "testdata/pipeline.hcl"},
+		{"plan", "-json", "testdata/invalid.hcl"},
+		{"plan", "-json", "testdata/missing.hcl"},
+		{"nodes", "-json"},
+	} {
+		r := runCLI(t, "", nil, args...)
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		var v map[string]any
+		if err := dec.Decode(&v); err != nil {
+			t.Errorf("%v: stdout is not JSON: %v\n%s", args, err, r)
+			continue
+		}
+		if dec.More() {
+			t.Errorf("%v: more than one JSON value:\n%s", args, r)
+		}
+		if r.code != 0 && r.stderr != "" {
+			t.Errorf("%v: exit %d with text on stderr:\n%s", args, r.code, r.stderr)
+		}
+	}
+}

@@ -36,7 +36,10 @@ type Options struct {
 	// with the instance name padded to the longest name and " | ":
 	// "hello-client | Received reply 0 [ World ]". Nil discards.
 	Stdout io.Writer
-	// Logger receives the runtime's structured log; nil discards.
+	// Logger receives the runtime's structured log; nil discards. Each
+	// node's records carry "node" (once); a node's warnings and errors are
+	// rate-limited per message (5 per 10s, then one "suppressed N similar
+	// warnings" record with the count, at the latest when Run returns).
 	Logger *slog.Logger
 	// OnEvent, if set, is called for every Event. Calls are serialised
 	// (never concurrent), in order per instance; it should return quickly.

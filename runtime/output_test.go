@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -194,5 +196,75 @@ func TestInterruptDuringStartIsNotFailure(t *testing.T) {
 		if f := ev.of(st.Name, EventFailed); len(f) > 0 {
 			t.Errorf("%s: failed event %v", st.Name, f[0].Err)
 		}
+	}
+}
+
+// growingActor's counters grow at every Stats call, as a busy node's do.
+type growingActor struct {
+	fakeActor
+	n atomic.Uint64
+}
+
+func (a *growingActor) Stats() map[string]socket.Stats {
+	n := a.n.Add(1000)
+	return map[string]socket.Stats{"x": {MsgsIn: n, MsgsOut: n}}
+}
+
+// TestNoRateWhenNotRunning: an instance that failed and waits for its
+// restart reports no rate, though its last stats interval had one.
+func TestNoRateWhenNotRunning(t *testing.T) {
+	reg := kindsRegistry(t)
+	topo := mkTopo(tnode{name: "w", kind: "service"})
+	o := fastOpts(reg, &eventLog{})
+	o.StatsInterval = 300 * time.Millisecond
+	o.BackoffInitial, o.BackoffMax = 2*time.Second, 2*time.Second
+	failAt := make(chan struct{})
+	var once sync.Once
+	rt := New(topo, o)
+	rt.newActor = func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+		a := &growingActor{}
+		a.spec = spec
+		a.run = func(ctx context.Context) error {
+			select {
+			case <-failAt:
+				return errBoom
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return a, nil
+	}
+	ctx, cancel := context.WithCancel(testCtx(t, 20*time.Second))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	sawRate := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		st := rt.Status()
+		if len(st) == 0 {
+			continue
+		}
+		s := st[0]
+		switch {
+		case s.State == StateRunning && s.RateIn > 0:
+			sawRate = true
+			once.Do(func() { close(failAt) })
+			continue
+		case !sawRate || s.State == StateRunning:
+			continue
+		}
+		if s.RateIn != 0 || s.RateOut != 0 {
+			t.Errorf("%s: state %s, rate in %v out %v; want 0", s.Name, s.State, s.RateIn, s.RateOut)
+		}
+		if s.State == StateRestarting {
+			break
+		}
+	}
+	if !sawRate {
+		t.Fatal("the node never showed a rate while running")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -225,6 +225,30 @@ func TestApplyBinary(t *testing.T) {
 		}
 	})
 
+	// Both streams on one terminal: node lines (stdout) and warnings
+	// (stderr) appear above the status line (drawn on stderr), which is
+	// cleared before each of them.
+	t.Run("BothOnOneTerminal", func(t *testing.T) {
+		p := writeHCL(t, slowHCL)
+		tty, screen, done := openPTY(t)
+		cmd := startTopo(t, bin, tty, tty, "apply", p)
+		code := waitExit(t, cmd, 30*time.Second)
+		tty.Close()
+		<-done
+		s := screen.String()
+		if code != 0 {
+			t.Fatalf("exit %d\n%q", code, s)
+		}
+		for _, want := range []string{"\r\x1b[K2/2 up,", "\r\x1b[Ksink | ", "NODE", "\x1b[32mfinished"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("terminal lacks %q:\n%q", want, s)
+			}
+		}
+		if strings.Contains(s, "level=INFO") {
+			t.Errorf("info logs on the terminal:\n%q", s)
+		}
+	})
+
 	// Item 8: SIGINT while a plugin is still starting exits 0, with no
 	// error and no failed node.
 	t.Run("InterruptDuringStartUp", func(t *testing.T) {

@@ -58,8 +58,13 @@ type NodeStatus struct {
 	// application over all of the instance's sockets, across restarts.
 	MsgsIn, MsgsOut uint64
 	// RateIn and RateOut are messages per second over the last stats
-	// interval (0 before the first one).
+	// interval (0 before the first one, and 0 once the instance is no
+	// longer running).
 	RateIn, RateOut float64
+	// Dropped counts messages the instance's sockets dropped (Stats.Dropped:
+	// a PUB past its high-water mark, a ROUTER with no such peer, ...),
+	// across restarts.
+	Dropped uint64
 	// Held is how many messages the instance was holding when it went
 	// down, summed over its failures (a failed, panicked or killed body;
 	// not a stop or a finish), as far as topo can know: for a node that

@@ -2,8 +2,13 @@ package runtime
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
+	"sort"
 	"sync"
+	"time"
 )
 
 // lineMux serialises whole lines from many instances onto one writer.
@@ -69,4 +74,153 @@ func (w *prefixWriter) emit(line []byte) {
 	w.mux.mu.Lock()
 	_, _ = w.mux.w.Write(out)
 	w.mux.mu.Unlock()
+}
+
+// Warnings a node logs are rate-limited per node and per message: after
+// warnBurst records with the same message within warnWindow, the rest are
+// counted, not written, and one "suppressed N similar warnings" record
+// says how many when the window is over (or the run ends). A hostile peer
+// that sends 20,000 malformed messages costs a few lines, not 20,000.
+const (
+	warnBurst  = 5
+	warnWindow = 10 * time.Second
+)
+
+// warnLimiter is the rate-limiting state of one node's log, shared by
+// every handler derived from it (With, WithGroup).
+type warnLimiter struct {
+	mu     sync.Mutex
+	next   slog.Handler // the runtime's handler
+	node   string       // added to the "suppressed" records
+	now    func() time.Time
+	counts map[string]*warnCount // by message
+}
+
+type warnCount struct {
+	level      slog.Level
+	start      time.Time // the window's start
+	n          int       // records in the window
+	suppressed int       // of which not written
+}
+
+func newWarnLimiter(next slog.Handler, node string, now func() time.Time) *warnLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &warnLimiter{next: next, node: node, now: now, counts: map[string]*warnCount{}}
+}
+
+// handler returns the slog.Handler that writes through the limiter, with
+// no attributes (the node's name is for the caller to add).
+func (l *warnLimiter) handler() slog.Handler { return &limitHandler{l: l, next: l.next} }
+
+// admit counts a record and reports whether to write it; over is a
+// window that ended with suppressed records, to report first.
+func (l *warnLimiter) admit(r slog.Record) (ok bool, over []suppressed) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	over = l.expireLocked(now)
+	c := l.counts[r.Message]
+	if c == nil {
+		c = &warnCount{start: now}
+		l.counts[r.Message] = c
+	}
+	c.level = max(c.level, r.Level)
+	c.n++
+	if c.n > warnBurst {
+		c.suppressed++
+		return false, over
+	}
+	return true, over
+}
+
+type suppressed struct {
+	msg   string
+	level slog.Level
+	n     int
+	since time.Time
+}
+
+// expireLocked ends the windows that are over, returning those that
+// suppressed records.
+func (l *warnLimiter) expireLocked(now time.Time) []suppressed {
+	var out []suppressed
+	for msg, c := range l.counts {
+		if now.Sub(c.start) < warnWindow {
+			continue
+		}
+		if c.suppressed > 0 {
+			out = append(out, suppressed{msg, c.level, c.suppressed, c.start})
+		}
+		delete(l.counts, msg)
+	}
+	return out
+}
+
+// tick reports the windows that are over; the runtime calls it every
+// stats interval.
+func (l *warnLimiter) tick() { l.report(l.expire(false)) }
+
+// flush reports every suppressed record now, windows over or not.
+func (l *warnLimiter) flush() { l.report(l.expire(true)) }
+
+func (l *warnLimiter) expire(all bool) []suppressed {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if !all {
+		return l.expireLocked(now)
+	}
+	var out []suppressed
+	for msg, c := range l.counts {
+		if c.suppressed > 0 {
+			out = append(out, suppressed{msg, c.level, c.suppressed, c.start})
+		}
+		delete(l.counts, msg)
+	}
+	return out
+}
+
+func (l *warnLimiter) report(s []suppressed) {
+	sort.Slice(s, func(i, j int) bool { return s[i].msg < s[j].msg })
+	for _, x := range s {
+		r := slog.NewRecord(l.now(), x.level, fmt.Sprintf("suppressed %d similar warnings", x.n), 0)
+		r.AddAttrs(slog.String("node", l.node), slog.String("warning", x.msg), slog.Int("suppressed", x.n),
+			slog.Duration("in", l.now().Sub(x.since).Round(time.Millisecond)))
+		if l.next.Enabled(context.Background(), x.level) {
+			_ = l.next.Handle(context.Background(), r)
+		}
+	}
+}
+
+// limitHandler passes records below slog.LevelWarn through and rate-limits
+// the others with its node's warnLimiter.
+type limitHandler struct {
+	l    *warnLimiter
+	next slog.Handler
+}
+
+func (h *limitHandler) Enabled(ctx context.Context, lv slog.Level) bool {
+	return h.next.Enabled(ctx, lv)
+}
+
+func (h *limitHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn {
+		return h.next.Handle(ctx, r)
+	}
+	ok, over := h.l.admit(r)
+	h.l.report(over)
+	if !ok {
+		return nil
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h *limitHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &limitHandler{l: h.l, next: h.next.WithAttrs(as)}
+}
+
+func (h *limitHandler) WithGroup(name string) slog.Handler {
+	return &limitHandler{l: h.l, next: h.next.WithGroup(name)}
 }

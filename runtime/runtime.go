@@ -57,7 +57,10 @@ type Options struct {
 	// with the instance name padded to the longest name and " | ":
 	// "hello-client | Received reply 0 [ World ]". Nil discards.
 	Stdout io.Writer
-	// Logger receives the runtime's structured log; nil discards.
+	// Logger receives the runtime's structured log; nil discards. Each
+	// node's records carry "node" (once); a node's warnings and errors are
+	// rate-limited per message (5 per 10s, then one "suppressed N similar
+	// warnings" record with the count, at the latest when Run returns).
 	Logger *slog.Logger
 	// OnEvent, if set, is called for every Event. Calls are serialised
 	// (never concurrent), in order per instance; it should return quickly.
@@ -199,7 +202,8 @@ type node struct {
 	spec    plugins.Spec // Bind holds actual endpoints after the first bind
 	connect map[string][]string
 	out     *prefixWriter
-	log     *slog.Logger
+	log     *slog.Logger // tagged with the node's name, rate-limited by logs
+	logs    *warnLimiter
 
 	mu       sync.Mutex // guards the fields below
 	actor    plugins.Actor
@@ -209,6 +213,8 @@ type node struct {
 	baseOut  uint64
 	lastIn   uint64
 	lastOut  uint64
+	baseDrop uint64 // Stats.Dropped of closed actors
+	lastDrop uint64
 	rateIn   float64
 	rateOut  float64
 	held     uint64 // messages its failed actors held when they went down
@@ -224,11 +230,16 @@ func (r *Runtime) Status() []NodeStatus {
 	out := make([]NodeStatus, 0, len(nodes))
 	for _, n := range nodes {
 		n.mu.Lock()
+		rateIn, rateOut := n.rateIn, n.rateOut
+		if n.state != StateRunning {
+			rateIn, rateOut = 0, 0 // a killed worker moves nothing
+		}
 		out = append(out, NodeStatus{
 			Name: n.inst.Name, Kind: n.inst.Node.Kind, Task: n.kind.Life == plugins.Task,
 			State: n.state, Restarts: n.restarts,
 			MsgsIn: n.baseIn + n.lastIn, MsgsOut: n.baseOut + n.lastOut,
-			RateIn: n.rateIn, RateOut: n.rateOut, Held: n.held, Approx: n.approx, Err: n.err,
+			RateIn: rateIn, RateOut: rateOut, Held: n.held, Approx: n.approx, Err: n.err,
+			Dropped: n.baseDrop + n.lastDrop,
 		})
 		n.mu.Unlock()
 	}
@@ -316,7 +327,8 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
 		}
 		n.spec = spec
 		n.out = mux.writer(in.Name)
-		n.log = r.opts.Logger.With("node", in.Name)
+		n.logs = newWarnLimiter(r.opts.Logger.Handler(), in.Name, nil)
+		n.log = slog.New(n.logs.handler()).With("node", in.Name)
 		nodes = append(nodes, n)
 	}
 	return nodes, errors.Join(errs...)
@@ -330,7 +342,8 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 	if n.process {
 		a, err = r.opts.Launcher.Launch(ctx, n.plugin, r.opts.BaseDir, n.spec, n.out, n.log)
 	} else {
-		a, err = r.newActor(n.kind, n.spec, sc, n.out, n.log)
+		// plugins.NewActor tags the log with the node's name itself.
+		a, err = r.newActor(n.kind, n.spec, sc, n.out, slog.New(n.logs.handler()))
 	}
 	if err != nil {
 		return nil, nil, nameErr(n.inst.Name, err)
@@ -434,11 +447,19 @@ func (r *Runtime) Run(ctx context.Context) error {
 
 	nodes, err := r.prepare(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted while starting plugins: nothing ran
+		}
 		return err
 	}
 	r.mu.Lock()
 	r.nodes = nodes
 	r.mu.Unlock()
+	defer func() {
+		for _, n := range nodes {
+			n.logs.flush()
+		}
+	}()
 
 	sc := &socket.Context{}
 	defer sc.Close()
@@ -474,6 +495,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			closeAll()
+			if ctx.Err() != nil {
+				return r.abandonStart(nodes)
+			}
 			n.mu.Lock()
 			n.state, n.err = StateFailed, err
 			n.mu.Unlock()
@@ -499,6 +523,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 		}
 		if err := actors[i].Connect(ctx, n.connect); err != nil {
 			closeAll()
+			if ctx.Err() != nil {
+				return r.abandonStart(nodes)
+			}
 			err = nameErr(n.inst.Name, err)
 			n.mu.Lock()
 			n.state, n.err = StateFailed, err
@@ -556,6 +583,20 @@ func startOrder(t *topology.Topology, nodes []*node) []int {
 	return order
 }
 
+// abandonStart ends a start-up that ctx interrupted: an interruption is
+// not a failure, so every instance is stopped (none failed) and Run
+// returns nil. The actors are already closed.
+func (r *Runtime) abandonStart(nodes []*node) error {
+	for _, n := range nodes {
+		n.mu.Lock()
+		n.actor, n.state = nil, StateStopped
+		n.mu.Unlock()
+		r.emit(n, Event{Kind: EventStopped})
+	}
+	r.opts.Logger.Info("start-up interrupted; every node stopped")
+	return nil
+}
+
 // pollStats refreshes every node's counters each StatsInterval and calls
 // OnStats, until ctx is done.
 func (r *Runtime) pollStats(ctx context.Context, nodes []*node) {
@@ -579,17 +620,20 @@ func (r *Runtime) pollStats(ctx context.Context, nodes []*node) {
 // pollOnce reads the live actors' counters; elapsed > 0 updates rates.
 func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
 	for _, n := range nodes {
+		n.logs.tick()
 		n.mu.Lock()
-		in, out := n.lastIn, n.lastOut
+		in, out, drop := n.lastIn, n.lastOut, n.lastDrop
 		if n.actor != nil {
-			in, out = sumStats(n.actor.Stats())
+			st := n.actor.Stats()
+			in, out = sumStats(st)
+			drop = sumDropped(st)
 		}
 		if elapsed > 0 {
 			secs := elapsed.Seconds()
 			n.rateIn = float64(sub(in, n.lastIn)) / secs
 			n.rateOut = float64(sub(out, n.lastOut)) / secs
 		}
-		n.lastIn, n.lastOut = in, out
+		n.lastIn, n.lastOut, n.lastDrop = in, out, drop
 		n.mu.Unlock()
 	}
 }
@@ -607,6 +651,13 @@ func sumStats(m map[string]socket.Stats) (in, out uint64) {
 		out += s.MsgsOut
 	}
 	return in, out
+}
+
+func sumDropped(m map[string]socket.Stats) (n uint64) {
+	for _, s := range m {
+		n += s.Dropped
+	}
+	return n
 }
 
 // waiting lists the sockets of a that are still short of their expected peers.

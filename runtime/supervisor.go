@@ -407,10 +407,16 @@ func (r *Runtime) watchHealth(ctx context.Context, n *node, a plugins.Actor, sto
 	})
 }
 
-// retire closes an actor, folding its counters into the node's totals.
+// retire closes an actor, then folds its counters into the node's totals.
 // failed says the actor went down with a failure (not a stop or a
 // finish): what it was holding then is added to the node's Held.
 func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
+	// Close first: a process node's last counts are read as it closes
+	// (before, Stats could race the plugin's own shutdown and miss them);
+	// a goroutine node's sockets keep their counters once closed.
+	if err := a.Close(); err != nil {
+		n.log.Warn("closing node", "err", err)
+	}
 	st := a.Stats()
 	approx := false
 	if ap, ok := a.(interface{ StatsApprox() bool }); ok {
@@ -420,7 +426,8 @@ func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
 	n.mu.Lock()
 	n.baseIn += in
 	n.baseOut += out
-	n.lastIn, n.lastOut = 0, 0
+	n.baseDrop += sumDropped(st)
+	n.lastIn, n.lastOut, n.lastDrop = 0, 0, 0
 	n.actor = nil
 	if failed && passesOn(n.spec) && in > out {
 		n.held += in - out
@@ -429,9 +436,6 @@ func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
 	n.mu.Unlock()
 	if failed && (in > out || approx) {
 		n.log.Warn("node went down holding messages", "received", in, "sent", out, "approximate", approx)
-	}
-	if err := a.Close(); err != nil {
-		n.log.Warn("closing node", "err", err)
 	}
 }
 

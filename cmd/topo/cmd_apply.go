@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -24,12 +29,22 @@ const applyHelp = `Usage: topo apply [options] FILE
 
   Runs the topology in FILE in the foreground until every task node has
   finished (then the services are stopped) or until interrupted (Ctrl-C or
-  SIGTERM stops every node and exits 0; a second Ctrl-C forces the exit).
+  SIGTERM stops every node and exits 0, also while nodes are still starting;
+  a second Ctrl-C forces the exit).
 
   Node output goes to stdout, one line at a time, prefixed with the
-  instance name: "worker[2] | ...". On a terminal a live status line shows
-  nodes up, restarts and messages per second; otherwise the runtime logs
-  structured lines on stderr. A summary per node ends the run (stderr).
+  instance name: "worker[2] | ...". The runtime's log goes to stderr.
+  Each stream is checked on its own: when stderr (or else stdout) is a
+  terminal, a live status line there sums up the run (nodes up, finished
+  and not running, restarts, messages per second in and out, drops) before
+  it lists the busiest nodes, and the log shows warnings and errors only;
+  otherwise the log has every info line, with a status line every 5s. A
+  summary per node ends the run (stderr): state, restarts, messages, and
+  which nodes were restarted and how many messages they held.
+
+  -log-format json makes stderr one JSON object per line and nothing
+  else: diagnostics, log lines, status records with numeric rates, and a
+  last "summary" record with one object per node.
 
   Exit status: 0 when the topology completed or was interrupted cleanly,
   1 when the file is invalid or a node failed, 130 when nodes failed to stop
@@ -49,7 +64,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	vars := addVarFlags(fs)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	logFormat := fs.String("log-format", "text", "log line format on stderr: text or json")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error (on a terminal with a status line, the default shows warn and up)")
 	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "how long stopping the topology may take")
 	if err := parseInterspersed(fs, args); err != nil {
@@ -69,39 +84,122 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "topo apply: -log-level: %v\n", err)
 		return 1
 	}
+	levelSet := false
+	fs.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
 	if *logFormat != "text" && *logFormat != "json" {
 		fmt.Fprintf(c.stderr, "topo apply: -log-format must be text or json, not %q\n", *logFormat)
 		return 1
 	}
-	color := c.isTTY && !*noColor
+	asJSON := *logFormat == "json"
+	color := c.errTTY && !*noColor // everything but node lines goes to stderr
 
 	var reg plugins.Registry
 	if err := builtin.Register(&reg); err != nil {
 		fmt.Fprintf(c.stderr, "topo apply: %v\n", err)
 		return 1
 	}
-	// Output: on a terminal, node lines, log lines and the status line share
-	// stdout through the live view; otherwise node lines go to stdout and
-	// logs to stderr.
+
+	// Output, decided per stream. The live status line goes to stderr if it
+	// is a terminal, else to stdout if that is one, never with a JSON log.
+	// Lines bound for the status line's terminal pass through the live
+	// view, which keeps the status line below them.
 	var live *liveView
 	stdout, logOut := c.stdout, c.stderr
-	if c.isTTY {
-		live = &liveView{w: c.stdout, width: termWidth(c.stdout)}
-		stdout, logOut = live, live
-		if level < slog.LevelWarn && *logLevel == "info" {
-			level = slog.LevelWarn // the status line says what info logs would
+	if !asJSON {
+		switch {
+		case c.errTTY:
+			live = newLiveView(c.stderr)
+		case c.isTTY:
+			live = newLiveView(c.stdout)
+		}
+	}
+	if live != nil {
+		if c.isTTY {
+			stdout = live.lines(c.stdout)
+		}
+		if c.errTTY {
+			logOut = live.lines(c.stderr)
+			if !levelSet {
+				level = slog.LevelWarn // the status line says what info logs would
+			}
 		}
 	}
 	hopts := &slog.HandlerOptions{Level: level}
 	var logger *slog.Logger
-	if *logFormat == "json" {
+	if asJSON {
 		logger = slog.New(slog.NewJSONHandler(logOut, hopts))
 	} else {
 		logger = slog.New(slog.NewTextHandler(logOut, hopts))
 	}
+	fail := func(err error) { // the error that ends a run, once
+		if asJSON {
+			logger.Error("apply failed", "err", err.Error())
+			return
+		}
+		fmt.Fprintf(c.stderr, "%s %v\n", paint(color, red, "Error:"), err)
+	}
+	diags := func(d *runtime.DiagnosticsError) {
+		if asJSON {
+			logDiagnostics(logger, d)
+			return
+		}
+		width := uint(0)
+		if c.errTTY {
+			width = 100
+		}
+		renderDiags(c.stderr, d.Files, d.Diagnostics, color, width)
+	}
 
 	launcher := pluginhost.New(pluginhost.Options{Logger: logger})
 	defer launcher.Close()
+
+	// Signals: the first cancels ctx, which stops loading plugins, starting
+	// nodes or running them, whichever is under way (an interruption is not
+	// a failure); the second forces the exit.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var interrupted atomic.Bool
+	forced := make(chan struct{})
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() { // owned: ends when runApply returns
+		select {
+		case sig := <-c.signals:
+			interrupted.Store(true)
+			logger.Warn("interrupted, stopping every node (again to force)", "signal", fmt.Sprint(sig))
+			cancel()
+		case <-finished:
+			return
+		}
+		select {
+		case <-c.signals:
+			close(forced)
+		case <-finished:
+		}
+	}()
+	// wait runs f until it returns or a second signal forces the exit.
+	wait := func(f func() error) (err error, ok bool) {
+		done := make(chan error, 1)
+		go func() { done <- f() }() // abandoned only by a forced exit
+		select {
+		case err = <-done:
+			return err, true
+		case <-forced:
+			return nil, false
+		}
+	}
+	forcedExit := func(st []runtime.NodeStatus) int {
+		live.clear()
+		if asJSON {
+			logger.Error("forced exit: nodes did not stop")
+		} else {
+			fmt.Fprintln(c.stderr, "topo: forced exit: nodes did not stop")
+		}
+		if st != nil {
+			writeSummary(c.stderr, logger, asJSON, st, color)
+		}
+		return 130
+	}
 
 	var environ []string
 	if c.environ != nil {
@@ -110,64 +208,53 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	opts := runtime.Options{
 		Registry: &reg, Launcher: launcher, BaseDir: dirOf(path),
 		VarArgs: *vars, Environ: environ,
-		OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c, d, color) },
+		OnWarnings: diags,
 		Stdout:     stdout, Logger: logger,
 		ReadyTimeout: *readyTimeout, ShutdownTimeout: *shutdownTimeout,
 	}
 	opts.OnEvent = func(ev runtime.Event) { logEvent(logger, ev) }
-	if live != nil {
-		opts.OnStats = live.update
-	} else {
-		var n int
-		opts.OnStats = func(st []runtime.NodeStatus) {
+	var n int
+	opts.OnStats = func(st []runtime.NodeStatus) {
+		if live != nil {
+			live.update(st)
+		}
+		if live == nil || !c.errTTY { // the log is not on the terminal: it gets status lines
 			if n++; n%5 == 0 { // every 5 stats intervals
 				logStatus(logger, st)
 			}
 		}
 	}
-	rt, err := runtime.LoadFile(ctx, path, opts)
+	var rt *runtime.Runtime
+	err, ok := wait(func() (err error) {
+		rt, err = runtime.LoadFile(ctx, path, opts)
+		return err
+	})
+	if !ok {
+		return forcedExit(nil)
+	}
 	if err != nil {
+		if interrupted.Load() {
+			return 0 // interrupted while starting plugins: nothing ran
+		}
 		var d *runtime.DiagnosticsError
 		if errors.As(err, &d) {
-			writeDiagnostics(c, d, color)
+			diags(d)
 		} else {
-			fmt.Fprintf(c.stderr, "Error: %v\n", err)
+			fail(err)
 		}
 		return 1
 	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(runCtx) }()
-	interrupted := false
-	var runErr error
-wait:
-	for {
-		select {
-		case runErr = <-done:
-			break wait
-		case sig := <-c.signals:
-			if !interrupted {
-				interrupted = true
-				logger.Warn("interrupted, stopping every node (again to force)", "signal", fmt.Sprint(sig))
-				cancel()
-				continue
-			}
-			live.clear()
-			fmt.Fprintln(c.stderr, "topo: forced exit: nodes did not stop")
-			writeSummary(c.stderr, rt.Status(), color)
-			return 130
-		}
+	runErr, ok := wait(func() error { return rt.Run(ctx) })
+	if !ok {
+		return forcedExit(rt.Status())
 	}
 	live.clear()
-	writeSummary(c.stderr, rt.Status(), color)
+	writeSummary(c.stderr, logger, asJSON, rt.Status(), color)
 	if runErr != nil {
-		if interrupted && errors.Is(runErr, runtime.ErrShutdownTimeout) {
-			fmt.Fprintf(c.stderr, "%s %v\n", paint(color, red, "Error:"), runErr)
+		fail(runErr)
+		if interrupted.Load() && errors.Is(runErr, runtime.ErrShutdownTimeout) {
 			return 130
 		}
-		fmt.Fprintf(c.stderr, "%s %v\n", paint(color, red, "Error:"), runErr)
 		return 1
 	}
 	return 0
@@ -180,46 +267,90 @@ func dirOf(path string) string {
 	return "."
 }
 
-// writeDiagnostics renders an invalid (or warned-about) file on stderr,
-// the way `topo validate` does.
-func writeDiagnostics(c *cli, d *runtime.DiagnosticsError, color bool) {
-	renderDiags(c.stderr, d.Files, d.Diagnostics, color, diagWidth(c))
+// logDiagnostics writes an invalid (or warned-about) file's diagnostics
+// as log records, one each, for a JSON log.
+func logDiagnostics(l *slog.Logger, d *runtime.DiagnosticsError) {
+	for _, jd := range toJSONDiags(d.Diagnostics) {
+		level := slog.LevelWarn
+		if jd.Severity == "error" {
+			level = slog.LevelError
+		}
+		attrs := []any{"diagnostic", jd.Severity}
+		if jd.Detail != "" {
+			attrs = append(attrs, "detail", jd.Detail)
+		}
+		if jd.Range != nil {
+			attrs = append(attrs, "range", jd.Range)
+		}
+		l.Log(context.Background(), level, jd.Summary, attrs...)
+	}
 }
 
+// logEvent logs what the runtime's own log does not say: it already logs
+// failures, restarts and nodes starting before their peers, each once.
 func logEvent(l *slog.Logger, ev runtime.Event) {
 	attrs := []any{"node", ev.Instance}
 	switch ev.Kind {
-	case runtime.EventFailed:
-		l.Error("node failed", append(attrs, "err", ev.Err, "restarts", ev.Restarts)...)
-	case runtime.EventRestarting:
-		l.Warn("node restarting", append(attrs, "in", ev.Delay, "restarts", ev.Restarts)...)
-	case runtime.EventReady:
-		if len(ev.Waiting) > 0 {
-			l.Warn("node starting before its expected peers", append(attrs, "waiting", strings.Join(ev.Waiting, "; "))...)
-			return
-		}
-		l.Debug("node ready", attrs...)
-	case runtime.EventStarting:
-		l.Debug("node starting", attrs...)
+	case runtime.EventFailed, runtime.EventRestarting:
+		return // the runtime logged "node failed", "restarting node"
+	case runtime.EventStarting, runtime.EventReady, runtime.EventRunning:
+		l.Debug("node "+string(ev.Kind), attrs...)
 	default:
 		l.Info("node "+string(ev.Kind), attrs...)
 	}
 }
 
-func logStatus(l *slog.Logger, st []runtime.NodeStatus) {
-	up, restarts := 0, 0
-	var rates []string
+// totals sums a status snapshot up.
+type totals struct {
+	instances, up, done, restarts int
+	notRunning                    []string // neither running nor finished
+	rateIn, rateOut               float64
+	dropped                       uint64
+}
+
+func sumUp(st []runtime.NodeStatus) totals {
+	t := totals{instances: len(st)}
 	for _, s := range st {
-		if s.State == runtime.StateRunning {
-			up++
+		switch s.State {
+		case runtime.StateRunning:
+			t.up++
+			t.rateIn += s.RateIn
+			t.rateOut += s.RateOut
+		case runtime.StateFinished:
+			t.done++
+		default:
+			t.notRunning = append(t.notRunning, s.Name+" "+string(s.State))
 		}
-		restarts += s.Restarts
-		if r := s.RateIn + s.RateOut; r > 0 {
-			rates = append(rates, fmt.Sprintf("%s=%s/s", s.Name, humanRate(r)))
+		t.restarts += s.Restarts
+		t.dropped += s.Dropped
+	}
+	return t
+}
+
+// logStatus logs a status record: numbers as numbers, rates per running
+// node in messages per second.
+func logStatus(l *slog.Logger, st []runtime.NodeStatus) {
+	t := sumUp(st)
+	var rates []any
+	for _, s := range st {
+		if s.State == runtime.StateRunning && s.RateIn+s.RateOut > 0 {
+			rates = append(rates, slog.Group(s.Name, "in", round1(s.RateIn), "out", round1(s.RateOut)))
 		}
 	}
-	l.Info("status", "up", fmt.Sprintf("%d/%d", up, len(st)), "restarts", restarts, "rates", strings.Join(rates, " "))
+	attrs := []any{
+		"up", t.up, "instances", t.instances, "finished", t.done, "restarts", t.restarts,
+		"dropped", t.dropped, "in_per_s", round1(t.rateIn), "out_per_s", round1(t.rateOut),
+	}
+	if len(t.notRunning) > 0 {
+		attrs = append(attrs, "not_running", t.notRunning)
+	}
+	if len(rates) > 0 {
+		attrs = append(attrs, slog.Group("rates", rates...))
+	}
+	l.Info("status", attrs...)
 }
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 func humanRate(r float64) string {
 	switch {
@@ -232,13 +363,66 @@ func humanRate(r float64) string {
 	}
 }
 
-// writeSummary prints one line per instance: state, restarts, messages.
-func writeSummary(w io.Writer, st []runtime.NodeStatus, color bool) {
+// summaryNode is one instance in the JSON summary record.
+type summaryNode struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	State    string `json:"state"`
+	Restarts int    `json:"restarts"`
+	MsgsIn   uint64 `json:"msgs_in"`
+	MsgsOut  uint64 `json:"msgs_out"`
+	Dropped  uint64 `json:"dropped"`
+	// Held: messages the instance held when it went down, over restarts.
+	Held uint64 `json:"held"`
+	// Approx: the counts are lower bounds (a process node was killed).
+	Approx bool   `json:"approx"`
+	Err    string `json:"err,omitempty"`
+}
+
+// writeSummary ends a run: a table on w, or one "summary" log record.
+func writeSummary(w io.Writer, l *slog.Logger, asJSON bool, st []runtime.NodeStatus, color bool) {
+	if asJSON {
+		nodes := make([]summaryNode, 0, len(st))
+		var t struct{ in, out, dropped, held uint64 }
+		for _, s := range st {
+			sn := summaryNode{Name: s.Name, Kind: s.Kind, State: string(s.State), Restarts: s.Restarts,
+				MsgsIn: s.MsgsIn, MsgsOut: s.MsgsOut, Dropped: s.Dropped, Held: s.Held, Approx: s.Approx}
+			if s.Err != nil {
+				sn.Err = s.Err.Error()
+			}
+			nodes = append(nodes, sn)
+			t.in, t.out, t.dropped, t.held = t.in+s.MsgsIn, t.out+s.MsgsOut, t.dropped+s.Dropped, t.held+s.Held
+		}
+		sum := sumUp(st)
+		l.Info("summary", "instances", len(st), "finished", sum.done, "restarts", sum.restarts,
+			"msgs_in", t.in, "msgs_out", t.out, "dropped", t.dropped, "held", t.held, "nodes", nodes)
+		return
+	}
+	writeSummaryText(w, st, color)
+}
+
+// writeSummaryText prints one line per instance: state, restarts,
+// messages (DROPPED and HELD when any instance has some), then a note per
+// restarted instance. A count after "≥" is a lower bound: the instance ran
+// in a process that was killed.
+func writeSummaryText(w io.Writer, st []runtime.NodeStatus, color bool) {
 	width := len("NODE")
+	var drops, held, approx bool
 	for _, s := range st {
 		width = max(width, len(s.Name))
+		drops = drops || s.Dropped > 0
+		held = held || s.Held > 0
+		approx = approx || s.Approx
 	}
-	fmt.Fprintf(w, "\n%-*s  %-10s  %8s  %10s  %10s\n", width, "NODE", "STATE", "RESTARTS", "MSGS IN", "MSGS OUT")
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-*s  %-10s  %8s  %10s  %10s", width, "NODE", "STATE", "RESTARTS", "MSGS IN", "MSGS OUT")
+	if drops {
+		fmt.Fprintf(&b, "  %10s", "DROPPED")
+	}
+	if held {
+		fmt.Fprintf(&b, "  %10s", "HELD")
+	}
+	b.WriteString("\n")
 	for _, s := range st {
 		state := fmt.Sprintf("%-10s", s.State)
 		switch s.State {
@@ -247,8 +431,49 @@ func writeSummary(w io.Writer, st []runtime.NodeStatus, color bool) {
 		case runtime.StateFinished:
 			state = paint(color, green, state)
 		}
-		fmt.Fprintf(w, "%-*s  %s  %8d  %10d  %10d\n", width, s.Name, state, s.Restarts, s.MsgsIn, s.MsgsOut)
+		count := func(n uint64) string {
+			if s.Approx {
+				return fmt.Sprintf("≥%d", n)
+			}
+			return fmt.Sprint(n)
+		}
+		fmt.Fprintf(&b, "%-*s  %s  %8d  %10s  %10s", width, s.Name, state, s.Restarts, count(s.MsgsIn), count(s.MsgsOut))
+		if drops {
+			fmt.Fprintf(&b, "  %10d", s.Dropped)
+		}
+		if held {
+			fmt.Fprintf(&b, "  %10s", count(s.Held))
+		}
+		b.WriteString("\n")
 	}
+	notes := false
+	for _, s := range st {
+		if s.Restarts == 0 && s.Held == 0 {
+			continue
+		}
+		if !notes {
+			b.WriteString("\n")
+			notes = true
+		}
+		b.WriteString(s.Name)
+		if s.Restarts > 0 {
+			fmt.Fprintf(&b, " restarted %d time%s", s.Restarts, plural(s.Restarts))
+		} else {
+			b.WriteString(" went down")
+		}
+		if s.Held > 0 {
+			at := ""
+			if s.Approx {
+				at = "at least "
+			}
+			fmt.Fprintf(&b, "; it held %s%d message%s when it went down (lost unless a peer sends them again)", at, s.Held, plural(int(min(s.Held, 2))))
+		}
+		b.WriteString(".\n")
+	}
+	if approx {
+		b.WriteString("\n≥: a lower bound; the node ran in a process that was killed, so its last counts were not read.\n")
+	}
+	_, _ = io.WriteString(w, b.String())
 }
 
 const (
@@ -272,56 +497,119 @@ func termWidth(w io.Writer) int {
 	return 100
 }
 
-// liveView owns a terminal: whole lines written to it appear above a
-// single status line that update redraws. Safe for concurrent use; a nil
-// *liveView ignores clear.
+// liveView owns a terminal's last line: the status line that update
+// redraws. Whole lines written through lines(dest) appear above it, on
+// dest (the same terminal, or the other stream on the same screen). Safe
+// for concurrent use; a nil *liveView ignores clear.
 type liveView struct {
 	mu     sync.Mutex
-	w      io.Writer
+	term   io.Writer
 	width  int
 	status string
-	buf    []byte
 }
 
-// Write prints complete lines above the status line.
-func (v *liveView) Write(b []byte) (int, error) {
+func newLiveView(term io.Writer) *liveView {
+	return &liveView{term: term, width: termWidth(term)}
+}
+
+// lines returns a writer that prints whole lines on dest, above the
+// status line.
+func (v *liveView) lines(dest io.Writer) io.Writer { return &viewLines{v: v, dest: dest} }
+
+type viewLines struct {
+	v    *liveView
+	dest io.Writer
+	buf  []byte // a partial line; guarded by v.mu
+}
+
+func (l *viewLines) Write(b []byte) (int, error) {
+	v := l.v
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.buf = append(v.buf, b...)
-	i := strings.LastIndexByte(string(v.buf), '\n')
+	l.buf = append(l.buf, b...)
+	i := bytes.LastIndexByte(l.buf, '\n')
 	if i < 0 {
 		return len(b), nil
 	}
-	out := "\r\x1b[K" + string(v.buf[:i+1]) + v.status
-	v.buf = append(v.buf[:0], v.buf[i+1:]...)
-	_, err := io.WriteString(v.w, out)
+	var err error
+	if l.dest == v.term {
+		_, err = io.WriteString(v.term, "\r\x1b[K"+string(l.buf[:i+1])+v.status)
+	} else {
+		if v.status != "" {
+			_, _ = io.WriteString(v.term, "\r\x1b[K")
+		}
+		_, err = l.dest.Write(l.buf[:i+1])
+		if v.status != "" {
+			_, _ = io.WriteString(v.term, v.status)
+		}
+	}
+	l.buf = append(l.buf[:0], l.buf[i+1:]...)
 	return len(b), err
 }
 
+// statusLine sums a snapshot up in at most width-1 columns: the totals
+// first (instances up, finished ("done"), neither running nor finished
+// ("down"), restarts, messages per second received and sent, messages
+// dropped), then the nodes down with their state, then the busiest
+// nodes' rates as far as they fit, and how many more there are:
+//
+//	10/12 up, 1 done, 1 down, 1 restart, in 82k/s, out 173k/s, 9 dropped | worker[3] restarting …+10
+func statusLine(st []runtime.NodeStatus, width int) string {
+	t := sumUp(st)
+	head := fmt.Sprintf("%d/%d up", t.up, t.instances)
+	if t.done > 0 {
+		head += fmt.Sprintf(", %d done", t.done)
+	}
+	if n := len(t.notRunning); n > 0 {
+		head += fmt.Sprintf(", %d down", n)
+	}
+	head += fmt.Sprintf(", %d restart%s, in %s/s, out %s/s, %d dropped", t.restarts, plural(t.restarts), humanRate(t.rateIn), humanRate(t.rateOut), t.dropped)
+	var parts []string
+	parts = append(parts, t.notRunning...)
+	busy := make([]runtime.NodeStatus, 0, len(st))
+	for _, s := range st {
+		if s.State == runtime.StateRunning && s.RateIn+s.RateOut > 0 {
+			busy = append(busy, s)
+		}
+	}
+	sort.SliceStable(busy, func(i, j int) bool { return busy[i].RateIn+busy[i].RateOut > busy[j].RateIn+busy[j].RateOut })
+	for _, s := range busy {
+		parts = append(parts, fmt.Sprintf("%s %s/s", s.Name, humanRate(s.RateIn+s.RateOut)))
+	}
+	limit := width - 1
+	line := head
+	if runeLen(line) > limit {
+		return string([]rune(line)[:limit-1]) + "…"
+	}
+	for i, p := range parts {
+		sep := ", "
+		if i == 0 {
+			sep = " | "
+		}
+		tail := ""
+		if rest := len(parts) - i - 1; rest > 0 {
+			tail = fmt.Sprintf(" …+%d", rest) // room for it is kept
+		}
+		if runeLen(line+sep+p+tail) > limit {
+			if more := fmt.Sprintf(" …+%d", len(parts)-i); runeLen(line+more) <= limit {
+				line += more
+			}
+			break
+		}
+		line += sep + p
+	}
+	return line
+}
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
 // update redraws the status line from a snapshot.
 func (v *liveView) update(st []runtime.NodeStatus) {
-	up, restarts := 0, 0
-	var parts []string
-	for _, s := range st {
-		if s.State == runtime.StateRunning {
-			up++
-		}
-		restarts += s.Restarts
-		if r := s.RateIn + s.RateOut; r > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s/s", s.Name, humanRate(r)))
-		}
-	}
-	line := fmt.Sprintf("topo: %d/%d up, %d restarts", up, len(st), restarts)
-	if len(parts) > 0 {
-		line += " | " + strings.Join(parts, ", ")
-	}
-	if r := []rune(line); len(r) > v.width-1 {
-		line = string(r[:v.width-2]) + "…"
-	}
+	line := statusLine(st, v.width)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.status = line
-	_, _ = io.WriteString(v.w, "\r\x1b[K"+line)
+	_, _ = io.WriteString(v.term, "\r\x1b[K"+line)
 }
 
 // clear removes the status line.
@@ -332,7 +620,7 @@ func (v *liveView) clear() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.status != "" {
-		_, _ = io.WriteString(v.w, "\r\x1b[K")
+		_, _ = io.WriteString(v.term, "\r\x1b[K")
 		v.status = ""
 	}
 }

@@ -167,7 +167,7 @@ Options:
 func runValidate(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "validate", validateHelp)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
-	asJSON := fs.Bool("json", false, "print the diagnostics as a JSON array on stdout")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout (valid, error_count, warning_count, diagnostics), as terraform validate -json does")
 	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
 	vars := addVarFlags(fs)
 	if code, done := parseFlags(fs, args); done {
@@ -178,19 +178,21 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 		return 1
 	}
 	res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
-		return 1
-	}
 	if *asJSON {
-		if err := writeJSON(c.stdout, toJSONDiags(res.diags)); err != nil {
-			fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
-			return 1
+		if err != nil { // reading stdin: still one JSON object on stdout
+			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
+		}
+		if err := writeJSON(c.stdout, validateJSON(res.diags)); err != nil {
+			return 1 // stdout is gone; nothing else to say it on
 		}
 		if res.diags.HasErrors() {
 			return 1
 		}
 		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
+		return 1
 	}
 	color := c.isTTY && !*noColor
 	renderDiags(c.stderr, res.files, res.diags, color, diagWidth(c))
@@ -206,6 +208,28 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	}
 	fmt.Fprintln(c.stdout, msg)
 	return 0
+}
+
+// validateOutput is `validate -json`'s one object, Terraform's shape.
+type validateOutput struct {
+	FormatVersion string     `json:"format_version"`
+	Valid         bool       `json:"valid"`
+	ErrorCount    int        `json:"error_count"`
+	WarningCount  int        `json:"warning_count"`
+	Diagnostics   []jsonDiag `json:"diagnostics"`
+}
+
+func validateJSON(diags hcl.Diagnostics) validateOutput {
+	out := validateOutput{FormatVersion: "1.0", Diagnostics: toJSONDiags(diags)}
+	for _, d := range out.Diagnostics {
+		if d.Severity == "error" {
+			out.ErrorCount++
+		} else {
+			out.WarningCount++
+		}
+	}
+	out.Valid = out.ErrorCount == 0
+	return out
 }
 
 func plural(n int) string {
@@ -236,7 +260,7 @@ Options:
 func runPlan(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "plan", planHelp)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
-	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	asJSON := fs.Bool("json", false, "print the plan as one JSON object on stdout (an invalid file: its diagnostics, as validate -json prints them)")
 	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
 	vars := addVarFlags(fs)
 	if code, done := parseFlags(fs, args); done {
@@ -246,17 +270,29 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
+	if *asJSON {
+		// One JSON value on stdout either way: the plan, or (invalid file)
+		// the diagnostics in validate -json's shape. Warnings of a valid
+		// file go to stderr as text.
+		res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
+		if err != nil {
+			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
+		}
+		if res.diags.HasErrors() || res.topo == nil {
+			_ = writeJSON(c.stdout, validateJSON(res.diags))
+			return 1
+		}
+		renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*noColor, diagWidth(c))
+		if err := writeJSON(c.stdout, planJSON(res)); err != nil {
+			return 1
+		}
+		return 0
+	}
 	res, ok := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
 	if !ok {
 		return 1
 	}
-	var err error
-	if *asJSON {
-		err = writeJSON(c.stdout, planJSON(res))
-	} else {
-		err = writePlan(c.stdout, res)
-	}
-	if err != nil {
+	if err := writePlan(c.stdout, res); err != nil {
 		fmt.Fprintf(c.stderr, "topo plan: %v\n", err)
 		return 1
 	}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/agext/levenshtein"
+	"golang.org/x/term"
 )
 
 // cli is what every command gets: its streams and environment, so tests can
@@ -25,8 +26,10 @@ type cli struct {
 	stdin          io.Reader
 	getenv         func(string) string
 	environ        func() []string
-	// isTTY reports whether stdout is a terminal (colour, live status).
-	isTTY bool
+	// isTTY reports whether stdout is a terminal, errTTY whether stderr
+	// is: each stream is decided on its own (`topo apply f.hcl 2>log`
+	// keeps the live status on stdout and plain logs in the file).
+	isTTY, errTTY bool
 	// signals delivers SIGINT/SIGTERM; nil in tests that do not need it.
 	signals <-chan os.Signal
 }
@@ -126,12 +129,14 @@ func main() {
 		getenv:  os.Getenv,
 		environ: os.Environ,
 		isTTY:   isTerminal(os.Stdout),
+		errTTY:  isTerminal(os.Stderr),
 		signals: sigs,
 	}
 	os.Exit(dispatch(context.Background(), c, os.Args[1:]))
 }
 
+// isTerminal reports whether f is a terminal (not /dev/null, which is a
+// character device too).
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }

@@ -86,29 +86,78 @@ func TestValidateVariables(t *testing.T) {
 	}
 }
 
+// TestValidateJSONShape: `validate -json` prints one JSON object, in
+// Terraform's shape, and nothing on stderr, for an invalid file, a valid
+// one, a missing one and a syntax error.
 func TestValidateJSONShape(t *testing.T) {
-	r := runCLI(t, "", nil, "validate", "-json", "testdata/invalid.hcl")
-	var diags []struct {
+	type diag struct {
 		Severity, Summary, Detail string
 		Range                     *struct {
 			Filename   string
 			Start, End struct{ Line, Column, Byte int }
 		}
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &diags); err != nil {
-		t.Fatalf("%v\n%s", err, r.stdout)
+	type out struct {
+		FormatVersion string `json:"format_version"`
+		Valid         *bool
+		ErrorCount    *int `json:"error_count"`
+		WarningCount  *int `json:"warning_count"`
+		Diagnostics   []diag
 	}
-	if r.code != 1 || len(diags) == 0 {
-		t.Fatalf("exit %d, %d diagnostics", r.code, len(diags))
+	decode := func(t *testing.T, r cliResult) out {
+		t.Helper()
+		var o out
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		if dec.More() {
+			t.Fatalf("more than one JSON value on stdout:\n%s", r.stdout)
+		}
+		if r.stderr != "" {
+			t.Errorf("stderr is not empty:\n%s", r.stderr)
+		}
+		if o.FormatVersion != "1.0" || o.Valid == nil || o.ErrorCount == nil || o.WarningCount == nil || o.Diagnostics == nil {
+			t.Fatalf("missing fields: %s", r.stdout)
+		}
+		e, w := 0, 0
+		for _, d := range o.Diagnostics {
+			switch d.Severity {
+			case "error":
+				e++
+			case "warning":
+				w++
+			default:
+				t.Errorf("severity %q", d.Severity)
+			}
+		}
+		if e != *o.ErrorCount || w != *o.WarningCount || *o.Valid != (e == 0) {
+			t.Errorf("counts do not match the diagnostics: %s", r.stdout)
+		}
+		return o
 	}
-	for _, d := range diags {
-		if d.Severity != "error" && d.Severity != "warning" || d.Summary == "" || d.Range == nil || d.Range.Start.Line == 0 {
+	r := runCLI(t, "", nil, "validate", "-json", "testdata/invalid.hcl")
+	o := decode(t, r)
+	if r.code != 1 || *o.Valid || len(o.Diagnostics) == 0 {
+		t.Fatalf("invalid file: exit %d, %s", r.code, r.stdout)
+	}
+	for _, d := range o.Diagnostics {
+		if d.Summary == "" || d.Range == nil || d.Range.Start.Line == 0 {
 			t.Errorf("bad diagnostic %+v", d)
 		}
 	}
 	r = runCLI(t, "", nil, "validate", "-json", "testdata/pipeline.hcl")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+	if o := decode(t, r); r.code != 0 || !*o.Valid || *o.ErrorCount != 0 || len(o.Diagnostics) != *o.WarningCount {
 		t.Errorf("valid -json: %v", r)
+	}
+	r = runCLI(t, "", nil, "validate", "-json", filepath.Join(t.TempDir(), "missing.hcl"))
+	if o := decode(t, r); r.code != 1 || *o.Valid {
+		t.Errorf("missing file: %v", r)
+	}
+	r = runCLI(t, "node \"x\" {\n", nil, "validate", "-json", "-")
+	if o := decode(t, r); r.code != 1 || *o.Valid {
+		t.Errorf("syntax error on stdin: %v", r)
 	}
 }
 
@@ -262,5 +311,32 @@ func TestValidatePluginKinds(t *testing.T) {
 	r = runCLI(t, "", nil, "validate", path)
 	if r.code != 1 || !strings.Contains(r.stderr, `Cannot start plugin "nope"`) || !strings.Contains(r.stderr, "line 1") {
 		t.Errorf("missing plugin: %v", r)
+	}
+}
+
+// TestJSONOutputsAreOneValue: every -json output is exactly one JSON
+// value on stdout, whether the file is valid or not.
+func TestJSONOutputsAreOneValue(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate", "-json", "testdata/pipeline.hcl"},
+		{"validate", "-json", "testdata/invalid.hcl"},
+		{"plan", "-json", "testdata/pipeline.hcl"},
+		{"plan", "-json", "testdata/invalid.hcl"},
+		{"plan", "-json", "testdata/missing.hcl"},
+		{"nodes", "-json"},
+	} {
+		r := runCLI(t, "", nil, args...)
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		var v map[string]any
+		if err := dec.Decode(&v); err != nil {
+			t.Errorf("%v: stdout is not JSON: %v\n%s", args, err, r)
+			continue
+		}
+		if dec.More() {
+			t.Errorf("%v: more than one JSON value:\n%s", args, r)
+		}
+		if r.code != 0 && r.stderr != "" {
+			t.Errorf("%v: exit %d with text on stderr:\n%s", args, r.code, r.stderr)
+		}
 	}
 }

@@ -300,6 +300,35 @@ func (s *nodeServer) Health(ctx context.Context) error {
 	return nil
 }
 
+// Check runs each configuration's kind Check (see Kind.Check) and reports
+// what it found; a panicking Check is a problem of its node, not the
+// plugin's end.
+func (s *nodeServer) Check(_ context.Context, req *pluginproto.CheckRequest) (*pluginproto.CheckReply, error) {
+	r := &pluginproto.CheckReply{Problems: make([][]pluginproto.AttrProblem, len(req.Configs))}
+	for i, c := range req.Configs {
+		r.Problems[i] = []pluginproto.AttrProblem{}
+		for _, p := range s.check(c) {
+			r.Problems[i] = append(r.Problems[i], pluginproto.AttrProblem{Attr: p.Attr, Msg: p.Msg})
+		}
+	}
+	return r, nil
+}
+
+func (s *nodeServer) check(c pluginproto.CheckConfig) (found []*AttrError) {
+	k, ok := s.reg.Lookup(c.Kind)
+	if !ok {
+		return []*AttrError{{Msg: fmt.Sprintf("this plugin does not serve kind %q (it serves %s)", c.Kind, strings.Join(s.reg.Names(), ", "))}}
+	}
+	if k.Check == nil {
+		return nil
+	}
+	attrs, err := pluginproto.DecodeValue(c.Attrs)
+	if err != nil {
+		return []*AttrError{{Msg: fmt.Sprintf("attributes: %v", err)}}
+	}
+	return CheckKind(k, Config{Name: c.Name, Index: c.Index, Attrs: attrs})
+}
+
 func (s *nodeServer) Stop(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

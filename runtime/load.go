@@ -92,6 +92,9 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 	opts.Schemas = Schemas(o.Registry, pluginKinds)
 	t, d := topology.Decode(f, opts)
 	all = append(all, d...)
+	if !all.HasErrors() {
+		all = append(all, CheckPluginNodes(ctx, t, pluginKinds, o.Launcher, o.BaseDir)...)
+	}
 	if all.HasErrors() {
 		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
 	}

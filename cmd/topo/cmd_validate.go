@@ -103,8 +103,15 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	opts.Schemas = runtime.Schemas(reg, pluginKinds)
 	res.schemas = opts.Schemas
 	t, more := topology.Decode(f, opts)
+	sorted := len(diags) == 0 // Decode sorts its own
 	diags = append(diags, more...)
-	if len(diags) > len(more) {
+	if withPlugins && !diags.HasErrors() {
+		// The plugins' own checks of their nodes' attribute values.
+		checked := runtime.CheckPluginNodes(ctx, t, pluginKinds, nil, f.Dir)
+		sorted = sorted && len(checked) == 0
+		diags = append(diags, checked...)
+	}
+	if !sorted {
 		sortDiagnostics(diags)
 	}
 	res.topo, res.diags, res.files = t, diags, f.Sources()

@@ -73,6 +73,33 @@ type HealthStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
+// CheckRequest asks Check about the configurations of node instances,
+// each of a kind the plugin serves.
+type CheckRequest struct {
+	Configs []CheckConfig `json:"configs"`
+}
+
+// CheckConfig is one instance's configuration: plugins.Config and its kind.
+type CheckConfig struct {
+	Kind  string `json:"kind"` // the bare kind name ("upper")
+	Name  string `json:"name"` // the instance name ("shout[1]")
+	Index int    `json:"index"`
+	Attrs Value  `json:"attrs"` // object, defaults applied
+}
+
+// CheckReply answers a CheckRequest: Problems[i] is what the kind's check
+// found wrong with Configs[i]; empty when nothing is, or when the kind has
+// no check.
+type CheckReply struct {
+	Problems [][]AttrProblem `json:"problems"`
+}
+
+// AttrProblem is plugins.AttrError on the wire.
+type AttrProblem struct {
+	Attr string `json:"attr,omitempty"` // "" for the node as a whole
+	Msg  string `json:"msg"`
+}
+
 // KindDesc describes one kind (plugins.Kind without New).
 type KindDesc struct {
 	Name    string       `json:"name"`

@@ -49,6 +49,10 @@ var (
 	ErrUnresponsive = errors.New("plugin stopped answering health checks")
 	// ErrClosed is returned by Launch and Kinds after Close.
 	ErrClosed = errors.New("plugin host closed")
+	// ErrCheckUnsupported is returned by CheckKinds for a plugin built
+	// before topo could ask plugins to check configurations: its nodes can
+	// be checked by type only.
+	ErrCheckUnsupported = errors.New("plugin predates configuration checks")
 )
 
 // Options configure a Host. The zero value is usable.
@@ -192,6 +196,55 @@ func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([
 		return nil, fmt.Errorf("%s (%s): describe: %w", label, exe, err)
 	}
 	return kinds, nil
+}
+
+// CheckKinds starts the plugin once and has it run its kinds' own checks
+// (plugins.Kind.Check) on the attributes of each spec (Name, Index, Kind,
+// Attrs; Sockets are ignored), then stops it. It returns one error per
+// spec: nil, or the problems found as *plugins.AttrError values joined
+// with errors.Join. A plugin built before the check existed gives an
+// error wrapping ErrCheckUnsupported. Like Kinds, it blocks until the
+// plugin answered, failed, or ctx is done.
+func (h *Host) CheckKinds(ctx context.Context, p *topology.Plugin, baseDir string, specs []plugins.Spec) ([]error, error) {
+	if p == nil {
+		return nil, errors.New("pluginhost: CheckKinds needs a plugin")
+	}
+	label := fmt.Sprintf("plugin %q", p.Name)
+	req := &pluginproto.CheckRequest{Configs: make([]pluginproto.CheckConfig, 0, len(specs))}
+	for _, s := range specs {
+		attrs, err := pluginproto.EncodeValue(s.Attrs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: attributes: %w", label, s.Name, err)
+		}
+		req.Configs = append(req.Configs, pluginproto.CheckConfig{Kind: s.Kind, Name: s.Name, Index: s.Index, Attrs: attrs})
+	}
+	exe, args, err := h.resolve(ctx, p, baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	pr, err := h.start(ctx, exe, args, pluginEnv(p), label, h.log.With("plugin", p.Name))
+	if err != nil {
+		return nil, err
+	}
+	defer pr.kill()
+	cctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
+	defer cancel()
+	reply, err := pr.conn.Check(cctx, req)
+	if errors.Is(err, pluginproto.ErrUnsupported) {
+		return nil, fmt.Errorf("%s (%s): %w", label, exe, ErrCheckUnsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s): check: %w", label, exe, pr.callError(err))
+	}
+	out := make([]error, len(specs))
+	for i, ps := range reply.Problems {
+		var errs []error
+		for _, p := range ps {
+			errs = append(errs, &plugins.AttrError{Attr: p.Attr, Msg: p.Msg})
+		}
+		out[i] = errors.Join(errs...)
+	}
+	return out, nil
 }
 
 // Launch starts one plugin process for one node instance and returns its

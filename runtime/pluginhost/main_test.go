@@ -323,6 +323,9 @@ func (unimplemented) Ready(context.Context) error                        { retur
 func (unimplemented) Run(context.Context, io.Writer) error               { return errUnimplemented }
 func (unimplemented) Stop(context.Context) error                         { return errUnimplemented }
 func (unimplemented) Health(context.Context) error                       { return errUnimplemented }
+func (unimplemented) Check(context.Context, *pluginproto.CheckRequest) (*pluginproto.CheckReply, error) {
+	return nil, errUnimplemented
+}
 func (unimplemented) Stats(context.Context) (map[string]socket.Stats, error) {
 	return nil, errUnimplemented
 }

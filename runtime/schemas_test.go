@@ -1,14 +1,21 @@
 package runtime
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/builtin"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
+	"github.com/topo-zmq/topo/topology"
 )
 
 // TestSchemasForBuiltin: the adapter carries every built-in kind with its
@@ -114,4 +121,68 @@ func TestLoadRunsKindChecks(t *testing.T) {
 	if _, err := Load("ok.hcl", []byte(ok), LoadOptions{Registry: reg}); err != nil {
 		t.Errorf("valid values: %v", err)
 	}
+}
+
+// TestLoadRunsPluginKindChecks: Load asks a plugin (this test binary,
+// serving the built-in kinds from a process of its own) to check its
+// nodes, and reports what it finds at the attribute's line. A plugin too
+// old to be asked is a warning at its block, naming the kinds unchecked.
+func TestLoadRunsPluginKindChecks(t *testing.T) {
+	src := fmt.Sprintf(`plugin "b" {
+  command = %q
+}
+
+node "g" {
+  type  = "b.generate"
+  count = 2
+  size  = -1
+  socket "out" {
+    type = "PUSH"
+    bind = "tcp://127.0.0.1:0"
+  }
+}
+`, os.Args[0])
+	h := pluginhost.New(pluginhost.Options{})
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := Load("p.hcl", []byte(src), LoadOptions{Launcher: h, Context: ctx})
+	var de *DiagnosticsError
+	if !errors.As(err, &de) || len(de.Diagnostics) != 1 {
+		t.Fatalf("Load = %v, want one diagnostic", err)
+	}
+	d := de.Diagnostics[0]
+	if d.Severity != hcl.DiagError || d.Summary != `Invalid value for "size"` || d.Subject.Start.Line != 8 ||
+		d.Detail != `Kind "b.generate" rejects size of node "g": must not be negative, got -1.` {
+		t.Errorf("got %s %q: %q at %v", sevName(d.Severity), d.Summary, d.Detail, d.Subject)
+	}
+
+	var warned *DiagnosticsError
+	_, err = Load("p.hcl", []byte(src), LoadOptions{Launcher: olderPlugins{h}, Context: ctx,
+		OnWarnings: func(d *DiagnosticsError) { warned = d }})
+	if err != nil {
+		t.Fatalf("older plugin: %v", err)
+	}
+	if warned == nil || len(warned.Diagnostics) != 1 {
+		t.Fatalf("older plugin: warnings %v", warned)
+	}
+	w := warned.Diagnostics[0]
+	if w.Severity != hcl.DiagWarning || w.Summary != `Plugin "b" cannot check attribute values` || w.Subject.Start.Line != 1 ||
+		!strings.Contains(w.Detail, "kinds b.generate") {
+		t.Errorf("older plugin: got %s %q: %q at %v", sevName(w.Severity), w.Summary, w.Detail, w.Subject)
+	}
+}
+
+// olderPlugins is a launcher whose plugins all predate the Check call.
+type olderPlugins struct{ *pluginhost.Host }
+
+func (olderPlugins) CheckKinds(context.Context, *topology.Plugin, string, []plugins.Spec) ([]error, error) {
+	return nil, fmt.Errorf("plugin: %w", pluginhost.ErrCheckUnsupported)
+}
+
+func sevName(s hcl.DiagnosticSeverity) string {
+	if s == hcl.DiagWarning {
+		return "warning"
+	}
+	return "error"
 }

@@ -153,16 +153,18 @@ const validateHelp = `Usage: topo validate [options] FILE
 
   Checks a topology file (.hcl, or .hcl.json for the JSON form; - reads
   stdin) without running it: syntax, variables, references between nodes,
-  kinds and their attributes and sockets, socket-type compatibility of every
-  edge, endpoints bound twice, inproc:// across process boundaries. Problems
+  kinds and their attributes and sockets, values the kinds themselves
+  reject (size = -1 on generate), socket-type compatibility of every edge,
+  endpoints bound twice, inproc:// across process boundaries. Problems
   are reported with their file, line and source snippet; warnings point at
   what may be intended (external peers, wildcard binds, SUB without a
   subscription).
 
   The plugins the file declares are started (and built from source first
-  if needed) to learn their kinds, so plugin nodes are checked like any
-  other; -plugins=false skips that and only warns that they were not
-  checked.
+  if needed) to learn their kinds and to check their nodes' values, so
+  plugin nodes are checked like any other (a plugin built before topo
+  could ask it to check values gets a warning instead); -plugins=false
+  skips that and only warns that they were not checked.
 
   Exit status: 0 when the file is valid (warnings allowed), 1 otherwise.
 

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -84,7 +85,13 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	pluginKinds, d := PluginKinds(ctx, f, opts, o.Launcher, o.BaseDir)
+	l := o.Launcher
+	if l == nil { // one temporary host for the kinds and the checks
+		h := pluginhost.New(pluginhost.Options{})
+		defer h.Close()
+		l = h
+	}
+	pluginKinds, d := PluginKinds(ctx, f, opts, l, o.BaseDir)
 	all = append(all, d...)
 	if all.HasErrors() {
 		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
@@ -93,7 +100,7 @@ func decode(f *topology.File, diags hcl.Diagnostics, o LoadOptions) (*topology.T
 	t, d := topology.Decode(f, opts)
 	all = append(all, d...)
 	if !all.HasErrors() {
-		all = append(all, CheckPluginNodes(ctx, t, pluginKinds, o.Launcher, o.BaseDir)...)
+		all = append(all, CheckPluginNodes(ctx, t, pluginKinds, l, o.BaseDir)...)
 	}
 	if all.HasErrors() {
 		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -92,9 +93,13 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 		return res, nil
 	}
 	var pluginKinds map[string][]*plugins.Kind
+	// One host for learning the kinds and checking the nodes: it builds
+	// (or hashes) a source plugin once. It starts nothing by itself.
+	host := pluginhost.New(pluginhost.Options{})
+	defer host.Close()
 	if withPlugins {
 		var more hcl.Diagnostics
-		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, host, f.Dir)
 		for _, d := range more {
 			d.Detail += " (validate with -plugins=false to skip checking plugin kinds)"
 		}
@@ -107,7 +112,7 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	diags = append(diags, more...)
 	if withPlugins && !diags.HasErrors() {
 		// The plugins' own checks of their nodes' attribute values.
-		checked := runtime.CheckPluginNodes(ctx, t, pluginKinds, nil, f.Dir)
+		checked := runtime.CheckPluginNodes(ctx, t, pluginKinds, host, f.Dir)
 		sorted = sorted && len(checked) == 0
 		diags = append(diags, checked...)
 	}

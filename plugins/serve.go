@@ -126,9 +126,9 @@ func serve(kinds []*Kind, version uint) error {
 // describe returns the wire description of every kind in reg: how a plugin
 // describes itself (the host decodes it in runtime/pluginhost).
 func describe(reg *Registry) (*pluginproto.Description, error) {
-	d := &pluginproto.Description{Protocol: pluginproto.ProtocolVersion}
+	d := &pluginproto.Description{Protocol: pluginproto.ProtocolVersion, Revision: pluginproto.ProtocolRevision}
 	for _, k := range reg.Kinds() {
-		kd := pluginproto.KindDesc{Name: k.Name, Doc: k.Doc, Life: k.Life.String()}
+		kd := pluginproto.KindDesc{Name: k.Name, Doc: k.Doc, Life: k.Life.String(), Check: k.Check != nil}
 		for _, a := range k.Attrs {
 			ty, err := pluginproto.EncodeType(a.Type)
 			if err != nil {

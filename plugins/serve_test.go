@@ -35,8 +35,11 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Protocol != pluginproto.ProtocolVersion || len(d.Kinds) != 2 || d.Kinds[0].Name != "a" {
+	if d.Protocol != pluginproto.ProtocolVersion || d.Revision != pluginproto.ProtocolRevision || len(d.Kinds) != 2 || d.Kinds[0].Name != "a" {
 		t.Fatalf("description = %+v", d)
+	}
+	if d.Kinds[0].Check {
+		t.Errorf("kind without Check described as checked: %+v", d.Kinds[0])
 	}
 	k := d.Kinds[0]
 	if k.Life != "task" || k.Doc != "doc of a" || len(k.Attrs) != 3 || len(k.Sockets) != 1 {
@@ -133,6 +136,9 @@ func TestServeCheck(t *testing.T) {
 		return nil
 	}
 	reg.MustRegister(k, serveTestKind("b"))
+	if d, err := describe(&reg); err != nil || !d.Kinds[0].Check || d.Kinds[1].Check {
+		t.Errorf("described: %+v, %v; want a checked, b not", d, err)
+	}
 	s := &nodeServer{reg: &reg}
 	cfg := func(kind, name string, n int64) pluginproto.CheckConfig {
 		v, err := pluginproto.EncodeValue(cty.ObjectVal(map[string]cty.Value{"n": cty.NumberIntVal(n)}))

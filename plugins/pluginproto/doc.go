@@ -48,9 +48,13 @@
 // process answered; it has no node hook), so such a plugin is checked for
 // liveness exactly as before; an older host never asks, and a newer plugin
 // still serves the standard health service it checks. Check was added the
-// same way, after Health: a plugin built before it answers
-// codes.Unimplemented, which Client.Check reports as ErrUnsupported; the
-// host then skips the check (the nodes are validated by type only, with a
-// warning) and an older host never asks. ProtocolVersion changes only when
-// a method changes meaning or a message its shape.
+// same way, after Health, as revision 1 (ProtocolRevision): a plugin says
+// its revision in Description.Revision (absent, so 0, from older plugins)
+// and which kinds have a check in KindDesc.Check, so the host knows from
+// Describe alone whether to ask. A plugin built before it answers Check
+// with codes.Unimplemented all the same, which Client.Check reports as
+// ErrUnsupported; either way the host skips the check (the nodes are
+// validated by type only, with a warning), and an older host never asks
+// and ignores the new fields. ProtocolVersion changes only when a method
+// changes meaning or a message its shape.
 package pluginproto

@@ -63,22 +63,53 @@ func TestCheckKindsOfOlderPlugin(t *testing.T) {
 	defer cancel()
 	h := newHost(t, Options{})
 	p := &topology.Plugin{Name: "old", Command: selfExe(t), Env: map[string]string{envMode: "old"}}
-	kinds, err := h.Kinds(ctx, p, "")
-	if err != nil || len(kinds) != 1 || kinds[0].Name != "collect" {
-		t.Fatalf("Kinds = %v, %v", kinds, err)
-	}
-	errs, err := h.CheckKinds(ctx, p, "", []plugins.Spec{{Name: "c", Kind: "collect",
-		Attrs: cty.ObjectVal(map[string]cty.Value{"expect": cty.NumberIntVal(0)})}})
+	specs := []plugins.Spec{{Name: "c", Kind: "collect", Attrs: cty.ObjectVal(map[string]cty.Value{"expect": cty.NumberIntVal(0)})}}
+	// Not described yet: the process is started and tells its revision.
+	errs, err := h.CheckKinds(ctx, p, "", specs)
 	if !errors.Is(err, ErrCheckUnsupported) || errs != nil {
 		t.Errorf("CheckKinds = %v, %v; want ErrCheckUnsupported", errs, err)
 	}
 	if err != nil && !strings.Contains(err.Error(), `plugin "old"`) {
 		t.Errorf("error does not name the plugin: %v", err)
 	}
+	// Described: the host knows without asking.
+	kinds, err := h.Kinds(ctx, p, "")
+	if err != nil || len(kinds) != 1 || kinds[0].Name != "collect" {
+		t.Fatalf("Kinds = %v, %v", kinds, err)
+	}
+	if _, err := h.CheckKinds(ctx, p, "", specs); !errors.Is(err, ErrCheckUnsupported) {
+		t.Errorf("CheckKinds after Kinds = %v; want ErrCheckUnsupported", err)
+	}
 	h.mu.Lock()
 	n := len(h.procs)
 	h.mu.Unlock()
 	if n != 0 {
 		t.Errorf("%d plugin processes left running", n)
+	}
+}
+
+// TestCheckKindsWithoutChecks: once Kinds described the plugin, checking
+// only kinds without a check starts no process (the plugin here would
+// stall if started, and ctx is short).
+func TestCheckKindsWithoutChecks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h := newHost(t, Options{})
+	p := &topology.Plugin{Name: "text", Command: selfExe(t)}
+	if _, err := h.Kinds(ctx, p, ""); err != nil {
+		t.Fatal(err)
+	}
+	stalling := &topology.Plugin{Name: "text", Command: selfExe(t), Env: map[string]string{envMode: "stall"}}
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	upper := plugins.Spec{Name: "u", Kind: "upper", Attrs: cty.ObjectVal(map[string]cty.Value{"prefix": cty.StringVal("")})}
+	errs, err := h.CheckKinds(short, stalling, "", []plugins.Spec{upper, upper})
+	if err != nil || len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Errorf("CheckKinds of kinds without a check = %v, %v; want two nils, no process", errs, err)
+	}
+	// A kind with a check is asked: the stalling process runs out of time.
+	collect := plugins.Spec{Name: "c", Kind: "collect", Attrs: cty.ObjectVal(map[string]cty.Value{"expect": cty.NumberIntVal(1)})}
+	if _, err := h.CheckKinds(short, stalling, "", []plugins.Spec{upper, collect}); err == nil {
+		t.Error("CheckKinds of collect did not start the (stalling) plugin")
 	}
 }

@@ -89,7 +89,7 @@ func (k *Kind) Defaults(attrs cty.Value) (cty.Value, error) {
 }
 
 // ParseDuration parses a duration attribute ("100ms", "1.5s", "0s"; a bare
-// "0" is accepted too). The error names the attribute. Negative durations are
+// "0" is accepted too). The error is an *AttrError naming the attribute. Negative durations are
 // rejected: no kind attribute means "negative time".
 func ParseDuration(attr, s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
@@ -98,10 +98,10 @@ func ParseDuration(attr, s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("attribute %q: invalid duration %q (want a number with a unit, e.g. \"100ms\", \"2s\")", attr, s)
+		return 0, AttrErrorf(attr, "invalid duration %q (want a number with a unit, e.g. \"100ms\", \"2s\")", s)
 	}
 	if d < 0 {
-		return 0, fmt.Errorf("attribute %q: duration %q must not be negative", attr, s)
+		return 0, AttrErrorf(attr, "duration %q must not be negative", s)
 	}
 	return d, nil
 }
@@ -113,7 +113,7 @@ func ParsePositiveDuration(attr, s string) (time.Duration, error) {
 		return 0, err
 	}
 	if d <= 0 {
-		return 0, fmt.Errorf("attribute %q: duration %q must be positive", attr, s)
+		return 0, AttrErrorf(attr, "duration %q must be positive", s)
 	}
 	return d, nil
 }

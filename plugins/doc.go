@@ -19,6 +19,15 @@
 //     docs, and New, which builds a Node from a decoded Config.
 //     Config.Decode fills a struct with `cty:"name"` tags; Kind.Defaults
 //     completes an attribute object; ParseDuration reads duration attributes.
+//   - Kind.Check is an optional pure check of a Config, for the limits an
+//     attribute's type cannot say: it builds nothing and returns
+//     *AttrError values (AttrErrorf, joined with errors.Join) naming the
+//     attributes at fault. Validation (`topo validate`, `plan`, `apply`,
+//     runtime.Load) runs it for every instance, across the plugin
+//     boundary for a plugin's kinds, and points each problem at the
+//     attribute's source line; New calls it first, so the two agree.
+//     Config.Decode and ParseDuration return *AttrError too; AttrErrors
+//     splits an error into its problems, CheckKind runs a Check safely.
 //   - Registry is a set of kinds by name. It is a value: there is no global
 //     registry and no init() registration. builtin.Register fills one with
 //     topo's built-in kinds; an embedding program adds its own.

@@ -164,8 +164,88 @@ type Kind struct {
 	// over Procs. Goroutine nodes share the host's CPUs and ignore it.
 	Procs int
 	// New builds a Node from the decoded configuration. It should validate
-	// cfg and return an error naming the attribute at fault.
+	// cfg and return an error naming the attribute at fault; a kind with
+	// Check calls it first, so the two never disagree.
 	New func(cfg Config) (Node, error)
+	// Check, if set, checks one node instance's configuration without
+	// building anything: the constraints an attribute's type cannot say
+	// (a range, a duration's syntax, a choice of words). cfg is what New
+	// would get. Check returns nil, or what is wrong as *AttrError values
+	// (AttrErrorf; several joined with errors.Join) naming the attribute
+	// at fault; any other error is taken to be about the node as a whole.
+	//
+	// Validation (`topo validate`, `plan`, `apply`, runtime.Load) calls
+	// Check for every instance and reports each problem at the attribute's
+	// source line, so Check must be pure: no I/O, no goroutines, nothing
+	// kept, safe for concurrent use. A plugin's kinds are checked across
+	// the plugin boundary, in a process started for that. Config.Decode
+	// and ParseDuration already return *AttrError.
+	Check func(cfg Config) error
+}
+
+// AttrError is a problem with one attribute of a node's configuration, as
+// Kind.Check and Kind.New return it. Validation points at the attribute.
+type AttrError struct {
+	Attr string // the attribute at fault, "max_work"; "" for the node as a whole
+	Msg  string // what is wrong: `must not be negative, got -1`
+}
+
+// Error is `attribute "max_work": Msg`.
+func (e *AttrError) Error() string {
+	if e.Attr == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("attribute %q: %s", e.Attr, e.Msg)
+}
+
+// AttrErrorf returns an *AttrError for attr with a formatted message.
+func AttrErrorf(attr, format string, args ...any) error {
+	return &AttrError{Attr: attr, Msg: fmt.Sprintf(format, args...)}
+}
+
+// CheckKind runs k.Check on cfg and returns what it found (nil when k has
+// no Check): AttrErrors of its error, or, if Check panics, one problem
+// quoting the panic. It is how validation calls a kind's check.
+func CheckKind(k *Kind, cfg Config) (found []*AttrError) {
+	if k == nil || k.Check == nil {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			found = []*AttrError{{Msg: fmt.Sprintf("kind %q: Check panicked: %v", k.Name, r)}}
+		}
+	}()
+	return AttrErrors(k.Check(cfg))
+}
+
+// AttrErrors splits an error from Kind.Check or Kind.New into the
+// attribute problems it holds: every *AttrError found through errors.Join
+// and %w wrapping, and, for a branch without one, an AttrError with no
+// Attr quoting that branch's message. nil gives nil.
+func AttrErrors(err error) []*AttrError {
+	if err == nil {
+		return nil
+	}
+	switch e := err.(type) {
+	case *AttrError:
+		return []*AttrError{e}
+	case interface{ Unwrap() []error }:
+		var out []*AttrError
+		for _, inner := range e.Unwrap() {
+			out = append(out, AttrErrors(inner)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		if inner := e.Unwrap(); inner != nil {
+			found := AttrErrors(inner)
+			for _, a := range found {
+				if a.Attr != "" {
+					return found
+				}
+			}
+		}
+	}
+	return []*AttrError{{Msg: err.Error()}}
 }
 
 // Config is a node instance's configuration: constants, never expressions.
@@ -205,7 +285,7 @@ func (c Config) Decode(into any) error {
 		var pe cty.PathError
 		if errors.As(err, &pe) && len(pe.Path) > 0 {
 			if step, ok := pe.Path[0].(cty.GetAttrStep); ok {
-				return fmt.Errorf("%s: attribute %q: %w", c.Name, step.Name, err)
+				return fmt.Errorf("%s: %w", c.Name, &AttrError{Attr: step.Name, Msg: err.Error()})
 			}
 		}
 		return fmt.Errorf("%s: config: %w", c.Name, err)

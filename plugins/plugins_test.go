@@ -2,6 +2,8 @@ package plugins
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -222,3 +224,69 @@ type attrError struct{ attr, msg string }
 func (e attrError) Error() string { return "attribute \"" + e.attr + "\": " + e.msg }
 
 func errAttr(attr, msg string) error { return attrError{attr, msg} }
+
+// TestAttrErrors: the problems in a Check's error, through errors.Join
+// and %w wrapping; a branch without an *AttrError is a problem of the node
+// quoting that branch.
+func TestAttrErrors(t *testing.T) {
+	size := AttrErrorf("size", "must not be negative, got %d", -1)
+	tests := []struct {
+		name string
+		err  error
+		want []AttrError
+	}{
+		{"nil", nil, nil},
+		{"one", size, []AttrError{{"size", "must not be negative, got -1"}}},
+		{"wrapped", fmt.Errorf("gen: %w", size), []AttrError{{"size", "must not be negative, got -1"}}},
+		{"joined", errors.Join(size, AttrErrorf("rate", "bad"), errors.New("no socket")),
+			[]AttrError{{"size", "must not be negative, got -1"}, {"rate", "bad"}, {"", "no socket"}}},
+		{"wrapped join", fmt.Errorf("gen: %w", errors.Join(size, AttrErrorf("rate", "bad"))),
+			[]AttrError{{"size", "must not be negative, got -1"}, {"rate", "bad"}}},
+		{"plain", fmt.Errorf("gen: %w", errors.New("boom")), []AttrError{{"", "gen: boom"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := AttrErrors(tt.err)
+			if len(got) != len(tt.want) {
+				t.Fatalf("AttrErrors = %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if *got[i] != tt.want[i] {
+					t.Errorf("[%d] = %+v, want %+v", i, *got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	if got := size.Error(); got != `attribute "size": must not be negative, got -1` {
+		t.Errorf("Error() = %q", got)
+	}
+	// Decode and ParseDuration name the attribute the same way.
+	var c struct {
+		N int `cty:"n"`
+	}
+	err := Config{Name: "x", Attrs: cty.ObjectVal(map[string]cty.Value{"n": cty.NumberFloatVal(1.5)})}.Decode(&c)
+	if got := AttrErrors(err); len(got) != 1 || got[0].Attr != "n" || !strings.HasPrefix(err.Error(), `x: attribute "n": `) {
+		t.Errorf("Decode: %v -> %v", err, got)
+	}
+	_, err = ParseDuration("work", "soon")
+	if got := AttrErrors(err); len(got) != 1 || got[0].Attr != "work" {
+		t.Errorf("ParseDuration: %v -> %v", err, got)
+	}
+}
+
+// TestCheckKind: a kind without Check has no problems; a panicking Check
+// is one problem of the node, not a crash.
+func TestCheckKind(t *testing.T) {
+	k := &Kind{Name: "k", New: noop()}
+	if got := CheckKind(k, Config{}); got != nil {
+		t.Errorf("no Check: %v", got)
+	}
+	k.Check = func(Config) error { panic("oops") }
+	if got := CheckKind(k, Config{}); len(got) != 1 || got[0].Attr != "" || !strings.Contains(got[0].Msg, "oops") {
+		t.Errorf("panicking Check: %v", got)
+	}
+	k.Check = func(cfg Config) error { return AttrErrorf("a", "bad %s", cfg.Name) }
+	if got := CheckKind(k, Config{Name: "n[1]"}); len(got) != 1 || *got[0] != (AttrError{"a", "bad n[1]"}) {
+		t.Errorf("Check: %v", got)
+	}
+}

@@ -126,9 +126,9 @@ func serve(kinds []*Kind, version uint) error {
 // describe returns the wire description of every kind in reg: how a plugin
 // describes itself (the host decodes it in runtime/pluginhost).
 func describe(reg *Registry) (*pluginproto.Description, error) {
-	d := &pluginproto.Description{Protocol: pluginproto.ProtocolVersion}
+	d := &pluginproto.Description{Protocol: pluginproto.ProtocolVersion, Revision: pluginproto.ProtocolRevision}
 	for _, k := range reg.Kinds() {
-		kd := pluginproto.KindDesc{Name: k.Name, Doc: k.Doc, Life: k.Life.String()}
+		kd := pluginproto.KindDesc{Name: k.Name, Doc: k.Doc, Life: k.Life.String(), Check: k.Check != nil}
 		for _, a := range k.Attrs {
 			ty, err := pluginproto.EncodeType(a.Type)
 			if err != nil {
@@ -304,6 +304,35 @@ func (s *nodeServer) Health(ctx context.Context) error {
 		return hc.Health(ctx)
 	}
 	return nil
+}
+
+// Check runs each configuration's kind Check (see Kind.Check) and reports
+// what it found; a panicking Check is a problem of its node, not the
+// plugin's end.
+func (s *nodeServer) Check(_ context.Context, req *pluginproto.CheckRequest) (*pluginproto.CheckReply, error) {
+	r := &pluginproto.CheckReply{Problems: make([][]pluginproto.AttrProblem, len(req.Configs))}
+	for i, c := range req.Configs {
+		r.Problems[i] = []pluginproto.AttrProblem{}
+		for _, p := range s.check(c) {
+			r.Problems[i] = append(r.Problems[i], pluginproto.AttrProblem{Attr: p.Attr, Msg: p.Msg})
+		}
+	}
+	return r, nil
+}
+
+func (s *nodeServer) check(c pluginproto.CheckConfig) (found []*AttrError) {
+	k, ok := s.reg.Lookup(c.Kind)
+	if !ok {
+		return []*AttrError{{Msg: fmt.Sprintf("this plugin does not serve kind %q (it serves %s)", c.Kind, strings.Join(s.reg.Names(), ", "))}}
+	}
+	if k.Check == nil {
+		return nil
+	}
+	attrs, err := pluginproto.DecodeValue(c.Attrs)
+	if err != nil {
+		return []*AttrError{{Msg: fmt.Sprintf("attributes: %v", err)}}
+	}
+	return CheckKind(k, Config{Name: c.Name, Index: c.Index, Attrs: attrs})
 }
 
 func (s *nodeServer) Stop(context.Context) error {

@@ -35,8 +35,11 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Protocol != pluginproto.ProtocolVersion || len(d.Kinds) != 2 || d.Kinds[0].Name != "a" {
+	if d.Protocol != pluginproto.ProtocolVersion || d.Revision != pluginproto.ProtocolRevision || len(d.Kinds) != 2 || d.Kinds[0].Name != "a" {
 		t.Fatalf("description = %+v", d)
+	}
+	if d.Kinds[0].Check {
+		t.Errorf("kind without Check described as checked: %+v", d.Kinds[0])
 	}
 	k := d.Kinds[0]
 	if k.Life != "task" || k.Doc != "doc of a" || len(k.Attrs) != 3 || len(k.Sockets) != 1 {
@@ -113,4 +116,84 @@ func TestProcessProcs(t *testing.T) {
 			t.Errorf("processProcs(%d, %d) = %d, want %d", tc.procs, tc.cpus, got, tc.want)
 		}
 	}
+}
+
+// TestServeCheck: the plugin side of Check runs each configuration's kind
+// check, in order, and says so for a kind it does not serve.
+func TestServeCheck(t *testing.T) {
+	var reg Registry
+	k := serveTestKind("a")
+	k.Check = func(cfg Config) error {
+		var c struct {
+			N int `cty:"n"`
+		}
+		if err := cfg.Decode(&c); err != nil {
+			return err
+		}
+		if c.N < 0 {
+			return AttrErrorf("n", "must not be negative, got %d (%s)", c.N, cfg.Name)
+		}
+		return nil
+	}
+	reg.MustRegister(k, serveTestKind("b"))
+	if d, err := describe(&reg); err != nil || !d.Kinds[0].Check || d.Kinds[1].Check {
+		t.Errorf("described: %+v, %v; want a checked, b not", d, err)
+	}
+	s := &nodeServer{reg: &reg}
+	cfg := func(kind, name string, n int64) pluginproto.CheckConfig {
+		v, err := pluginproto.EncodeValue(cty.ObjectVal(map[string]cty.Value{"n": cty.NumberIntVal(n)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pluginproto.CheckConfig{Kind: kind, Name: name, Attrs: v}
+	}
+	r, err := s.Check(t.Context(), &pluginproto.CheckRequest{Configs: []pluginproto.CheckConfig{
+		cfg("a", "a[0]", -1), cfg("a", "a[1]", 1), cfg("b", "b", -1), cfg("c", "c", 0),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) != 4 {
+		t.Fatalf("problems = %+v", r.Problems)
+	}
+	if p := r.Problems[0]; len(p) != 1 || p[0] != (pluginproto.AttrProblem{Attr: "n", Msg: "must not be negative, got -1 (a[0])"}) {
+		t.Errorf("a[0]: %+v", p)
+	}
+	if len(r.Problems[1]) != 0 || len(r.Problems[2]) != 0 {
+		t.Errorf("valid, and no Check: %+v", r.Problems)
+	}
+	if p := r.Problems[3]; len(p) != 1 || p[0].Attr != "" || !strings.Contains(p[0].Msg, `does not serve kind "c" (it serves a, b)`) {
+		t.Errorf("unknown kind: %+v", p)
+	}
+}
+
+// FuzzServeCheck: whatever a Check request holds, the plugin side answers
+// it (once per configuration) or refuses it, without panicking.
+func FuzzServeCheck(f *testing.F) {
+	f.Add([]byte(`{"configs":[{"kind":"a","name":"a","attrs":{"type":["object",{"n":"number"}],"value":{"n":-1}}}]}`))
+	f.Add([]byte(`{"configs":[{"kind":"a","name":"a","attrs":{"type":"string","value":"x"}}]}`))
+	f.Add([]byte(`{"configs":[{"kind":"a","attrs":{"type":["object",{"n":"string"}],"value":{"n":"1e400"}}},{"kind":"zz"}]}`))
+	f.Add([]byte(`{"configs":[{"kind":"a","attrs":{"type":"dynamic","value":{"value":null,"type":"number"}}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var reg Registry
+		k := serveTestKind("a")
+		k.Check = func(cfg Config) error {
+			var c struct {
+				N int `cty:"n"`
+			}
+			return cfg.Decode(&c)
+		}
+		reg.MustRegister(k)
+		var req pluginproto.CheckRequest
+		if json.Unmarshal(b, &req) != nil {
+			return
+		}
+		r, err := (&nodeServer{reg: &reg}).Check(t.Context(), &req)
+		if err != nil {
+			return
+		}
+		if len(r.Problems) != len(req.Configs) {
+			t.Fatalf("%d answers for %d configurations", len(r.Problems), len(req.Configs))
+		}
+	})
 }

@@ -18,6 +18,10 @@
 //	if err != nil { return err }
 //	err = rt.Run(ctx)
 //
+// Loading runs every node's kind check (plugins.Kind.Check) too, so values
+// a kind would reject at start fail the load at the attribute's line; a
+// plugin's kinds are checked in a process of the plugin ([CheckPluginNodes]).
+//
 // # Start-up
 //
 // Run creates one plugins.Actor per instance — plugins.NewActor for

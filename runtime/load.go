@@ -62,10 +62,13 @@ func load(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Option
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	own := o.Launcher == nil
 	o = o.withDefaults()
 	t, err := decode(ctx, f, diags, o)
 	if err != nil {
-		_ = o.Launcher.Close()
+		if own { // a Launcher the caller gave stays the caller's until Run
+			_ = o.Launcher.Close()
+		}
 		return nil, err
 	}
 	return newRuntime(t, o), nil
@@ -86,8 +89,9 @@ func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Opti
 		return nil, err
 	}
 	all := diags
+	l := o.Launcher // Options.withDefaults: one host for the kinds and the checks
 	opts := topology.Options{Args: o.VarArgs, Environ: o.Environ, Values: values}
-	pluginKinds, d := PluginKinds(ctx, f, opts, o.Launcher, o.BaseDir)
+	pluginKinds, d := PluginKinds(ctx, f, opts, l, o.BaseDir)
 	all = append(all, d...)
 	if all.HasErrors() {
 		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
@@ -95,6 +99,9 @@ func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Opti
 	opts.Schemas = Schemas(o.Registry, pluginKinds)
 	t, d := topology.Decode(f, opts)
 	all = append(all, d...)
+	if !all.HasErrors() {
+		all = append(all, CheckPluginNodes(ctx, t, pluginKinds, l, o.BaseDir)...)
+	}
 	if all.HasErrors() {
 		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
 	}

@@ -47,7 +47,8 @@ type Options struct {
 	// Launcher runs plugin kinds and isolation = "process" nodes, and
 	// tells Load the kinds of the plugins a file declares. Nil means
 	// pluginhost.New with Logger, HealthInterval and HealthMisses. Run
-	// closes it when it returns (a Runtime runs once).
+	// closes it when it returns (a Runtime runs once); a Load or LoadFile
+	// that fails closes the one it made, and leaves one you gave open.
 	Launcher Launcher
 	// BaseDir is the directory of the topology file; plugin commands and
 	// sources are relative to it. Empty means the working directory

@@ -508,6 +508,10 @@ func (e *evaluator) declareNode(b *hcl.Block) hcl.Diagnostics {
 	attrs, d := kindAttributes(b.Body, rest)
 	diags = append(diags, d...)
 	nd.kindAttrs = attrs
+	nd.n.AttrRanges = make(map[string]hcl.Range, len(attrs))
+	for name, a := range attrs {
+		nd.n.AttrRanges[name] = a.Expr.Range()
+	}
 	e.nodes = append(e.nodes, nd)
 	e.nodeByName[name] = nd
 	return diags
@@ -920,6 +924,7 @@ func listOf(vals []cty.Value) cty.Value {
 // endpoints and the kind's attributes.
 func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	var problems []InstanceProblem
 	for _, inst := range nd.instances {
 		ctx := e.instanceCtx(nodeCtx, nd, inst.Index)
 		for _, sd := range nd.sockets {
@@ -956,9 +961,15 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContex
 				s.Connect = append(s.Connect, Endpoint{URL: ep.url, Ref: ref, Range: ep.rng})
 			}
 		}
-		diags = append(diags, e.decodeKindAttrs(nd, inst, ctx)...)
+		d := e.decodeKindAttrs(nd, inst, ctx)
+		diags = append(diags, d...)
+		if ks := nd.schema; ks != nil && ks.Check != nil && !d.HasErrors() && inst.Attrs.IsWhollyKnown() {
+			for _, p := range ks.Check(inst) {
+				problems = append(problems, InstanceProblem{Instance: inst, AttrProblem: p})
+			}
+		}
 	}
-	return diags
+	return append(diags, CheckDiagnostics(problems)...)
 }
 
 // pickRef chooses the bound socket a connect endpoint came from. One mark

@@ -1,7 +1,10 @@
 package topology
 
 import (
+	"fmt"
+	"math/big"
 	"sort"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -54,9 +57,41 @@ func testSchemas() fakeSchemas {
 			Sockets: []SocketSchema{{Name: "in", Optional: true}}},
 		{Name: "text.upper", Attrs: []AttrSchema{str("suffix", "")}, Sockets: []SocketSchema{sock("in", "REP")}},
 	}
+	// Kind checks shaped like the built-in kinds' (plugins.Kind.Check).
+	num64 := func(v cty.Value) int64 { i, _ := v.AsBigFloat().Int64(); return i }
+	generateCheck := func(inst *Instance) []AttrProblem { // generate
+		var ps []AttrProblem
+		size := inst.Attrs.GetAttr("size").AsBigFloat()
+		switch {
+		case size.Sign() < 0:
+			ps = append(ps, AttrProblem{"size", fmt.Sprintf("must not be negative, got %d", num64(inst.Attrs.GetAttr("size")))})
+		case size.Cmp(big.NewFloat(64<<20)) > 0:
+			ps = append(ps, AttrProblem{"size", fmt.Sprintf("must be at most 64 MiB (67108864), got %s", size.Text('f', -1))})
+		}
+		if inst.Attrs.GetAttr("rate").AsBigFloat().Sign() < 0 {
+			ps = append(ps, AttrProblem{"rate", fmt.Sprintf("must not be negative, got %d", num64(inst.Attrs.GetAttr("rate")))})
+		}
+		return ps
+	}
+	ventilatorCheck := func(inst *Instance) []AttrProblem { // ventilator
+		s := inst.Attrs.GetAttr("max_work").AsString()
+		if _, err := time.ParseDuration(s); err != nil {
+			return []AttrProblem{{"max_work", fmt.Sprintf("invalid duration %q", s)}}
+		}
+		return nil
+	}
+	printCheck := func(inst *Instance) []AttrProblem { // print: a problem naming no attribute
+		if inst.Attrs.GetAttr("format").AsString() == "none" {
+			return []AttrProblem{{"", "printing nothing is not printing"}}
+		}
+		return nil
+	}
 	out := fakeSchemas{}
 	for _, k := range kinds {
 		out[k.Name] = k
 	}
+	out["generate"].Check = generateCheck
+	out["ventilator"].Check = ventilatorCheck
+	out["print"].Check = printCheck
 	return out
 }

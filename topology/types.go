@@ -41,6 +41,10 @@ type Node struct {
 	DependsOn []string
 	DeclRange hcl.Range
 	TypeRange hcl.Range
+	// AttrRanges holds the range of the value of each kind attribute
+	// written in the block, by name: where a diagnostic about the value
+	// points (see CheckDiagnostics).
+	AttrRanges map[string]hcl.Range
 }
 
 // Instance is one replica of a node: what the runtime runs.
@@ -153,6 +157,26 @@ type KindSchema struct {
 	Task    bool // finishes on its own
 	Attrs   []AttrSchema
 	Sockets []SocketSchema
+	// Check, if set, is the kind's own check of one instance's
+	// attributes (inst.Attrs: converted, defaults applied, all known),
+	// for what the types cannot say: ranges, formats, choices. Decode
+	// calls it for every instance whose attributes had no other error
+	// and reports what it returns with CheckDiagnostics. It must be pure
+	// and must not keep inst.
+	Check func(inst *Instance) []AttrProblem
+}
+
+// AttrProblem is one thing a kind's own check found wrong with an
+// instance's attributes.
+type AttrProblem struct {
+	Attr string // the attribute at fault; "" for the node as a whole
+	Msg  string // what is wrong: "must not be negative, got -1"
+}
+
+// InstanceProblem is an AttrProblem found in one instance.
+type InstanceProblem struct {
+	Instance *Instance
+	AttrProblem
 }
 
 // AttrSchema is one kind attribute.

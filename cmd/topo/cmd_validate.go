@@ -23,6 +23,7 @@ import (
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -93,9 +94,13 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 		return res, nil
 	}
 	var pluginKinds map[string][]*plugins.Kind
+	// One host for learning the kinds and checking the nodes: it builds
+	// (or hashes) a source plugin once. It starts nothing by itself.
+	host := pluginhost.New(pluginhost.Options{})
+	defer host.Close()
 	if withPlugins {
 		var more hcl.Diagnostics
-		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, host, f.Dir)
 		for _, d := range more {
 			d.Detail += " (validate with -plugins=false to skip checking plugin kinds)"
 		}
@@ -104,8 +109,15 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	opts.Schemas = runtime.Schemas(reg, pluginKinds)
 	res.schemas = opts.Schemas
 	t, more := topology.Decode(f, opts)
+	sorted := len(diags) == 0 // Decode sorts its own
 	diags = append(diags, more...)
-	if len(diags) > len(more) {
+	if withPlugins && !diags.HasErrors() {
+		// The plugins' own checks of their nodes' attribute values.
+		checked := runtime.CheckPluginNodes(ctx, t, pluginKinds, host, f.Dir)
+		sorted = sorted && len(checked) == 0
+		diags = append(diags, checked...)
+	}
+	if !sorted {
 		sortDiagnostics(diags)
 	}
 	res.topo, res.diags, res.files = t, diags, f.Sources()
@@ -147,16 +159,18 @@ const validateHelp = `Usage: topo validate [options] FILE
 
   Checks a topology file (.hcl, or .hcl.json for the JSON form; - reads
   stdin) without running it: syntax, variables, references between nodes,
-  kinds and their attributes and sockets, socket-type compatibility of every
-  edge, endpoints bound twice, inproc:// across process boundaries. Problems
+  kinds and their attributes and sockets, values the kinds themselves
+  reject (size = -1 on generate), socket-type compatibility of every edge,
+  endpoints bound twice, inproc:// across process boundaries. Problems
   are reported with their file, line and source snippet; warnings point at
   what may be intended (external peers, wildcard binds, SUB without a
   subscription).
 
   The plugins the file declares are started (and built from source first
-  if needed) to learn their kinds, so plugin nodes are checked like any
-  other; -plugins=false skips that and only warns that they were not
-  checked.
+  if needed) to learn their kinds and to check their nodes' values, so
+  plugin nodes are checked like any other (a plugin built before topo
+  could ask it to check values gets a warning instead); -plugins=false
+  skips that and only warns that they were not checked.
 
   Exit status: 0 when the file is valid (warnings allowed), 1 otherwise.
 

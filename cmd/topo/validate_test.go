@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -339,4 +340,119 @@ func TestJSONOutputsAreOneValue(t *testing.T) {
 			t.Errorf("%v: exit %d with text on stderr:\n%s", args, r.code, r.stderr)
 		}
 	}
+}
+
+// TestValidateKindChecks: validate, plan and apply reject what the kinds
+// themselves reject (issue 11 item 5: size = 1e12, size = -1, rate = -5,
+// max_work = "soon"), each at the attribute's file and line, before
+// anything runs.
+func TestValidateKindChecks(t *testing.T) {
+	const file = "testdata/kind_checks.hcl"
+	want := []struct {
+		line   int
+		attr   string
+		detail string
+	}{
+		{6, "size", `Kind "generate" rejects size of node "big": must be at most 64 MiB (67108864), got 1000000000000.`},
+		{15, "size", `Kind "generate" rejects size of node "neg": must not be negative, got -1.`},
+		{16, "rate", `Kind "generate" rejects rate of node "neg": must not be negative, got -5.`},
+		{25, "max_work", `Kind "ventilator" rejects max_work of node "vent": invalid duration "soon" (want a number with a unit, e.g. "100ms", "2s").`},
+	}
+	r := runCLI(t, "", nil, "validate", file)
+	if r.code != 1 || strings.Contains(r.stdout, "valid") {
+		t.Fatalf("validate: %v", r)
+	}
+	for _, w := range want {
+		where := fmt.Sprintf("on %s line %d, in node", file, w.line)
+		if !strings.Contains(r.stderr, `Error: Invalid value for "`+w.attr+`"`) || !strings.Contains(r.stderr, where) || !strings.Contains(r.stderr, w.detail) {
+			t.Errorf("validate: want %q at %q:\n%s", w.detail, where, r.stderr)
+		}
+	}
+	if n := strings.Count(r.stderr, "Error: "); n != len(want) {
+		t.Errorf("validate: %d errors, want %d:\n%s", n, len(want), r.stderr)
+	}
+
+	r = runCLI(t, "", nil, "validate", "-json", file)
+	var diags []struct {
+		Severity string `json:"severity"`
+		Summary  string `json:"summary"`
+		Detail   string `json:"detail"`
+		Range    struct {
+			Start struct{ Line, Column int } `json:"start"`
+		} `json:"range"`
+	}
+	if err := unmarshalDiagnostics(r.stdout, &diags); err != nil || r.code != 1 || len(diags) != len(want) {
+		t.Fatalf("validate -json: %v: %v", err, r)
+	}
+	for i, w := range want {
+		d := diags[i]
+		if d.Severity != "error" || d.Summary != `Invalid value for "`+w.attr+`"` || d.Detail != w.detail || d.Range.Start.Line != w.line {
+			t.Errorf("validate -json [%d] = %+v, want line %d: %q", i, d, w.line, w.detail)
+		}
+	}
+
+	for _, cmd := range []string{"plan", "apply"} {
+		r := runCLI(t, "", nil, cmd, file)
+		if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("on %s line 6", file)) || strings.Contains(r.stdout, "Sent") {
+			t.Errorf("%s: %v", cmd, r)
+		}
+	}
+}
+
+// TestValidatePluginKindChecks: a plugin's own checks run in validate
+// across the plugin boundary (the example plugin, built from source, with
+// collect's expect = 0), located at the attribute; a plugin built before
+// the check existed is skipped with a warning at its block, in -json too.
+func TestValidatePluginKindChecks(t *testing.T) {
+	const file = "../../examples/plugin/pipeline.hcl"
+	r := runCLI(t, "", nil, "validate", "-var", "messages=0", file)
+	if r.code != 1 || !strings.Contains(r.stderr, `Error: Invalid value for "expect"`) ||
+		!strings.Contains(r.stderr, "on "+file+" line 49, in node \"collect\"") ||
+		!strings.Contains(r.stderr, `Kind "text.collect" rejects expect of node "collect": must be at least 1, got 0.`) {
+		t.Errorf("example plugin: %v", r)
+	}
+
+	dir := t.TempDir()
+	old, err := filepath.Abs("testdata/oldplugin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "old.hcl")
+	src := fmt.Sprintf("plugin \"old\" {\n  source = %q\n}\n\nnode \"c\" {\n  type   = \"old.collect\"\n  expect = 0\n"+
+		"  socket \"in\" {\n    type = \"PULL\"\n    bind = \"tcp://127.0.0.1:0\"\n  }\n}\n", old)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, "", nil, "validate", "-json", path)
+	var diags []struct {
+		Severity string `json:"severity"`
+		Summary  string `json:"summary"`
+		Detail   string `json:"detail"`
+		Range    struct {
+			Start struct{ Line int } `json:"start"`
+		} `json:"range"`
+	}
+	if err := unmarshalDiagnostics(r.stdout, &diags); err != nil || r.code != 0 || len(diags) != 1 {
+		t.Fatalf("older plugin, -json: %v: %v", err, r)
+	}
+	if d := diags[0]; d.Severity != "warning" || d.Summary != `Plugin "old" cannot check attribute values` ||
+		d.Range.Start.Line != 1 || !strings.Contains(d.Detail, "(kinds old.collect)") {
+		t.Errorf("older plugin, -json: %+v", d)
+	}
+	r = runCLI(t, "", nil, "validate", path)
+	if r.code != 0 || !strings.Contains(r.stdout, "valid, with 1 warning") || !strings.Contains(r.stderr, `Warning: Plugin "old" cannot check attribute values`) {
+		t.Errorf("older plugin: %v", r)
+	}
+}
+
+// unmarshalDiagnostics decodes the diagnostics of `validate -json`'s one
+// object into diags.
+func unmarshalDiagnostics(stdout string, diags any) error {
+	var v struct {
+		Diagnostics json.RawMessage `json:"diagnostics"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		return err
+	}
+	return json.Unmarshal(v.Diagnostics, diags)
 }

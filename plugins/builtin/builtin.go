@@ -51,9 +51,19 @@ func numAttr(name string, def int64, doc string) plugins.Attr {
 	return plugins.Attr{Name: name, Type: cty.Number, Default: cty.NumberIntVal(def), Doc: doc}
 }
 
-// attrErr is the error a kind's New returns for a bad attribute value.
+// attrErr is the error a kind's Check (and so its New) returns for a bad
+// attribute value.
 func attrErr(attr, format string, args ...any) error {
-	return fmt.Errorf("attribute %q: %s", attr, fmt.Sprintf(format, args...))
+	return plugins.AttrErrorf(attr, format, args...)
+}
+
+// checkOf is a kind's Check made of the decode function its New starts
+// with: one source of truth for what a configuration may hold.
+func checkOf[C any](decode func(plugins.Config) (C, error)) func(plugins.Config) error {
+	return func(cfg plugins.Config) error {
+		_, err := decode(cfg)
+		return err
+	}
 }
 
 // node gets a declared socket from env, failing clearly if the caller did

@@ -95,6 +95,76 @@ func TestKindConfigErrorsNameTheAttribute(t *testing.T) {
 	}
 }
 
+// TestKindChecks: every kind whose New rejects a configuration has a Check
+// that rejects it first, with *plugins.AttrError values naming the
+// attribute (so validation can point at it), and New says the same. The
+// first four are the promises of issue 11 item 5.
+func TestKindChecks(t *testing.T) {
+	var reg plugins.Registry
+	if err := Register(&reg); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		kind  string
+		attrs map[string]cty.Value
+		want  []plugins.AttrError // Msg: a substring
+	}{
+		{"generate", map[string]cty.Value{"size": cty.NumberFloatVal(1e12)}, []plugins.AttrError{{Attr: "size", Msg: "must be at most 64 MiB (67108864), got 1000000000000"}}},
+		{"generate", map[string]cty.Value{"size": cty.NumberIntVal(-1)}, []plugins.AttrError{{Attr: "size", Msg: "must not be negative, got -1"}}},
+		{"generate", map[string]cty.Value{"rate": cty.NumberIntVal(-5)}, []plugins.AttrError{{Attr: "rate", Msg: "must not be negative, got -5"}}},
+		{"ventilator", map[string]cty.Value{"max_work": cty.StringVal("soon")}, []plugins.AttrError{{Attr: "max_work", Msg: `invalid duration "soon"`}}},
+		// Every problem at once, not the first only.
+		{"generate", map[string]cty.Value{"messages": cty.NumberIntVal(-1), "size": cty.NumberIntVal(-2), "rate": cty.NumberIntVal(-3)},
+			[]plugins.AttrError{{Attr: "messages", Msg: "got -1"}, {Attr: "size", Msg: "got -2"}, {Attr: "rate", Msg: "got -3"}}},
+		{"ventilator", map[string]cty.Value{"tasks": cty.NumberIntVal(0), "max_work": cty.StringVal("500us")},
+			[]plugins.AttrError{{Attr: "tasks", Msg: "at least 1"}, {Attr: "max_work", Msg: "at least 1ms"}}},
+		{"weather-client", map[string]cty.Value{"zip": cty.StringVal("NYC"), "updates": cty.NumberIntVal(0)},
+			[]plugins.AttrError{{Attr: "zip", Msg: "1 to 5 digits"}, {Attr: "updates", Msg: "at least 1"}}},
+		{"hello-server", map[string]cty.Value{"work": cty.StringVal("-1s")}, []plugins.AttrError{{Attr: "work", Msg: "must not be negative"}}},
+		{"hello-client", map[string]cty.Value{"requests": cty.NumberFloatVal(1.5)}, []plugins.AttrError{{Attr: "requests", Msg: "whole number"}}},
+		{"weather-publisher", map[string]cty.Value{"rate": cty.NumberIntVal(-1)}, []plugins.AttrError{{Attr: "rate", Msg: "must not be negative"}}},
+		{"sink", map[string]cty.Value{"tasks": cty.NumberIntVal(0)}, []plugins.AttrError{{Attr: "tasks", Msg: "at least 1"}}},
+		{"count", map[string]cty.Value{"expect": cty.NumberIntVal(-1)}, []plugins.AttrError{{Attr: "expect", Msg: "must not be negative"}}},
+		{"print", map[string]cty.Value{"format": cty.StringVal("xml")}, []plugins.AttrError{{Attr: "format", Msg: `got "xml"`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			k, _ := reg.Lookup(tt.kind)
+			if k.Check == nil {
+				t.Fatalf("kind %q has no Check", tt.kind)
+			}
+			attrs, err := k.Defaults(cty.ObjectVal(tt.attrs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := plugins.Config{Name: "n", Attrs: attrs}
+			err = k.Check(cfg)
+			got := plugins.AttrErrors(err)
+			if len(got) != len(tt.want) {
+				t.Fatalf("Check = %v, want %d problems %+v", err, len(tt.want), tt.want)
+			}
+			for i, w := range tt.want {
+				if got[i].Attr != w.Attr || !strings.Contains(got[i].Msg, w.Msg) {
+					t.Errorf("problem %d = %+v, want attribute %q with %q", i, *got[i], w.Attr, w.Msg)
+				}
+			}
+			if _, nerr := k.New(cfg); nerr == nil || nerr.Error() != err.Error() {
+				t.Errorf("New = %v, want the same error as Check: %v", nerr, err)
+			}
+		})
+	}
+	// Defaults pass every Check.
+	for _, k := range reg.Kinds() {
+		if k.Check == nil {
+			continue
+		}
+		attrs, _ := k.Defaults(cty.NilVal)
+		if err := k.Check(plugins.Config{Name: k.Name, Attrs: attrs}); err != nil {
+			t.Errorf("%s: Check of the defaults: %v", k.Name, err)
+		}
+	}
+}
+
 func TestHello(t *testing.T) {
 	for _, tr := range transports {
 		for _, types := range [][2]socket.Type{{socket.REP, socket.REQ}, {socket.ROUTER, socket.REQ}, {socket.REP, socket.DEALER}, {socket.ROUTER, socket.DEALER}} {

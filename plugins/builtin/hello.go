@@ -25,18 +25,27 @@ func helloServerKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "in", Types: []socket.Type{socket.REP, socket.ROUTER}, Doc: "Requests arrive here; replies leave here."},
 		},
+		Check: checkOf(decodeHelloServer),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c helloServerConfig
-			if err := cfg.Decode(&c); err != nil {
-				return nil, err
-			}
-			work, err := plugins.ParseDuration("work", c.Work)
+			h, err := decodeHelloServer(cfg)
 			if err != nil {
 				return nil, err
 			}
-			return &helloServer{reply: []byte(c.Reply), work: work}, nil
+			return h, nil
 		},
 	}
+}
+
+func decodeHelloServer(cfg plugins.Config) (*helloServer, error) {
+	var c helloServerConfig
+	if err := cfg.Decode(&c); err != nil {
+		return nil, err
+	}
+	work, err := plugins.ParseDuration("work", c.Work)
+	if err != nil {
+		return nil, err
+	}
+	return &helloServer{reply: []byte(c.Reply), work: work}, nil
 }
 
 type helloServer struct {
@@ -91,17 +100,26 @@ func helloClientKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "out", Types: []socket.Type{socket.REQ, socket.DEALER}, Doc: "Requests leave here; replies arrive here."},
 		},
+		Check: checkOf(decodeHelloClient),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c helloClientConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodeHelloClient(cfg)
+			if err != nil {
 				return nil, err
-			}
-			if c.Requests < 1 {
-				return nil, attrErr("requests", "must be at least 1, got %d", c.Requests)
 			}
 			return &helloClient{message: []byte(c.Message), requests: c.Requests}, nil
 		},
 	}
+}
+
+func decodeHelloClient(cfg plugins.Config) (helloClientConfig, error) {
+	var c helloClientConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	if c.Requests < 1 {
+		return c, attrErr("requests", "must be at least 1, got %d", c.Requests)
+	}
+	return c, nil
 }
 
 type helloClient struct {

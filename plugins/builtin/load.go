@@ -31,24 +31,37 @@ func generateKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "out", Types: sendTypes, Doc: "Messages are sent here."},
 		},
+		Check: checkOf(decodeGenerate),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c generateConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodeGenerate(cfg)
+			if err != nil {
 				return nil, err
-			}
-			switch {
-			case c.Messages < 0:
-				return nil, attrErr("messages", "must not be negative, got %d", c.Messages)
-			case c.Size < 0:
-				return nil, attrErr("size", "must not be negative, got %d", c.Size)
-			case c.Size > 64<<20:
-				return nil, attrErr("size", "must be at most 64 MiB, got %d", c.Size)
-			case c.Rate < 0:
-				return nil, attrErr("rate", "must not be negative, got %v", c.Rate)
 			}
 			return &generate{generateConfig: c}, nil
 		},
 	}
+}
+
+// decodeGenerate decodes and checks a generate configuration.
+func decodeGenerate(cfg plugins.Config) (generateConfig, error) {
+	var c generateConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	var errs []error
+	if c.Messages < 0 {
+		errs = append(errs, attrErr("messages", "must not be negative, got %d", c.Messages))
+	}
+	switch {
+	case c.Size < 0:
+		errs = append(errs, attrErr("size", "must not be negative, got %d", c.Size))
+	case c.Size > 64<<20:
+		errs = append(errs, attrErr("size", "must be at most 64 MiB (67108864), got %d", c.Size))
+	}
+	if c.Rate < 0 {
+		errs = append(errs, attrErr("rate", "must not be negative, got %v", c.Rate))
+	}
+	return c, errors.Join(errs...)
 }
 
 type generate struct{ generateConfig }
@@ -140,17 +153,26 @@ func countKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "in", Types: recvTypes, Doc: "Messages arrive here. A SUB without `subscribe` takes everything."},
 		},
+		Check: checkOf(decodeCount),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c countConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodeCount(cfg)
+			if err != nil {
 				return nil, err
-			}
-			if c.Expect < 0 {
-				return nil, attrErr("expect", "must not be negative, got %d", c.Expect)
 			}
 			return &count{expect: c.Expect}, nil
 		},
 	}
+}
+
+func decodeCount(cfg plugins.Config) (countConfig, error) {
+	var c countConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	if c.Expect < 0 {
+		return c, attrErr("expect", "must not be negative, got %d", c.Expect)
+	}
+	return c, nil
 }
 
 type count struct{ expect int }

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -29,24 +30,38 @@ func ventilatorKind() *plugins.Kind {
 			{Name: "out", Types: []socket.Type{socket.PUSH}, Doc: "Tasks are pushed to the workers here."},
 			{Name: "sink", Types: []socket.Type{socket.PUSH}, Doc: "The start-of-batch message \"0\" goes to the sink here."},
 		},
+		Check: checkOf(decodeVentilator),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c ventilatorConfig
-			if err := cfg.Decode(&c); err != nil {
-				return nil, err
-			}
-			if c.Tasks < 1 {
-				return nil, attrErr("tasks", "must be at least 1, got %d", c.Tasks)
-			}
-			max, err := plugins.ParseDuration("max_work", c.MaxWork)
+			v, err := decodeVentilator(cfg)
 			if err != nil {
 				return nil, err
 			}
-			if max < time.Millisecond {
-				return nil, attrErr("max_work", "must be at least 1ms, got %q", c.MaxWork)
-			}
-			return &ventilator{tasks: c.Tasks, maxMs: int(max / time.Millisecond), seed: uint64(cfg.Index)}, nil
+			return v, nil
 		},
 	}
+}
+
+// decodeVentilator decodes and checks a ventilator configuration.
+func decodeVentilator(cfg plugins.Config) (*ventilator, error) {
+	var c ventilatorConfig
+	if err := cfg.Decode(&c); err != nil {
+		return nil, err
+	}
+	var errs []error
+	if c.Tasks < 1 {
+		errs = append(errs, attrErr("tasks", "must be at least 1, got %d", c.Tasks))
+	}
+	max, err := plugins.ParseDuration("max_work", c.MaxWork)
+	switch {
+	case err != nil:
+		errs = append(errs, err)
+	case max < time.Millisecond:
+		errs = append(errs, attrErr("max_work", "must be at least 1ms, got %q", c.MaxWork))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &ventilator{tasks: c.Tasks, maxMs: int(max / time.Millisecond), seed: uint64(cfg.Index)}, nil
 }
 
 type ventilator struct {
@@ -142,17 +157,26 @@ func sinkKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "in", Types: []socket.Type{socket.PULL}, Doc: "The start message and the workers' results arrive here."},
 		},
+		Check: checkOf(decodeSink),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c sinkConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodeSink(cfg)
+			if err != nil {
 				return nil, err
-			}
-			if c.Tasks < 1 {
-				return nil, attrErr("tasks", "must be at least 1, got %d", c.Tasks)
 			}
 			return &sink{tasks: c.Tasks}, nil
 		},
 	}
+}
+
+func decodeSink(cfg plugins.Config) (sinkConfig, error) {
+	var c sinkConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	if c.Tasks < 1 {
+		return c, attrErr("tasks", "must be at least 1, got %d", c.Tasks)
+	}
+	return c, nil
 }
 
 type sink struct{ tasks int }

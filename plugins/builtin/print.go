@@ -31,19 +31,27 @@ func printKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "in", Types: recvTypes, Doc: "Messages arrive here. A SUB without `subscribe` takes everything."},
 		},
+		Check: checkOf(decodePrint),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c printConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodePrint(cfg)
+			if err != nil {
 				return nil, err
-			}
-			switch c.Format {
-			case "text", "hex", "json":
-			default:
-				return nil, attrErr("format", "want \"text\", \"hex\" or \"json\", got %q", c.Format)
 			}
 			return &printer{format: c.Format}, nil
 		},
 	}
+}
+
+func decodePrint(cfg plugins.Config) (printConfig, error) {
+	var c printConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	switch c.Format {
+	case "text", "hex", "json":
+		return c, nil
+	}
+	return c, attrErr("format", "want \"text\", \"hex\" or \"json\", got %q", c.Format)
 }
 
 type printer struct{ format string }

@@ -3,6 +3,7 @@ package builtin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -30,17 +31,26 @@ func weatherPublisherKind() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "out", Types: []socket.Type{socket.PUB, socket.XPUB}, Doc: "Updates are published here."},
 		},
+		Check: checkOf(decodeWeatherPublisher),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c weatherPublisherConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodeWeatherPublisher(cfg)
+			if err != nil {
 				return nil, err
-			}
-			if c.Rate < 0 {
-				return nil, attrErr("rate", "must not be negative, got %v", c.Rate)
 			}
 			return &weatherPublisher{rate: c.Rate, seed: uint64(cfg.Index)}, nil
 		},
 	}
+}
+
+func decodeWeatherPublisher(cfg plugins.Config) (weatherPublisherConfig, error) {
+	var c weatherPublisherConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	if c.Rate < 0 {
+		return c, attrErr("rate", "must not be negative, got %v", c.Rate)
+	}
+	return c, nil
 }
 
 type weatherPublisher struct {
@@ -121,20 +131,30 @@ func weatherClientKind() *plugins.Kind {
 			{Name: "in", Types: []socket.Type{socket.SUB},
 				Doc: "Updates arrive here. Without `subscribe` in the topology the kind subscribes to `zip`."},
 		},
+		Check: checkOf(decodeWeatherClient),
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c weatherClientConfig
-			if err := cfg.Decode(&c); err != nil {
+			c, err := decodeWeatherClient(cfg)
+			if err != nil {
 				return nil, err
-			}
-			if c.Zip == "" || len(c.Zip) > 5 || !allDigits(c.Zip) {
-				return nil, attrErr("zip", "want 1 to 5 digits, got %q", c.Zip)
-			}
-			if c.Updates < 1 {
-				return nil, attrErr("updates", "must be at least 1, got %d", c.Updates)
 			}
 			return &weatherClient{zip: c.Zip, updates: c.Updates}, nil
 		},
 	}
+}
+
+func decodeWeatherClient(cfg plugins.Config) (weatherClientConfig, error) {
+	var c weatherClientConfig
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	var errs []error
+	if c.Zip == "" || len(c.Zip) > 5 || !allDigits(c.Zip) {
+		errs = append(errs, attrErr("zip", "want 1 to 5 digits, got %q", c.Zip))
+	}
+	if c.Updates < 1 {
+		errs = append(errs, attrErr("updates", "must be at least 1, got %d", c.Updates))
+	}
+	return c, errors.Join(errs...)
 }
 
 func allDigits(s string) bool {

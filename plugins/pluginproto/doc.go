@@ -15,7 +15,9 @@
 //     started by a topo host as a plugin.
 //   - Server is what a plugin process implements: the lifecycle of ONE node
 //     instance (Describe, Bind, Connect, Ready, Run, Stop, Health, Stats,
-//     Close). Register it with go-plugin through GRPCPlugin{Impl: srv}.
+//     Close), plus Check, which runs the kinds' configuration checks
+//     (plugins.Kind.Check) for validation without building anything.
+//     Register it with go-plugin through GRPCPlugin{Impl: srv}.
 //   - Client is the host's view of that server (GRPCPlugin's GRPCClient
 //     returns a *Client).
 //
@@ -34,13 +36,27 @@
 // service still runs in every plugin; topo's host asks Health instead,
 // since an answer to it proves the same liveness and more.)
 //
+// Check. The host sends the attribute values of node instances
+// (CheckRequest, one CheckConfig per instance, defaults applied) and gets
+// one list of AttrProblem per instance back, in order: the validation
+// step of `topo validate`, `plan` and `apply`, in a plugin process started
+// only for it.
+//
 // Compatibility. Health was added to protocol 1 without a version bump: an
 // added method breaks neither side. A host asking a plugin built before it
 // gets codes.Unimplemented, which Client.Health reports as healthy (the
 // process answered; it has no node hook), so such a plugin is checked for
 // liveness exactly as before; an older host never asks, and a newer plugin
-// still serves the standard health service it checks. ProtocolVersion
-// changes only when a method changes meaning or a message its shape.
+// still serves the standard health service it checks. Check was added the
+// same way, after Health, as revision 1 (ProtocolRevision): a plugin says
+// its revision in Description.Revision (absent, so 0, from older plugins)
+// and which kinds have a check in KindDesc.Check, so the host knows from
+// Describe alone whether to ask. A plugin built before it answers Check
+// with codes.Unimplemented all the same, which Client.Check reports as
+// ErrUnsupported; either way the host skips the check (the nodes are
+// validated by type only, with a warning), and an older host never asks
+// and ignores the new fields. ProtocolVersion changes only when a method
+// changes meaning or a message its shape.
 //
 // Errors are gRPC statuses whose message is the error's text; a few also
 // carry an errdetails.ErrorInfo (Domain ErrorDomain, a Reason constant)

@@ -47,6 +47,10 @@ type Server interface {
 	// service sets that deadline a little before the host's (see the
 	// package doc, Health).
 	Health(ctx context.Context) error
+	// Check runs the kinds' own configuration checks (plugins.Kind.Check)
+	// on req's configurations; it needs no Bind and builds nothing. A
+	// configuration of an unknown kind gets a problem saying so.
+	Check(ctx context.Context, req *CheckRequest) (*CheckReply, error)
 	Stats(ctx context.Context) (map[string]socket.Stats, error)
 	// Close closes the instance's sockets.
 	Close(ctx context.Context) error
@@ -122,6 +126,17 @@ var serviceDesc = grpc.ServiceDesc{
 				}
 			}
 			return encode(st)
+		})},
+		{MethodName: "Check", Handler: unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
+			var req CheckRequest
+			if err := json.Unmarshal(in.GetValue(), &req); err != nil {
+				return nil, fmt.Errorf("check: decode request: %w", err)
+			}
+			r, err := s.Check(ctx, &req)
+			if err != nil {
+				return nil, err
+			}
+			return encode(r)
 		})},
 		{MethodName: "Stop", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
 			return &emptypb.Empty{}, s.Stop(ctx)
@@ -298,6 +313,30 @@ func (c *Client) Health(ctx context.Context) (HealthStatus, error) {
 		return HealthStatus{}, nil
 	}
 	return st, err
+}
+
+// ErrUnsupported is returned by a Client call the plugin does not know:
+// it was built before the call was added to the protocol (it answered
+// codes.Unimplemented).
+var ErrUnsupported = errors.New("the plugin was built before this call existed")
+
+// Check calls Server.Check. A plugin built before Check existed answers
+// codes.Unimplemented: Check then returns an error wrapping
+// ErrUnsupported, and the caller skips the check. A reply with another
+// number of answers than req has configurations is an error.
+func (c *Client) Check(ctx context.Context, req *CheckRequest) (*CheckReply, error) {
+	var r CheckReply
+	err := c.callJSON(ctx, "Check", req, &r)
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("Check: %w", ErrUnsupported)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Problems) != len(req.Configs) {
+		return nil, fmt.Errorf("Check: %d answers for %d configurations", len(r.Problems), len(req.Configs))
+	}
+	return &r, nil
 }
 
 // Close calls Server.Close.

@@ -16,6 +16,12 @@ import (
 // not change it; see the package doc, Compatibility.
 const ProtocolVersion = 1
 
+// ProtocolRevision counts the compatible additions to ProtocolVersion a
+// plugin serves, and is sent in Description.Revision: 0 is every plugin
+// built before revisions were counted (Health included), 1 adds Check and
+// KindDesc.Check. A host uses it to skip calls a plugin cannot answer.
+const ProtocolRevision = 1
+
 // The go-plugin magic cookie: not a security measure, it tells a binary that
 // it was started by topo as a plugin.
 const (
@@ -61,7 +67,9 @@ func IsChild() bool {
 type Description struct {
 	// Protocol is the plugin's ProtocolVersion, checked again by the host
 	// after go-plugin's own negotiation.
-	Protocol int        `json:"protocol"`
+	Protocol int `json:"protocol"`
+	// Revision is the plugin's ProtocolRevision (0 when it predates it).
+	Revision int        `json:"revision,omitempty"`
 	Kinds    []KindDesc `json:"kinds"`
 	Pid      int        `json:"pid"`
 }
@@ -73,6 +81,33 @@ type HealthStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
+// CheckRequest asks Check about the configurations of node instances,
+// each of a kind the plugin serves.
+type CheckRequest struct {
+	Configs []CheckConfig `json:"configs"`
+}
+
+// CheckConfig is one instance's configuration: plugins.Config and its kind.
+type CheckConfig struct {
+	Kind  string `json:"kind"` // the bare kind name ("upper")
+	Name  string `json:"name"` // the instance name ("shout[1]")
+	Index int    `json:"index"`
+	Attrs Value  `json:"attrs"` // object, defaults applied
+}
+
+// CheckReply answers a CheckRequest: Problems[i] is what the kind's check
+// found wrong with Configs[i]; empty when nothing is, or when the kind has
+// no check.
+type CheckReply struct {
+	Problems [][]AttrProblem `json:"problems"`
+}
+
+// AttrProblem is plugins.AttrError on the wire.
+type AttrProblem struct {
+	Attr string `json:"attr,omitempty"` // "" for the node as a whole
+	Msg  string `json:"msg"`
+}
+
 // KindDesc describes one kind (plugins.Kind without New).
 type KindDesc struct {
 	Name    string       `json:"name"`
@@ -80,6 +115,9 @@ type KindDesc struct {
 	Life    string       `json:"life"` // "task" or "service"
 	Attrs   []AttrDesc   `json:"attrs,omitempty"`
 	Sockets []SocketDesc `json:"sockets,omitempty"`
+	// Check is set when the kind has a configuration check
+	// (plugins.Kind.Check) that the Check call runs (revision 1).
+	Check bool `json:"check,omitempty"`
 }
 
 // AttrDesc describes one attribute. Type is a cty type as ctyjson.MarshalType

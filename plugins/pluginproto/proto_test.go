@@ -126,6 +126,21 @@ func (f *fake) Health(ctx context.Context) error {
 	}
 	return f.health(ctx)
 }
+func (f *fake) Check(_ context.Context, req *CheckRequest) (*CheckReply, error) {
+	r := &CheckReply{}
+	for _, c := range req.Configs {
+		v, err := DecodeValue(c.Attrs)
+		if err != nil {
+			return nil, err
+		}
+		var ps []AttrProblem
+		if c.Kind == "upper" && v.GetAttr("prefix").AsString() == "bad" {
+			ps = append(ps, AttrProblem{Attr: "prefix", Msg: fmt.Sprintf("must not be %q (%s)", "bad", c.Name)})
+		}
+		r.Problems = append(r.Problems, ps)
+	}
+	return r, nil
+}
 func (f *fake) Stats(context.Context) (map[string]socket.Stats, error) {
 	return map[string]socket.Stats{"in": {MsgsIn: 7}}, nil
 }
@@ -287,5 +302,40 @@ func TestHealthOfOlderPlugin(t *testing.T) {
 	defer cancel()
 	if st, err := c.Health(short); err == nil {
 		t.Errorf("Health of a plugin that never answers = %+v, want a failed call", st)
+	}
+}
+
+// TestCheckOverGRPC: the configurations reach Server.Check and its answers
+// come back in order; a plugin built before Check existed answers
+// Unimplemented, which Client.Check reports as ErrUnsupported.
+func TestCheckOverGRPC(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := func(name, prefix string) CheckConfig {
+		v, err := EncodeValue(cty.ObjectVal(map[string]cty.Value{"prefix": cty.StringVal(prefix)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return CheckConfig{Kind: "upper", Name: name, Attrs: v}
+	}
+	req := &CheckRequest{Configs: []CheckConfig{cfg("a", "ok"), cfg("b[1]", "bad")}}
+	r, err := serveFake(t, &fake{}, &serviceDesc).Check(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]AttrProblem{nil, {{Attr: "prefix", Msg: `must not be "bad" (b[1])`}}}
+	if len(r.Problems) != 2 || len(r.Problems[0]) != 0 || len(r.Problems[1]) != 1 || r.Problems[1][0] != want[1][0] {
+		t.Errorf("Check = %+v, want %+v", r.Problems, want)
+	}
+
+	old := serviceDesc
+	old.Methods = nil
+	for _, m := range serviceDesc.Methods {
+		if m.MethodName != "Check" {
+			old.Methods = append(old.Methods, m)
+		}
+	}
+	if r, err := serveFake(t, &fake{}, &old).Check(ctx, req); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Check of an older plugin = %+v, %v; want ErrUnsupported", r, err)
 	}
 }

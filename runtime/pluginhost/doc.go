@@ -3,12 +3,18 @@
 // the wire protocol is package pluginproto) and implements runtime.Launcher
 // structurally (it does not import runtime).
 //
-// Entry point: New(Options) returns a *Host with three methods:
+// Entry point: New(Options) returns a *Host with these methods:
 //
 //   - Kinds(ctx, plugin, baseDir) starts the plugin once, asks it to
 //     describe its kinds (attributes with cty types and defaults, sockets
 //     with allowed types, docs) and stops it. The kinds have their bare
 //     names and a nil New: they are for validation and `topo nodes`.
+//   - CheckKinds(ctx, plugin, baseDir, specs) starts the plugin once, has
+//     it run its kinds' own checks (plugins.Kind.Check) on each spec's
+//     attributes and stops it; the problems come back as
+//     *plugins.AttrError values (runtime.CheckPluginNodes turns them into
+//     located diagnostics). A plugin built before the check existed gives
+//     ErrCheckUnsupported. It implements runtime.KindChecker.
 //   - Launch(ctx, plugin, baseDir, spec, out, log) starts ONE process for
 //     ONE node instance and returns its plugins.Actor. The runtime drives
 //     it like an in-process actor (Bind, Connect, Ready, Run, Stats, Close);

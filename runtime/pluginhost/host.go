@@ -49,6 +49,10 @@ var (
 	ErrUnresponsive = errors.New("plugin stopped answering health checks")
 	// ErrClosed is returned by Launch and Kinds after Close.
 	ErrClosed = errors.New("plugin host closed")
+	// ErrCheckUnsupported is returned by CheckKinds for a plugin built
+	// before topo could ask plugins to check configurations: its nodes can
+	// be checked by type only.
+	ErrCheckUnsupported = errors.New("plugin predates configuration checks")
 )
 
 // Options configure a Host. The zero value is usable.
@@ -107,6 +111,9 @@ type Host struct {
 	sumMu sync.Mutex
 	sums  map[string]fileSum // path → checksum; guarded by sumMu
 
+	descMu sync.Mutex
+	descs  map[string]*pluginproto.Description // executable → what Kinds learned; guarded by descMu
+
 	// noParentDeathSignal leaves the Linux parent-death signal off, so
 	// tests can show the parent pipe alone ends plugins. Set before use.
 	noParentDeathSignal bool
@@ -133,7 +140,8 @@ func New(o Options) *Host {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{}}
+	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{},
+		descs: map[string]*pluginproto.Description{}}
 }
 
 // IsChild reports whether this process was started by a topo host as a
@@ -187,11 +195,91 @@ func (h *Host) Kinds(ctx context.Context, p *topology.Plugin, baseDir string) ([
 		return nil, err
 	}
 	defer pr.kill()
+	h.descMu.Lock()
+	h.descs[exe] = pr.desc
+	h.descMu.Unlock()
 	kinds, err := kindsFromWire(pr.desc)
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s): describe: %w", label, exe, err)
 	}
 	return kinds, nil
+}
+
+// CheckKinds starts the plugin once and has it run its kinds' own checks
+// (plugins.Kind.Check) on the attributes of each spec (Name, Index, Kind,
+// Attrs; Sockets are ignored), then stops it. It returns one error per
+// spec: nil, or the problems found as *plugins.AttrError values joined
+// with errors.Join. A plugin built before the check existed gives an
+// error wrapping ErrCheckUnsupported. Like Kinds, it blocks until the
+// plugin answered, failed, or ctx is done. After Kinds described the same
+// executable, CheckKinds starts no process for a plugin that predates the
+// check, nor when none of the specs' kinds has one.
+func (h *Host) CheckKinds(ctx context.Context, p *topology.Plugin, baseDir string, specs []plugins.Spec) ([]error, error) {
+	if p == nil {
+		return nil, errors.New("pluginhost: CheckKinds needs a plugin")
+	}
+	label := fmt.Sprintf("plugin %q", p.Name)
+	req := &pluginproto.CheckRequest{Configs: make([]pluginproto.CheckConfig, 0, len(specs))}
+	for _, s := range specs {
+		attrs, err := pluginproto.EncodeValue(s.Attrs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: attributes: %w", label, s.Name, err)
+		}
+		req.Configs = append(req.Configs, pluginproto.CheckConfig{Kind: s.Kind, Name: s.Name, Index: s.Index, Attrs: attrs})
+	}
+	exe, args, err := h.resolve(ctx, p, baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	h.descMu.Lock()
+	desc := h.descs[exe]
+	h.descMu.Unlock()
+	if desc != nil {
+		if desc.Revision < 1 {
+			return nil, fmt.Errorf("%s (%s): %w", label, exe, ErrCheckUnsupported)
+		}
+		if !anyChecked(desc, specs) {
+			return make([]error, len(specs)), nil
+		}
+	}
+	pr, err := h.start(ctx, exe, args, pluginEnv(p), label, h.log.With("plugin", p.Name))
+	if err != nil {
+		return nil, err
+	}
+	defer pr.kill()
+	if pr.desc.Revision < 1 {
+		return nil, fmt.Errorf("%s (%s): %w", label, exe, ErrCheckUnsupported)
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
+	defer cancel()
+	reply, err := pr.conn.Check(cctx, req)
+	if errors.Is(err, pluginproto.ErrUnsupported) {
+		return nil, fmt.Errorf("%s (%s): %w", label, exe, ErrCheckUnsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s): check: %w", label, exe, pr.callError(err))
+	}
+	out := make([]error, len(specs))
+	for i, ps := range reply.Problems {
+		var errs []error
+		for _, p := range ps {
+			errs = append(errs, &plugins.AttrError{Attr: p.Attr, Msg: p.Msg})
+		}
+		out[i] = errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// anyChecked reports whether some spec's kind has a check by d, or is
+// one d does not describe (the plugin then says so).
+func anyChecked(d *pluginproto.Description, specs []plugins.Spec) bool {
+	for _, s := range specs {
+		i := slices.IndexFunc(d.Kinds, func(k pluginproto.KindDesc) bool { return k.Name == s.Kind })
+		if i < 0 || d.Kinds[i].Check {
+			return true
+		}
+	}
+	return false
 }
 
 // Launch starts one plugin process for one node instance and returns its

@@ -23,6 +23,8 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 	"github.com/zclconf/go-cty/cty"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/topo-zmq/topo/examples/plugin/text"
 	"github.com/topo-zmq/topo/plugins"
@@ -61,6 +63,8 @@ func TestMain(m *testing.M) {
 		switch os.Getenv(envMode) {
 		case "v2":
 			serveVersion2()
+		case "old":
+			serveBeforeCheck()
 		case "stall":
 			// A plugin that hangs before serving (a slow init, a
 			// deadlock): only the host killing it ends it early.
@@ -308,6 +312,33 @@ func serveVersion2() {
 	})
 }
 
+// serveBeforeCheck is a plugin built before the Check call existed: it
+// describes text's collect kind and answers Check as gRPC answers a
+// method it does not know, codes.Unimplemented.
+func serveBeforeCheck() {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: pluginproto.Handshake(),
+		VersionedPlugins: map[int]plugin.PluginSet{
+			pluginproto.ProtocolVersion: {pluginproto.PluginName: &pluginproto.GRPCPlugin{Impl: beforeCheck{}}},
+		},
+		GRPCServer: plugin.DefaultGRPCServer,
+	})
+}
+
+type beforeCheck struct{ unimplemented }
+
+func (beforeCheck) Describe(context.Context) (*pluginproto.Description, error) {
+	num, _ := pluginproto.EncodeType(cty.Number)
+	return &pluginproto.Description{Protocol: pluginproto.ProtocolVersion, Pid: os.Getpid(), Kinds: []pluginproto.KindDesc{
+		{Name: "collect", Life: "task", Attrs: []pluginproto.AttrDesc{{Name: "expect", Type: num}},
+			Sockets: []pluginproto.SocketDesc{{Name: "in", Types: []string{"PULL"}}}},
+	}}, nil
+}
+
+func (beforeCheck) Check(context.Context, *pluginproto.CheckRequest) (*pluginproto.CheckReply, error) {
+	return nil, status.Error(codes.Unimplemented, "unknown method Check for service "+pluginproto.ServiceName)
+}
+
 type unimplemented struct{}
 
 var errUnimplemented = errors.New("unimplemented")
@@ -323,6 +354,9 @@ func (unimplemented) Ready(context.Context) error                        { retur
 func (unimplemented) Run(context.Context, io.Writer) error               { return errUnimplemented }
 func (unimplemented) Stop(context.Context) error                         { return errUnimplemented }
 func (unimplemented) Health(context.Context) error                       { return errUnimplemented }
+func (unimplemented) Check(context.Context, *pluginproto.CheckRequest) (*pluginproto.CheckReply, error) {
+	return nil, errUnimplemented
+}
 func (unimplemented) Stats(context.Context) (map[string]socket.Stats, error) {
 	return nil, errUnimplemented
 }

@@ -117,21 +117,36 @@ func Collect() *plugins.Kind {
 		Sockets: []plugins.SocketDecl{
 			{Name: "in", Types: []socket.Type{socket.PULL, socket.SUB, socket.DEALER}, Doc: "Messages to print."},
 		},
+		// Check runs in `topo validate` (across the plugin boundary) and
+		// again in New, so both reject the same configurations.
+		Check: func(cfg plugins.Config) error {
+			_, err := collectExpect(cfg)
+			return err
+		},
 		New: func(cfg plugins.Config) (plugins.Node, error) {
-			var c struct {
-				Expect int `cty:"expect"`
-			}
-			if err := cfg.Decode(&c); err != nil {
+			expect, err := collectExpect(cfg)
+			if err != nil {
 				return nil, err
 			}
-			if c.Expect < 1 {
-				return nil, fmt.Errorf("attribute \"expect\": must be at least 1, got %d", c.Expect)
-			}
 			return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
-				return collect(ctx, env, c.Expect)
+				return collect(ctx, env, expect)
 			}), nil
 		},
 	}
+}
+
+// collectExpect decodes and checks collect's configuration.
+func collectExpect(cfg plugins.Config) (int, error) {
+	var c struct {
+		Expect int `cty:"expect"`
+	}
+	if err := cfg.Decode(&c); err != nil {
+		return 0, err
+	}
+	if c.Expect < 1 {
+		return 0, plugins.AttrErrorf("expect", "must be at least 1, got %d", c.Expect)
+	}
+	return c.Expect, nil
 }
 
 func collect(ctx context.Context, env plugins.Env, expect int) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/topo-zmq/topo/plugins/builtin"
 	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/pluginhost"
+	"github.com/topo-zmq/topo/topology"
 )
 
 const applyHelp = `Usage: topo apply [options] FILE
@@ -100,17 +101,53 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		logger = slog.New(slog.NewTextHandler(logOut, hopts))
 	}
 
+	// Signals, from loading on: the first cancels in.ctx (plugins still
+	// starting are killed at once, running nodes are stopped), the second
+	// closes in.forced (exit 130 now, killing every plugin process group
+	// without waiting).
+	in := watchInterrupts(ctx, c.signals, func(sig os.Signal) {
+		logger.Warn("interrupted, stopping every node (again to force)", "signal", fmt.Sprint(sig))
+	})
+	defer in.stop()
 	launcher := pluginhost.New(pluginhost.Options{Logger: logger})
-	defer launcher.Close()
+	forced := false
+	defer func() {
+		if !forced {
+			launcher.Close()
+		}
+	}()
 
 	var environ []string
 	if c.environ != nil {
 		environ = c.environ()
 	}
-	topo, err := runtime.LoadFile(path, runtime.LoadOptions{
-		Registry: &reg, Vars: *vars, Environ: environ, Launcher: launcher, Context: ctx,
-		OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c, d, color) },
-	})
+	type loaded struct {
+		topo *topology.Topology
+		err  error
+	}
+	loadDone := make(chan loaded, 1)
+	go func() { // owned: waited for below, except after a forced exit
+		t, err := runtime.LoadFile(path, runtime.LoadOptions{
+			Registry: &reg, Vars: *vars, Environ: environ, Launcher: launcher, Context: in.ctx,
+			OnWarnings: func(d *runtime.DiagnosticsError) { writeDiagnostics(c, d, color) },
+		})
+		loadDone <- loaded{t, err}
+	}()
+	var topo *topology.Topology
+	var err error
+	select {
+	case l := <-loadDone:
+		topo, err = l.topo, l.err
+	case <-in.forced:
+		forced = true
+		launcher.Abort()
+		fmt.Fprintln(c.stderr, "topo: forced exit while starting plugins")
+		return 130
+	}
+	if in.interrupted() != nil {
+		fmt.Fprintln(c.stderr, "topo: interrupted while starting plugins; nothing ran")
+		return 0
+	}
 	if err != nil {
 		var d *runtime.DiagnosticsError
 		if errors.As(err, &d) {
@@ -139,30 +176,20 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	}
 	rt := runtime.New(topo, opts)
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- rt.Run(runCtx) }()
-	interrupted := false
+	go func() { done <- rt.Run(in.ctx) }()
 	var runErr error
-wait:
-	for {
-		select {
-		case runErr = <-done:
-			break wait
-		case sig := <-c.signals:
-			if !interrupted {
-				interrupted = true
-				logger.Warn("interrupted, stopping every node (again to force)", "signal", fmt.Sprint(sig))
-				cancel()
-				continue
-			}
-			live.clear()
-			fmt.Fprintln(c.stderr, "topo: forced exit: nodes did not stop")
-			writeSummary(c.stderr, rt.Status(), color)
-			return 130
-		}
+	select {
+	case runErr = <-done:
+	case <-in.forced:
+		forced = true
+		launcher.Abort()
+		live.clear()
+		fmt.Fprintln(c.stderr, "topo: forced exit: nodes did not stop")
+		writeSummary(c.stderr, rt.Status(), color)
+		return 130
 	}
+	interrupted := in.interrupted() != nil
 	live.clear()
 	writeSummary(c.stderr, rt.Status(), color)
 	if runErr != nil {

@@ -14,7 +14,6 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -50,7 +49,10 @@ func nodesSources(ctx context.Context, c *cli, file string) ([]nodesSource, erro
 	}
 	if !diags.HasErrors() {
 		var pluginKinds map[string][]*plugins.Kind
-		pluginKinds, diags = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		pluginKinds, diags, err = startPluginKinds(ctx, c, f, opts)
+		if err != nil {
+			return nil, err
+		}
 		names := make([]string, 0, len(pluginKinds))
 		for name := range pluginKinds {
 			names = append(names, name)
@@ -116,7 +118,7 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 	sources, err := nodesSources(ctx, c, *file)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	var all []nodesKind
 	for _, src := range sources {

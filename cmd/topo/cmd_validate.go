@@ -94,7 +94,10 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	var pluginKinds map[string][]*plugins.Kind
 	if withPlugins {
 		var more hcl.Diagnostics
-		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		pluginKinds, more, err = startPluginKinds(ctx, c, f, opts)
+		if err != nil {
+			return res, err
+		}
 		for _, d := range more {
 			d.Detail += " (validate with -plugins=false to skip checking plugin kinds)"
 		}
@@ -179,7 +182,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	if *asJSON {
 		if err := writeJSON(c.stdout, toJSONDiags(res.diags)); err != nil {
@@ -240,9 +243,9 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, ok := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
-	if !ok {
-		return 1
+	res, code := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
+	if code != 0 {
+		return code
 	}
 	var err error
 	if *asJSON {
@@ -258,18 +261,19 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 }
 
 // loadForOutput loads a file for plan and graph: diagnostics go to
-// stderr; ok is false when there were errors.
-func loadForOutput(ctx context.Context, c *cli, cmd, path string, vars []topology.VarArg, noColor, withPlugins bool) (loadResult, bool) {
+// stderr; code is the exit status when there were errors (1, or 130 after
+// a forced exit), 0 otherwise.
+func loadForOutput(ctx context.Context, c *cli, cmd, path string, vars []topology.VarArg, noColor, withPlugins bool) (loadResult, int) {
 	res, err := loadTopology(ctx, c, path, vars, withPlugins)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo %s: %v\n", cmd, err)
-		return res, false
+		return res, exitCode(err)
 	}
 	renderDiags(c.stderr, res.files, res.diags, c.isTTY && !noColor, diagWidth(c))
 	if res.diags.HasErrors() || res.topo == nil {
-		return res, false
+		return res, 1
 	}
-	return res, true
+	return res, 0
 }
 
 func life(s topology.Schemas, kind string) string {
@@ -542,9 +546,9 @@ func runGraph(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, ok := loadForOutput(ctx, c, "graph", path, *vars, *noColor, *withPlugins)
-	if !ok {
-		return 1
+	res, code := loadForOutput(ctx, c, "graph", path, *vars, *noColor, *withPlugins)
+	if code != 0 {
+		return code
 	}
 	var err error
 	if *format == "mermaid" {

@@ -95,7 +95,8 @@ func (a *actor) Ready(ctx context.Context) error {
 // writer Launch was given. When ctx is done it asks the plugin to stop and
 // waits up to Options.StopTimeout for the body to return (a clean stop is
 // nil). If the process dies, Run returns an error wrapping ErrExited that
-// names the instance; if the health monitor killed it, one wrapping
+// names the instance — also when the body had returned nil as the process
+// went away (see returned); if the health monitor killed it, one wrapping
 // ErrUnresponsive or plugins.ErrUnhealthy.
 func (a *actor) Run(ctx context.Context) error {
 	streamCtx, cancel := context.WithCancel(context.Background())
@@ -104,6 +105,9 @@ func (a *actor) Run(ctx context.Context) error {
 	go func() { done <- a.pr.conn.Run(streamCtx, a.out) }()
 	select {
 	case err := <-done:
+		if err == nil && ctx.Err() == nil {
+			return a.returned()
+		}
 		return a.err("run", err)
 	case <-ctx.Done():
 	}
@@ -124,6 +128,40 @@ func (a *actor) Run(ctx context.Context) error {
 		<-done
 		return nil
 	}
+}
+
+// serviceExitWait is how long a service node's clean return, which the
+// host did not ask for, waits to see whether its process is exiting.
+const serviceExitWait = 250 * time.Millisecond
+
+// returned judges a body that returned nil while the host was not stopping
+// it. The return counts only while the plugin process lives: a process
+// that exits (or was killed) as its body returns — a plugin whose wrapper
+// script was killed, one that lost its parent and stopped its node, a
+// crash racing the return — fails the node with ErrExited, so the runtime
+// restarts it. For a service node, whose body is not meant to return on its
+// own, the host waits up to serviceExitWait for that exit; a task node's
+// return is judged at once (its process normally lives on until Close), so
+// finishing a task costs nothing.
+func (a *actor) returned() error {
+	wait := serviceExitWait
+	if a.life() == plugins.Task {
+		wait = 0
+	}
+	if a.pr.run.exitedWithin(wait) {
+		return a.err("run", errors.New("the node returned as its process exited"))
+	}
+	return nil
+}
+
+// life is the plugin's own word on the kind's life; service if unknown.
+func (a *actor) life() plugins.Life {
+	for _, k := range a.pr.desc.Kinds {
+		if k.Name == a.spec.Kind && k.Life == "task" {
+			return plugins.Task
+		}
+	}
+	return plugins.Service
 }
 
 // Stats returns the plugin's socket counters, or the last ones seen if the

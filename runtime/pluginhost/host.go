@@ -98,8 +98,9 @@ type Host struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	procs  map[*proc]struct{} // guarded by mu
-	closed bool               // guarded by mu
+	procs  map[*proc]struct{}       // guarded by mu
+	runs   map[*procRunner]struct{} // every process started and not yet killed, starting ones too; guarded by mu
+	closed bool                     // guarded by mu
 
 	buildMu sync.Mutex
 	built   map[string]string // source dir → executable; guarded by buildMu
@@ -133,7 +134,7 @@ func New(o Options) *Host {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{}}
+	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, runs: map[*procRunner]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{}}
 }
 
 // IsChild reports whether this process was started by a topo host as a
@@ -167,6 +168,22 @@ func (h *Host) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// Abort sends SIGKILL to every plugin process group this Host started,
+// those still starting included, and returns at once without waiting for
+// any of them: for a program about to exit that must not wait (topo's
+// second Ctrl-C). Close still reaps them. Safe to call at any time.
+func (h *Host) Abort() {
+	h.mu.Lock()
+	runs := make([]*procRunner, 0, len(h.runs))
+	for r := range h.runs {
+		runs = append(runs, r)
+	}
+	h.mu.Unlock()
+	for _, r := range runs {
+		_ = r.Kill(context.Background())
+	}
 }
 
 // Kinds starts the plugin once, asks it which kinds it serves, and stops
@@ -296,7 +313,12 @@ func (h *Host) resolve(ctx context.Context, p *topology.Plugin, baseDir string) 
 					break
 				}
 			}
+			// Relative to the topology file's directory, and absolute:
+			// Join(".", "./x") is "x", which exec would look up in $PATH.
 			exe = filepath.Join(baseDir, exe)
+			if abs, err := filepath.Abs(exe); err == nil {
+				exe = abs
+			}
 		}
 	case p.Source != "":
 		built, err := h.build(ctx, p, baseDir)
@@ -387,6 +409,7 @@ type proc struct {
 	h      *Host
 	client *plugin.Client
 	cmd    *exec.Cmd
+	run    *procRunner // starts, reaps and kills cmd's process group
 	conn   *pluginproto.Client
 	desc   *pluginproto.Description
 	exe    string
@@ -449,12 +472,16 @@ func (h *Host) start(ctx context.Context, exe string, args, env []string, label 
 		pluginproto.EnvLogLevel+"="+level.String(),
 	)
 	stderr := &tail{}
+	run := newProcRunner(cmd)
+	h.mu.Lock()
+	h.runs[run] = struct{}{}
+	h.mu.Unlock()
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: pluginproto.Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{
 			pluginproto.ProtocolVersion: {pluginproto.PluginName: &pluginproto.GRPCPlugin{}},
 		},
-		Cmd:              cmd,
+		RunnerFunc:       run.runnerFunc,
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -464,7 +491,7 @@ func (h *Host) start(ctx context.Context, exe string, args, env []string, label 
 		SyncStdout:       &lineLogger{log: log, msg: "plugin stdout"},
 		SyncStderr:       &lineLogger{log: log, msg: "plugin stderr"},
 	})
-	pr := &proc{h: h, client: client, cmd: cmd, exe: exe, parent: w, stderr: stderr, cancel: procCancel}
+	pr := &proc{h: h, client: client, cmd: cmd, run: run, exe: exe, parent: w, stderr: stderr, cancel: procCancel}
 	// fail kills the process and reports ctx's end in preference to the
 	// errors it causes.
 	fail := func(err error) (*proc, error) {
@@ -695,19 +722,28 @@ func (pr *proc) pid() int {
 const killGrace = 3 * time.Second
 
 // kill ends the process (gracefully through go-plugin, then SIGKILL after
-// 2s, or after killGrace if go-plugin's shutdown call hangs), waits for it
-// to be reaped, and forgets it. Idempotent; blocks until the process is gone.
+// 2s, or after killGrace if go-plugin's shutdown call hangs), SIGKILLs
+// what is left of its process group, waits for it to be reaped (and its
+// pipes, at most pipeGrace longer), and forgets it. Idempotent; blocks
+// until the process is gone.
 func (pr *proc) kill() {
 	pr.killOnce.Do(func() {
 		backstop := time.AfterFunc(killGrace, pr.cancel)
 		pr.client.Kill()
 		backstop.Stop()
 		pr.cancel()
+		// The group too: go-plugin's graceful exit ends the plugin, not
+		// what the plugin (a wrapper script) may have started.
+		_ = pr.run.Kill(context.Background())
+		if pr.run.started() {
+			<-pr.run.done // bounded: pipeGrace after the exit
+		}
 		// Only now: closing it first would make the plugin exit on its own
 		// (status 3, "host went away") instead of shutting down cleanly.
 		pr.parent.Close()
 		pr.h.mu.Lock()
 		delete(pr.h.procs, pr)
+		delete(pr.h.runs, pr.run)
 		pr.h.mu.Unlock()
 	})
 }

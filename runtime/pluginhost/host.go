@@ -243,6 +243,9 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 	}
 	pr, err := h.start(ctx, exe, args, pluginEnv(p), label, log)
 	if err != nil {
+		if p == nil && len(h.opts.Self) == 0 && (errors.Is(err, ErrNotPlugin) || errors.Is(err, ErrHandshakeTimeout)) {
+			err = fmt.Errorf("%w\n%s", err, selfHint(exe))
+		}
 		return nil, err
 	}
 	if !serves(pr.desc, spec.Kind) {
@@ -284,6 +287,15 @@ func (h *Host) self() (string, []string, error) {
 			"set it to os.Args[0] and serve from TestMain when pluginhost.IsChild()", exe)
 	}
 	return exe, []string{"plugin-serve"}, nil
+}
+
+// selfHint says what a program that runs its own kinds with
+// isolation = "process" must do when it did not serve.
+func selfHint(exe string) string {
+	return fmt.Sprintf("isolation = \"process\" runs this program again (%s plugin-serve) to serve the node, "+
+		"and it did not serve: a Go program that embeds the topo runtime must call "+
+		"`if runtime.ServeIfChild(&reg) { return }` first thing in main, with its registry "+
+		"(see `go doc github.com/topo-zmq/topo/runtime.ServeIfChild`)", exe)
 }
 
 // pluginEnv is the plugin block's env as KEY=VALUE, sorted; nil for p == nil.
@@ -444,7 +456,8 @@ func (h *Host) start(ctx context.Context, exe string, args, env []string, label 
 		// serve when started as a plugin (an embedding program running
 		// itself for isolation = "process"): refuse instead of recursing.
 		return nil, fmt.Errorf("%s: this process was started as a topo plugin (%s is set) and must serve, not launch plugins: "+
-			"call plugins.Serve in main when pluginhost.IsChild() is true, or set pluginhost.Options.Self to a program that serves",
+			"call `if runtime.ServeIfChild(&reg) { return }` first thing in main (or plugins.Serve when pluginhost.IsChild()), "+
+			"or set pluginhost.Options.Self to a program that serves",
 			label, pluginproto.MagicCookieKey)
 	}
 

@@ -50,9 +50,12 @@ import (
 // and exits with status 1; when the host goes away, even killed with
 // SIGKILL, the process exits within about a second (Serve watches a pipe
 // only the host holds, and polls the parent pid; on Linux the host also
-// sets a parent-death signal, which covers the time before Serve runs). It returns normally only
-// after the host shut it down cleanly, so a test binary can serve itself
-// from TestMain:
+// sets a parent-death signal, which covers the time before Serve runs); a
+// node stopped that way ends its Run with an error saying so, so that a
+// host that is in fact alive (the plugin's parent was a wrapper script that
+// died) restarts the node instead of seeing it return. Serve returns
+// normally only after the host shut it down cleanly, so a test binary can
+// serve itself from TestMain:
 //
 //	if pluginproto.IsChild() { plugins.Serve(kinds...); return }
 //

@@ -26,6 +26,8 @@ const applyHelp = `Usage: topo apply [options] FILE
   Runs the topology in FILE in the foreground until every task node has
   finished (then the services are stopped) or until interrupted (Ctrl-C or
   SIGTERM stops every node and exits 0; a second Ctrl-C forces the exit).
+  Ctrl-C while plugins are still starting kills them, with their process
+  groups, at once.
 
   Node output goes to stdout, one line at a time, prefixed with the
   instance name: "worker[2] | ...". On a terminal a live status line shows

@@ -158,7 +158,8 @@ const validateHelp = `Usage: topo validate [options] FILE
   The plugins the file declares are started (and built from source first
   if needed) to learn their kinds, so plugin nodes are checked like any
   other; -plugins=false skips that and only warns that they were not
-  checked.
+  checked. Ctrl-C while they start kills them at once (exit 1); a second
+  Ctrl-C exits 130 without waiting.
 
   Exit status: 0 when the file is valid (warnings allowed), 1 otherwise.
 

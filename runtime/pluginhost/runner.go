@@ -117,12 +117,12 @@ func (r *procRunner) reap() {
 	if !groupKilledBeforeReap {
 		killGroup(pid)
 	}
-	t := time.NewTimer(pipeGrace)
-	defer t.Stop()
+	grace, cancel := context.WithTimeout(context.Background(), pipeGrace)
+	defer cancel()
 	for _, p := range []*pipeReader{r.stdout, r.stderr} {
 		select {
 		case <-p.eof:
-		case <-t.C:
+		case <-grace.Done():
 		}
 	}
 	r.stdout.f.Close()

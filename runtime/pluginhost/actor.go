@@ -132,7 +132,9 @@ func (a *actor) Run(ctx context.Context) error {
 
 // serviceExitWait is how long a service node's clean return, which the
 // host did not ask for, waits to see whether its process is exiting.
-const serviceExitWait = 250 * time.Millisecond
+// A plugin that stops its node because it lost its host exits within
+// about half a second of the return (plugins.Serve's abandon).
+const serviceExitWait = time.Second
 
 // returned judges a body that returned nil while the host was not stopping
 // it. The return counts only while the plugin process lives: a process

@@ -59,7 +59,7 @@
 // that died, a plugin that lost its parent and stopped its node (Run then
 // also reports that, from the plugin side), a crash racing the return —
 // Run fails with ErrExited instead. For a service node, which is not meant
-// to return on its own, the host waits up to 250 ms to see whether the
+// to return on its own, the host waits up to 1 s to see whether the
 // process exits; a task node's return is judged at once (its process lives
 // on until the Actor is closed).
 //

@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -119,4 +121,26 @@ func isZombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// TestServiceReturnAsProcessExits: issue 11 item 3, host side. A service
+// node whose body returns nil while its process goes away has failed:
+// Run returns ErrExited, not nil (which the runtime would take for
+// "finished" and never restart).
+func TestServiceReturnAsProcessExits(t *testing.T) {
+	h := newHost(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "gone", Kind: "vanish"}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Bind(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = a.Run(ctx)
+	if !errors.Is(err, ErrExited) || !strings.HasPrefix(err.Error(), "gone: ") {
+		t.Fatalf("Run = %v, want an error naming the node and wrapping ErrExited", err)
+	}
 }

@@ -107,7 +107,10 @@
 // there is no parent-death signal: the pipe and the pid poll alone apply, so
 // a plugin stuck before plugins.Serve outlives a killed host until it
 // reaches Serve (or forever, if it never does); a host that exits normally
-// or whose ctx is cancelled kills its plugins itself on every OS.
+// or whose ctx is cancelled kills its plugins itself on every OS. The
+// parent-death signal only reaches the process the host started: the child
+// of a wrapper script (without exec) that is stuck before plugins.Serve
+// outlives a host killed with SIGKILL, as on other systems.
 //
 // Output and logs. What a node writes to Env.Out is streamed back in Run's
 // response and written to Launch's out, in order, before Run returns: the

@@ -23,12 +23,9 @@ func setParentDeathSignal(cmd *exec.Cmd) {
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 }
 
-// groupKilledBeforeReap: waitExitNoReap works here, so reap kills the
-// group while the exited leader's pid still names it.
-const groupKilledBeforeReap = true
-
 // waitExitNoReap blocks until the process exits, leaving it a zombie
-// (waitid with WNOWAIT), and reports whether it could wait.
+// (waitid with WNOWAIT), and reports whether it could wait: then reap
+// kills the group while the exited leader's pid still names it.
 func waitExitNoReap(pid int) bool {
 	var info unix.Siginfo
 	for {

@@ -9,8 +9,6 @@ import "os/exec"
 // plugins.Serve (see the package doc).
 func setParentDeathSignal(*exec.Cmd) {}
 
-// groupKilledBeforeReap is false: without waitid's WNOWAIT here, reap kills
-// the group right after reaping its leader.
-const groupKilledBeforeReap = false
-
+// waitExitNoReap cannot wait without reaping here: reap kills the group
+// right after reaping its leader.
 func waitExitNoReap(int) bool { return false }

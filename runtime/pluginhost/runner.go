@@ -88,9 +88,9 @@ func (r *procRunner) Start(context.Context) error {
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		r.waitErr = err
 		close(r.exited)
 		close(r.done)
-		r.waitErr = err
 		return err
 	}
 	r.stdout, r.stderr = newPipeReader(outR), newPipeReader(errR)
@@ -107,14 +107,15 @@ func (r *procRunner) Start(context.Context) error {
 func (r *procRunner) reap() {
 	defer close(r.done)
 	pid := r.cmd.Process.Pid
-	if waitExitNoReap(pid) {
+	early := waitExitNoReap(pid)
+	if early {
 		// The process is a zombie and its pid still names the group:
 		// no other process can have taken it.
 		killGroup(pid)
 	}
 	r.waitErr = r.cmd.Wait()
 	close(r.exited)
-	if !groupKilledBeforeReap {
+	if !early {
 		killGroup(pid)
 	}
 	grace, cancel := context.WithTimeout(context.Background(), pipeGrace)
@@ -129,7 +130,7 @@ func (r *procRunner) reap() {
 	r.stderr.f.Close()
 }
 
-// Wait blocks until the process has exited and both pipes are done.
+// Wait blocks until the process has exited and been reaped.
 func (r *procRunner) Wait(context.Context) error {
 	<-r.exited
 	return r.waitErr

@@ -50,9 +50,12 @@ import (
 // and exits with status 1; when the host goes away, even killed with
 // SIGKILL, the process exits within about a second (Serve watches a pipe
 // only the host holds, and polls the parent pid; on Linux the host also
-// sets a parent-death signal, which covers the time before Serve runs). It returns normally only
-// after the host shut it down cleanly, so a test binary can serve itself
-// from TestMain:
+// sets a parent-death signal, which covers the time before Serve runs); a
+// node stopped that way ends its Run with an error saying so, so that a
+// host that is in fact alive (the plugin's parent was a wrapper script that
+// died) restarts the node instead of seeing it return. Serve returns
+// normally only after the host shut it down cleanly, so a test binary can
+// serve itself from TestMain:
 //
 //	if pluginproto.IsChild() { plugins.Serve(kinds...); return }
 //
@@ -188,7 +191,8 @@ type nodeServer struct {
 	actor    Actor           // guarded by mu
 	name     string          // guarded by mu
 	stop     context.CancelFunc
-	stopping bool // guarded by mu
+	stopping bool   // guarded by mu
+	gone     string // guarded by mu; why the host is gone, once abandon runs
 }
 
 var _ pluginproto.Server = (*nodeServer)(nil)
@@ -290,7 +294,17 @@ func (s *nodeServer) Run(ctx context.Context, out io.Writer) error {
 	s.mu.Unlock()
 	s.out.set(out)
 	defer s.out.set(nil)
-	return a.Run(runCtx)
+	err = a.Run(runCtx)
+	s.mu.Lock()
+	gone := s.gone
+	s.mu.Unlock()
+	if gone != "" {
+		// Stopped because this process lost its host, not by the host: if
+		// the host is in fact alive (this plugin's parent was a wrapper
+		// script that died), the node has failed and must be restarted.
+		return fmt.Errorf("%s: stopped: the topo host went away (%s); this plugin process is exiting", s.name, gone)
+	}
+	return err
 }
 
 // Health is the node's verdict (see HealthChecker): nil unless the node
@@ -375,8 +389,12 @@ func (s *nodeServer) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// abandon is called when the host is gone: stop, close briefly, exit.
-func (s *nodeServer) abandon() {
+// abandon is called when the host is gone (why says how it was noticed):
+// stop, close briefly, exit.
+func (s *nodeServer) abandon(why string) {
+	s.mu.Lock()
+	s.gone = why
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		s.closeAll()
@@ -411,16 +429,16 @@ func (w *switchWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
-// watchParent calls gone (once) when the host process goes away: the pipe
+// watchParent calls gone (once, with the reason) when the host process goes away: the pipe
 // named by EnvParentFD reads EOF (the kernel closes the host's end when it
 // dies, whatever killed it), or, as a fallback, the parent pid changes.
 // The watchers live as long as the process.
-func watchParent(log *slog.Logger, gone func()) {
+func watchParent(log *slog.Logger, gone func(why string)) {
 	var once sync.Once
 	fire := func(why string) {
 		once.Do(func() {
 			log.Warn("topo host went away; plugin exiting", "why", why)
-			gone()
+			gone(why)
 		})
 	}
 	if v := os.Getenv(pluginproto.EnvParentFD); v != "" {

@@ -22,6 +22,17 @@
 // a kind would reject at start fail the load at the attribute's line; a
 // plugin's kinds are checked in a process of the plugin ([CheckPluginNodes]).
 //
+// A node with isolation = "process" runs in a subprocess: the default
+// Launcher starts the program's own executable again. Such a program calls
+// [ServeIfChild] with its registry first thing in main, so that the
+// subprocess serves the node instead of running main:
+//
+//	if runtime.ServeIfChild(&reg) {
+//		return
+//	}
+//
+// Without the call the node fails with an error that says to add it.
+//
 // # Start-up
 //
 // Run creates one plugins.Actor per instance — plugins.NewActor for

@@ -35,8 +35,10 @@
 //     (every replica's connectable bind endpoints) and node.NAME[i].SOCKET
 //     (one replica's).
 //
-// A plugin block sets exactly one of command (an executable, relative to
-// the file) and source (a Go package to build), an optional sha256 pin, and
+// A plugin block sets exactly one of command (an executable) and source (a
+// Go package to build) — a relative path in either is relative to the
+// directory of the topology file, not the working directory; a bare name
+// in command is looked up in PATH — an optional sha256 pin, and
 // an optional env, an object of environment variables added to the plugin
 // process's environment (numbers and bools become strings):
 //

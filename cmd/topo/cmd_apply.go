@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -30,7 +29,8 @@ const applyHelp = `Usage: topo apply [options] FILE
   Runs the topology in FILE in the foreground until every task node has
   finished (then the services are stopped) or until interrupted (Ctrl-C or
   SIGTERM stops every node and exits 0, also while nodes are still starting;
-  a second Ctrl-C forces the exit).
+  a second Ctrl-C forces the exit). Ctrl-C while plugins are still starting
+  kills them, with their process groups, at once.
 
   Node output goes to stdout, one line at a time, prefixed with the
   instance name: "worker[2] | ...". The runtime's log goes to stderr.
@@ -150,31 +150,21 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		renderDiags(c.stderr, d.Files, d.Diagnostics, color, width)
 	}
 
-	launcher := pluginhost.New(pluginhost.Options{Logger: logger})
-	defer launcher.Close()
-
-	// Signals: the first cancels ctx, which stops loading plugins, starting
+	// Signals, from loading on: the first cancels in.ctx, which stops
+	// loading plugins (those still starting are killed at once), starting
 	// nodes or running them, whichever is under way (an interruption is not
-	// a failure); the second forces the exit.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var interrupted atomic.Bool
-	forced := make(chan struct{})
-	finished := make(chan struct{})
-	defer close(finished)
-	go func() { // owned: ends when runApply returns
-		select {
-		case sig := <-c.signals:
-			interrupted.Store(true)
-			logger.Warn("interrupted, stopping every node (again to force)", "signal", fmt.Sprint(sig))
-			cancel()
-		case <-finished:
-			return
-		}
-		select {
-		case <-c.signals:
-			close(forced)
-		case <-finished:
+	// a failure); the second closes in.forced: exit 130 now, killing every
+	// plugin process group without waiting.
+	in := watchInterrupts(ctx, c.signals, func(sig os.Signal) {
+		logger.Warn("interrupted, stopping every node (again to force)", "signal", fmt.Sprint(sig))
+	})
+	defer in.stop()
+	ctx = in.ctx
+	launcher := pluginhost.New(pluginhost.Options{Logger: logger})
+	forced := false
+	defer func() {
+		if !forced {
+			launcher.Close()
 		}
 	}()
 	// wait runs f until it returns or a second signal forces the exit.
@@ -184,7 +174,9 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		select {
 		case err = <-done:
 			return err, true
-		case <-forced:
+		case <-in.forced:
+			forced = true
+			launcher.Abort()
 			return nil, false
 		}
 	}
@@ -233,8 +225,13 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		return forcedExit(nil)
 	}
 	if err != nil {
-		if interrupted.Load() {
-			return 0 // interrupted while starting plugins: nothing ran
+		if in.interrupted() != nil { // interrupted while starting plugins
+			if asJSON {
+				logger.Info("interrupted while starting plugins; nothing ran")
+			} else {
+				fmt.Fprintln(c.stderr, "topo: interrupted while starting plugins; nothing ran")
+			}
+			return 0
 		}
 		var d *runtime.DiagnosticsError
 		if errors.As(err, &d) {
@@ -252,7 +249,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	writeSummary(c.stderr, logger, asJSON, rt.Status(), color)
 	if runErr != nil {
 		fail(runErr)
-		if interrupted.Load() && errors.Is(runErr, runtime.ErrShutdownTimeout) {
+		if in.interrupted() != nil && errors.Is(runErr, runtime.ErrShutdownTimeout) {
 			return 130
 		}
 		return 1

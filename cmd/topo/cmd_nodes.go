@@ -15,7 +15,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/runtime"
+	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -51,7 +51,12 @@ func nodesSources(ctx context.Context, c *cli, file string) ([]nodesSource, erro
 	}
 	if !diags.HasErrors() {
 		var pluginKinds map[string][]*plugins.Kind
-		pluginKinds, diags = runtime.PluginKinds(ctx, f, opts, nil, f.Dir)
+		host := pluginhost.New(pluginhost.Options{})
+		defer host.Close()
+		pluginKinds, diags, err = startPluginKinds(ctx, c, f, opts, host)
+		if err != nil {
+			return nil, err
+		}
 		names := make([]string, 0, len(pluginKinds))
 		for name := range pluginKinds {
 			names = append(names, name)
@@ -120,7 +125,7 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 	sources, err := nodesSources(ctx, c, *file)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	var all []nodesKind
 	for _, src := range sources {

@@ -100,7 +100,10 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	defer host.Close()
 	if withPlugins {
 		var more hcl.Diagnostics
-		pluginKinds, more = runtime.PluginKinds(ctx, f, opts, host, f.Dir)
+		pluginKinds, more, err = startPluginKinds(ctx, c, f, opts, host)
+		if err != nil {
+			return res, err
+		}
 		for _, d := range more {
 			d.Detail += " (validate with -plugins=false to skip checking plugin kinds)"
 		}
@@ -170,7 +173,9 @@ const validateHelp = `Usage: topo validate [options] FILE
   if needed) to learn their kinds and to check their nodes' values, so
   plugin nodes are checked like any other (a plugin built before topo
   could ask it to check values gets a warning instead); -plugins=false
-  skips that and only warns that they were not checked.
+  skips that and only warns that they were not checked. Ctrl-C while they
+  start kills them at once (exit 1); a second Ctrl-C exits 130 without
+  waiting.
 
   Exit status: 0 when the file is valid (warnings allowed), 1 otherwise.
 
@@ -192,6 +197,9 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 		return 1
 	}
 	res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
+	if err != nil && exitCode(err) == 130 {
+		return 130 // a second Ctrl-C: out at once
+	}
 	if *asJSON {
 		if err != nil { // reading stdin: still one JSON object on stdout
 			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
@@ -206,7 +214,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	color := c.isTTY && !*noColor
 	renderDiags(c.stderr, res.files, res.diags, color, diagWidth(c))
@@ -289,6 +297,9 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 		// the diagnostics in validate -json's shape. Warnings of a valid
 		// file go to stderr as text.
 		res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
+		if err != nil && exitCode(err) == 130 {
+			return 130
+		}
 		if err != nil {
 			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
 		}
@@ -302,9 +313,9 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 		}
 		return 0
 	}
-	res, ok := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
-	if !ok {
-		return 1
+	res, code := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
+	if code != 0 {
+		return code
 	}
 	if err := writePlan(c.stdout, res); err != nil {
 		fmt.Fprintf(c.stderr, "topo plan: %v\n", err)
@@ -314,18 +325,19 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 }
 
 // loadForOutput loads a file for plan and graph: diagnostics go to
-// stderr; ok is false when there were errors.
-func loadForOutput(ctx context.Context, c *cli, cmd, path string, vars []topology.VarArg, noColor, withPlugins bool) (loadResult, bool) {
+// stderr; code is the exit status when there were errors (1, or 130 after
+// a forced exit), 0 otherwise.
+func loadForOutput(ctx context.Context, c *cli, cmd, path string, vars []topology.VarArg, noColor, withPlugins bool) (loadResult, int) {
 	res, err := loadTopology(ctx, c, path, vars, withPlugins)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo %s: %v\n", cmd, err)
-		return res, false
+		return res, exitCode(err)
 	}
 	renderDiags(c.stderr, res.files, res.diags, c.isTTY && !noColor, diagWidth(c))
 	if res.diags.HasErrors() || res.topo == nil {
-		return res, false
+		return res, 1
 	}
-	return res, true
+	return res, 0
 }
 
 func life(s topology.Schemas, kind string) string {
@@ -678,9 +690,9 @@ func runGraph(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, ok := loadForOutput(ctx, c, "graph", path, *vars, *noColor, *withPlugins)
-	if !ok {
-		return 1
+	res, code := loadForOutput(ctx, c, "graph", path, *vars, *noColor, *withPlugins)
+	if code != 0 {
+		return code
 	}
 	var err error
 	if *format == "mermaid" {

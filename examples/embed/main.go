@@ -5,6 +5,11 @@
 //
 //	go run ./examples/embed
 //	go run ./examples/embed -requests 5
+//	go run ./examples/embed -isolation process   # the reverse node in a subprocess
+//
+// With -isolation process the runtime starts this program again to run the
+// reverse node in a process of its own; main's first call,
+// runtime.ServeIfChild, makes that process serve the node.
 package main
 
 import (
@@ -65,31 +70,39 @@ func reverse(b []byte) []byte {
 }
 
 func main() {
+	// A registry is a value: the built-in kinds plus ours.
+	var reg plugins.Registry
+	if err := builtin.Register(&reg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := reg.Register(reverseKind()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// isolation = "process" runs this program again to serve one node in
+	// a subprocess: in that process, serve and stop here.
+	if runtime.ServeIfChild(&reg) {
+		return
+	}
+
 	requests := flag.Int("requests", 3, "how many requests the client sends")
+	isolation := flag.String("isolation", "goroutine", `how the reverse node runs: "goroutine" or "process" (a subprocess: this program again)`)
 	flag.Parse()
-	if err := run(*requests); err != nil {
+	if err := run(&reg, *requests, *isolation); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(requests int) error {
-	// A registry is a value: the built-in kinds plus ours.
-	var reg plugins.Registry
-	if err := builtin.Register(&reg); err != nil {
-		return err
-	}
-	if err := reg.Register(reverseKind()); err != nil {
-		return err
-	}
-
+func run(reg *plugins.Registry, requests int, isolation string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// One Options value loads the topology and runs it: the registry is
 	// given once, variables as Go values.
 	rt, err := runtime.Load(ctx, "reverse.hcl", topologySrc, runtime.Options{
-		Registry: &reg,
-		Vars:     map[string]any{"requests": requests},
+		Registry: reg,
+		Vars:     map[string]any{"requests": requests, "isolation": isolation},
 		Stdout:   os.Stdout,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnEvent: func(ev runtime.Event) {

@@ -6,12 +6,19 @@ variable "requests" {
   default = 3
 }
 
+variable "isolation" {
+  type        = string
+  default     = "goroutine"
+  description = "goroutine, or process: the reverser in a subprocess (the program serving itself)."
+}
+
 node "reverser" {
-  type = "reverse"
+  type      = "reverse"
+  isolation = var.isolation
 
   socket "in" {
     type = "REP"
-    bind = ["inproc://reverse"]
+    bind = ["tcp://127.0.0.1:0"] # not inproc://, which cannot cross into a subprocess
   }
 }
 

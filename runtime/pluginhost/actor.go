@@ -36,6 +36,7 @@ type actor struct {
 	mu        sync.Mutex
 	lastStats map[string]socket.Stats // guarded by mu
 	closed    bool                    // guarded by mu
+	closeDone chan struct{}           // guarded by mu; made by the first Close, closed when it is done
 	ran       bool                    // guarded by mu; Run has returned
 	final     bool                    // guarded by mu; lastStats were read after the body stopped
 }
@@ -101,7 +102,8 @@ func (a *actor) Ready(ctx context.Context) error {
 // writer Launch was given. When ctx is done it asks the plugin to stop and
 // waits up to Options.StopTimeout for the body to return (a clean stop is
 // nil). If the process dies, Run returns an error wrapping ErrExited that
-// names the instance; if the health monitor killed it, one wrapping
+// names the instance — also when the body had returned nil as the process
+// went away (see returned); if the health monitor killed it, one wrapping
 // ErrUnresponsive or plugins.ErrUnhealthy.
 func (a *actor) Run(ctx context.Context) error {
 	defer func() {
@@ -115,6 +117,9 @@ func (a *actor) Run(ctx context.Context) error {
 	go func() { done <- a.pr.conn.Run(streamCtx, a.out) }()
 	select {
 	case err := <-done:
+		if err == nil && ctx.Err() == nil {
+			return a.returned()
+		}
 		return a.err("run", err)
 	case <-ctx.Done():
 	}
@@ -137,13 +142,53 @@ func (a *actor) Run(ctx context.Context) error {
 	}
 }
 
+// serviceExitWait is how long a service node's clean return, which the
+// host did not ask for, waits to see whether its process is exiting.
+// A plugin that stops its node because it lost its host exits within
+// about half a second of the return (plugins.Serve's abandon).
+const serviceExitWait = time.Second
+
+// returned judges a body that returned nil while the host was not stopping
+// it. The return counts only while the plugin process lives: a process
+// that exits (or was killed) as its body returns — a plugin whose wrapper
+// script was killed, one that lost its parent and stopped its node, a
+// crash racing the return — fails the node with ErrExited, so the runtime
+// restarts it. For a service node, whose body is not meant to return on its
+// own, the host waits up to serviceExitWait for that exit; a task node's
+// return is judged at once (its process normally lives on until Close), so
+// finishing a task costs nothing.
+func (a *actor) returned() error {
+	wait := serviceExitWait
+	if a.life() == plugins.Task {
+		wait = 0
+	}
+	if a.pr.run.exitedWithin(wait) {
+		return a.err("run", errors.New("the node returned as its process exited"))
+	}
+	return nil
+}
+
+// life is the plugin's own word on the kind's life; service if unknown.
+func (a *actor) life() plugins.Life {
+	for _, k := range a.pr.desc.Kinds {
+		if k.Name == a.spec.Kind && k.Life == "task" {
+			return plugins.Task
+		}
+	}
+	return plugins.Service
+}
+
 // Stats returns the plugin's socket counters, or the last ones seen if the
 // plugin does not answer within a second (see StatsApprox).
 func (a *actor) Stats() map[string]socket.Stats {
 	a.mu.Lock()
-	closed := a.closed
+	closed, closing := a.closed, a.closeDone
 	a.mu.Unlock()
-	if !closed {
+	if closed {
+		// Close reads the process's last counts before it ends it: wait
+		// for them rather than report what the last poll saw.
+		<-closing
+	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		st, err := a.pr.conn.Stats(ctx)
 		cancel()
@@ -182,11 +227,16 @@ func (a *actor) StatsApprox() bool {
 func (a *actor) Close() error {
 	a.mu.Lock()
 	if a.closed {
+		done := a.closeDone
 		a.mu.Unlock()
+		<-done // a concurrent Close: return when the process is gone
 		return nil
 	}
 	a.closed = true
+	a.closeDone = make(chan struct{})
+	done := a.closeDone
 	a.mu.Unlock()
+	defer close(done)
 	if a.stopWatch != nil {
 		a.stopWatch()
 	}

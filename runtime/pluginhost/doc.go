@@ -22,10 +22,14 @@
 //     never cross the host. plugin == nil runs Options.Self, topo serving
 //     its own built-in kinds (`topo plugin-serve`), for isolation = "process".
 //   - Close kills every process still running.
+//   - Abort SIGKILLs every process (group) it started, those still
+//     starting too, without waiting: for a program about to exit (topo's
+//     second Ctrl-C).
 //
 // Executables. plugin "x" { command = "./bin/x" } runs that file (relative
-// to baseDir, the topology file's directory; a bare name is looked up in
-// PATH first). plugin "x" { source = "./dir" } builds the Go main package in
+// to baseDir, the topology file's directory, made absolute — so "./x" with
+// baseDir "." is never looked up in PATH; a bare name is looked up in PATH
+// first). plugin "x" { source = "./dir" } builds the Go main package in
 // dir with `go build` into Options.CacheDir (default
 // os.UserCacheDir()/topo/plugins) as x-<hash>, rebuilding when the hash of
 // the toolchain, the module files and every non-module-cache package the
@@ -41,12 +45,42 @@
 // go-plugin, kills it after 2 seconds (at most 3 if the plugin does not
 // even answer the shutdown call), and returns once it is reaped.
 //
+// Process groups. Each plugin process leads a process group of its own
+// (Setpgid), and every kill — Close, a cancelled start, a failed health
+// check, Abort — sends SIGKILL to the whole group; so does the process's
+// own exit, the moment it happens (on Linux while the exited process is
+// still a zombie, so its pid cannot have been reused). A plugin command
+// that is a wrapper script running the plugin without exec thus behaves
+// like the plugin itself: killing the plugin kills the wrapper's child, and
+// a killed wrapper takes the real plugin with it, so the node fails with
+// ErrExited and is restarted. A plugin's stdout and stderr are read for at
+// most 0.5 s after its process exited, then closed: a descendant that left
+// the group (setsid) and still holds them cannot make the host wait.
+// Being in its own group, a plugin does not receive the terminal's Ctrl-C;
+// the host stops it.
+//
+// A clean return. When a node's body returns nil while the host is not
+// stopping it, the return counts only if the plugin process is still
+// alive: if the process has exited or been killed by then — a wrapper
+// that died, a plugin that lost its parent and stopped its node (Run then
+// also reports that, from the plugin side), a crash racing the return —
+// Run fails with ErrExited instead. For a service node, which is not meant
+// to return on its own, the host waits up to 1 s to see whether the
+// process exits; a task node's return is judged at once (its process lives
+// on until the Actor is closed).
+//
 // Starting. Launch and Kinds block while the process starts, handshakes
 // and describes itself, bounded by Options.StartTimeout
-// (ErrHandshakeTimeout). If their ctx is done first, the process is killed
-// (os/exec's CommandContext) and reaped, and the error names the node or
-// plugin, the pid, and wraps ctx.Err(): a cancelled `topo apply` never waits
-// for a plugin stuck in its initialisation.
+// (ErrHandshakeTimeout). If their ctx is done first, the process and its
+// group are killed and reaped, and the error names the node or plugin, the
+// pid, and wraps ctx.Err(): a cancelled `topo apply` never waits for a
+// plugin stuck in its initialisation, nor for a wrapper script's child.
+//
+// Self. With plugin == nil, Launch runs Options.Self, by default this
+// executable with the argument "plugin-serve": topo's hidden command, or,
+// in a program that embeds the runtime, that program again, which serves
+// when main starts with runtime.ServeIfChild. If it does not serve, the
+// error says to add that call.
 //
 // Health. While an Actor is open, a goroutine it owns asks the plugin for
 // its node's health (pluginproto's Health call) every
@@ -79,7 +113,10 @@
 // there is no parent-death signal: the pipe and the pid poll alone apply, so
 // a plugin stuck before plugins.Serve outlives a killed host until it
 // reaches Serve (or forever, if it never does); a host that exits normally
-// or whose ctx is cancelled kills its plugins itself on every OS.
+// or whose ctx is cancelled kills its plugins itself on every OS. The
+// parent-death signal only reaches the process the host started: the child
+// of a wrapper script (without exec) that is stuck before plugins.Serve
+// outlives a host killed with SIGKILL, as on other systems.
 //
 // Output and logs. What a node writes to Env.Out is streamed back in Run's
 // response and written to Launch's out, in order, before Run returns: the

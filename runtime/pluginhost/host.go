@@ -102,8 +102,9 @@ type Host struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	procs  map[*proc]struct{} // guarded by mu
-	closed bool               // guarded by mu
+	procs  map[*proc]struct{}       // guarded by mu
+	runs   map[*procRunner]struct{} // every process started and not yet killed, starting ones too; guarded by mu
+	closed bool                     // guarded by mu
 
 	buildMu sync.Mutex
 	built   map[string]string // source dir → executable; guarded by buildMu
@@ -140,7 +141,7 @@ func New(o Options) *Host {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{},
+	return &Host{opts: o, log: log, procs: map[*proc]struct{}{}, runs: map[*procRunner]struct{}{}, built: map[string]string{}, sums: map[string]fileSum{},
 		descs: map[string]*pluginproto.Description{}}
 }
 
@@ -175,6 +176,22 @@ func (h *Host) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// Abort sends SIGKILL to every plugin process group this Host started,
+// those still starting included, and returns at once without waiting for
+// any of them: for a program about to exit that must not wait (topo's
+// second Ctrl-C). Close still reaps them. Safe to call at any time.
+func (h *Host) Abort() {
+	h.mu.Lock()
+	runs := make([]*procRunner, 0, len(h.runs))
+	for r := range h.runs {
+		runs = append(runs, r)
+	}
+	h.mu.Unlock()
+	for _, r := range runs {
+		_ = r.Kill(context.Background())
+	}
 }
 
 // Kinds starts the plugin once, asks it which kinds it serves, and stops
@@ -314,6 +331,9 @@ func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 	}
 	pr, err := h.start(ctx, exe, args, pluginEnv(p), label, log)
 	if err != nil {
+		if p == nil && len(h.opts.Self) == 0 && (errors.Is(err, ErrNotPlugin) || errors.Is(err, ErrHandshakeTimeout)) {
+			err = fmt.Errorf("%w\n%s", err, selfHint(exe))
+		}
 		return nil, err
 	}
 	if !serves(pr.desc, spec.Kind) {
@@ -357,6 +377,15 @@ func (h *Host) self() (string, []string, error) {
 	return exe, []string{"plugin-serve"}, nil
 }
 
+// selfHint says what a program that runs its own kinds with
+// isolation = "process" must do when it did not serve.
+func selfHint(exe string) string {
+	return fmt.Sprintf("isolation = \"process\" runs this program again (%s plugin-serve) to serve the node, "+
+		"and it did not serve: a Go program that embeds the topo runtime must call "+
+		"`if runtime.ServeIfChild(&reg) { return }` first thing in main, with its registry "+
+		"(see `go doc github.com/topo-zmq/topo/runtime.ServeIfChild`)", exe)
+}
+
 // pluginEnv is the plugin block's env as KEY=VALUE, sorted; nil for p == nil.
 func pluginEnv(p *topology.Plugin) []string {
 	if p == nil {
@@ -384,7 +413,12 @@ func (h *Host) resolve(ctx context.Context, p *topology.Plugin, baseDir string) 
 					break
 				}
 			}
+			// Relative to the topology file's directory, and absolute:
+			// Join(".", "./x") is "x", which exec would look up in $PATH.
 			exe = filepath.Join(baseDir, exe)
+			if abs, err := filepath.Abs(exe); err == nil {
+				exe = abs
+			}
 		}
 	case p.Source != "":
 		built, err := h.build(ctx, p, baseDir)
@@ -475,6 +509,7 @@ type proc struct {
 	h      *Host
 	client *plugin.Client
 	cmd    *exec.Cmd
+	run    *procRunner // starts, reaps and kills cmd's process group
 	conn   *pluginproto.Client
 	desc   *pluginproto.Description
 	exe    string
@@ -509,7 +544,8 @@ func (h *Host) start(ctx context.Context, exe string, args, env []string, label 
 		// serve when started as a plugin (an embedding program running
 		// itself for isolation = "process"): refuse instead of recursing.
 		return nil, fmt.Errorf("%s: this process was started as a topo plugin (%s is set) and must serve, not launch plugins: "+
-			"call plugins.Serve in main when pluginhost.IsChild() is true, or set pluginhost.Options.Self to a program that serves",
+			"call `if runtime.ServeIfChild(&reg) { return }` first thing in main (or plugins.Serve when pluginhost.IsChild()), "+
+			"or set pluginhost.Options.Self to a program that serves",
 			label, pluginproto.MagicCookieKey)
 	}
 
@@ -537,12 +573,16 @@ func (h *Host) start(ctx context.Context, exe string, args, env []string, label 
 		pluginproto.EnvLogLevel+"="+level.String(),
 	)
 	stderr := &tail{}
+	run := newProcRunner(cmd)
+	h.mu.Lock()
+	h.runs[run] = struct{}{}
+	h.mu.Unlock()
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: pluginproto.Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{
 			pluginproto.ProtocolVersion: {pluginproto.PluginName: &pluginproto.GRPCPlugin{}},
 		},
-		Cmd:              cmd,
+		RunnerFunc:       run.runnerFunc,
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -552,7 +592,7 @@ func (h *Host) start(ctx context.Context, exe string, args, env []string, label 
 		SyncStdout:       &lineLogger{log: log, msg: "plugin stdout"},
 		SyncStderr:       &lineLogger{log: log, msg: "plugin stderr"},
 	})
-	pr := &proc{h: h, client: client, cmd: cmd, exe: exe, parent: w, stderr: stderr, cancel: procCancel}
+	pr := &proc{h: h, client: client, cmd: cmd, run: run, exe: exe, parent: w, stderr: stderr, cancel: procCancel}
 	// fail kills the process and reports ctx's end in preference to the
 	// errors it causes.
 	fail := func(err error) (*proc, error) {
@@ -783,19 +823,28 @@ func (pr *proc) pid() int {
 const killGrace = 3 * time.Second
 
 // kill ends the process (gracefully through go-plugin, then SIGKILL after
-// 2s, or after killGrace if go-plugin's shutdown call hangs), waits for it
-// to be reaped, and forgets it. Idempotent; blocks until the process is gone.
+// 2s, or after killGrace if go-plugin's shutdown call hangs), SIGKILLs
+// what is left of its process group, waits for it to be reaped (and its
+// pipes, at most pipeGrace longer), and forgets it. Idempotent; blocks
+// until the process is gone.
 func (pr *proc) kill() {
 	pr.killOnce.Do(func() {
 		backstop := time.AfterFunc(killGrace, pr.cancel)
 		pr.client.Kill()
 		backstop.Stop()
 		pr.cancel()
+		// The group too: go-plugin's graceful exit ends the plugin, not
+		// what the plugin (a wrapper script) may have started.
+		_ = pr.run.Kill(context.Background())
+		if pr.run.started() {
+			<-pr.run.done // bounded: pipeGrace after the exit
+		}
 		// Only now: closing it first would make the plugin exit on its own
 		// (status 3, "host went away") instead of shutting down cleanly.
 		pr.parent.Close()
 		pr.h.mu.Lock()
 		delete(pr.h.procs, pr)
+		delete(pr.h.runs, pr.run)
 		pr.h.mu.Unlock()
 	})
 }

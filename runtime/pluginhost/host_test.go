@@ -558,7 +558,7 @@ func TestNaiveEmbedderDoesNotRecurse(t *testing.T) {
 	if !errors.Is(err, ErrNotPlugin) {
 		t.Fatalf("Launch = %v, want ErrNotPlugin", err)
 	}
-	for _, w := range []string{"outer: self", "exit status 1", "inner: self: this process was started as a topo plugin", "call plugins.Serve"} {
+	for _, w := range []string{"outer: self", "exit status 1", "inner: self: this process was started as a topo plugin", "runtime.ServeIfChild(&reg)"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not contain %q", err, w)
 		}

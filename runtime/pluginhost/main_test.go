@@ -222,6 +222,20 @@ func testKinds() []*plugins.Kind {
 				}), nil
 			},
 		},
+		&plugins.Kind{
+			// vanish is a service whose body returns nil on its own and
+			// whose process is killed right after, as a plugin killed with
+			// its wrapper script may be: the host must not take the return
+			// for a finish.
+			Name: "vanish",
+			Life: plugins.Service,
+			New: func(plugins.Config) (plugins.Node, error) {
+				return plugins.NodeFunc(func(ctx context.Context, env plugins.Env) error {
+					time.AfterFunc(20*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+					return nil
+				}), nil
+			},
+		},
 		wedgeKind(),
 	)
 }

@@ -5,6 +5,8 @@ package pluginhost
 import (
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // setParentDeathSignal asks the kernel to SIGKILL the plugin process when
@@ -19,4 +21,18 @@ func setParentDeathSignal(cmd *exec.Cmd) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+}
+
+// waitExitNoReap blocks until the process exits, leaving it a zombie
+// (waitid with WNOWAIT), and reports whether it could wait: then reap
+// kills the group while the exited leader's pid still names it.
+func waitExitNoReap(pid int) bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil
+	}
 }

@@ -8,3 +8,7 @@ import "os/exec"
 // signal, and plugins rely on the parent pipe and the parent-pid poll in
 // plugins.Serve (see the package doc).
 func setParentDeathSignal(*exec.Cmd) {}
+
+// waitExitNoReap cannot wait without reaping here: reap kills the group
+// right after reaping its leader.
+func waitExitNoReap(int) bool { return false }

@@ -162,7 +162,7 @@ func specFromWire(w *pluginproto.Spec) (Spec, error) {
 	if err != nil {
 		return Spec{}, fmt.Errorf("%s: attributes: %w", w.Name, err)
 	}
-	spec := Spec{Name: w.Name, Index: w.Index, Kind: w.Kind, Attrs: attrs}
+	spec := Spec{Name: w.Name, Run: w.Run, Index: w.Index, Kind: w.Kind, Attrs: attrs}
 	for _, s := range w.Sockets {
 		t, err := socket.ParseType(s.Type)
 		if err != nil {

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -141,8 +143,9 @@ var (
 // Runtime runs one topology once. Create it with New, start it with Run;
 // Status is safe to call concurrently with Run, and after it.
 type Runtime struct {
-	topo *topology.Topology
-	opts Options
+	topo  *topology.Topology
+	opts  Options
+	runID string // announced by every socket of the run (socket.Options.Run)
 
 	// newActor builds an in-process actor; tests replace it.
 	newActor func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error)
@@ -156,7 +159,19 @@ type Runtime struct {
 
 // New returns a Runtime for t. It does nothing until Run.
 func New(t *topology.Topology, o Options) *Runtime {
-	return &Runtime{topo: t, opts: o.withDefaults(), newActor: inProcessActor}
+	return &Runtime{topo: t, opts: o.withDefaults(), runID: newRunID(), newActor: inProcessActor}
+}
+
+// RunID identifies this run: every socket of its nodes announces it to its
+// peers (with "instance.socket"), so a socket tells the run's own peers
+// from external ones. Random, fixed at New.
+func (r *Runtime) RunID() string { return r.runID }
+
+// newRunID returns 16 random hex digits.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux and other supported platforms
+	return hex.EncodeToString(b[:])
 }
 
 // node is one instance under supervision.
@@ -277,7 +292,7 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
 			errs = append(errs, fmt.Errorf("%s: isolation = \"process\" needs a plugin launcher, none configured", in.Name))
 			continue
 		}
-		spec, err := buildSpec(in, kindName, exp)
+		spec, err := buildSpec(in, kindName, r.runID, exp)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -38,6 +38,16 @@
 // ypipe) except into PUB and XPUB, whose inbound subscriptions can come from
 // several goroutines.
 //
+// # Which peer a connection is
+//
+// A socket made with Options.Run and Name (the runtime sets them: the run's
+// id and "instance.socket") announces both in the metadata of every
+// handshake, as the properties X-Topo-Run and X-Topo-Peer; inproc peers
+// exchange them in memory. Stats().Conns and the connection events name
+// each connection's peer and say whether it is external: not of this
+// socket's run (a libzmq peer announces nothing and is always external).
+// This costs one map entry per connection and nothing per message.
+//
 // # Waiting
 //
 // A Recv that finds nothing to read, and a Send refused at the high-water

@@ -262,6 +262,14 @@ func (s *Socket) Stats() Stats {
 	s.mu.Lock()
 	st.Peers = s.peers
 	st.Subscribers = s.subscribersLocked()
+	if s.peers > 0 {
+		st.Conns = make([]PeerInfo, 0, s.peers)
+		for _, p := range *s.pipes.Load() {
+			if p.connected.Load() {
+				st.Conns = append(st.Conns, p.infoLocked())
+			}
+		}
+	}
 	s.mu.Unlock()
 	return st
 }
@@ -430,8 +438,8 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 		fwd = fwd || (on && s.opt.XPubVerbose) || (!on && s.opt.XPubVerboser)
 	}
 	s.mu.Unlock()
-	if on {
-		s.emit(Event{Kind: EventSubscribed, Endpoint: p.endpoint, Peer: p.peerAddr()})
+	if on && s.opt.OnEvent != nil {
+		s.emit(p.peerEvent(EventSubscribed, nil))
 	}
 	return fwd
 }
@@ -931,7 +939,7 @@ func (s *Socket) nextRoutingIDLocked() []byte {
 // attach makes p live with a peer whose identity is peerID. It rejects the
 // peer (returning an error) for a PAIR that already has one or a ROUTER
 // routing id already in use.
-func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
+func (s *Socket) attach(p *pipe, peerID []byte, addr string, meta peerMeta) error {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	s.mu.Lock()
@@ -968,6 +976,7 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
 	}
 	p.connected.Store(true)
 	p.addr = addr
+	p.meta = meta
 	s.peers++
 	s.st.connects.Add(1)
 	s.changedLocked()
@@ -982,7 +991,9 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
 		p.sendForce(m)
 	}
 	signal(s.sendWake)
-	s.emit(Event{Kind: EventConnected, Endpoint: p.endpoint, Peer: addr})
+	if s.opt.OnEvent != nil {
+		s.emit(p.peerEvent(EventConnected, nil))
+	}
 	return nil
 }
 
@@ -1023,8 +1034,8 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	for _, m := range cancels {
 		s.enqueueIn(p, m, true, nil)
 	}
-	if wasConnected {
-		s.emit(Event{Kind: EventDisconnected, Endpoint: p.endpoint, Peer: p.addr, Err: cause})
+	if wasConnected && s.opt.OnEvent != nil {
+		s.emit(p.peerEvent(EventDisconnected, cause))
 	}
 }
 

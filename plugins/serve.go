@@ -303,6 +303,11 @@ func (s *nodeServer) Health(ctx context.Context) error {
 func (s *nodeServer) Stop(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sockets != nil {
+		// The host stops a body when the run stops (or when it failed its
+		// health checks): its sockets need not linger for peers of the run.
+		s.sockets.StopRun()
+	}
 	s.stopping = true
 	if s.stop != nil {
 		s.stop()

@@ -57,6 +57,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// StopGrace is how long a stopped node's body may take to return
 	// before the runtime closes its sockets to unblock it. Default 500ms.
+	// When the run stops, a body still blocked writing to Stdout then
+	// holds the stop: the runtime stops waiting for it (see Run).
 	StopGrace time.Duration
 	// BackoffInitial and BackoffMax shape the delay before a restart: it
 	// starts at BackoffInitial and doubles with every restart inside
@@ -134,7 +136,8 @@ var (
 	ErrRestartLimit = errors.New("restart limit exceeded")
 	// ErrNodeFailed: a node failed and its restart policy does not restart it.
 	ErrNodeFailed = errors.New("node failed")
-	// ErrShutdownTimeout: some nodes did not stop within ShutdownTimeout.
+	// ErrShutdownTimeout: some nodes did not stop within ShutdownTimeout,
+	// or a body blocked writing its output held the stop past StopGrace.
 	ErrShutdownTimeout = errors.New("nodes did not stop in time")
 	// ErrAlreadyRun: Run was called twice on one Runtime.
 	ErrAlreadyRun = errors.New("runtime: Run already called")

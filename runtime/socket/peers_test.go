@@ -193,3 +193,106 @@ func TestInteropPeersExternal(t *testing.T) {
 		}
 	})
 }
+
+// lingerSetup connects a PUSH of run-1 (in its own Context, lingering up to
+// an hour) to a PULL made by newPull in another Context, and queues more
+// than the PULL (which is not reading) and the kernel can take, so the PUSH
+// has messages queued when it closes. It returns the PUSH's Context.
+func lingerSetup(ctx context.Context, t *testing.T, pull *socket.Socket, n int, body []byte) (*socket.Context, *socket.Socket) {
+	t.Helper()
+	ep := bindEphemeral(t, pull)
+	zctx := &socket.Context{}
+	t.Cleanup(func() { _ = zctx.Close() })
+	push := newSock(t, zctx, socket.PUSH, socket.Options{Run: "run-1", Name: "gen.out", Linger: time.Hour, SendHWM: -1})
+	connect(t, push, ep)
+	if err := push.WaitPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		mustSend(ctx, t, push, socket.Msg{[]byte(strconv.Itoa(i)), body}, fmt.Sprint(i))
+	}
+	return zctx, push
+}
+
+// closeByDeadline closes s and fails the test if Close has not returned by ctx's
+// deadline (a Close lingering for its hour).
+func closeByDeadline(ctx context.Context, t *testing.T, s *socket.Socket) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Close() }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("%s Close still lingering: %v", s.Type(), ctx.Err())
+	}
+}
+
+// When the run stops (Context.StopRun), Close does not linger for messages
+// queued towards a peer of the same run: that peer is stopping too.
+func TestStopRunDropsInRunQueues(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pctx := &socket.Context{}
+	defer pctx.Close()
+	pull := newSock(t, pctx, socket.PULL, socket.Options{Run: "run-1", Name: "count.in", RecvHWM: 1, Linger: -1})
+	zctx, push := lingerSetup(ctx, t, pull, 200, make([]byte, 256<<10))
+	t.Run("StopRun then Close", func(t *testing.T) {
+		zctx.StopRun()
+		closeByDeadline(ctx, t, push)
+	})
+	_ = pull.Close()
+
+	// StopRun while a Close is already lingering ends the wait too.
+	pull2 := newSock(t, pctx, socket.PULL, socket.Options{Run: "run-1", Name: "count.in", RecvHWM: 1, Linger: -1})
+	zctx2, push2 := lingerSetup(ctx, t, pull2, 200, make([]byte, 256<<10))
+	t.Run("Close then StopRun", func(t *testing.T) {
+		done := make(chan struct{})
+		go func() { defer close(done); _ = push2.Close() }()
+		select {
+		case <-done:
+			t.Fatal("Close returned before StopRun: nothing was left to linger for, the test proves nothing")
+		case <-time.After(100 * time.Millisecond):
+		}
+		zctx2.StopRun()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatal("Close still lingering after StopRun")
+		}
+	})
+}
+
+// After StopRun, Close still lingers for an external peer (one that
+// announces no run: a libzmq peer, or here a topo socket without one) and
+// delivers everything queued for it.
+func TestStopRunLingersForExternal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pctx := &socket.Context{}
+	defer pctx.Close()
+	const n = 200
+	pull := newSock(t, pctx, socket.PULL, socket.Options{RecvHWM: 1})
+	zctx, push := lingerSetup(ctx, t, pull, n, make([]byte, 256<<10))
+	if c := waitConns(ctx, t, push, 1)[0]; !c.External {
+		t.Fatalf("the PULL without a run is %+v, want external", c)
+	}
+	zctx.StopRun()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = push.Close() }()
+	select {
+	case <-done:
+		t.Fatal("Close returned at once: it did not linger for the external peer")
+	case <-time.After(100 * time.Millisecond):
+	}
+	for i := 0; i < n; i++ {
+		m := mustRecv(ctx, t, pull, fmt.Sprint(i))
+		if string(m[0]) != strconv.Itoa(i) {
+			t.Fatalf("message %d: got %q", i, m[0])
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("Close did not return after the external peer took everything")
+	}
+}

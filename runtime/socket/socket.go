@@ -18,11 +18,61 @@ import (
 // and tracks those sockets so Close can close them all. The zero value is
 // ready to use. All methods are safe for concurrent use.
 type Context struct {
-	mu      sync.Mutex
-	binds   map[string]*Socket              // inproc name -> binder
-	links   map[string]map[*inprocLink]bool // inproc name -> connectors
-	sockets map[*Socket]struct{}
-	closed  bool
+	mu       sync.Mutex
+	binds    map[string]*Socket              // inproc name -> binder
+	links    map[string]map[*inprocLink]bool // inproc name -> connectors
+	sockets  map[*Socket]struct{}
+	closed   bool
+	stopping bool // StopRun was called
+}
+
+// StopRun says the run the sockets of c belong to is stopping (every
+// socket of the run is about to close): from now on, closing one of them
+// (Socket.Close, Context.Close) drops what is queued towards peers of the
+// same run (Options.Run, see PeerInfo.External) instead of lingering to
+// flush it, and a Close already lingering stops waiting for them. Those
+// peers are stopping too: there is nobody to flush to. Messages towards
+// external peers (libzmq peers, other runs, other hosts) still linger up
+// to Options.Linger. Sockets without a Run are not affected. Safe for
+// concurrent use; StopRun cannot be undone.
+func (c *Context) StopRun() {
+	c.mu.Lock()
+	c.stopping = true
+	ss := make([]*Socket, 0, len(c.sockets))
+	for s := range c.sockets {
+		ss = append(ss, s)
+	}
+	c.mu.Unlock()
+	for _, s := range ss {
+		s.stopRun()
+	}
+}
+
+// stopRun marks the socket's run as stopping and, if the socket is
+// already lingering, ends its connections to peers of its run.
+func (s *Socket) stopRun() {
+	if s.opt.Run == "" || s.runStopping.Swap(true) {
+		return
+	}
+	if s.closed.Load() {
+		s.killInRun()
+	}
+}
+
+// killInRun closes the connections to peers of the socket's run, dropping
+// what is queued towards them.
+func (s *Socket) killInRun() {
+	s.mu.Lock()
+	var kill []*conn
+	for c := range s.live {
+		if !s.external(c.p.meta) {
+			kill = append(kill, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range kill {
+		c.kill(ErrClosed)
+	}
 }
 
 // NewSocket creates a socket of type t. It starts no goroutine until the
@@ -72,6 +122,9 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 	if c.closed {
 		s.cancel()
 		return nil, fmt.Errorf("socket %s: %w (context closed)", t, ErrClosed)
+	}
+	if c.stopping && o.Run != "" {
+		s.runStopping.Store(true)
 	}
 	if c.sockets == nil {
 		c.sockets = map[*Socket]struct{}{}
@@ -149,18 +202,21 @@ func (o Options) withDefaults() Options {
 type Socket struct {
 	// Read by peers and connection goroutines on every message; written
 	// rarely. Kept off the cache lines the Send and Recv goroutines write.
-	ctx      *Context
-	typ      Type
-	closed   atomic.Bool
-	pipes    atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
-	filter   atomic.Pointer[subSet]  // SUB: local filter
-	ready    *mq                     // tokens: pipes whose inbound queue became readable
-	sendWake chan struct{}           // wakes a blocked Send: space freed or a pipe attached
-	closing  chan struct{}           // closed by Close
-	opt      Options
-	log      *slog.Logger
-	bg       context.Context // cancelled by Close: dials, backoffs
-	cancel   context.CancelFunc
+	ctx    *Context
+	typ    Type
+	closed atomic.Bool
+	// runStopping: the socket's run is stopping (Context.StopRun); Close
+	// does not linger for peers of the run.
+	runStopping atomic.Bool
+	pipes       atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
+	filter      atomic.Pointer[subSet]  // SUB: local filter
+	ready       *mq                     // tokens: pipes whose inbound queue became readable
+	sendWake    chan struct{}           // wakes a blocked Send: space freed or a pipe attached
+	closing     chan struct{}           // closed by Close
+	opt         Options
+	log         *slog.Logger
+	bg          context.Context // cancelled by Close: dials, backoffs
+	cancel      context.CancelFunc
 
 	_ cacheLinePad
 	// Send-side state (Send is single-goroutine).
@@ -1100,6 +1156,9 @@ func (s *Socket) Close() error {
 	// for the peer to close. Then everything is closed.
 	for _, c := range conns {
 		signal(c.p.out.wake)
+	}
+	if s.runStopping.Load() {
+		s.killInRun()
 	}
 	if s.opt.Linger > 0 && len(conns) > 0 {
 		t := time.NewTimer(s.opt.Linger)

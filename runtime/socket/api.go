@@ -129,6 +129,17 @@ type Options struct {
 	// peers stay subscribed to it. It implies XPubVerbose. A cancel for a
 	// prefix the peer never subscribed is ignored in every mode.
 	XPubVerboser bool
+	// MaxSubs and MaxSubBytes are a PUB's or XPUB's budget for what one
+	// peer may subscribe to: distinct prefixes held, and their total
+	// length. A peer that subscribes past either is disconnected
+	// (EventDisconnected with an error wrapping ErrSubLimit, counted in
+	// Stats.SubLimited) and its subscriptions are released; an XPUB passes
+	// the matching cancels to Recv as for any peer that leaves, so a proxy
+	// cancels them upstream. libzmq has no such limit and resends every
+	// subscription on reconnect, so the defaults leave room for real use:
+	// 0 means 100,000 prefixes and 16 MiB per peer; negative means no limit.
+	MaxSubs     int
+	MaxSubBytes int64
 	// RouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
 	// unknown identity; otherwise the message is dropped and counted.
 	RouterMandatory bool
@@ -236,6 +247,9 @@ type Stats struct {
 	// Subscribes counts peer connections that sent their first subscription
 	// (PUB/XPUB); a peer that reconnects and subscribes again counts again.
 	Subscribes uint64
+	// SubLimited counts peers a PUB or XPUB disconnected for subscribing
+	// past MaxSubs or MaxSubBytes.
+	SubLimited uint64
 	// Conns names the peer of every connection past its handshake right
 	// now (len(Conns) == Peers), in no particular order.
 	Conns []PeerInfo
@@ -261,6 +275,7 @@ var (
 	ErrAddrInUse     = errors.New("socket: address already in use")
 	ErrBadEndpoint   = errors.New("socket: invalid endpoint")
 	ErrNoSuchAddress = errors.New("socket: no such bound endpoint")
+	ErrSubLimit      = errors.New("socket: peer subscribed past its budget (MaxSubs, MaxSubBytes)")
 )
 
 // The Socket and Context types and their methods are implemented in this

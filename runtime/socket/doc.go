@@ -106,6 +106,11 @@
 // alternation (ErrState). PAIR accepts one peer. PUB fans out with a queue
 // per subscriber, filters by prefix on the publisher side, and drops (and
 // counts) for a subscriber at its high-water mark without slowing the others.
+// A PUB or XPUB holds each peer's subscriptions within a budget
+// (Options.MaxSubs and MaxSubBytes, by default 100,000 prefixes and 16 MiB
+// per peer): a peer that subscribes past it is disconnected and counted
+// (Stats.SubLimited), and what it held is released, an XPUB passing the
+// cancels to Recv. libzmq has no such limit.
 // SUB sends its subscriptions to every publisher and again after a
 // reconnect; XPUB passes subscription messages to Recv (a prefix's first
 // subscribe and last cancel across peers; every subscribe with

@@ -158,7 +158,12 @@ func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
 		if p.dead.Load() {
 			return pushClosed
 		}
-		return q.s.deliver(q, m, w)
+		r := q.s.deliver(q, m, w)
+		if r == pushRefused {
+			p.killWith(q.s.subLimitErr(q))
+			return pushClosed
+		}
+		return r
 	}
 	if directType(p.s.typ) {
 		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
@@ -172,8 +177,11 @@ func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
 func (p *pipe) sendForce(m Msg) {
 	if q := p.peer; q != nil {
 		if !p.dead.Load() {
-			if q.s.deliver(q, m, nil) == pushFull {
+			switch q.s.deliver(q, m, nil) {
+			case pushFull:
 				q.s.enqueueIn(q, m, true, nil)
+			case pushRefused:
+				p.killWith(q.s.subLimitErr(q))
 			}
 		}
 		return
@@ -182,14 +190,17 @@ func (p *pipe) sendForce(m Msg) {
 }
 
 // kill ends an inproc pipe pair: both sockets detach their end.
-func (p *pipe) kill() {
+func (p *pipe) kill() { p.killWith(ErrClosed) }
+
+// killWith is kill with the cause the peer's socket reports (err).
+func (p *pipe) killWith(err error) {
 	q := p.peer
 	if q == nil || p.dead.Swap(true) {
 		return
 	}
 	q.dead.Store(true)
 	p.s.detach(p, false, ErrClosed)
-	q.s.detach(q, false, ErrClosed)
+	q.s.detach(q, false, err)
 	signal(q.s.sendWake)
 }
 
@@ -487,6 +498,9 @@ func (c *conn) deliverOne(m Msg, wake chan struct{}) bool {
 			return true
 		case pushClosed:
 			return false
+		case pushRefused:
+			c.kill(c.s.subLimitErr(c.p))
+			return false
 		}
 		select {
 		case <-wake:
@@ -525,7 +539,10 @@ func (c *conn) command(body []byte) bool {
 				b[0] = 1
 			}
 			copy(b[1:], data)
-			c.s.deliver(c.p, Msg{b}, nil)
+			if c.s.deliver(c.p, Msg{b}, nil) == pushRefused {
+				c.kill(c.s.subLimitErr(c.p))
+				return false
+			}
 		}
 	case "ERROR":
 		c.kill(fmt.Errorf("%w: peer sent ERROR %q", errProtocol, data))

@@ -185,6 +185,16 @@ func (o Options) withDefaults() Options {
 	if o.XPubVerboser {
 		o.XPubVerbose = true
 	}
+	if o.MaxSubs == 0 {
+		o.MaxSubs = 100_000
+	} else if o.MaxSubs < 0 {
+		o.MaxSubs = int(^uint(0) >> 1)
+	}
+	if o.MaxSubBytes == 0 {
+		o.MaxSubBytes = 16 << 20
+	} else if o.MaxSubBytes < 0 {
+		o.MaxSubBytes = 1<<63 - 1
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -269,7 +279,7 @@ type Socket struct {
 
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
-		subscribes                               atomic.Uint64
+		subscribes, subLimited                   atomic.Uint64
 		directReads, directWrites                atomic.Uint64 // direct.go; read by tests
 	}
 }
@@ -314,6 +324,7 @@ func (s *Socket) Stats() Stats {
 		Disconnects:       s.st.disconnects.Load(),
 		HandshakeFailures: s.st.hsFailed.Load(),
 		Subscribes:        s.st.subscribes.Load(),
+		SubLimited:        s.st.subLimited.Load(),
 	}
 	s.mu.Lock()
 	st.Peers = s.peers
@@ -461,19 +472,24 @@ func subMsg(prefix []byte, on bool) Msg {
 }
 
 // applyPeerSub records a subscription change from p on a PUB/XPUB socket and
-// reports whether an XPUB should pass it to the application.
-func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
+// reports whether an XPUB should pass it to the application. over reports a
+// subscription past the peer's budget (MaxSubs, MaxSubBytes): it is not
+// recorded, and the caller disconnects the peer.
+func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) (fwd, over bool) {
 	d := -1
 	if on {
 		d = 1
 	}
 	p.subMu.Lock()
+	if on && !p.subs.has(prefix) && (len(p.subs.counts) >= s.opt.MaxSubs || p.subs.bytes+int64(len(prefix)) > s.opt.MaxSubBytes) {
+		p.subMu.Unlock()
+		return false, true
+	}
 	known := p.subs.add(prefix, d)
 	p.subMu.Unlock()
 	if !known {
-		return false
+		return false, false
 	}
-	fwd := false
 	s.mu.Lock()
 	if on && !p.subscribed.Load() {
 		p.subscribed.Store(true)
@@ -497,7 +513,17 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 	if on && s.opt.OnEvent != nil {
 		s.emit(p.peerEvent(EventSubscribed, nil))
 	}
-	return fwd
+	return fwd, false
+}
+
+// subLimitErr is why a peer over its subscription budget is disconnected;
+// counted once per peer.
+func (s *Socket) subLimitErr(p *pipe) error {
+	s.st.subLimited.Add(1)
+	n, b := s.opt.MaxSubs, s.opt.MaxSubBytes
+	err := fmt.Errorf("socket %s: %s: peer %s: %w (%d prefixes, %d bytes)", s.typ, p.endpoint, p.peerAddr(), ErrSubLimit, n, b)
+	s.log.Warn("peer subscribed past its budget; disconnecting it", "endpoint", p.endpoint, "peer", p.peerAddr(), "max_subs", n, "max_sub_bytes", b)
+	return err
 }
 
 // ---- receiving side: messages from pipes ----
@@ -509,7 +535,10 @@ func (s *Socket) deliver(p *pipe, m Msg, w chan struct{}) pushResult {
 	switch s.typ {
 	case PUB, XPUB:
 		if isSubMsg(m) {
-			fwd := s.applyPeerSub(p, m[0][0] == 1, m[0][1:])
+			fwd, over := s.applyPeerSub(p, m[0][0] == 1, m[0][1:])
+			if over {
+				return pushRefused
+			}
 			if fwd {
 				s.enqueueIn(p, m, true, nil)
 			}
@@ -1063,6 +1092,7 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	}
 	var cancels []Msg
 	if s.typ == XPUB {
+		before := len(s.xsubs)
 		for k, c := range p.resetSubs() {
 			n := s.xsubs[k] - c
 			if n <= 0 {
@@ -1073,6 +1103,9 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 			if n <= 0 || s.opt.XPubVerboser {
 				cancels = append(cancels, subMsg([]byte(k), false))
 			}
+		}
+		if len(s.xsubs) < before/2 {
+			s.xsubs = cloneCounts(s.xsubs) // a Go map never shrinks: give the memory back
 		}
 	}
 	p.resetSubs()

@@ -101,6 +101,8 @@ type Options struct {
 	Identity []byte
 	// Linger bounds how long Close waits to flush queued messages.
 	// 0 means the default (1s); a negative value means do not wait.
+	// Once the socket's run is stopping (Context.StopRun), Close does not
+	// wait for peers of the same run (Run): only external peers get it.
 	Linger time.Duration
 	// MaxMsgSize is the largest message (sum of frames) accepted from a peer;
 	// a peer announcing more is disconnected before anything is allocated.

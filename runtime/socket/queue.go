@@ -163,7 +163,8 @@ func (q *mq) deactivate() bool {
 }
 
 // tryPop returns the next item without waiting. Consumer only.
-// maxKeptBatch is the largest batch slice a queue keeps for reuse.
+// maxKeptBatch is the largest batch slice a bounded queue keeps for reuse
+// (an unbounded one streams large batches and keeps its slices).
 const maxKeptBatch = 16 << 10
 
 func (q *mq) tryPop() (item, bool) {
@@ -182,8 +183,10 @@ func (q *mq) tryPop() (item, bool) {
 		return item{}, false
 	}
 	back := q.local[:0]
-	if cap(back) > maxKeptBatch {
-		back = nil // a burst (forced subscriptions, say) grew it: let it go
+	if q.cap > 0 && cap(back) > maxKeptBatch {
+		// Only forced pushes (subscriptions, commands) grow a bounded
+		// queue's batch this far: let the burst's memory go.
+		back = nil
 	}
 	q.local, q.items = q.items, back
 	q.avail.Store(q.closed)

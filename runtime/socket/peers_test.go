@@ -178,7 +178,7 @@ func TestInteropPeersExternal(t *testing.T) {
 	})
 	t.Run("topo PUSH connects to pyzmq PULL", func(t *testing.T) {
 		ctx, zctx := interopSetup(t)
-		py := startPeer(ctx, t, "pyzmq PULL", "-role", "pull", "-bind", "-n", nArg)
+		py := startPeer(ctx, t, "pyzmq PULL", "-role", "pull-meta", "-bind", "-n", nArg)
 		push := newSock(t, zctx, socket.PUSH, socket.Options{Run: "run-1", Name: "gen.out"})
 		connect(t, push, py.endpoint(ctx))
 		c := waitConns(ctx, t, push, 1)[0]
@@ -188,8 +188,13 @@ func TestInteropPeersExternal(t *testing.T) {
 		for i := 0; i < n; i++ {
 			mustSend(ctx, t, push, pyData(i), fmt.Sprintf("message %d", i))
 		}
-		if res := py.result(ctx); num(res, "received") != n {
+		res := py.result(ctx)
+		if num(res, "received") != n {
 			t.Errorf("pyzmq PULL received %d, want %d", num(res, "received"), n)
+		}
+		// libzmq kept what topo announced as message metadata.
+		if res["X-Topo-Run"] != "run-1" || res["X-Topo-Peer"] != "gen.out" || res["Socket-Type"] != "PUSH" {
+			t.Errorf("libzmq sees the properties %v %v %v, want run-1, gen.out, PUSH", res["X-Topo-Run"], res["X-Topo-Peer"], res["Socket-Type"])
 		}
 	})
 }

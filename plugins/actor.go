@@ -192,6 +192,9 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 			RecvHWM: ss.HWM,
 			Logger:  a.log.With("socket", ss.Name),
 		}
+		if a.spec.Run != "" {
+			opts.Run, opts.Name = a.spec.Run, a.spec.Name+"."+ss.Name
+		}
 		if ss.Identity != "" {
 			opts.Identity = []byte(ss.Identity)
 		}

@@ -355,7 +355,11 @@ func (r *Registry) Kinds() []*Kind {
 // Spec is everything needed to run one node instance. It is plain data and
 // crosses the plugin process boundary unchanged.
 type Spec struct {
-	Name    string    // instance name, "worker[2]"
+	Name string // instance name, "worker[2]"
+	// Run identifies the run of the topology the instance belongs to; its
+	// sockets announce it with their name ("worker[2].out") to every peer
+	// (socket.Options.Run and Name). Empty: the sockets announce nothing.
+	Run     string
 	Index   int       // count.index
 	Kind    string    // kind name within the serving registry ("upper", not "text.upper")
 	Attrs   cty.Value // object, defaults applied

@@ -165,7 +165,7 @@ func specFromWire(w *pluginproto.Spec) (Spec, error) {
 	if err != nil {
 		return Spec{}, fmt.Errorf("%s: attributes: %w", w.Name, err)
 	}
-	spec := Spec{Name: w.Name, Index: w.Index, Kind: w.Kind, Attrs: attrs}
+	spec := Spec{Name: w.Name, Run: w.Run, Index: w.Index, Kind: w.Kind, Attrs: attrs}
 	for _, s := range w.Sockets {
 		t, err := socket.ParseType(s.Type)
 		if err != nil {
@@ -352,6 +352,11 @@ func (s *nodeServer) check(c pluginproto.CheckConfig) (found []*AttrError) {
 func (s *nodeServer) Stop(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sockets != nil {
+		// The host stops a body when the run stops (or when it failed its
+		// health checks): its sockets need not linger for peers of the run.
+		s.sockets.StopRun()
+	}
 	s.stopping = true
 	if s.stop != nil {
 		s.stop()

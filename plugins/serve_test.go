@@ -87,7 +87,7 @@ func TestServeRefuses(t *testing.T) {
 // TestSpecFromWire keeps every field, and nil vs empty subscriptions.
 func TestSpecFromWire(t *testing.T) {
 	attrs, _ := pluginproto.EncodeValue(cty.ObjectVal(map[string]cty.Value{"n": cty.NumberIntVal(2)}))
-	w := &pluginproto.Spec{Name: "w[2]", Index: 2, Kind: "a", Attrs: attrs, Sockets: []pluginproto.SocketSpec{
+	w := &pluginproto.Spec{Name: "w[2]", Run: "0123abcd", Index: 2, Kind: "a", Attrs: attrs, Sockets: []pluginproto.SocketSpec{
 		{Name: "in", Type: "sub", Bind: []string{"tcp://127.0.0.1:0"}, Subscribe: []string{}, HWM: 10, Identity: "id", Expect: 3},
 	}}
 	s, err := specFromWire(w)
@@ -95,7 +95,7 @@ func TestSpecFromWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	ss := s.Sockets[0]
-	if s.Name != "w[2]" || s.Index != 2 || s.Kind != "a" || !s.Attrs.GetAttr("n").RawEquals(cty.NumberIntVal(2)) ||
+	if s.Name != "w[2]" || s.Run != "0123abcd" || s.Index != 2 || s.Kind != "a" || !s.Attrs.GetAttr("n").RawEquals(cty.NumberIntVal(2)) ||
 		ss.Type != socket.SUB || ss.Bind[0] != "tcp://127.0.0.1:0" || ss.Subscribe == nil || ss.HWM != 10 || ss.Identity != "id" || ss.Expect != 3 {
 		t.Errorf("spec = %+v", s)
 	}

@@ -86,10 +86,16 @@
 // Run returns when every task node (plugins.Task) has finished successfully
 // — services are then stopped — or when ctx is done (a clean stop is not an
 // error), or when a node fails the topology. A topology without task nodes
-// runs until ctx is done. Stopping cancels every body; a body that has not
-// returned after Options.StopGrace has its sockets closed to unblock it, and
-// nodes still running after Options.ShutdownTimeout are named by
-// [ErrShutdownTimeout].
+// runs until ctx is done. Stopping cancels every body and tells the run's
+// sockets (socket.Context.StopRun) that every peer of the run is stopping,
+// so closing them drops what is queued towards those peers instead of
+// lingering; queues towards external peers still linger. A body that has
+// not returned after Options.StopGrace has its sockets closed to unblock
+// it; one that is then blocked writing its output (Options.Stdout not
+// being read) holds the stop: the runtime logs "NAME held the stop", stops
+// waiting for it, and Run's error names it, wrapping [ErrShutdownTimeout].
+// Nodes still running after Options.ShutdownTimeout are named by
+// [ErrShutdownTimeout] too.
 //
 // # Observing
 //

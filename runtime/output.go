@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,10 @@ type lineMux struct {
 	mu    sync.Mutex
 	w     io.Writer
 	width int // instance names are padded to this width
+	// abandoned: the run stopped and gave up on w (a write to it blocked
+	// past the stop grace); every later line is dropped, so nothing else
+	// queues up behind the blocked write.
+	abandoned atomic.Bool
 }
 
 // prefixWriter is one instance's view of a lineMux: it buffers a partial
@@ -26,7 +31,14 @@ type prefixWriter struct {
 	prefix []byte
 	mu     sync.Mutex
 	buf    []byte
+	// writing counts calls inside Write or Flush (waiting for the mux or
+	// blocked in the underlying writer): a body that does not stop while
+	// it is non-zero is blocked on its own output.
+	writing atomic.Int32
 }
+
+// blocked reports whether a Write or Flush of w is in progress.
+func (w *prefixWriter) blocked() bool { return w.writing.Load() > 0 }
 
 func (m *lineMux) writer(name string) *prefixWriter {
 	p := make([]byte, 0, m.width+3)
@@ -39,7 +51,14 @@ func (m *lineMux) writer(name string) *prefixWriter {
 }
 
 // Write implements io.Writer; it never returns an error of its own making.
+// Once the run has given up on the underlying writer (lineMux.abandoned)
+// it drops b.
 func (w *prefixWriter) Write(b []byte) (int, error) {
+	if w.mux.abandoned.Load() {
+		return len(b), nil
+	}
+	w.writing.Add(1)
+	defer w.writing.Add(-1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, b...)
@@ -59,6 +78,11 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 
 // Flush writes a pending partial line, terminated.
 func (w *prefixWriter) Flush() {
+	if w.mux.abandoned.Load() {
+		return
+	}
+	w.writing.Add(1)
+	defer w.writing.Add(-1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
@@ -68,6 +92,9 @@ func (w *prefixWriter) Flush() {
 }
 
 func (w *prefixWriter) emit(line []byte) {
+	if w.mux.abandoned.Load() {
+		return
+	}
 	out := make([]byte, 0, len(w.prefix)+len(line))
 	out = append(out, w.prefix...)
 	out = append(out, line...)

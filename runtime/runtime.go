@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +82,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// StopGrace is how long a stopped node's body may take to return
 	// before the runtime closes its sockets to unblock it. Default 500ms.
+	// When the run stops, a body still blocked writing to Stdout then
+	// holds the stop: the runtime stops waiting for it (see Run).
 	StopGrace time.Duration
 	// BackoffInitial and BackoffMax shape the delay before a restart: it
 	// starts at BackoffInitial and doubles with every restart inside
@@ -157,7 +161,8 @@ var (
 	ErrRestartLimit = errors.New("restart limit exceeded")
 	// ErrNodeFailed: a node failed and its restart policy does not restart it.
 	ErrNodeFailed = errors.New("node failed")
-	// ErrShutdownTimeout: some nodes did not stop within ShutdownTimeout.
+	// ErrShutdownTimeout: some nodes did not stop within ShutdownTimeout,
+	// or a body blocked writing its output held the stop past StopGrace.
 	ErrShutdownTimeout = errors.New("nodes did not stop in time")
 	// ErrAlreadyRun: Run was called twice on one Runtime.
 	ErrAlreadyRun = errors.New("runtime: Run already called")
@@ -166,8 +171,9 @@ var (
 // Runtime runs one topology once. Create it with New, start it with Run;
 // Status is safe to call concurrently with Run, and after it.
 type Runtime struct {
-	topo *topology.Topology
-	opts Options
+	topo  *topology.Topology
+	opts  Options
+	runID string // announced by every socket of the run (socket.Options.Run)
 
 	// newActor builds an in-process actor; tests replace it.
 	newActor func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error)
@@ -186,8 +192,20 @@ func New(t *topology.Topology, o Options) *Runtime {
 	return newRuntime(t, o.withDefaults())
 }
 
+// RunID identifies this run: every socket of its nodes announces it to its
+// peers (with "instance.socket"), so a socket tells the run's own peers
+// from external ones. Random, fixed at New.
+func (r *Runtime) RunID() string { return r.runID }
+
+// newRunID returns 16 random hex digits.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux and other supported platforms
+	return hex.EncodeToString(b[:])
+}
+
 func newRuntime(t *topology.Topology, o Options) *Runtime {
-	return &Runtime{topo: t, opts: o, newActor: inProcessActor}
+	return &Runtime{topo: t, opts: o, runID: newRunID(), newActor: inProcessActor}
 }
 
 // Topology returns the topology the Runtime runs.
@@ -321,7 +339,7 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
 			errs = append(errs, fmt.Errorf("%s: isolation = \"process\" needs a plugin launcher, none configured", in.Name))
 			continue
 		}
-		spec, err := buildSpec(in, kindName, exp)
+		spec, err := buildSpec(in, kindName, r.runID, exp)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -19,10 +19,11 @@ func expectations(t *topology.Topology) map[topology.SocketRef]int {
 
 // buildSpec turns an instance into the plain-data Spec its actor needs.
 // kindName is the name within the serving registry ("upper" for
-// "text.upper").
-func buildSpec(in *topology.Instance, kindName string, exp map[topology.SocketRef]int) (plugins.Spec, error) {
+// "text.upper"); run is the run id the instance's sockets announce.
+func buildSpec(in *topology.Instance, kindName, run string, exp map[topology.SocketRef]int) (plugins.Spec, error) {
 	spec := plugins.Spec{
 		Name:  in.Name,
+		Run:   run,
 		Index: in.Index,
 		Kind:  kindName,
 		Attrs: in.Attrs,

@@ -23,7 +23,14 @@ type supervisor struct {
 	// start-up failed and its supervisor retries it per its policy.
 	startErrs []error
 	sc        *socket.Context
+
+	heldMu sync.Mutex
+	held   []string // instances whose body held the stop (errHeld)
 }
+
+// errHeld: the node's body was blocked writing its output when the run
+// stopped, and the runtime stopped waiting for it after StopGrace.
+var errHeld = errors.New("held the stop")
 
 type outcome int
 
@@ -101,6 +108,9 @@ stop:
 	if fatal == nil && tasks == 0 && s.hasTasks() {
 		s.r.opts.Logger.Info("all tasks finished, stopping services")
 	}
+	// Every node of the run stops now: sockets need not linger for peers
+	// of the run, which are stopping too (external peers still get theirs).
+	s.sc.StopRun()
 	cancel()
 	all := make(chan struct{})
 	go func() { wg.Wait(); close(all) }()
@@ -122,6 +132,13 @@ stop:
 		shutdownErr = fmt.Errorf("%w after %s: %s", ErrShutdownTimeout, s.r.opts.ShutdownTimeout, strings.Join(stuck, ", "))
 		s.r.opts.Logger.Error("shutdown timed out", "nodes", strings.Join(stuck, ", "))
 	}
+	s.heldMu.Lock()
+	if len(s.held) > 0 {
+		sort.Strings(s.held)
+		shutdownErr = errors.Join(shutdownErr, fmt.Errorf("%w: %s held the stop: blocked writing output %s after the stop; not waited for",
+			ErrShutdownTimeout, strings.Join(s.held, ", "), s.r.opts.StopGrace))
+	}
+	s.heldMu.Unlock()
 	// Collect what arrived while stopping (nothing can block: the channel
 	// holds two reports per node).
 	for {
@@ -198,6 +215,11 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 		if a != nil {
 			s.retire(n, a, err != nil && ctx.Err() == nil)
 			a = nil
+		}
+		if errors.Is(err, errHeld) {
+			s.heldMu.Lock()
+			s.held = append(s.held, n.inst.Name)
+			s.heldMu.Unlock()
 		}
 		if ctx.Err() != nil {
 			n.setState(StateStopped)
@@ -314,8 +336,12 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	healthVerdict := r.watchHealth(bodyCtx, n, a, stopBody)
 	defer healthVerdict()
 	// A body that ignores ctx (blocked in a call that does not watch it) is
-	// unblocked StopGrace after the stop by closing its sockets.
+	// unblocked StopGrace after the stop by closing its sockets. A body
+	// still blocked writing its output then, while the run stops, holds
+	// the stop: nothing can unblock a write to a stdout nobody reads, so
+	// the runtime says so and stops waiting for it (errHeld).
 	runDone := make(chan struct{})
+	held := make(chan struct{})
 	watchDone := make(chan struct{})
 	go func() { // owned: joined below before runOnce returns
 		defer close(watchDone)
@@ -329,13 +355,36 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		select {
 		case <-runDone:
 		case <-t.C:
+			if ctx.Err() != nil && n.out.blocked() {
+				n.log.Warn(n.inst.Name+" held the stop: its body is blocked writing its output; not waiting for it", "grace", r.opts.StopGrace)
+				n.out.mux.abandoned.Store(true)
+				close(held)
+				_ = a.Close()
+				return
+			}
 			n.log.Warn("node did not stop within the grace period; closing its sockets", "grace", r.opts.StopGrace)
 			_ = a.Close()
 		}
 	}()
 	defer func() { <-watchDone }()
 	defer close(runDone)
-	err = a.Run(bodyCtx)
+	var bodyErr error
+	bodyDone := make(chan struct{})
+	go func() { // owned until it returns; left behind only when it holds the stop (errHeld)
+		defer close(bodyDone)
+		defer func() {
+			if p := recover(); p != nil {
+				bodyErr = fmt.Errorf("%s: panic: %v", n.inst.Name, p)
+			}
+		}()
+		bodyErr = a.Run(bodyCtx)
+	}()
+	select {
+	case <-bodyDone:
+		err = bodyErr
+	case <-held:
+		return errHeld
+	}
 	herr := healthVerdict()
 	if ctx.Err() != nil {
 		if err != nil && !errors.Is(err, context.Canceled) {

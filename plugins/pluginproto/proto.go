@@ -141,6 +141,7 @@ type SocketDesc struct {
 // Spec is plugins.Spec on the wire.
 type Spec struct {
 	Name    string       `json:"name"`
+	Run     string       `json:"run,omitempty"`
 	Index   int          `json:"index"`
 	Kind    string       `json:"kind"`
 	Attrs   Value        `json:"attrs"`

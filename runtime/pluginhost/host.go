@@ -929,7 +929,7 @@ func specToWire(s plugins.Spec) (*pluginproto.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attributes: %w", err)
 	}
-	w := &pluginproto.Spec{Name: s.Name, Index: s.Index, Kind: s.Kind, Attrs: attrs, Sockets: []pluginproto.SocketSpec{}}
+	w := &pluginproto.Spec{Name: s.Name, Run: s.Run, Index: s.Index, Kind: s.Kind, Attrs: attrs, Sockets: []pluginproto.SocketSpec{}}
 	for _, ss := range s.Sockets {
 		w.Sockets = append(w.Sockets, pluginproto.SocketSpec{
 			Name: ss.Name, Type: string(ss.Type), Bind: ss.Bind, Subscribe: ss.Subscribe,

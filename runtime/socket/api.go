@@ -101,6 +101,8 @@ type Options struct {
 	Identity []byte
 	// Linger bounds how long Close waits to flush queued messages.
 	// 0 means the default (1s); a negative value means do not wait.
+	// Once the socket's run is stopping (Context.StopRun), Close does not
+	// wait for peers of the same run (Run): only external peers get it.
 	Linger time.Duration
 	// MaxMsgSize is the largest message (sum of frames) accepted from a peer;
 	// a peer announcing more is disconnected before anything is allocated.
@@ -129,6 +131,17 @@ type Options struct {
 	// peers stay subscribed to it. It implies XPubVerbose. A cancel for a
 	// prefix the peer never subscribed is ignored in every mode.
 	XPubVerboser bool
+	// MaxSubs and MaxSubBytes are a PUB's or XPUB's budget for what one
+	// peer may subscribe to: distinct prefixes held, and their total
+	// length. A peer that subscribes past either is disconnected
+	// (EventDisconnected with an error wrapping ErrSubLimit, counted in
+	// Stats.SubLimited) and its subscriptions are released; an XPUB passes
+	// the matching cancels to Recv as for any peer that leaves, so a proxy
+	// cancels them upstream. libzmq has no such limit and resends every
+	// subscription on reconnect, so the defaults leave room for real use:
+	// 0 means 100,000 prefixes and 16 MiB per peer; negative means no limit.
+	MaxSubs     int
+	MaxSubBytes int64
 	// RouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
 	// unknown identity; otherwise the message is dropped and counted.
 	RouterMandatory bool
@@ -159,6 +172,15 @@ type Options struct {
 	// server, the connecting side as the client, on every connection.
 	// Messages are not encrypted by either.
 	Security zmq4.Security
+	// Run and Name say which run of a topology the socket belongs to and
+	// which socket of it this is ("worker[2].out"). When either is set the
+	// socket announces both on every tcp/ipc connection, as the properties
+	// X-Topo-Run and X-Topo-Peer of its ZMTP READY (or PLAIN INITIATE)
+	// metadata; inproc peers learn them in memory. libzmq peers ignore
+	// properties they do not know, and announce none: a peer whose run is
+	// not this socket's (or who names none) is external (PeerInfo). The
+	// cost is per connection, nothing per message.
+	Run, Name string
 	// Logger receives connection-level diagnostics; nil discards.
 	Logger *slog.Logger
 	// OnEvent, if set, is called for every Event. It must not block.
@@ -183,9 +205,36 @@ const (
 type Event struct {
 	Kind     EventKind
 	Endpoint string // the bound or connected endpoint it concerns
-	Peer     string // remote address, if known
+	Peer     string // remote address, if known ("inproc" for inproc peers)
+	// PeerRun and PeerName are what the peer announced (Options.Run and
+	// Name), on events about an established connection (connected,
+	// subscribed, disconnected); empty for a peer that announced none.
+	PeerRun, PeerName string
+	// External reports, on those events, that the peer is not of this
+	// socket's run (see PeerInfo.External).
+	External bool
 	Err      error
 }
+
+// PeerInfo describes one connection past its handshake: which peer it is.
+type PeerInfo struct {
+	Endpoint string // the bound or connected endpoint it belongs to
+	Addr     string // remote address; "inproc" for inproc peers
+	// Run and Name are what the peer announced in its handshake
+	// (Options.Run and Name of a topo socket); empty for a libzmq peer.
+	Run  string
+	Name string
+	// External is true unless the peer announced this socket's own,
+	// non-empty Run: a libzmq peer, a topo socket of another run, or any
+	// peer of a socket that has no Run.
+	External bool
+}
+
+// The ZMTP metadata properties that carry Options.Run and Name.
+const (
+	PropRun  = "X-Topo-Run"
+	PropPeer = "X-Topo-Peer"
+)
 
 // Stats are a socket's counters since it was created. Safe to read at any time.
 type Stats struct {
@@ -200,6 +249,12 @@ type Stats struct {
 	// Subscribes counts peer connections that sent their first subscription
 	// (PUB/XPUB); a peer that reconnects and subscribes again counts again.
 	Subscribes uint64
+	// SubLimited counts peers a PUB or XPUB disconnected for subscribing
+	// past MaxSubs or MaxSubBytes.
+	SubLimited uint64
+	// Conns names the peer of every connection past its handshake right
+	// now (len(Conns) == Peers), in no particular order.
+	Conns []PeerInfo
 }
 
 // Wired is what WaitPeers counts for a socket of type t: peer connections
@@ -222,6 +277,7 @@ var (
 	ErrAddrInUse     = errors.New("socket: address already in use")
 	ErrBadEndpoint   = errors.New("socket: invalid endpoint")
 	ErrNoSuchAddress = errors.New("socket: no such bound endpoint")
+	ErrSubLimit      = errors.New("socket: peer subscribed past its budget (MaxSubs, MaxSubBytes)")
 )
 
 // The Socket and Context types and their methods are implemented in this

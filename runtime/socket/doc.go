@@ -38,6 +38,16 @@
 // ypipe) except into PUB and XPUB, whose inbound subscriptions can come from
 // several goroutines.
 //
+// # Which peer a connection is
+//
+// A socket made with Options.Run and Name (the runtime sets them: the run's
+// id and "instance.socket") announces both in the metadata of every
+// handshake, as the properties X-Topo-Run and X-Topo-Peer; inproc peers
+// exchange them in memory. Stats().Conns and the connection events name
+// each connection's peer and say whether it is external: not of this
+// socket's run (a libzmq peer announces nothing and is always external).
+// This costs one map entry per connection and nothing per message.
+//
 // # Waiting
 //
 // A Recv that finds nothing to read, and a Send refused at the high-water
@@ -96,6 +106,11 @@
 // alternation (ErrState). PAIR accepts one peer. PUB fans out with a queue
 // per subscriber, filters by prefix on the publisher side, and drops (and
 // counts) for a subscriber at its high-water mark without slowing the others.
+// A PUB or XPUB holds each peer's subscriptions within a budget
+// (Options.MaxSubs and MaxSubBytes, by default 100,000 prefixes and 16 MiB
+// per peer): a peer that subscribes past it is disconnected and counted
+// (Stats.SubLimited), and what it held is released, an XPUB passing the
+// cancels to Recv. libzmq has no such limit.
 // SUB sends its subscriptions to every publisher and again after a
 // reconnect; XPUB passes subscription messages to Recv (a prefix's first
 // subscribe and last cancel across peers; every subscribe with

@@ -91,14 +91,14 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 			p.fast = newSPSC(p.s.opt.RecvHWM)
 		}
 	}
-	if err := b.attach(pb, a.opt.Identity, "inproc"); err != nil {
+	if err := b.attach(pb, a.opt.Identity, "inproc", peerMeta{a.opt.Run, a.opt.Name}); err != nil {
 		pa.dead.Store(true)
 		pb.dead.Store(true)
 		b.st.hsFailed.Add(1)
 		b.emit(Event{Kind: EventHandshakeFailed, Endpoint: l.ep, Err: err})
 		return
 	}
-	if err := a.attach(pa, b.opt.Identity, "inproc"); err != nil {
+	if err := a.attach(pa, b.opt.Identity, "inproc", peerMeta{b.opt.Run, b.opt.Name}); err != nil {
 		pa.dead.Store(true)
 		pb.dead.Store(true)
 		b.detach(pb, false, err)

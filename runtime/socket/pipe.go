@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -39,6 +40,55 @@ type pipe struct {
 	listed bool
 	id     []byte
 	addr   string
+	meta   peerMeta // what the peer announced (Options.Run, Name)
+}
+
+// peerMeta is what a peer announced about itself in its handshake.
+type peerMeta struct{ run, name string }
+
+// infoLocked describes p's peer. Caller holds p.s.mu.
+func (p *pipe) infoLocked() PeerInfo {
+	return PeerInfo{Endpoint: p.endpoint, Addr: p.addr, Run: p.meta.run, Name: p.meta.name, External: p.s.external(p.meta)}
+}
+
+// external reports whether a peer that announced m is outside s's run.
+func (s *Socket) external(m peerMeta) bool { return s.opt.Run == "" || m.run != s.opt.Run }
+
+// peerEvent is an Event about p's connection, naming its peer.
+func (p *pipe) peerEvent(k EventKind, err error) Event {
+	p.s.mu.Lock()
+	in := p.infoLocked()
+	p.s.mu.Unlock()
+	return Event{Kind: k, Endpoint: in.Endpoint, Peer: in.Addr, PeerRun: in.Run, PeerName: in.Name, External: in.External, Err: err}
+}
+
+// announcer is a Security that adds the socket's run and name to the
+// metadata its mechanism sends (READY, or PLAIN's INITIATE and READY).
+// zmq4 sends an application property as "X-" and its name in lower case;
+// property names are case-insensitive in ZMTP.
+type announcer struct {
+	zmq4.Security
+	run, name string
+}
+
+func (a announcer) Handshake(c *zmq4.Conn, server bool) error {
+	c.Meta[PropRun[2:]] = a.run
+	c.Meta[PropPeer[2:]] = a.name
+	return a.Security.Handshake(c, server)
+}
+
+// metaOf reads what a peer announced (property names in any case).
+func metaOf(md zmq4.Metadata) peerMeta {
+	var m peerMeta
+	for k, v := range md {
+		switch {
+		case strings.EqualFold(k, PropRun):
+			m.run = v
+		case strings.EqualFold(k, PropPeer):
+			m.name = v
+		}
+	}
+	return m
 }
 
 func newPipe(s *Socket, endpoint string) *pipe {
@@ -108,7 +158,12 @@ func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
 		if p.dead.Load() {
 			return pushClosed
 		}
-		return q.s.deliver(q, m, w)
+		r := q.s.deliver(q, m, w)
+		if r == pushRefused {
+			p.killWith(q.s.subLimitErr(q))
+			return pushClosed
+		}
+		return r
 	}
 	if directType(p.s.typ) {
 		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
@@ -122,8 +177,11 @@ func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
 func (p *pipe) sendForce(m Msg) {
 	if q := p.peer; q != nil {
 		if !p.dead.Load() {
-			if q.s.deliver(q, m, nil) == pushFull {
+			switch q.s.deliver(q, m, nil) {
+			case pushFull:
 				q.s.enqueueIn(q, m, true, nil)
+			case pushRefused:
+				p.killWith(q.s.subLimitErr(q))
 			}
 		}
 		return
@@ -132,14 +190,17 @@ func (p *pipe) sendForce(m Msg) {
 }
 
 // kill ends an inproc pipe pair: both sockets detach their end.
-func (p *pipe) kill() {
+func (p *pipe) kill() { p.killWith(ErrClosed) }
+
+// killWith is kill with the cause the peer's socket reports (err).
+func (p *pipe) killWith(err error) {
 	q := p.peer
 	if q == nil || p.dead.Swap(true) {
 		return
 	}
 	q.dead.Store(true)
 	p.s.detach(p, false, ErrClosed)
-	q.s.detach(q, false, ErrClosed)
+	q.s.detach(q, false, err)
 	signal(q.s.sendWake)
 }
 
@@ -255,7 +316,7 @@ func (c *conn) readFailed(err error) {
 // handshake runs the ZMTP greeting and security handshake on nc through
 // zmq4.Open, bounded by HandshakeTimeout and by a frame-size guard, and
 // returns the peer's identity. It never panics on hostile input.
-func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, err error) {
+func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, meta peerMeta, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: handshake panicked: %v", errProtocol, r)
@@ -263,25 +324,29 @@ func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, err error) 
 	}()
 	_ = nc.SetDeadline(time.Now().Add(s.opt.HandshakeTimeout))
 	g := newGuardConn(nc, handshakeFrameLimit)
-	zc, err := zmq4.Open(g, s.opt.Security, zmq4.SocketType(s.typ), zmq4.SocketIdentity(s.opt.Identity), server, nil)
+	sec := s.opt.Security
+	if s.opt.Run != "" || s.opt.Name != "" {
+		sec = announcer{Security: sec, run: s.opt.Run, name: s.opt.Name}
+	}
+	zc, err := zmq4.Open(g, sec, zmq4.SocketType(s.typ), zmq4.SocketIdentity(s.opt.Identity), server, nil)
 	if err != nil {
-		return nil, err
+		return nil, meta, err
 	}
 	peerType, perr := ParseType(zc.Peer.Meta["Socket-Type"])
 	if perr != nil || !Compatible(s.typ, peerType) {
-		return nil, fmt.Errorf("%w: peer socket type %q is not compatible with %s", errProtocol, zc.Peer.Meta["Socket-Type"], s.typ)
+		return nil, meta, fmt.Errorf("%w: peer socket type %q is not compatible with %s", errProtocol, zc.Peer.Meta["Socket-Type"], s.typ)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	if id := zc.Peer.Meta["Identity"]; id != "" {
 		peerID = []byte(id)
 	}
-	return peerID, nil
+	return peerID, metaOf(zc.Peer.Meta), nil
 }
 
 // serve runs an established connection on pipe p until it ends: the calling
 // goroutine reads, a second goroutine writes. keep says whether p outlives
 // the connection (connect side). It returns when both are done.
-func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte, keep bool) {
+func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte, meta peerMeta, keep bool) {
 	addr := ""
 	if ra := nc.RemoteAddr(); ra != nil {
 		addr = ra.String()
@@ -307,7 +372,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	}
 	s.live[c] = struct{}{}
 	s.mu.Unlock()
-	if err := s.attach(p, peerID, addr); err != nil {
+	if err := s.attach(p, peerID, addr, meta); err != nil {
 		s.mu.Lock()
 		delete(s.live, c)
 		s.mu.Unlock()
@@ -433,6 +498,9 @@ func (c *conn) deliverOne(m Msg, wake chan struct{}) bool {
 			return true
 		case pushClosed:
 			return false
+		case pushRefused:
+			c.kill(c.s.subLimitErr(c.p))
+			return false
 		}
 		select {
 		case <-wake:
@@ -471,7 +539,10 @@ func (c *conn) command(body []byte) bool {
 				b[0] = 1
 			}
 			copy(b[1:], data)
-			c.s.deliver(c.p, Msg{b}, nil)
+			if c.s.deliver(c.p, Msg{b}, nil) == pushRefused {
+				c.kill(c.s.subLimitErr(c.p))
+				return false
+			}
 		}
 	case "ERROR":
 		c.kill(fmt.Errorf("%w: peer sent ERROR %q", errProtocol, data))

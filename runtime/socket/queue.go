@@ -20,6 +20,7 @@ const (
 	pushOK pushResult = iota
 	pushFull
 	pushClosed
+	pushRefused // a subscription past the peer's budget: disconnect it
 )
 
 // mq is a bounded multi-producer, single-consumer message queue with batched
@@ -162,6 +163,10 @@ func (q *mq) deactivate() bool {
 }
 
 // tryPop returns the next item without waiting. Consumer only.
+// maxKeptBatch is the largest batch slice a bounded queue keeps for reuse
+// (an unbounded one streams large batches and keeps its slices).
+const maxKeptBatch = 16 << 10
+
 func (q *mq) tryPop() (item, bool) {
 	if q.head < len(q.local) {
 		it := q.local[q.head]
@@ -177,7 +182,13 @@ func (q *mq) tryPop() (item, bool) {
 		q.mu.Unlock()
 		return item{}, false
 	}
-	q.local, q.items = q.items, q.local[:0]
+	back := q.local[:0]
+	if q.cap > 0 && cap(back) > maxKeptBatch {
+		// Only forced pushes (subscriptions, commands) grow a bounded
+		// queue's batch this far: let the burst's memory go.
+		back = nil
+	}
+	q.local, q.items = q.items, back
 	q.avail.Store(q.closed)
 	q.head = 0
 	for _, w := range q.spaceW {

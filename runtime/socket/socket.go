@@ -18,11 +18,61 @@ import (
 // and tracks those sockets so Close can close them all. The zero value is
 // ready to use. All methods are safe for concurrent use.
 type Context struct {
-	mu      sync.Mutex
-	binds   map[string]*Socket              // inproc name -> binder
-	links   map[string]map[*inprocLink]bool // inproc name -> connectors
-	sockets map[*Socket]struct{}
-	closed  bool
+	mu       sync.Mutex
+	binds    map[string]*Socket              // inproc name -> binder
+	links    map[string]map[*inprocLink]bool // inproc name -> connectors
+	sockets  map[*Socket]struct{}
+	closed   bool
+	stopping bool // StopRun was called
+}
+
+// StopRun says the run the sockets of c belong to is stopping (every
+// socket of the run is about to close): from now on, closing one of them
+// (Socket.Close, Context.Close) drops what is queued towards peers of the
+// same run (Options.Run, see PeerInfo.External) instead of lingering to
+// flush it, and a Close already lingering stops waiting for them. Those
+// peers are stopping too: there is nobody to flush to. Messages towards
+// external peers (libzmq peers, other runs, other hosts) still linger up
+// to Options.Linger. Sockets without a Run are not affected. Safe for
+// concurrent use; StopRun cannot be undone.
+func (c *Context) StopRun() {
+	c.mu.Lock()
+	c.stopping = true
+	ss := make([]*Socket, 0, len(c.sockets))
+	for s := range c.sockets {
+		ss = append(ss, s)
+	}
+	c.mu.Unlock()
+	for _, s := range ss {
+		s.stopRun()
+	}
+}
+
+// stopRun marks the socket's run as stopping and, if the socket is
+// already lingering, ends its connections to peers of its run.
+func (s *Socket) stopRun() {
+	if s.opt.Run == "" || s.runStopping.Swap(true) {
+		return
+	}
+	if s.closed.Load() {
+		s.killInRun()
+	}
+}
+
+// killInRun closes the connections to peers of the socket's run, dropping
+// what is queued towards them.
+func (s *Socket) killInRun() {
+	s.mu.Lock()
+	var kill []*conn
+	for c := range s.live {
+		if !s.external(c.p.meta) {
+			kill = append(kill, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range kill {
+		c.kill(ErrClosed)
+	}
 }
 
 // NewSocket creates a socket of type t. It starts no goroutine until the
@@ -72,6 +122,9 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 	if c.closed {
 		s.cancel()
 		return nil, fmt.Errorf("socket %s: %w (context closed)", t, ErrClosed)
+	}
+	if c.stopping && o.Run != "" {
+		s.runStopping.Store(true)
 	}
 	if c.sockets == nil {
 		c.sockets = map[*Socket]struct{}{}
@@ -132,6 +185,16 @@ func (o Options) withDefaults() Options {
 	if o.XPubVerboser {
 		o.XPubVerbose = true
 	}
+	if o.MaxSubs == 0 {
+		o.MaxSubs = 100_000
+	} else if o.MaxSubs < 0 {
+		o.MaxSubs = int(^uint(0) >> 1)
+	}
+	if o.MaxSubBytes == 0 {
+		o.MaxSubBytes = 16 << 20
+	} else if o.MaxSubBytes < 0 {
+		o.MaxSubBytes = 1<<63 - 1
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -149,18 +212,21 @@ func (o Options) withDefaults() Options {
 type Socket struct {
 	// Read by peers and connection goroutines on every message; written
 	// rarely. Kept off the cache lines the Send and Recv goroutines write.
-	ctx      *Context
-	typ      Type
-	closed   atomic.Bool
-	pipes    atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
-	filter   atomic.Pointer[subSet]  // SUB: local filter
-	ready    *mq                     // tokens: pipes whose inbound queue became readable
-	sendWake chan struct{}           // wakes a blocked Send: space freed or a pipe attached
-	closing  chan struct{}           // closed by Close
-	opt      Options
-	log      *slog.Logger
-	bg       context.Context // cancelled by Close: dials, backoffs
-	cancel   context.CancelFunc
+	ctx    *Context
+	typ    Type
+	closed atomic.Bool
+	// runStopping: the socket's run is stopping (Context.StopRun); Close
+	// does not linger for peers of the run.
+	runStopping atomic.Bool
+	pipes       atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
+	filter      atomic.Pointer[subSet]  // SUB: local filter
+	ready       *mq                     // tokens: pipes whose inbound queue became readable
+	sendWake    chan struct{}           // wakes a blocked Send: space freed or a pipe attached
+	closing     chan struct{}           // closed by Close
+	opt         Options
+	log         *slog.Logger
+	bg          context.Context // cancelled by Close: dials, backoffs
+	cancel      context.CancelFunc
 
 	_ cacheLinePad
 	// Send-side state (Send is single-goroutine).
@@ -213,7 +279,7 @@ type Socket struct {
 
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
-		subscribes                               atomic.Uint64
+		subscribes, subLimited                   atomic.Uint64
 		directReads, directWrites                atomic.Uint64 // direct.go; read by tests
 	}
 }
@@ -258,10 +324,19 @@ func (s *Socket) Stats() Stats {
 		Disconnects:       s.st.disconnects.Load(),
 		HandshakeFailures: s.st.hsFailed.Load(),
 		Subscribes:        s.st.subscribes.Load(),
+		SubLimited:        s.st.subLimited.Load(),
 	}
 	s.mu.Lock()
 	st.Peers = s.peers
 	st.Subscribers = s.subscribersLocked()
+	if s.peers > 0 {
+		st.Conns = make([]PeerInfo, 0, s.peers)
+		for _, p := range *s.pipes.Load() {
+			if p.connected.Load() {
+				st.Conns = append(st.Conns, p.infoLocked())
+			}
+		}
+	}
 	s.mu.Unlock()
 	return st
 }
@@ -397,19 +472,24 @@ func subMsg(prefix []byte, on bool) Msg {
 }
 
 // applyPeerSub records a subscription change from p on a PUB/XPUB socket and
-// reports whether an XPUB should pass it to the application.
-func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
+// reports whether an XPUB should pass it to the application. over reports a
+// subscription past the peer's budget (MaxSubs, MaxSubBytes): it is not
+// recorded, and the caller disconnects the peer.
+func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) (fwd, over bool) {
 	d := -1
 	if on {
 		d = 1
 	}
 	p.subMu.Lock()
+	if on && !p.subs.has(prefix) && (len(p.subs.counts) >= s.opt.MaxSubs || p.subs.bytes+int64(len(prefix)) > s.opt.MaxSubBytes) {
+		p.subMu.Unlock()
+		return false, true
+	}
 	known := p.subs.add(prefix, d)
 	p.subMu.Unlock()
 	if !known {
-		return false
+		return false, false
 	}
-	fwd := false
 	s.mu.Lock()
 	if on && !p.subscribed.Load() {
 		p.subscribed.Store(true)
@@ -430,10 +510,20 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte) bool {
 		fwd = fwd || (on && s.opt.XPubVerbose) || (!on && s.opt.XPubVerboser)
 	}
 	s.mu.Unlock()
-	if on {
-		s.emit(Event{Kind: EventSubscribed, Endpoint: p.endpoint, Peer: p.peerAddr()})
+	if on && s.opt.OnEvent != nil {
+		s.emit(p.peerEvent(EventSubscribed, nil))
 	}
-	return fwd
+	return fwd, false
+}
+
+// subLimitErr is why a peer over its subscription budget is disconnected;
+// counted once per peer.
+func (s *Socket) subLimitErr(p *pipe) error {
+	s.st.subLimited.Add(1)
+	n, b := s.opt.MaxSubs, s.opt.MaxSubBytes
+	err := fmt.Errorf("socket %s: %s: peer %s: %w (%d prefixes, %d bytes)", s.typ, p.endpoint, p.peerAddr(), ErrSubLimit, n, b)
+	s.log.Warn("peer subscribed past its budget; disconnecting it", "endpoint", p.endpoint, "peer", p.peerAddr(), "max_subs", n, "max_sub_bytes", b)
+	return err
 }
 
 // ---- receiving side: messages from pipes ----
@@ -445,7 +535,10 @@ func (s *Socket) deliver(p *pipe, m Msg, w chan struct{}) pushResult {
 	switch s.typ {
 	case PUB, XPUB:
 		if isSubMsg(m) {
-			fwd := s.applyPeerSub(p, m[0][0] == 1, m[0][1:])
+			fwd, over := s.applyPeerSub(p, m[0][0] == 1, m[0][1:])
+			if over {
+				return pushRefused
+			}
 			if fwd {
 				s.enqueueIn(p, m, true, nil)
 			}
@@ -931,7 +1024,7 @@ func (s *Socket) nextRoutingIDLocked() []byte {
 // attach makes p live with a peer whose identity is peerID. It rejects the
 // peer (returning an error) for a PAIR that already has one or a ROUTER
 // routing id already in use.
-func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
+func (s *Socket) attach(p *pipe, peerID []byte, addr string, meta peerMeta) error {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	s.mu.Lock()
@@ -968,6 +1061,7 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
 	}
 	p.connected.Store(true)
 	p.addr = addr
+	p.meta = meta
 	s.peers++
 	s.st.connects.Add(1)
 	s.changedLocked()
@@ -982,7 +1076,9 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string) error {
 		p.sendForce(m)
 	}
 	signal(s.sendWake)
-	s.emit(Event{Kind: EventConnected, Endpoint: p.endpoint, Peer: addr})
+	if s.opt.OnEvent != nil {
+		s.emit(p.peerEvent(EventConnected, nil))
+	}
 	return nil
 }
 
@@ -996,6 +1092,7 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	}
 	var cancels []Msg
 	if s.typ == XPUB {
+		before := len(s.xsubs)
 		for k, c := range p.resetSubs() {
 			n := s.xsubs[k] - c
 			if n <= 0 {
@@ -1006,6 +1103,9 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 			if n <= 0 || s.opt.XPubVerboser {
 				cancels = append(cancels, subMsg([]byte(k), false))
 			}
+		}
+		if len(s.xsubs) < before/2 {
+			s.xsubs = cloneCounts(s.xsubs) // a Go map never shrinks: give the memory back
 		}
 	}
 	p.resetSubs()
@@ -1023,8 +1123,8 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	for _, m := range cancels {
 		s.enqueueIn(p, m, true, nil)
 	}
-	if wasConnected {
-		s.emit(Event{Kind: EventDisconnected, Endpoint: p.endpoint, Peer: p.addr, Err: cause})
+	if wasConnected && s.opt.OnEvent != nil {
+		s.emit(p.peerEvent(EventDisconnected, cause))
 	}
 }
 
@@ -1089,6 +1189,9 @@ func (s *Socket) Close() error {
 	// for the peer to close. Then everything is closed.
 	for _, c := range conns {
 		signal(c.p.out.wake)
+	}
+	if s.runStopping.Load() {
+		s.killInRun()
 	}
 	if s.opt.Linger > 0 && len(conns) > 0 {
 		t := time.NewTimer(s.opt.Linger)

@@ -144,7 +144,7 @@ func (s *Socket) accept(l *listener) {
 
 func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	defer s.wg.Done()
-	id, err := s.handshake(nc, true)
+	id, meta, err := s.handshake(nc, true)
 	s.mu.Lock()
 	delete(s.shaking, nc)
 	s.mu.Unlock()
@@ -154,7 +154,7 @@ func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	}
 	p := newPipe(s, l.endpoint)
 	p.out = newMQ(s.opt.SendHWM)
-	s.serve(s.bg, nc, p, id, false)
+	s.serve(s.bg, nc, p, id, meta, false)
 }
 
 func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
@@ -239,7 +239,7 @@ func (s *Socket) runConnector(cn *connector) {
 			}
 			s.shaking[nc] = struct{}{}
 			s.mu.Unlock()
-			id, herr := s.handshake(nc, false)
+			id, meta, herr := s.handshake(nc, false)
 			s.mu.Lock()
 			delete(s.shaking, nc)
 			s.mu.Unlock()
@@ -247,7 +247,7 @@ func (s *Socket) runConnector(cn *connector) {
 				s.handshakeFailed(cn.endpoint, nc, herr)
 			} else {
 				ivl = s.opt.ReconnectIvl
-				s.serve(cn.ctx, nc, cn.p, id, true)
+				s.serve(cn.ctx, nc, cn.p, id, meta, true)
 			}
 		}
 		t := time.NewTimer(ivl)

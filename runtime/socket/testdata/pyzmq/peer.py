@@ -233,6 +233,23 @@ def run(ctx, a, res):
         if s.poll(200):
             raise Fail("unexpected extra message %r" % s.recv_multipart()[:1])
 
+    elif r == "pull-meta":
+        # Receives data(i) messages and reports the ZMTP metadata properties
+        # libzmq exposes on the first one (zmq_msg_gets): what topo announced.
+        s = make(ctx, a, zmq.PULL)
+        attach(s, a)
+        emit("READY")
+        for i in range(a.n):
+            frames = s.recv_multipart(copy=False)
+            if i == 0:
+                for prop in ("Socket-Type", "X-Topo-Run", "X-Topo-Peer"):
+                    try:
+                        res[prop] = frames[0].get(prop)
+                    except zmq.ZMQError:
+                        res[prop] = None
+            check_data(i, [f.bytes for f in frames])
+        res["received"] = a.n
+
     elif r == "pull-any":
         # Receives data(i) messages for any i until -idle-ms pass without one
         # (after the first); reports the sequence numbers in arrival order.

@@ -48,7 +48,7 @@ nextep() { port=$((port + 1)); EP="tcp://127.0.0.1:$port"; }
 
 # run CURVE POINT IMPL MEAS GAP CMD...
 #   Starts each CMD (under `timeout $TMO`) GAP seconds after the previous;
-#   a CMD prefixed "@pattern@" starts only once the previous command's stderr
+#   a CMD prefixed "@pattern@" starts only once an earlier command's stderr
 #   contains pattern (idle peers connected). MEAS is the index (1-based) of
 #   the command whose JSON line is kept; "M+A" also keeps command A's line
 #   (labelled aux). The others are killed once MEAS has exited.
@@ -58,12 +58,13 @@ run() {
 	local aux=0
 	if [[ $meas == *+* ]]; then aux=${meas#*+}; meas=${meas%+*}; fi
 	local lab="curve=$curve;point=$point;impl=$impl;rep=$rep"
-	local i=0 pids=() cmd
+	local i=0 pids=() cmd k
+	rm -f "$WORK"/*.out "$WORK"/*.err
 	for cmd in "$@"; do
 		i=$((i + 1))
 		if [[ $cmd == @*@* ]]; then
 			local pat=${cmd#@}; pat=${pat%%@*}; cmd=${cmd#@*@}
-			for _ in $(seq 1 $((TMO * 10))); do grep -qs "$pat" "$WORK/$((i - 1)).err" && break; sleep 0.1; done
+			for _ in $(seq 1 $((TMO * 10))); do cat "$WORK"/*.err 2>/dev/null | grep -qs "$pat" && break; sleep 0.1; done
 		elif [ $i -gt 1 ]; then
 			sleep "$gap"
 		fi

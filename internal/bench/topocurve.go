@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	goruntime "runtime"
 	"regexp"
+	goruntime "runtime"
 	"strconv"
 	"sync"
 	"time"

@@ -290,12 +290,16 @@ func recvRole(c config) (map[string]any, error) {
 	if c.role == "sub" {
 		t, expect, step = socket.SUB, (c.n+1)/2, 2
 	}
-	s, err := open(&zctx, c, t)
+	// SUB subscribes before it connects (as cbench-curves does), so the PUB
+	// gets every prefix at once when the connection comes up.
+	s, err := zctx.NewSocket(t, options(c, t))
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
+	var subscribeS float64
 	if t == socket.SUB {
+		t0 := time.Now()
 		if err := s.Subscribe([]byte(c.sub)); err != nil {
 			return nil, fmt.Errorf("subscribe: %w", err)
 		}
@@ -304,6 +308,15 @@ func recvRole(c config) (map[string]any, error) {
 				return nil, fmt.Errorf("subscribe: %w", err)
 			}
 		}
+		subscribeS = time.Since(t0).Seconds()
+	}
+	if c.bind {
+		err = s.Bind(c.ep)
+	} else {
+		err = s.Connect(c.ep)
+	}
+	if err != nil {
+		return nil, err
 	}
 	var count atomic.Int64
 	fired, stop := watchdog(&count, c.idle, cancel)
@@ -315,6 +328,9 @@ func recvRole(c config) (map[string]any, error) {
 	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size)
 	st := s.Stats()
 	res["dropped"] = st.Dropped
+	if t == socket.SUB {
+		res["subscribe_s"] = subscribeS
+	}
 	if fired.Load() {
 		return res, fmt.Errorf("idle timeout after %v with %d/%d messages", c.idle, n, expect)
 	}

@@ -7,8 +7,8 @@
  * Roles: pull, push, pub, sub (-subs N), inproc-pushpull (any -size, zmq_msg_t),
  * pull-many / sub-many (-conns N sockets in one thread, zmq_poll), req-many
  * (-conns N threads, one REQ each), rep, idle-peers (-conns N idle PUSH),
- * idle-hold (PULL bind, waits for -peers accepted connections via a socket
- * monitor, then measures -n messages from one more peer), proxy-chain
+ * idle-hold (PULL bind, waits for -peers accepted connections (counted in
+ * /proc/self/fd), then measures -n messages from one more peer), proxy-chain
  * (-hops K zmq_proxy threads PULL->PUSH between a PUSH generator thread and
  * a PULL counter, one context, tcp or inproc).
  * PUB/SUB use HWM 0 (unbounded), as cbench does.
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 
 static const char *role = "";
 static const char *ep = "tcp://127.0.0.1:24700";
@@ -133,18 +134,24 @@ static int run_recv(void) {
     int is_sub = strcmp(role, "sub") == 0;
     void *s = zmq_socket(ctx, is_sub ? ZMQ_SUB : ZMQ_PULL);
     int zero = 0;
+    char extra[64] = "";
     if (is_sub) {
         zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+        /* subscriptions travel SUB->PUB as messages: with the default
+         * SNDHWM (1000) libzmq drops those past it on connect */
+        zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+        double t0 = now_s();
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, subpfx, strlen(subpfx));
         for (int i = 1; i < subs; i++) {
             char p[16];
             snprintf(p, sizeof p, "q%07d", i);
             zmq_setsockopt(s, ZMQ_SUBSCRIBE, p, strlen(p));
         }
+        snprintf(extra, sizeof extra, ",\"subscribe_s\":%.6f", now_s() - t0);
     }
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &idle_ms, sizeof idle_ms);
     if (attach(s) != 0) return fail("attach");
-    int rc = recv_loop(s, is_sub ? (n + 1) / 2 : n, is_sub ? 2 : 1, is_sub ? subpfx : NULL, NULL);
+    int rc = recv_loop(s, is_sub ? (n + 1) / 2 : n, is_sub ? 2 : 1, is_sub ? subpfx : NULL, extra);
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_close(s);
     zmq_ctx_term(ctx);
@@ -164,7 +171,10 @@ static int run_send(void) {
     int is_pub = strcmp(role, "pub") == 0;
     void *s = zmq_socket(ctx, is_pub ? ZMQ_PUB : ZMQ_PUSH);
     int zero = 0;
-    if (is_pub) zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    if (is_pub) {
+        zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+        zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero); /* subscriptions arrive as messages */
+    }
     if (attach(s) != 0) return fail("attach");
     usleep(settle_ms * 1000);
     long r1 = rss_kb();
@@ -389,20 +399,28 @@ static int run_idle_peers(void) {
     return 0;
 }
 
-/* idle-hold: count ZMQ_EVENT_ACCEPTED on a monitor of the bound PULL. */
-static int wait_accepted(void *mon, long want, long *have) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    int tmo = idle_ms + (int)(want / 10);
-    zmq_setsockopt(mon, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
-    while (*have < want) {
-        if (zmq_msg_recv(&m, mon, 0) < 0) { zmq_msg_close(&m); return -1; }
-        uint16_t ev;
-        memcpy(&ev, zmq_msg_data(&m), 2);
-        if (ev == ZMQ_EVENT_ACCEPTED) (*have)++;
-        zmq_msg_recv(&m, mon, 0); /* the address frame */
+/* idle-hold: count this process's sockets in /proc/self/fd (each accepted
+ * tcp connection is one; a socket monitor drops events past its HWM). */
+static long socket_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    char path[300], link[64];
+    long k = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) {
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t r = readlink(path, link, sizeof link - 1);
+        if (r > 0) { link[r] = 0; if (strncmp(link, "socket:", 7) == 0) k++; }
     }
-    zmq_msg_close(&m);
+    closedir(d);
+    return k;
+}
+static int wait_accepted(long base, long want, long *have) {
+    double end = now_s() + idle_ms / 1e3 + want / 1e3;
+    while ((*have = socket_fds() - base) < want) {
+        if (now_s() > end) return -1;
+        usleep(50000);
+    }
     return 0;
 }
 static int run_idle_hold(void) {
@@ -410,12 +428,10 @@ static int run_idle_hold(void) {
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_PULL);
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &idle_ms, sizeof idle_ms);
-    zmq_socket_monitor(s, "inproc://mon", ZMQ_EVENT_ACCEPTED);
-    void *mon = zmq_socket(ctx, ZMQ_PAIR);
-    zmq_connect(mon, "inproc://mon");
     if (zmq_bind(s, ep) != 0) return fail("bind");
-    long have = 0;
-    if (wait_accepted(mon, peers, &have) != 0) {
+    usleep(100000);
+    long have = 0, base = socket_fds();
+    if (wait_accepted(base, peers, &have) != 0) {
         header();
         printf(",\"connected\":%ld,\"error\":\"%d idle peers: only %ld accepted\"}\n", have, peers, have);
         return 1;
@@ -429,8 +445,6 @@ static int run_idle_hold(void) {
     int rc = recv_loop(s, n, 1, NULL, extra);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_socket_monitor(s, NULL, 0);
-    zmq_close(mon);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return rc;
@@ -466,9 +480,7 @@ static void *gen_thread(void *ctx) {
         put_u64(buf + 2, (uint64_t)i);
         if (zmq_send(s, buf, size, 0) < 0) break;
     }
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_close(s);
+    zmq_close(s); /* default linger: what is queued still leaves */
     free(buf);
     return NULL;
 }

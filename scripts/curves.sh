@@ -7,7 +7,9 @@
 # Usage (from anywhere; needs go, cc, libzmq3-dev):
 #   scripts/curves.sh                 # every curve, REPS=1
 #   REPS=3 scripts/curves.sh size peers
-#   Curves: size peers conns subs nodes chain reqrep
+#   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
+#   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
+#   "Cost curves", says what each measures); TMO (90) bounds each process.
 #
 # Raw results: $OUTDIR/curves-TS.jsonl (default internal/bench/results), one
 # JSON line per measuring process, labelled curve=..;point=..;impl=..;rep=..;

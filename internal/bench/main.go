@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull")
+	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull, and the curve roles: raw-recv|raw-send|pull-many|sub-many|req-many|idle-hold|idle-peers|topo-size|proxy-chain")
 	fs.StringVar(&c.ep, "ep", "tcp://127.0.0.1:23700", "endpoint")
 	fs.BoolVar(&c.bind, "bind", false, "Bind instead of Connect")
 	fs.IntVar(&c.n, "n", 100000, "messages (throughput) or round trips (latency)")

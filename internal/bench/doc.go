@@ -7,6 +7,18 @@
 //	go run ./internal/bench -role push -ep tcp://127.0.0.1:23701 -n 1000000 -size 16
 //
 // Roles: pull | sub | rep (measuring or echoing side), push | pub | req, and
-// inproc-pushpull (both ends in one process over inproc://). Diagnostics go
-// to stderr; the exit status is 1 when the JSON line carries an "error".
+// inproc-pushpull (both ends in one process over inproc://).
+//
+// The cost curves of scripts/curves.sh (issue 16; their libzmq counterparts
+// are in cbench-curves/cbench_curves.c) add: raw-recv | raw-send (raw Go
+// net.Conn, messages up to 64 MiB), pull-many | sub-many (-conns sockets in
+// one process; sub-many reports send-to-receive latency of a -stamp PUB),
+// req-many (-conns concurrent REQ clients), idle-hold | idle-peers (memory
+// per idle connection and a live peer's rate), topo-size (-nodes idle nodes
+// run by the runtime: time to running, memory per node) and proxy-chain
+// (generate → -hops proxy nodes → count). sub takes -subs N prefixes;
+// push/pub take -peers, -rate and -stamp.
+//
+// Diagnostics go to stderr; the exit status is 1 when the JSON line carries
+// an "error".
 package main

@@ -34,6 +34,7 @@ type config struct {
 	hwm     int
 	verbose bool
 	cpuprof string
+	curveFlags
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -42,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull")
+	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull, and the curve roles: raw-recv|raw-send|pull-many|sub-many|req-many|idle-hold|idle-peers|topo-size|proxy-chain")
 	fs.StringVar(&c.ep, "ep", "tcp://127.0.0.1:23700", "endpoint")
 	fs.BoolVar(&c.bind, "bind", false, "Bind instead of Connect")
 	fs.IntVar(&c.n, "n", 100000, "messages (throughput) or round trips (latency)")
@@ -56,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.hwm, "hwm", 0, "SendHWM/RecvHWM; 0 = as cbench: unbounded for PUB/SUB, the socket default (1000) otherwise")
 	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
+	c.curveFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -89,6 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "inproc-pushpull":
 		res, err = inprocPushPull(c)
 	default:
+		var ok bool
+		if res, err, ok = curveRole(c); ok {
+			break
+		}
 		fmt.Fprintln(stderr, "bench: unknown -role", c.role)
 		return 2
 	}
@@ -125,7 +131,10 @@ type arena struct {
 	chunk int
 }
 
-func newArena(size int) *arena { return &arena{size: size, chunk: 4096} }
+func newArena(size int) *arena {
+	// 4096 messages per chunk, but at most ~4 MiB a chunk (a 16 MiB message gets its own).
+	return &arena{size: size, chunk: max(1, min(4096, (4<<20)/size))}
+}
 
 func (a *arena) msg(i int, topic string) socket.Msg {
 	if len(a.buf) < a.size {
@@ -281,15 +290,33 @@ func recvRole(c config) (map[string]any, error) {
 	if c.role == "sub" {
 		t, expect, step = socket.SUB, (c.n+1)/2, 2
 	}
-	s, err := open(&zctx, c, t)
+	// SUB subscribes before it connects (as cbench-curves does), so the PUB
+	// gets every prefix at once when the connection comes up.
+	s, err := zctx.NewSocket(t, options(c, t))
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
+	var subscribeS float64
 	if t == socket.SUB {
+		t0 := time.Now()
 		if err := s.Subscribe([]byte(c.sub)); err != nil {
 			return nil, fmt.Errorf("subscribe: %w", err)
 		}
+		for i := 1; i < c.subs; i++ { // -subs N: N-1 more distinct prefixes no message matches
+			if err := s.Subscribe(prefixN(i)); err != nil {
+				return nil, fmt.Errorf("subscribe: %w", err)
+			}
+		}
+		subscribeS = time.Since(t0).Seconds()
+	}
+	if c.bind {
+		err = s.Bind(c.ep)
+	} else {
+		err = s.Connect(c.ep)
+	}
+	if err != nil {
+		return nil, err
 	}
 	var count atomic.Int64
 	fired, stop := watchdog(&count, c.idle, cancel)
@@ -301,6 +328,9 @@ func recvRole(c config) (map[string]any, error) {
 	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size)
 	st := s.Stats()
 	res["dropped"] = st.Dropped
+	if t == socket.SUB {
+		res["subscribe_s"] = subscribeS
+	}
 	if fired.Load() {
 		return res, fmt.Errorf("idle timeout after %v with %d/%d messages", c.idle, n, expect)
 	}
@@ -320,18 +350,20 @@ func sendRole(c config) (map[string]any, error) {
 	if c.role == "pub" {
 		t = socket.PUB
 	}
+	rssStart := rssKB()
 	s, err := open(&zctx, c, t)
 	if err != nil {
 		return nil, err
 	}
 	wctx, wcancel := context.WithTimeout(ctx, c.idle)
-	err = s.WaitPeers(wctx, 1)
+	err = s.WaitPeers(wctx, max(1, c.peers))
 	wcancel()
 	if err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("no peer within %v: %w", c.idle, err)
 	}
 	time.Sleep(c.settle)
+	rssReady := rssKB()
 	a := newArena(c.size)
 	m0 := mallocs()
 	t0 := time.Now()
@@ -343,7 +375,16 @@ func sendRole(c config) (map[string]any, error) {
 				topic = "zz"
 			}
 		}
-		if err := s.Send(ctx, a.msg(i, topic)); err != nil {
+		if c.rate > 0 && i%16 == 0 { // pace: message i leaves no earlier than t0 + i/rate
+			if d := time.Until(t0.Add(time.Duration(float64(i) / c.rate * 1e9))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		m := a.msg(i, topic)
+		if c.stamp {
+			stamp(m[0])
+		}
+		if err := s.Send(ctx, m); err != nil {
 			_ = s.Close()
 			return map[string]any{"sent": i}, fmt.Errorf("send %d: %w", i, err)
 		}
@@ -353,7 +394,8 @@ func sendRole(c config) (map[string]any, error) {
 	cerr := s.Close() // flushes up to Linger
 	st := s.Stats()
 	res := map[string]any{"sent": c.n, "send_elapsed_s": el, "send_calls_per_s": float64(c.n) / el,
-		"mallocs_per_msg": float64(m1-m0) / float64(c.n), "dropped": st.Dropped, "close_s": time.Since(t0).Seconds() - el}
+		"mallocs_per_msg": float64(m1-m0) / float64(c.n), "dropped": st.Dropped, "close_s": time.Since(t0).Seconds() - el,
+		"rss_kb_start": rssStart, "rss_kb_ready": rssReady}
 	if cerr != nil {
 		return res, fmt.Errorf("close: %w", cerr)
 	}

@@ -115,3 +115,115 @@ func TestTCPRoles(t *testing.T) {
 		}
 	})
 }
+
+// TestCurveRoles runs every cost-curve role of scripts/curves.sh briefly
+// (tiny counts) so the roles cannot rot; it checks completeness, not speed.
+func TestCurveRoles(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	complete := func(t *testing.T, res map[string]any) {
+		t.Helper()
+		if res["error"] != nil || res["count"] != res["expect"] || res["msgs_per_s"] == nil {
+			t.Fatalf("result %v", res)
+		}
+	}
+	t.Run("size-16MiB", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		size := fmt.Sprint(16 << 20)
+		complete(t, pair(t, []string{"-role", "pull", "-bind", "-ep", ep, "-n", "3", "-size", size},
+			[]string{"-role", "push", "-ep", ep, "-n", "3", "-size", size, "-settle", "0s"}))
+		res, code := runRole(t, "-role", "inproc-pushpull", "-n", "3", "-size", size)
+		checkComplete(t, res, code)
+	})
+	t.Run("raw-go", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		complete(t, pair(t, []string{"-role", "raw-recv", "-ep", ep, "-n", "100", "-size", "65536"},
+			[]string{"-role", "raw-send", "-ep", ep, "-n", "100", "-size", "65536"}))
+	})
+	t.Run("pull-many", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		var pushRes map[string]any
+		var pushCode int
+		go func() {
+			defer wg.Done()
+			pushRes, pushCode = runRole(t, "-role", "push", "-bind", "-ep", ep, "-n", "3000", "-peers", "3", "-settle", "0s", "-linger", "5s")
+		}()
+		time.Sleep(100 * time.Millisecond)
+		res, _ := runRole(t, "-role", "pull-many", "-conns", "3", "-ep", ep, "-n", "3000")
+		wg.Wait()
+		if pushCode != 0 {
+			t.Fatalf("push: %v", pushRes)
+		}
+		complete(t, res)
+	})
+	t.Run("sub-many-paced", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		res := pair(t, []string{"-role", "sub-many", "-conns", "3", "-ep", ep, "-n", "200", "-size", "32"},
+			[]string{"-role", "pub", "-bind", "-ep", ep, "-n", "200", "-peers", "3", "-rate", "2000", "-stamp", "-size", "32", "-settle", "100ms"})
+		complete(t, res)
+		if res["count"] != float64(300) || res["p99_us"] == nil {
+			t.Fatalf("3 SUBs of 100 wx messages each: %v", res)
+		}
+	})
+	t.Run("subs", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		res := pair(t, []string{"-role", "sub", "-ep", ep, "-n", "2000", "-subs", "500"},
+			[]string{"-role", "pub", "-bind", "-ep", ep, "-n", "2000", "-settle", "300ms"})
+		checkComplete(t, res, 0)
+	})
+	t.Run("req-many", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out, errb bytes.Buffer
+			run([]string{"-role", "rep", "-bind", "-ep", ep, "-n", "220", "-warmup", "0", "-idle", "10s", "-linger", "1s"}, &out, &errb)
+		}()
+		time.Sleep(100 * time.Millisecond)
+		res, code := runRole(t, "-role", "req-many", "-conns", "4", "-ep", ep, "-n", "200", "-warmup", "20", "-settle", "0s")
+		wg.Wait()
+		if code != 0 || res["round_trips"] != float64(200) || res["mismatched"] != float64(0) || res["p99_us"] == nil {
+			t.Fatalf("req-many exit %d: %v", code, res)
+		}
+	})
+	t.Run("idle-hold", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			var out, errb bytes.Buffer
+			run([]string{"-role", "idle-peers", "-ep", ep, "-conns", "20", "-hold", "3s"}, &out, &errb)
+		}()
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Second)
+			var out, errb bytes.Buffer
+			run([]string{"-role", "push", "-ep", ep, "-n", "1000", "-settle", "0s", "-idle", "10s", "-linger", "2s"}, &out, &errb)
+		}()
+		res, code := runRole(t, "-role", "idle-hold", "-ep", ep, "-peers", "20", "-n", "1000")
+		wg.Wait()
+		checkComplete(t, res, code)
+		if res["rss_bytes_per_conn"] == nil || res["idle_peers"] != float64(20) {
+			t.Fatalf("result %v", res)
+		}
+	})
+	t.Run("topo-size", func(t *testing.T) {
+		for _, tr := range []string{"tcp", "inproc"} {
+			res, code := runRole(t, "-role", "topo-size", "-nodes", "10", "-transport", tr)
+			if code != 0 || res["nodes"] != float64(10) || res["running_ms"] == nil {
+				t.Fatalf("%s: exit %d, %v", tr, code, res)
+			}
+		}
+	})
+	t.Run("proxy-chain", func(t *testing.T) {
+		for _, tr := range []string{"tcp", "inproc"} {
+			res, code := runRole(t, "-role", "proxy-chain", "-hops", "3", "-transport", tr, "-n", "2000")
+			if code != 0 || res["count"] != float64(2000) {
+				t.Fatalf("%s: exit %d, %v", tr, code, res)
+			}
+		}
+	})
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# scripts/curves.sh: issue 16's cost curves, topo (internal/bench) side by side
+# with libzmq 4.3.4 from C (internal/bench/cbench-curves, extended from
+# ../shared/zmqbench's cbench) and, for message size, raw Go net.Conn; every
+# point alternates the implementations within one repetition.
+#
+# Usage (from anywhere; needs go, cc, libzmq3-dev):
+#   scripts/curves.sh                 # every curve, REPS=1
+#   REPS=3 scripts/curves.sh size peers
+#   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
+#   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
+#   "Cost curves", says what each measures); TMO (90) bounds each process.
+#
+# Raw results: $OUTDIR/curves-TS.jsonl (default internal/bench/results), one
+# JSON line per measuring process, labelled curve=..;point=..;impl=..;rep=..;
+# then a Markdown table per curve (scripts/curves_summary.py) in curves-TS.md.
+# Bounds: every process runs under `timeout`, every run has a message count;
+# tcp ports from PORT_BASE (24700) up, outside 5555-5560 and Linux's
+# ephemeral range; all started processes are killed on exit.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+REPS=${REPS:-1}
+CURVES=${*:-"size peers conns subs nodes chain reqrep"}
+TS=$(date +%Y%m%d-%H%M%S)
+OUTDIR=${OUTDIR:-$ROOT/internal/bench/results}
+mkdir -p "$OUTDIR"
+OUT=$OUTDIR/curves-$TS.jsonl
+export PATH="$PATH:/usr/local/go/bin"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+WORK=$(mktemp -d /tmp/topo-curves.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "# building internal/bench and cbench-curves in $WORK"
+(cd "$ROOT" && go build -o "$WORK/topobench" ./internal/bench) || exit 1
+cc -O2 -Wall -o "$WORK/cbench" "$ROOT/internal/bench/cbench-curves/cbench_curves.c" -lzmq -lpthread || exit 1
+BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- runtime internal/bench plugins || echo ' + uncommitted changes')"
+T=$WORK/topobench C=$WORK/cbench
+TMO=${TMO:-90}
+
+port=${PORT_BASE:-24700}
+nextep() { port=$((port + 1)); EP="tcp://127.0.0.1:$port"; }
+
+# run CURVE POINT IMPL MEAS GAP CMD...
+#   Starts each CMD (under `timeout $TMO`) GAP seconds after the previous;
+#   a CMD prefixed "@pattern@" starts only once an earlier command's stderr
+#   contains pattern (idle peers connected). MEAS is the index (1-based) of
+#   the command whose JSON line is kept; "M+A" also keeps command A's line
+#   (labelled aux). The others are killed once MEAS has exited.
+run() {
+	local curve=$1 point=$2 impl=$3 meas=$4 gap=$5
+	shift 5
+	local aux=0
+	if [[ $meas == *+* ]]; then aux=${meas#*+}; meas=${meas%+*}; fi
+	local lab="curve=$curve;point=$point;impl=$impl;rep=$rep"
+	local i=0 pids=() cmd k
+	rm -f "$WORK"/*.out "$WORK"/*.err
+	for cmd in "$@"; do
+		i=$((i + 1))
+		if [[ $cmd == @*@* ]]; then
+			local pat=${cmd#@}; pat=${pat%%@*}; cmd=${cmd#@*@}
+			for _ in $(seq 1 $((TMO * 10))); do cat "$WORK"/*.err 2>/dev/null | grep -qs "$pat" && break; sleep 0.1; done
+		elif [ $i -gt 1 ]; then
+			sleep "$gap"
+		fi
+		local l=""
+		[ $i -eq "$meas" ] && l="-label $lab"
+		[ $i -eq "$aux" ] && l="-label $lab;side=aux"
+		timeout "$TMO" $cmd $l >"$WORK/$i.out" 2>"$WORK/$i.err" &
+		pids+=($!)
+		PIDS+=($!)
+	done
+	wait "${pids[$((meas - 1))]}"
+	[ "$aux" -gt 0 ] && wait "${pids[$((aux - 1))]}"
+	sleep 0.2
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait "${pids[@]}" 2>/dev/null
+	PIDS=()
+	for k in $meas $aux; do
+		[ "$k" -gt 0 ] || continue
+		if [ -s "$WORK/$k.out" ]; then
+			tail -n1 "$WORK/$k.out" >>"$OUT"
+		else
+			printf '{"label":"%s","error":"no result: %s"}\n' "$lab" "$(head -c 200 "$WORK/$k.err" | tr '"\n\\' "'  ")" >>"$OUT"
+		fi
+		tail -n1 "$OUT" | cut -c1-200
+	done
+}
+
+has() { [[ " $CURVES " == *" $1 "* ]]; }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+: >"$OUT"
+echo "# writing $OUT (REPS=$REPS curves: $CURVES)"
+for rep in $(seq 1 "$REPS"); do
+	if has size; then
+		for size in 16 1024 16384 65536 1048576 16777216; do
+			case $size in
+			16) n=1000000 ;; 1024) n=300000 ;; 16384) n=40000 ;; 65536) n=10000 ;; 1048576) n=600 ;; *) n=30 ;;
+			esac
+			nextep; run size "$size" topo 1 0.3 "$T -role pull -bind -ep $EP -n $n -size $size" "$T -role push -ep $EP -n $n -size $size"
+			nextep; run size "$size" libzmq 1 0.3 "$C -role pull -bind -ep $EP -n $n -size $size" "$C -role push -ep $EP -n $n -size $size"
+			nextep; run size "$size" raw-go 1 0.3 "$T -role raw-recv -ep $EP -n $n -size $size" "$T -role raw-send -ep $EP -n $n -size $size"
+			run size-inproc "$size" topo 1 0 "$T -role inproc-pushpull -n $n -size $size"
+			run size-inproc "$size" libzmq 1 0 "$C -role inproc-pushpull -n $n -size $size"
+		done
+	fi
+	if has peers; then
+		for k in 1 10 100; do
+			nextep; run push-peers "$k" topo 2 0.3 "$T -role push -bind -ep $EP -n 1000000 -peers $k" "$T -role pull-many -conns $k -ep $EP -n 1000000"
+			nextep; run push-peers "$k" libzmq 2 0.3 "$C -role push -bind -ep $EP -n 1000000 -settle-ms 1000" "$C -role pull-many -conns $k -ep $EP -n 1000000"
+			# flat out: delivered rate; n so that about 1M messages are delivered in all
+			pn=$((2000000 / k))
+			nextep; run pub-peers "$k" topo 2 0.3 "$T -role pub -bind -ep $EP -n $pn -peers $k -settle 1s -size 32 -stamp" "$T -role sub-many -conns $k -ep $EP -n $pn -size 32"
+			nextep; run pub-peers "$k" libzmq 2 0.3 "$C -role pub -bind -ep $EP -n $pn -settle-ms 1500 -size 32 -stamp" "$C -role sub-many -conns $k -ep $EP -n $pn -size 32"
+			# paced at 2,000 msgs/s (1,000 delivered per SUB per second): latency without a backlog
+			nextep; run pub-peers-paced "$k" topo 2 0.3 "$T -role pub -bind -ep $EP -n 4000 -rate 2000 -peers $k -settle 1s -size 32 -stamp" "$T -role sub-many -conns $k -ep $EP -n 4000 -size 32"
+			nextep; run pub-peers-paced "$k" libzmq 2 0.3 "$C -role pub -bind -ep $EP -n 4000 -rate 2000 -settle-ms 1500 -size 32 -stamp" "$C -role sub-many -conns $k -ep $EP -n 4000 -size 32"
+		done
+	fi
+	if has conns; then
+		# the idle peers come from two processes (libzmq needs two fds per
+		# socket, and the hard limit here is 20,000 fds per process)
+		for k in 10 1000 10000; do
+			h=$((k / 2))
+			nextep; run conns "$k" topo 1 0.3 "$T -role idle-hold -ep $EP -peers $k -n 300000 -idle 30s" "$T -role idle-peers -ep $EP -conns $h -hold 80s" "$T -role idle-peers -ep $EP -conns $((k - h)) -hold 80s" "@idle peers@$T -role push -ep $EP -n 300000 -settle 0s"
+			nextep; run conns "$k" libzmq 1 0.3 "$C -role idle-hold -ep $EP -peers $k -n 300000 -idle-ms 30000" "$C -role idle-peers -ep $EP -conns $h -hold-ms 80000" "$C -role idle-peers -ep $EP -conns $((k - h)) -hold-ms 80000" "@idle peers@$C -role push -ep $EP -n 300000 -settle-ms 300"
+		done
+	fi
+	if has subs; then
+		# topo's Subscribe rebuilds its filter per call: 10,000 prefixes take
+		# about a minute to subscribe, so the larger points send fewer messages
+		# and run under a longer bound
+		for k in ${SUBS_POINTS:-1 1000 100000}; do
+			st=$((1000 + k / 50)) sn=1000000 tmo=$TMO
+			[ "$k" -gt 1000 ] && { sn=100000; tmo=$((TMO + 60)); }
+			nextep; TMO=$tmo run subs "$k" topo 2+1 0.3 "$T -role pub -bind -ep $EP -n $sn -settle ${st}ms -idle $((tmo - 5))s" "$T -role sub -ep $EP -n $sn -subs $k -idle $((tmo - 5))s"
+			nextep; TMO=$tmo run subs "$k" libzmq 2+1 0.3 "$C -role pub -bind -ep $EP -n $sn -settle-ms $st" "$C -role sub -ep $EP -n $sn -subs $k"
+		done
+	fi
+	if has nodes; then
+		for k in 10 100 1000; do
+			for tr in tcp inproc; do
+				run "nodes-$tr" "$k" topo 1 0 "$T -role topo-size -nodes $k -transport $tr -idle 60s"
+			done
+		done
+	fi
+	if has chain; then
+		for k in 1 5 20; do
+			for tr in tcp inproc; do
+				run "chain-$tr" "$k" topo 1 0 "$T -role proxy-chain -hops $k -transport $tr -n 300000"
+				port=$((port + 30)); run "chain-$tr" "$k" libzmq 1 0 "$C -role proxy-chain -hops $k -transport $tr -n 300000 -ep tcp://127.0.0.1:$port"
+				port=$((port + 30))
+			done
+		done
+	fi
+	if has reqrep; then
+		for k in 1 10 100; do
+			nextep; run reqrep "$k" topo 2 0.3 "$T -role rep -bind -ep $EP -n 100000000 -warmup 0 -idle 30s" "$T -role req-many -conns $k -ep $EP -n 20000 -warmup 2000 -settle 0s"
+			nextep; run reqrep "$k" libzmq 2 0.3 "$C -role rep -bind -ep $EP -n 100000000 -warmup 0 -idle-ms 30000" "$C -role req-many -conns $k -ep $EP -n 20000 -warmup 2000"
+		done
+	fi
+done
+
+MD=${OUT%.jsonl}.md
+{
+	echo "# cost curves $TS"
+	echo
+	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
+	echo "- $(go version | cut -d' ' -f3-); libzmq $(printf '#include <zmq.h>\nZMQ_VERSION_MAJOR.ZMQ_VERSION_MINOR.ZMQ_VERSION_PATCH\n' | cc -E -P - | tail -n1 | tr -d ' ')"
+	echo "- topo built from $BUILT_FROM"
+	echo "- load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- REPS=$REPS; raw results: $(basename "$OUT")"
+	echo
+	python3 "$ROOT/scripts/curves_summary.py" "$OUT"
+} >"$MD"
+cat "$MD"

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/recovery"
 	"github.com/topo-zmq/topo/runtime/socket"
 )
 
@@ -59,30 +59,30 @@ type Subscriber interface {
 // panic in the node's Health is a failure, not a crash.
 func NewActor(k *Kind, spec Spec, sockets *socket.Context, out io.Writer, log *slog.Logger) (Actor, error) {
 	if k == nil {
-		return nil, fmt.Errorf("%s: no kind", spec.Name)
+		return nil, nodeErrorf(spec.Name, "new", "no kind")
 	}
 	if spec.Kind != "" && spec.Kind != k.Name {
-		return nil, fmt.Errorf("%s: spec is for kind %q, not %q", spec.Name, spec.Kind, k.Name)
+		return nil, nodeErrorf(spec.Name, "new", "spec is for kind %q, not %q", spec.Kind, k.Name)
 	}
 	if sockets == nil {
-		return nil, fmt.Errorf("%s: no socket context", spec.Name)
+		return nil, nodeErrorf(spec.Name, "new", "no socket context")
 	}
 	if err := checkSockets(k, spec.Sockets); err != nil {
-		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+		return nil, &NodeError{Node: spec.Name, Op: "new", Err: err}
 	}
 	attrs, err := k.Defaults(spec.Attrs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+		return nil, &NodeError{Node: spec.Name, Op: "config", Err: err}
 	}
 	node, err := k.New(Config{Name: spec.Name, Index: spec.Index, Attrs: attrs})
 	if err != nil {
-		if strings.HasPrefix(err.Error(), spec.Name+": ") { // Config.Decode names the instance already
+		if ne, ok := err.(*NodeError); ok && ne.Node == spec.Name { // from Config.Decode
 			return nil, err
 		}
-		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+		return nil, &NodeError{Node: spec.Name, Op: "new", Err: err}
 	}
 	if node == nil {
-		return nil, fmt.Errorf("%s: kind %q: New returned no node", spec.Name, k.Name)
+		return nil, nodeErrorf(spec.Name, "new", "kind %q: New returned no node", k.Name)
 	}
 	if out == nil {
 		out = io.Discard
@@ -156,8 +156,9 @@ type actor struct {
 	closed  bool                      // guarded by mu
 }
 
-func (a *actor) errf(format string, args ...any) error {
-	return fmt.Errorf(a.spec.Name+": "+format, args...)
+// errf returns a NodeError of this instance and op.
+func (a *actor) errf(op, format string, args ...any) error {
+	return nodeErrorf(a.spec.Name, op, format, args...)
 }
 
 // Bind creates every socket of the spec, subscribes SUB prefixes and binds.
@@ -166,10 +167,10 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, a.errf("bind: actor is closed")
+		return nil, a.errf("bind", "bind: actor is closed")
 	}
 	if a.bound {
-		return nil, a.errf("bind: already bound")
+		return nil, a.errf("bind", "bind: already bound")
 	}
 	a.bound = true
 	var subs map[string][]string
@@ -185,7 +186,7 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 	}
 	for _, ss := range a.spec.Sockets {
 		if err := ctx.Err(); err != nil {
-			return fail(a.errf("bind: %w", err))
+			return fail(a.errf("bind", "bind: %w", err))
 		}
 		opts := socket.Options{
 			SendHWM: ss.HWM,
@@ -200,7 +201,7 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 		}
 		s, err := a.ctx.NewSocket(ss.Type, opts)
 		if err != nil {
-			return fail(a.errf("socket %q: new %s socket: %w", ss.Name, ss.Type, err))
+			return fail(a.errf("bind", "socket %q: new %s socket: %w", ss.Name, ss.Type, err))
 		}
 		a.socks[ss.Name] = s
 		if ss.Type == socket.SUB {
@@ -210,13 +211,13 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 			}
 			for _, p := range prefixes {
 				if err := s.Subscribe([]byte(p)); err != nil {
-					return fail(a.errf("socket %q: subscribe %q: %w", ss.Name, p, err))
+					return fail(a.errf("bind", "socket %q: subscribe %q: %w", ss.Name, p, err))
 				}
 			}
 		}
 		for _, ep := range ss.Bind {
 			if err := s.Bind(ep); err != nil {
-				return fail(a.errf("%w", &BindError{Socket: ss.Name, Endpoint: ep, Err: err}))
+				return fail(&NodeError{Node: a.spec.Name, Op: "bind", Err: &BindError{Socket: ss.Name, Endpoint: ep, Err: err}})
 			}
 			a.log.Debug("bound", "socket", ss.Name, "endpoint", ep)
 		}
@@ -235,7 +236,7 @@ func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) erro
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return a.errf("connect: actor is closed")
+		return a.errf("connect", "connect: actor is closed")
 	}
 	names := make([]string, 0, len(endpoints))
 	for n := range endpoints {
@@ -246,16 +247,16 @@ func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) erro
 		s, ok := a.socks[name]
 		if !ok {
 			if !a.bound {
-				return a.errf("socket %q: connect before bind", name)
+				return a.errf("connect", "socket %q: connect before bind", name)
 			}
-			return a.errf("socket %q: connect: no such socket", name)
+			return a.errf("connect", "socket %q: connect: no such socket", name)
 		}
 		for _, ep := range endpoints[name] {
 			if err := ctx.Err(); err != nil {
-				return a.errf("socket %q: connect %s: %w", name, ep, err)
+				return a.errf("connect", "socket %q: connect %s: %w", name, ep, err)
 			}
 			if err := s.Connect(ep); err != nil {
-				return a.errf("socket %q: connect %s: %w", name, ep, err)
+				return a.errf("connect", "socket %q: connect %s: %w", name, ep, err)
 			}
 			a.log.Debug("connecting", "socket", name, "endpoint", ep)
 		}
@@ -274,7 +275,7 @@ func (a *actor) Ready(ctx context.Context) error {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
-		return a.errf("ready: actor is closed")
+		return a.errf("ready", "ready: actor is closed")
 	}
 	for _, ss := range a.spec.Sockets {
 		if ss.Expect <= 0 {
@@ -283,7 +284,7 @@ func (a *actor) Ready(ctx context.Context) error {
 		s, ok := a.socks[ss.Name]
 		if !ok {
 			a.mu.Unlock()
-			return a.errf("socket %q: ready before bind", ss.Name)
+			return a.errf("ready", "socket %q: ready before bind", ss.Name)
 		}
 		wants = append(wants, want{ss.Name, s, ss.Expect})
 	}
@@ -291,7 +292,7 @@ func (a *actor) Ready(ctx context.Context) error {
 	for _, w := range wants {
 		if err := w.s.WaitPeers(ctx, w.n); err != nil {
 			if ctx.Err() == nil {
-				return a.errf("socket %q: waiting for %d peers: %w", w.name, w.n, err)
+				return a.errf("ready", "socket %q: waiting for %d peers: %w", w.name, w.n, err)
 			}
 			// Say every socket that is still short, not only this one.
 			var short []string
@@ -307,7 +308,7 @@ func (a *actor) Ready(ctx context.Context) error {
 			if len(short) == 0 {
 				short = []string{fmt.Sprintf("socket %q is still waiting for peers", w.name)}
 			}
-			return a.errf("not ready: %s: %w", strings.Join(short, "; "), ctx.Err())
+			return a.errf("ready", "not ready: %s: %w", strings.Join(short, "; "), ctx.Err())
 		}
 	}
 	return nil
@@ -319,10 +320,10 @@ func (a *actor) Run(ctx context.Context) (err error) {
 	switch {
 	case a.closed:
 		a.mu.Unlock()
-		return a.errf("run: actor is closed")
+		return a.errf("run", "run: actor is closed")
 	case a.ran:
 		a.mu.Unlock()
-		return a.errf("run: already ran (build a new actor to restart)")
+		return a.errf("run", "run: already ran (build a new actor to restart)")
 	}
 	a.ran, a.running = true, true
 	defer func() {
@@ -341,24 +342,20 @@ func (a *actor) Run(ctx context.Context) (err error) {
 	}
 	a.mu.Unlock()
 	if len(env.Sockets) < len(a.spec.Sockets) {
-		return a.errf("run before bind")
+		return a.errf("run", "run before bind")
 	}
 
-	defer func() {
-		if r := recover(); r != nil {
-			stack := shortStack(debug.Stack(), 4096)
-			a.log.Error("node panicked", "panic", fmt.Sprint(r), "stack", stack)
-			err = fmt.Errorf("%s: %w: %v", a.spec.Name, ErrPanic, r)
-		}
-	}()
-	err = a.node.Run(ctx, env)
+	err = recovery.Call(func() error { return a.node.Run(ctx, env) }, func(r any, stack string) error {
+		a.log.Error("node panicked", "panic", fmt.Sprint(r), "stack", stack)
+		return fmt.Errorf("%w: %v", ErrPanic, r)
+	})
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil // stopped through ctx: a clean stop
 	}
-	return fmt.Errorf("%s: %w", a.spec.Name, err)
+	return &NodeError{Node: a.spec.Name, Op: "run", Err: err}
 }
 
 // healthActor is the Actor of a node that implements HealthChecker.
@@ -396,12 +393,9 @@ func (a *healthActor) Health(ctx context.Context) error {
 	var err error
 	go func() { // left behind only while the node's Health ignores ctx; see NewActor
 		defer close(done)
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("Health panicked: %v", r)
-			}
-		}()
-		err = a.hc.Health(ctx)
+		err = recovery.Call(func() error { return a.hc.Health(ctx) }, func(r any, _ string) error {
+			return fmt.Errorf("Health panicked: %v", r)
+		})
 	}()
 	select {
 	case <-done:
@@ -409,24 +403,6 @@ func (a *healthActor) Health(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("Health has not returned after %s: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
 	}
-}
-
-// shortStack keeps the frames from the panic site on, bounded to max bytes.
-func shortStack(st []byte, max int) string {
-	s := string(st)
-	// Skip the runtime's own frames up to and including panic().
-	if i := strings.Index(s, "panic("); i >= 0 {
-		if j := strings.Index(s[i:], "\n"); j >= 0 {
-			rest := s[i+j+1:]
-			if k := strings.Index(rest, "\n"); k >= 0 { // the file:line of panic()
-				s = rest[k+1:]
-			}
-		}
-	}
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return s
 }
 
 // Stats returns each socket's counters.
@@ -454,7 +430,7 @@ func (a *actor) Close() error {
 	for _, ss := range a.spec.Sockets {
 		if s, ok := socks[ss.Name]; ok {
 			if err := s.Close(); err != nil && !errors.Is(err, socket.ErrClosed) {
-				errs = append(errs, fmt.Errorf("%s: socket %q: close: %w", a.spec.Name, ss.Name, err))
+				errs = append(errs, a.errf("close", "socket %q: close: %w", ss.Name, err))
 			}
 		}
 	}

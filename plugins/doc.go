@@ -36,6 +36,17 @@
 //     the runtime drives through Bind, Connect, Ready, Run and Close (and
 //     Health, when the node has it). The Actor owns the instance's
 //     sockets; the node borrows them through Env.
+//   - NodeError is every failure of a node instance, shaped like
+//     os.PathError: Node (the instance name), Op (the step: "new",
+//     "config", "launch", "bind", "connect", "ready", "run", "health",
+//     "close") and Err, to which it unwraps; it reads "Node: Err". It is
+//     built once, where the failure happens (NewActor and its Actor,
+//     Config.Decode, a plugin host, the runtime), and crosses the plugin
+//     boundary intact: Serve sends its fields and the sentinel it wraps
+//     (socket.ErrAddrInUse and the socket layer's other Err values,
+//     context.Canceled and DeadlineExceeded, ErrPanic, ErrUnhealthy) as
+//     an errdetails.ErrorInfo, and FromWire rebuilds it in the host. A
+//     failed bind's Err is a BindError (Socket, Endpoint).
 //
 // The plugin-process side (Serve, the function a plugin's main calls) lives
 // in serve.go and serves the same Kinds across a go-plugin boundary; the

@@ -33,14 +33,67 @@ func TestBindErrorSaysItOnce(t *testing.T) {
 }
 
 // TestAddrInUseCrossesTheProtocol: the status a plugin answers Bind with
-// tells the host the socket and endpoint; an ordinary error does not.
+// gives the host back the NodeError, its BindError (socket and endpoint),
+// its text and socket.ErrAddrInUse; an ordinary error is no bind error,
+// and a transport failure no node error at all.
 func TestAddrInUseCrossesTheProtocol(t *testing.T) {
-	err := pluginproto.AddrInUseError(`w[1]: socket "out": bind ipc:///tmp/x: address already in use`, "out", "ipc:///tmp/x")
-	sock, ep, ok := pluginproto.AddrInUse(fmt.Errorf("call: %w", err))
-	if !ok || sock != "out" || ep != "ipc:///tmp/x" {
-		t.Errorf("AddrInUse = %q, %q, %v", sock, ep, ok)
+	orig := &NodeError{Node: "w[1]", Op: "bind", Err: &BindError{Socket: "out", Endpoint: "ipc:///tmp/x",
+		Err: fmt.Errorf("socket PUSH: bind ipc:///tmp/x: %w: listen unix /tmp/x: bind: address already in use", socket.ErrAddrInUse)}}
+	ne, ok := FromWire(fmt.Errorf("call: %w", toWire(orig)), "w[1]", "bind")
+	if !ok {
+		t.Fatal("FromWire: not a node error")
 	}
-	if _, _, ok := pluginproto.AddrInUse(errors.New("address already in use")); ok {
-		t.Error("a plain error was taken for an AddrInUseError")
+	var be *BindError
+	if !errors.As(ne, &be) || be.Socket != "out" || be.Endpoint != "ipc:///tmp/x" {
+		t.Errorf("BindError = %+v", be)
+	}
+	if ne.Node != "w[1]" || ne.Op != "bind" || !errors.Is(ne, socket.ErrAddrInUse) {
+		t.Errorf("NodeError = %+v (Is ErrAddrInUse: %v)", ne, errors.Is(ne, socket.ErrAddrInUse))
+	}
+	if want := `w[1]: socket "out": bind ipc:///tmp/x: address already in use`; ne.Error() != want || orig.Error() != want {
+		t.Errorf("text = %q (was %q), want %q", ne.Error(), orig.Error(), want)
+	}
+	plain, ok := FromWire(toWire(errors.New("address already in use")), "w[1]", "bind")
+	if !ok || errors.As(plain, &be) || errors.Is(plain, socket.ErrAddrInUse) {
+		t.Errorf("a plain error was taken for an address in use: %#v", plain)
+	}
+	if _, ok := FromWire(errors.New("connection refused"), "w[1]", "bind"); ok {
+		t.Error("a transport error was taken for a node error")
+	}
+}
+
+// TestSentinelsRoundTrip: every sentinel of the wire table, wrapped in a
+// NodeError, comes back from the wire as itself, with the same text,
+// node and op; errors of plugins built before NodeError crossed the
+// protocol keep their text without naming the node twice.
+func TestSentinelsRoundTrip(t *testing.T) {
+	for _, s := range wireSentinels() {
+		orig := &NodeError{Node: "n", Op: "run", Err: fmt.Errorf("doing it: %w", s.err)}
+		got, ok := FromWire(toWire(orig), "host-name", "host-op")
+		if !ok || !errors.Is(got, s.err) || got.Error() != orig.Error() || got.Node != "n" || got.Op != "run" {
+			t.Errorf("%s: got %#v (%v), want %q wrapping %v", s.reason, got, got, orig, s.err)
+		}
+		for _, o := range wireSentinels() {
+			if o.err != s.err && errors.Is(got, o.err) && !errors.Is(orig, o.err) {
+				t.Errorf("%s: also is %v", s.reason, o.err)
+			}
+		}
+	}
+	legacy := []struct {
+		err  error
+		want string
+		is   error
+	}{
+		{pluginproto.StatusError(`w: socket "out": bind tcp://x:1: address already in use`,
+			&pluginproto.ErrorInfo{Reason: pluginproto.ReasonAddrInUse, Metadata: map[string]string{"socket": "out", "endpoint": "tcp://x:1"}}),
+			`w: socket "out": bind tcp://x:1: address already in use`, socket.ErrAddrInUse},
+		{pluginproto.StatusError("w: boom", nil), "w: boom", nil},
+		{pluginproto.StatusError("no node instance: Bind was not called", nil), "w: no node instance: Bind was not called", nil},
+	}
+	for _, c := range legacy {
+		got, ok := FromWire(c.err, "w", "bind")
+		if !ok || got.Error() != c.want || (c.is != nil && !errors.Is(got, c.is)) || got.Node != "w" || got.Op != "bind" {
+			t.Errorf("legacy %v: got %#v, want %q", c.err, got, c.want)
+		}
 	}
 }

@@ -264,14 +264,14 @@ func (c Config) Decode(into any) error {
 	}
 	ty, err := gocty.ImpliedType(into)
 	if err != nil {
-		return fmt.Errorf("%s: config: %w", c.Name, err)
+		return nodeErrorf(c.Name, "config", "config: %w", err)
 	}
 	// Fields without an attribute keep the value they already hold (so a
 	// caller may pre-fill defaults); a null value cannot be stored in a
 	// non-pointer field.
 	current, err := gocty.ToCtyValue(into, ty)
 	if err != nil {
-		return fmt.Errorf("%s: config: %w", c.Name, err)
+		return nodeErrorf(c.Name, "config", "config: %w", err)
 	}
 	obj := map[string]cty.Value{}
 	for name := range ty.AttributeTypes() {
@@ -285,10 +285,10 @@ func (c Config) Decode(into any) error {
 		var pe cty.PathError
 		if errors.As(err, &pe) && len(pe.Path) > 0 {
 			if step, ok := pe.Path[0].(cty.GetAttrStep); ok {
-				return fmt.Errorf("%s: %w", c.Name, &AttrError{Attr: step.Name, Msg: err.Error()})
+				return &NodeError{Node: c.Name, Op: "config", Err: &AttrError{Attr: step.Name, Msg: err.Error()}}
 			}
 		}
-		return fmt.Errorf("%s: config: %w", c.Name, err)
+		return nodeErrorf(c.Name, "config", "config: %w", err)
 	}
 	return nil
 }

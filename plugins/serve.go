@@ -163,13 +163,13 @@ func describe(reg *Registry) (*pluginproto.Description, error) {
 func specFromWire(w *pluginproto.Spec) (Spec, error) {
 	attrs, err := pluginproto.DecodeValue(w.Attrs)
 	if err != nil {
-		return Spec{}, fmt.Errorf("%s: attributes: %w", w.Name, err)
+		return Spec{}, nodeErrorf(w.Name, "bind", "attributes: %w", err)
 	}
 	spec := Spec{Name: w.Name, Run: w.Run, Index: w.Index, Kind: w.Kind, Attrs: attrs}
 	for _, s := range w.Sockets {
 		t, err := socket.ParseType(s.Type)
 		if err != nil {
-			return Spec{}, fmt.Errorf("%s: socket %q: %w", w.Name, s.Name, err)
+			return Spec{}, nodeErrorf(w.Name, "bind", "socket %q: %w", s.Name, err)
 		}
 		spec.Sockets = append(spec.Sockets, SocketSpec{
 			Name: s.Name, Type: t, Bind: s.Bind, Subscribe: s.Subscribe,
@@ -202,16 +202,16 @@ func (s *nodeServer) Describe(context.Context) (*pluginproto.Description, error)
 func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string][]string, error) {
 	spec, err := specFromWire(w)
 	if err != nil {
-		return nil, err
+		return nil, toWire(err)
 	}
 	k, ok := s.reg.Lookup(spec.Kind)
 	if !ok {
-		return nil, fmt.Errorf("%s: this plugin does not serve kind %q (it serves %s)", spec.Name, spec.Kind, strings.Join(s.reg.Names(), ", "))
+		return nil, toWire(nodeErrorf(spec.Name, "bind", "this plugin does not serve kind %q (it serves %s)", spec.Kind, strings.Join(s.reg.Names(), ", ")))
 	}
 	s.mu.Lock()
 	if s.actor != nil {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%s: this plugin process already runs %s (one instance per process)", spec.Name, s.name)
+		return nil, toWire(nodeErrorf(spec.Name, "bind", "this plugin process already runs %s (one instance per process)", s.name))
 	}
 	setProcs(k.Procs)
 	sockets := &socket.Context{}
@@ -219,18 +219,13 @@ func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string]
 	if err != nil {
 		s.mu.Unlock()
 		sockets.Close()
-		return nil, err
+		return nil, toWire(err)
 	}
 	s.sockets, s.actor, s.name = sockets, a, spec.Name
 	s.mu.Unlock()
 	// Binding without mu: Health and Stats must not wait for it.
 	eps, err := a.Bind(ctx)
-	var be *BindError
-	if err != nil && errors.As(err, &be) && errors.Is(err, socket.ErrAddrInUse) {
-		// The host rebuilds the error from the details (errors.Is works there too).
-		return nil, pluginproto.AddrInUseError(err.Error(), be.Socket, be.Endpoint)
-	}
-	return eps, err
+	return eps, toWire(err) // the host rebuilds the NodeError (FromWire)
 }
 
 // setProcs sizes this process's Go scheduler for the node it is about to
@@ -266,23 +261,23 @@ func (s *nodeServer) current() (Actor, error) {
 func (s *nodeServer) Connect(ctx context.Context, eps map[string][]string) error {
 	a, err := s.current()
 	if err != nil {
-		return err
+		return toWire(err)
 	}
-	return a.Connect(ctx, eps)
+	return toWire(a.Connect(ctx, eps))
 }
 
 func (s *nodeServer) Ready(ctx context.Context) error {
 	a, err := s.current()
 	if err != nil {
-		return err
+		return toWire(err)
 	}
-	return a.Ready(ctx)
+	return toWire(a.Ready(ctx))
 }
 
 func (s *nodeServer) Run(ctx context.Context, out io.Writer) error {
 	a, err := s.current()
 	if err != nil {
-		return err
+		return toWire(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -302,9 +297,9 @@ func (s *nodeServer) Run(ctx context.Context, out io.Writer) error {
 		// Stopped because this process lost its host, not by the host: if
 		// the host is in fact alive (this plugin's parent was a wrapper
 		// script that died), the node has failed and must be restarted.
-		return fmt.Errorf("%s: stopped: the topo host went away (%s); this plugin process is exiting", s.name, gone)
+		return toWire(nodeErrorf(s.name, "run", "stopped: the topo host went away (%s); this plugin process is exiting", gone))
 	}
-	return err
+	return toWire(err)
 }
 
 // Health is the node's verdict (see HealthChecker): nil unless the node
@@ -372,7 +367,7 @@ func (s *nodeServer) Stats(context.Context) (map[string]socket.Stats, error) {
 	return a.Stats(), nil
 }
 
-func (s *nodeServer) Close(context.Context) error { return s.closeAll() }
+func (s *nodeServer) Close(context.Context) error { return toWire(s.closeAll()) }
 
 // closeAll stops the body and closes the actor and its socket context.
 func (s *nodeServer) closeAll() error {

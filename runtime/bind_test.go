@@ -12,6 +12,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
@@ -54,6 +55,16 @@ func TestAddrInUseOneCleanMessage(t *testing.T) {
 			}
 			if !errors.Is(err, socket.ErrAddrInUse) {
 				t.Errorf("Run = %v, does not wrap socket.ErrAddrInUse", err)
+			}
+			// The typed error, built where the bind failed (in the plugin
+			// process for a process node) and carried to here.
+			var ne *plugins.NodeError
+			var be *plugins.BindError
+			if !errors.As(err, &ne) || ne.Node != "server" || ne.Op != "bind" {
+				t.Errorf("Run = %#v, want a *plugins.NodeError of server, op bind", err)
+			}
+			if !errors.As(err, &be) || be.Socket != "in" || be.Endpoint != ep {
+				t.Errorf("Run = %v, want a *plugins.BindError of socket in, endpoint %s (got %+v)", err, ep, be)
 			}
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf(`restart = "never" took %s to fail`, d)

@@ -58,8 +58,9 @@
 // (the default) restarts a node whose body (or start-up) fails or panics;
 // "always" also restarts one that returned nil; "never" leaves it down.
 // Start-up is covered: a node whose Bind fails (an address in use:
-// plugins.BindError wrapping socket.ErrAddrInUse, with a hint about the
-// port or the ipc socket file) is retried by its supervisor with the same
+// a plugins.NodeError with Op "bind" around a plugins.BindError wrapping
+// socket.ErrAddrInUse, with a hint about the port or the ipc socket file,
+// for goroutine and process nodes alike) is retried by its supervisor with the same
 // backoff while the rest of the topology starts, its peers connecting to
 // the endpoints it declares; with "never", or with an ephemeral
 // tcp://…:0 bind whose port its peers must learn, Run fails at once. A

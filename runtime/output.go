@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/topo-zmq/topo/internal/lines"
 )
 
 // lineMux serialises whole lines from many instances onto one writer.
@@ -61,15 +62,7 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 	defer w.writing.Add(-1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, b...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.emit(w.buf[:i+1])
-		w.buf = w.buf[i+1:]
-	}
+	w.buf = lines.Split(append(w.buf, b...), w.emit)
 	if len(w.buf) == 0 {
 		w.buf = nil
 	}

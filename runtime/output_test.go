@@ -221,7 +221,7 @@ func TestNoRateWhenNotRunning(t *testing.T) {
 	failAt := make(chan struct{})
 	var once sync.Once
 	rt := New(topo, o)
-	rt.newActor = func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+	rt.opts.NewActor = func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
 		a := &growingActor{}
 		a.spec = spec
 		a.run = func(ctx context.Context) error {

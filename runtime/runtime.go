@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,142 +14,9 @@ import (
 	"github.com/oklog/run"
 
 	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
-
-// Options configure loading (Load, LoadFile) and running (New, Run) a
-// topology; one value serves both. The zero value runs registered kinds with
-// the defaults documented on each field, discarding output and logs.
-type Options struct {
-	// Registry holds the kinds nodes may use (built-in and embedded kinds).
-	// Nil means an empty registry: only plugin kinds can run.
-	Registry *plugins.Registry
-	// Vars set the topology's variables by name, for a program that
-	// embeds topo: Go values (string, bool, int, float64, []any,
-	// map[string]any, ...; anything encoding/json can marshal) or
-	// cty.Value, each converted to the variable's declared type
-	// (map[string]any{"workers": 8}). They override defaults and TOPO_VAR_
-	// environment variables; VarArgs override them. Load and LoadFile only.
-	Vars map[string]any
-	// VarArgs are -var and -var-file command-line flags in command-line
-	// order ({Flag: "var", Value: "workers=8"}), later ones winning: what
-	// the topo CLI passes, for programs with the same flags. Load and
-	// LoadFile only.
-	VarArgs []topology.VarArg
-	// Environ is os.Environ()-style; TOPO_VAR_name entries set variables.
-	// Nil means the environment is not consulted. Load and LoadFile only.
-	Environ []string
-	// OnWarnings, if set, receives the warnings of a file that loaded.
-	// Load and LoadFile only.
-	OnWarnings func(*DiagnosticsError)
-	// Launcher runs plugin kinds and isolation = "process" nodes, and
-	// tells Load the kinds of the plugins a file declares. Nil means
-	// pluginhost.New with Logger, HealthInterval and HealthMisses. Run
-	// closes it when it returns (a Runtime runs once); a Load or LoadFile
-	// that fails closes the one it made, and leaves one you gave open.
-	Launcher Launcher
-	// BaseDir is the directory of the topology file; plugin commands and
-	// sources are relative to it. Empty means the working directory
-	// (LoadFile: the file's directory).
-	BaseDir string
-	// Stdout receives the nodes' output, one line at a time, each prefixed
-	// with the instance name padded to the longest name and " | ":
-	// "hello-client | Received reply 0 [ World ]". Nil discards.
-	Stdout io.Writer
-	// Logger receives the runtime's structured log; nil discards. Each
-	// node's records carry "node" (once); a node's warnings and errors are
-	// rate-limited per message (5 per 10s, then one "suppressed N similar
-	// warnings" record with the count, at the latest when Run returns).
-	Logger *slog.Logger
-	// OnEvent, if set, is called for every Event. Calls are serialised
-	// (never concurrent), in order per instance; it should return quickly.
-	OnEvent func(Event)
-	// OnStats, if set, is called every StatsInterval with a status snapshot
-	// of every instance, from one goroutine.
-	OnStats func([]NodeStatus)
-	// StatsInterval is how often socket counters are polled; default 1s.
-	StatsInterval time.Duration
-	// ReadyTimeout bounds how long a node's body waits for its expected
-	// peers; after it, the body starts anyway and a warning names the
-	// sockets still waiting (their peers may be external). Default 10s.
-	ReadyTimeout time.Duration
-	// ShutdownTimeout bounds how long stopping the topology may take; nodes
-	// still running after it are reported by name. Default 5s.
-	ShutdownTimeout time.Duration
-	// StopGrace is how long a stopped node's body may take to return
-	// before the runtime closes its sockets to unblock it. Default 500ms.
-	// When the run stops, a body still blocked writing to Stdout then
-	// holds the stop: the runtime stops waiting for it (see Run).
-	StopGrace time.Duration
-	// BackoffInitial and BackoffMax shape the delay before a restart: it
-	// starts at BackoffInitial and doubles with every restart inside
-	// IntensityWindow, up to BackoffMax. Defaults 100ms and 5s.
-	BackoffInitial, BackoffMax time.Duration
-	// MaxRestarts within IntensityWindow is the restart-intensity limit: one
-	// more failure makes the node fail the topology. Defaults 5 and 10s.
-	MaxRestarts     int
-	IntensityWindow time.Duration
-	// HealthInterval and HealthMisses govern health checks of goroutine
-	// nodes that implement plugins.HealthChecker: every HealthInterval
-	// while the body runs, each check bounded by HealthInterval; after
-	// HealthMisses failed checks in a row the node fails with
-	// plugins.ErrUnhealthy. Defaults 1s and 3; a negative HealthInterval
-	// turns checks off. The default Launcher gets the same values for
-	// plugin nodes (pluginhost.Options); a Launcher of your own has its own.
-	HealthInterval time.Duration
-	HealthMisses   int
-}
-
-func (o Options) withDefaults() Options {
-	if o.Registry == nil {
-		o.Registry = &plugins.Registry{}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.HealthInterval == 0 {
-		o.HealthInterval = time.Second
-	}
-	if o.HealthMisses <= 0 {
-		o.HealthMisses = 3
-	}
-	if o.Launcher == nil {
-		o.Launcher = pluginhost.New(pluginhost.Options{Logger: o.Logger, HealthInterval: o.HealthInterval, HealthMisses: o.HealthMisses})
-	}
-	if o.Stdout == nil {
-		o.Stdout = io.Discard
-	}
-	if o.StatsInterval <= 0 {
-		o.StatsInterval = time.Second
-	}
-	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 10 * time.Second
-	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 5 * time.Second
-	}
-	if o.StopGrace <= 0 {
-		o.StopGrace = 500 * time.Millisecond
-	}
-	if o.BackoffInitial <= 0 {
-		o.BackoffInitial = 100 * time.Millisecond
-	}
-	if o.BackoffMax <= 0 {
-		o.BackoffMax = 5 * time.Second
-	}
-	if o.BackoffMax < o.BackoffInitial {
-		o.BackoffMax = o.BackoffInitial
-	}
-	if o.MaxRestarts <= 0 {
-		o.MaxRestarts = 5
-	}
-	if o.IntensityWindow <= 0 {
-		o.IntensityWindow = 10 * time.Second
-	}
-	return o
-}
 
 // Errors returned by Run; check with errors.Is. The error also names the
 // instance(s) concerned.
@@ -174,9 +39,6 @@ type Runtime struct {
 	topo  *topology.Topology
 	opts  Options
 	runID string // announced by every socket of the run (socket.Options.Run)
-
-	// newActor builds an in-process actor; tests replace it.
-	newActor func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error)
 
 	evMu sync.Mutex // serialises OnEvent
 
@@ -205,7 +67,7 @@ func newRunID() string {
 }
 
 func newRuntime(t *topology.Topology, o Options) *Runtime {
-	return &Runtime{topo: t, opts: o, runID: newRunID(), newActor: inProcessActor}
+	return &Runtime{topo: t, opts: o, runID: newRunID()}
 }
 
 // Topology returns the topology the Runtime runs.
@@ -353,88 +215,6 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
 	return nodes, errors.Join(errs...)
 }
 
-// makeActor creates and binds a fresh actor for n, and records the
-// endpoints it actually bound in n.spec (so a restart binds the same ones).
-func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (plugins.Actor, map[string][]string, error) {
-	var a plugins.Actor
-	var err error
-	if n.process {
-		a, err = r.opts.Launcher.Launch(ctx, n.plugin, r.opts.BaseDir, n.spec, n.out, n.log)
-	} else {
-		// plugins.NewActor tags the log with the node's name itself.
-		a, err = r.newActor(n.kind, n.spec, sc, n.out, slog.New(n.logs.handler()))
-	}
-	if err != nil {
-		return nil, nil, nameErr(n.inst.Name, err)
-	}
-	bound, err := a.Bind(ctx)
-	if err != nil {
-		_ = a.Close()
-		return nil, nil, startFailed{addrInUseHint(nameErr(n.inst.Name, err))}
-	}
-	for i := range n.spec.Sockets {
-		if eps, ok := bound[n.spec.Sockets[i].Name]; ok && len(eps) > 0 {
-			n.spec.Sockets[i].Bind = append([]string(nil), eps...)
-		}
-	}
-	return a, bound, nil
-}
-
-// addrInUseHint adds to an address-in-use bind error what the user can
-// check: who else holds the port, or the socket file of an ipc:// endpoint.
-func addrInUseHint(err error) error {
-	var be *plugins.BindError
-	if !errors.Is(err, socket.ErrAddrInUse) || !errors.As(err, &be) {
-		return err
-	}
-	switch {
-	case strings.HasPrefix(be.Endpoint, "ipc://@"):
-		return fmt.Errorf("%w (is another program, or another topology, listening on that abstract socket name?)", err)
-	case strings.HasPrefix(be.Endpoint, "ipc://"):
-		return fmt.Errorf("%w (is another program, or another topology, listening on the socket file %s? topo replaces a stale one only when nothing answers on it)", err, strings.TrimPrefix(be.Endpoint, "ipc://"))
-	case strings.HasPrefix(be.Endpoint, "inproc://"):
-		return fmt.Errorf("%w (another socket of this program binds that inproc name)", err)
-	}
-	return fmt.Errorf("%w (is another program, or another topology, using that port?)", err)
-}
-
-// startFailed marks a start-up failure that may not happen again: an
-// actor's Bind failed (an address in use may be freed, a plugin process
-// may have died binding). Run retries it per the node's restart policy, as
-// a failure while running; an actor that cannot be created (its
-// configuration, a plugin that cannot be found or started) fails at once.
-type startFailed struct{ error }
-
-func (e startFailed) Unwrap() error { return e.error }
-
-// retryStart reports whether n's failure err during Run's start-up is left
-// to its supervisor to retry per its restart policy, instead of failing
-// the run at once: a startFailed error, a policy other than "never", and
-// no ephemeral bind (peers must learn the port a first bind picks, so a
-// node with one must bind at start-up).
-func retryStart(n *node, err error) bool {
-	var sf startFailed
-	if n.restart == "never" || !errors.As(err, &sf) {
-		return false
-	}
-	for _, s := range n.spec.Sockets {
-		for _, ep := range s.Bind {
-			if strings.HasPrefix(ep, "tcp://") && strings.HasSuffix(ep, ":0") {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// nameErr prefixes err with the instance name unless it already starts with it.
-func nameErr(name string, err error) error {
-	if err == nil || strings.HasPrefix(err.Error(), name+":") || strings.HasPrefix(err.Error(), name+" ") {
-		return err
-	}
-	return fmt.Errorf("%s: %w", name, err)
-}
-
 // Run binds, connects and runs the topology, and blocks until it is done:
 //
 //   - every task node has finished successfully: services are stopped and
@@ -545,7 +325,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return r.abandonStart(nodes)
 			}
-			err = nameErr(n.inst.Name, err)
+			err = nodeErr(n.inst.Name, "connect", err)
 			n.mu.Lock()
 			n.state, n.err = StateFailed, err
 			n.mu.Unlock()
@@ -614,88 +394,4 @@ func (r *Runtime) abandonStart(nodes []*node) error {
 	}
 	r.opts.Logger.Info("start-up interrupted; every node stopped")
 	return nil
-}
-
-// pollStats refreshes every node's counters each StatsInterval and calls
-// OnStats, until ctx is done.
-func (r *Runtime) pollStats(ctx context.Context, nodes []*node) {
-	t := time.NewTicker(r.opts.StatsInterval)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			r.pollOnce(nodes, now.Sub(last))
-			last = now
-			if r.opts.OnStats != nil {
-				r.opts.OnStats(r.Status())
-			}
-		}
-	}
-}
-
-// pollOnce reads the live actors' counters; elapsed > 0 updates rates.
-func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
-	for _, n := range nodes {
-		n.logs.tick()
-		n.mu.Lock()
-		in, out, drop := n.lastIn, n.lastOut, n.lastDrop
-		if n.actor != nil {
-			st := n.actor.Stats()
-			in, out = sumStats(st)
-			drop = sumDropped(st)
-		}
-		if elapsed > 0 {
-			secs := elapsed.Seconds()
-			n.rateIn = float64(sub(in, n.lastIn)) / secs
-			n.rateOut = float64(sub(out, n.lastOut)) / secs
-		}
-		n.lastIn, n.lastOut, n.lastDrop = in, out, drop
-		n.mu.Unlock()
-	}
-}
-
-func sub(a, b uint64) uint64 {
-	if a < b {
-		return a // a fresh actor after a restart
-	}
-	return a - b
-}
-
-func sumStats(m map[string]socket.Stats) (in, out uint64) {
-	for _, s := range m {
-		in += s.MsgsIn
-		out += s.MsgsOut
-	}
-	return in, out
-}
-
-func sumDropped(m map[string]socket.Stats) (n uint64) {
-	for _, s := range m {
-		n += s.Dropped
-	}
-	return n
-}
-
-// waiting lists the sockets of a that are still short of their expected peers.
-func waiting(spec plugins.Spec, a plugins.Actor) []string {
-	st := a.Stats()
-	var out []string
-	for _, s := range spec.Sockets {
-		if s.Expect <= 0 {
-			continue
-		}
-		have := st[s.Name].Wired(s.Type)
-		what := "peers"
-		if s.Type == socket.PUB || s.Type == socket.XPUB {
-			what = "subscribers"
-		}
-		if have < uint64(s.Expect) {
-			out = append(out, fmt.Sprintf("%s: %d/%d %s", s.Name, have, s.Expect, what))
-		}
-	}
-	sort.Strings(out)
-	return out
 }

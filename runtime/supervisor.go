@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/topo-zmq/topo/internal/health"
+	"github.com/topo-zmq/topo/internal/recovery"
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 )
@@ -204,9 +206,7 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 				n.mu.Lock()
 				n.actor = a
 				n.mu.Unlock()
-				if cerr := a.Connect(ctx, n.connect); cerr != nil {
-					err = nameErr(n.inst.Name, cerr)
-				}
+				err = nodeErr(n.inst.Name, "connect", a.Connect(ctx, n.connect))
 			}
 		}
 		if err == nil {
@@ -302,20 +302,15 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 // body. A stop through ctx is success.
 func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, markStarted func()) (err error) {
 	r := s.r
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: panic: %v", n.inst.Name, p)
-		}
-	}()
 	rctx, cancel := context.WithTimeout(ctx, r.opts.ReadyTimeout)
-	rerr := a.Ready(rctx)
+	rerr := recovery.Call(func() error { return a.Ready(rctx) }, actorPanic)
 	timedOut := rctx.Err() != nil
 	cancel()
 	if ctx.Err() != nil {
 		return nil
 	}
 	if rerr != nil && !timedOut {
-		return nameErr(n.inst.Name, rerr)
+		return nodeErr(n.inst.Name, "ready", rerr)
 	}
 	if rerr != nil {
 		w := waiting(n.spec, a)
@@ -372,12 +367,7 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	bodyDone := make(chan struct{})
 	go func() { // owned until it returns; left behind only when it holds the stop (errHeld)
 		defer close(bodyDone)
-		defer func() {
-			if p := recover(); p != nil {
-				bodyErr = fmt.Errorf("%s: panic: %v", n.inst.Name, p)
-			}
-		}()
-		bodyErr = a.Run(bodyCtx)
+		bodyErr = recovery.Call(func() error { return a.Run(bodyCtx) }, actorPanic)
 	}()
 	select {
 	case <-bodyDone:
@@ -396,10 +386,14 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		if err != nil {
 			n.log.Debug("node returned an error after failing its health checks", "err", err)
 		}
-		return nameErr(n.inst.Name, herr)
+		return &plugins.NodeError{Node: n.inst.Name, Op: "health", Err: herr}
 	}
-	return nameErr(n.inst.Name, err)
+	return nodeErr(n.inst.Name, "run", err)
 }
+
+// actorPanic is the error of an Actor that panicked (plugins.NewActor's
+// recover their node's panics themselves, as ErrPanic).
+func actorPanic(r any, _ string) error { return fmt.Errorf("panic: %v", r) }
 
 // watchHealth checks a goroutine node whose Actor implements
 // plugins.HealthChecker (a plugin's Actor does not: its Launcher checks it)
@@ -419,35 +413,15 @@ func (r *Runtime) watchHealth(ctx context.Context, n *node, a plugins.Actor, sto
 	var verdict error // written before done is closed
 	go func() {
 		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		failed := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			cctx, ccancel := context.WithTimeout(ctx, interval)
-			err := hc.Health(cctx)
-			ccancel()
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err == nil:
-				failed = 0
-				continue
-			}
-			failed++
+		f := health.Watcher{Interval: interval, Misses: misses, Check: hc.Health, Missed: func(failed int, err error) {
 			n.log.Debug("node reported unhealthy", "failed", failed, "health", err)
-			if failed < misses {
-				continue
-			}
-			verdict = fmt.Errorf("%w: %d checks in a row failed (every %s; last: %v)", plugins.ErrUnhealthy, failed, interval, err)
-			n.log.Warn("node failed its health checks; stopping it", "failed", failed, "last", err)
-			stopBody()
+		}}.Watch(ctx)
+		if f == nil {
 			return
 		}
+		verdict = f.Verdict(plugins.ErrUnhealthy)
+		n.log.Warn("node failed its health checks; stopping it", "failed", f.Failed, "last", f.Last)
+		stopBody()
 	}()
 	return sync.OnceValue(func() error {
 		cancel()

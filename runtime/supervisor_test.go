@@ -37,7 +37,7 @@ func TestRestartOnFailureThenFinish(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "flaky", kind: "task"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestBackoffDoublesAndCaps(t *testing.T) {
 	o := fastOpts(kindsRegistry(t), &ev)
 	o.BackoffInitial, o.BackoffMax, o.MaxRestarts = time.Millisecond, 4*time.Millisecond, 10
 	rt := New(mkTopo(tnode{name: "t", kind: "task"}), o)
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestRestartNeverTaskFailsTopology(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "bad", kind: "task", restart: "never"}, tnode{name: "svc", kind: "service"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	err := rt.Run(testCtx(t, 5*time.Second))
 	if !errors.Is(err, ErrNodeFailed) || !errors.Is(err, errBoom) || !strings.Contains(err.Error(), "bad: boom") {
 		t.Fatalf("Run = %v, want ErrNodeFailed naming bad", err)
@@ -127,7 +127,7 @@ func TestRestartIntensityFailsTopologyNamingNode(t *testing.T) {
 	o := fastOpts(kindsRegistry(t), &ev)
 	o.MaxRestarts = 3
 	rt := New(mkTopo(tnode{name: "crashy", kind: "service"}, tnode{name: "svc", kind: "service"}, tnode{name: "waiter", kind: "task"}), o)
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	err := rt.Run(testCtx(t, 5*time.Second))
 	if !errors.Is(err, ErrRestartLimit) || !strings.HasPrefix(err.Error(), "crashy: ") {
 		t.Fatalf("Run = %v, want ErrRestartLimit naming crashy", err)
@@ -168,7 +168,7 @@ func TestSiblingUnaffectedByRestarts(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "crashy", kind: "service"}, tnode{name: "client", kind: "task"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -202,7 +202,7 @@ func TestRestartAlways(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "svc", kind: "service", restart: "always"}, tnode{name: "task", kind: "task"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -221,7 +221,7 @@ func TestServiceNeverFailureReportedAtEnd(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "svc", kind: "service", restart: "never"}, tnode{name: "task", kind: "task"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	err := rt.Run(testCtx(t, 5*time.Second))
 	if !errors.Is(err, ErrNodeFailed) || !strings.Contains(err.Error(), "svc: boom") {
 		t.Fatalf("Run = %v, want svc reported failed", err)
@@ -244,7 +244,7 @@ func TestTasksCompleteThenServicesStop(t *testing.T) {
 		return ctx.Err()
 	}}
 	rt := New(mkTopo(tnode{name: "server", kind: "service", count: 3}, tnode{name: "client", kind: "task"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -269,7 +269,7 @@ func TestNoTasksRunsUntilCancel(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "a", kind: "service"}, tnode{name: "b", kind: "service"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- rt.Run(ctx) }()
@@ -307,7 +307,7 @@ func TestShutdownTimeoutNamesStuckNode(t *testing.T) {
 	o := fastOpts(kindsRegistry(t), &ev)
 	o.ShutdownTimeout = 100 * time.Millisecond
 	rt := New(mkTopo(tnode{name: "stuck", kind: "service"}, tnode{name: "fine", kind: "service"}), o)
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := rt.Run(ctx)
@@ -331,7 +331,7 @@ func TestPanicInFakeActorReportedWithName(t *testing.T) {
 		return nil
 	}}
 	rt := New(mkTopo(tnode{name: "p", kind: "task"}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -355,7 +355,7 @@ func TestDependsOnOrdersBodies(t *testing.T) {
 	}}
 	_ = w
 	rt := New(mkTopo(tnode{name: "db", kind: "service"}, tnode{name: "app", kind: "task", dependsOn: []string{"db"}}), fastOpts(kindsRegistry(t), &ev))
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -377,7 +377,7 @@ func TestUnknownKind(t *testing.T) {
 func TestRunTwice(t *testing.T) {
 	w := &fakeWorld{body: func(string, int, context.Context) error { return nil }}
 	rt := New(mkTopo(tnode{name: "t", kind: "task"}), Options{Registry: kindsRegistry(t)})
-	rt.newActor = w.factory
+	rt.opts.NewActor = w.factory
 	if err := rt.Run(testCtx(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestReadyTimeoutStartsAnywayAndNamesSocket(t *testing.T) {
 	o := fastOpts(kindsRegistry(t), &ev)
 	o.ReadyTimeout = 50 * time.Millisecond
 	rt := New(topo, o)
-	rt.newActor = func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+	rt.opts.NewActor = func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
 		return &fakeActor{spec: spec,
 			ready: func(ctx context.Context) error {
 				if spec.Name == "pub" { // its subscriber never subscribes

@@ -58,9 +58,11 @@
 // and ignores the new fields. ProtocolVersion changes only when a method
 // changes meaning or a message its shape.
 //
-// Errors are gRPC statuses whose message is the error's text; a few also
-// carry an errdetails.ErrorInfo (Domain ErrorDomain, a Reason constant)
-// so the host can rebuild the error, e.g. ReasonAddrInUse for a bind on
-// an address in use (AddrInUseError, AddrInUse). Either side may lack a
-// reason: the message alone is what older peers send and read.
+// Errors are gRPC statuses whose message is the error's text, with an
+// errdetails.ErrorInfo (Domain ErrorDomain) whose Reason names the sentinel
+// the error wraps and whose Metadata holds a plugins.NodeError's fields
+// (StatusError, ErrorDetails; see ErrorInfo), so the host rebuilds the
+// same error, e.g. ReasonAddrInUse for a bind on an address in use.
+// Either side may lack the details: the message alone is what older peers
+// send and read.
 package pluginproto

@@ -94,16 +94,8 @@ var serviceDesc = grpc.ServiceDesc{
 			}
 			return encode(d)
 		})},
-		{MethodName: "Bind", Handler: unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
-			var spec Spec
-			if err := json.Unmarshal(in.GetValue(), &spec); err != nil {
-				return nil, fmt.Errorf("bind: decode spec: %w", err)
-			}
-			eps, err := s.Bind(ctx, &spec)
-			if err != nil {
-				return nil, err
-			}
-			return encode(eps)
+		{MethodName: "Bind", Handler: jsonUnary("bind: decode spec", func(ctx context.Context, s Server, spec *Spec) (map[string][]string, error) {
+			return s.Bind(ctx, spec)
 		})},
 		{MethodName: "Connect", Handler: unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
 			var eps map[string][]string
@@ -127,16 +119,8 @@ var serviceDesc = grpc.ServiceDesc{
 			}
 			return encode(st)
 		})},
-		{MethodName: "Check", Handler: unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
-			var req CheckRequest
-			if err := json.Unmarshal(in.GetValue(), &req); err != nil {
-				return nil, fmt.Errorf("check: decode request: %w", err)
-			}
-			r, err := s.Check(ctx, &req)
-			if err != nil {
-				return nil, err
-			}
-			return encode(r)
+		{MethodName: "Check", Handler: jsonUnary("check: decode request", func(ctx context.Context, s Server, req *CheckRequest) (*CheckReply, error) {
+			return s.Check(ctx, req)
 		})},
 		{MethodName: "Stop", Handler: unary(func(ctx context.Context, s Server, _ *emptypb.Empty) (any, error) {
 			return &emptypb.Empty{}, s.Stop(ctx)
@@ -165,6 +149,22 @@ var serviceDesc = grpc.ServiceDesc{
 		},
 	}},
 	Metadata: "topo/plugin/v1",
+}
+
+// jsonUnary is a unary handler whose request and reply are JSON documents
+// in BytesValues; what prefixes a request that does not decode.
+func jsonUnary[Req, Reply any](what string, f func(context.Context, Server, *Req) (Reply, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	return unary(func(ctx context.Context, s Server, in *wrapperspb.BytesValue) (any, error) {
+		var req Req
+		if err := json.Unmarshal(in.GetValue(), &req); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		r, err := f(ctx, s, &req)
+		if err != nil {
+			return nil, err
+		}
+		return encode(r)
+	})
 }
 
 // unary adapts a typed handler to grpc.MethodDesc's Handler.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,33 +45,25 @@ var _ plugins.Actor = (*actor)(nil)
 // PID returns the plugin process's id (for tests and diagnostics).
 func (a *actor) PID() int { return a.pr.pid() }
 
-// err wraps a failed call so that it names the instance; a dead process
-// becomes ErrExited.
+// err turns a failed call into the instance's *plugins.NodeError: the one
+// the plugin's node or Actor returned, rebuilt with its text and sentinel
+// (plugins.FromWire), or, for a call that failed in transport, one that
+// says so; a dead process becomes ErrExited.
 func (a *actor) err(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if sock, ep, ok := pluginproto.AddrInUse(err); ok {
-		// The same error, with the same text, as a goroutine node's.
-		return fmt.Errorf("%s: %w", a.spec.Name, &plugins.BindError{Socket: sock, Endpoint: ep, Err: socket.ErrAddrInUse})
-	}
-	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown {
-		// An error the node or its Actor returned in the plugin: it
-		// already names the instance, as NewActor's errors do.
-		msg := st.Message()
-		if !strings.HasPrefix(msg, a.spec.Name+":") {
-			msg = a.spec.Name + ": " + msg
-		}
-		return errors.New(msg)
+	if ne, ok := plugins.FromWire(err, a.spec.Name, op); ok {
+		return ne
 	}
 	err = a.pr.callError(err)
 	if errors.Is(err, ErrExited) || errors.Is(err, ErrUnresponsive) || errors.Is(err, plugins.ErrUnhealthy) {
-		return fmt.Errorf("%s: %s: %w", a.spec.Name, op, err)
+		return &plugins.NodeError{Node: a.spec.Name, Op: op, Err: fmt.Errorf("%s: %w", op, err)}
 	}
 	if s, ok := status.FromError(err); ok {
 		err = fmt.Errorf("%s (%s)", s.Message(), s.Code())
 	}
-	return fmt.Errorf("%s: %s: plugin %s: %w", a.spec.Name, op, a.pr.exe, err)
+	return &plugins.NodeError{Node: a.spec.Name, Op: op, Err: fmt.Errorf("%s: plugin %s: %w", op, a.pr.exe, err)}
 }
 
 // Bind sends the spec; the plugin creates and binds the sockets.
@@ -93,7 +84,7 @@ func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) erro
 func (a *actor) Ready(ctx context.Context) error {
 	err := a.pr.conn.Ready(ctx)
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("%s: ready: %w", a.spec.Name, ctx.Err())
+		return &plugins.NodeError{Node: a.spec.Name, Op: "ready", Err: fmt.Errorf("ready: %w", ctx.Err())}
 	}
 	return a.err("ready", err)
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/topo-zmq/topo/topology"
 )
@@ -170,4 +171,110 @@ func safeName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// resolve finds (or builds) the plugin's executable and checks it.
+func (h *Host) resolve(ctx context.Context, p *topology.Plugin, baseDir string) (string, []string, error) {
+	var exe string
+	switch {
+	case p.Command != "" && p.Source != "":
+		return "", nil, errors.New("set either command or source, not both")
+	case p.Command != "":
+		exe = p.Command
+		if !filepath.IsAbs(exe) {
+			if !strings.ContainsRune(exe, filepath.Separator) {
+				if found, err := exec.LookPath(exe); err == nil {
+					exe = found
+					break
+				}
+			}
+			// Relative to the topology file's directory, and absolute:
+			// Join(".", "./x") is "x", which exec would look up in $PATH.
+			exe = filepath.Join(baseDir, exe)
+			if abs, err := filepath.Abs(exe); err == nil {
+				exe = abs
+			}
+		}
+	case p.Source != "":
+		built, err := h.build(ctx, p, baseDir)
+		if err != nil {
+			return "", nil, err
+		}
+		exe = built
+	default:
+		return "", nil, errors.New("no command or source")
+	}
+	if err := checkExecutable(exe); err != nil {
+		return "", nil, err
+	}
+	if p.SHA256 != "" {
+		if err := h.checkSHA256(exe, p.SHA256); err != nil {
+			return "", nil, err
+		}
+	}
+	return exe, nil, nil
+}
+
+// fileSum is a computed checksum and the file state it was computed for.
+type fileSum struct {
+	size  int64
+	mtime time.Time
+	sum   string
+}
+
+// checkSHA256 verifies the file's checksum against a pin. The sum is cached
+// per path while the file's size and mtime are unchanged, so launching many
+// replicas of one plugin hashes it once.
+func (h *Host) checkSHA256(path, want string) error {
+	want = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(want), "sha256:"))
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	h.sumMu.Lock()
+	c, ok := h.sums[path]
+	h.sumMu.Unlock()
+	got := c.sum
+	if !ok || c.size != st.Size() || !c.mtime.Equal(st.ModTime()) {
+		if got, err = sha256File(path); err != nil {
+			return err
+		}
+		h.sumMu.Lock()
+		h.sums[path] = fileSum{size: st.Size(), mtime: st.ModTime(), sum: got}
+		h.sumMu.Unlock()
+	}
+	if got != want {
+		return fmt.Errorf("%s has sha256 %s but the topology pins %s: %w", path, got, want, ErrChecksum)
+	}
+	return nil
+}
+
+func checkExecutable(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: no such file: %w", path, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory: %w", path, ErrNotExecutable)
+	}
+	if st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s (mode %s; chmod +x it): %w", path, st.Mode().Perm(), ErrNotExecutable)
+	}
+	return nil
+}
+
+func sha256File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	hash := sha256.New()
+	if _, err := io.Copy(hash, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(hash.Sum(nil)), nil
 }

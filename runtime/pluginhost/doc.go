@@ -134,7 +134,11 @@
 // ErrChecksum, ErrProtocolVersion, ErrUnknownKind, ErrBuild, ErrExited,
 // ErrUnresponsive (or plugins.ErrUnhealthy), ErrClosed. A start abandoned
 // because ctx was done wraps ctx.Err() (context.Canceled or
-// context.DeadlineExceeded) instead.
+// context.DeadlineExceeded) instead. Launch's errors and every error an
+// Actor's call returns are a *plugins.NodeError: the one the node or its
+// Actor returned in the plugin process, rebuilt from the wire with its
+// node, step, text and sentinel (plugins.FromWire), or one saying what
+// went wrong with the call (ErrExited, ...).
 //
 // Testing. A test binary can serve itself: its TestMain calls
 // plugins.Serve when IsChild() is true, and the test sets Options.Self (or a

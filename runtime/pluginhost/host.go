@@ -2,23 +2,16 @@ package pluginhost
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/pluginproto"
@@ -92,6 +85,13 @@ type Options struct {
 	// Env is added to every plugin process's environment (after the
 	// host's own environment).
 	Env []string
+	// NoParentDeathSignal leaves off the Linux parent-death signal, which
+	// has the kernel SIGKILL a plugin process the moment the host dies
+	// (or the OS thread that started it exits: a host that launches from
+	// a goroutine locked to its thread wants it off). A plugin then still
+	// exits within about a second of the host's death once it runs
+	// plugins.Serve, which watches a pipe only the host holds.
+	NoParentDeathSignal bool
 }
 
 // Host starts plugin processes: one per Kinds call (briefly) and one per
@@ -114,10 +114,6 @@ type Host struct {
 
 	descMu sync.Mutex
 	descs  map[string]*pluginproto.Description // executable → what Kinds learned; guarded by descMu
-
-	// noParentDeathSignal leaves the Linux parent-death signal off, so
-	// tests can show the parent pipe alone ends plugins. Set before use.
-	noParentDeathSignal bool
 }
 
 // New returns a Host. It starts nothing until Kinds or Launch.
@@ -307,17 +303,26 @@ func anyChecked(d *pluginproto.Description, specs []plugins.Spec) bool {
 // done, or by Close. While the Actor is open, a goroutine it owns checks the
 // plugin's health (Options.HealthInterval); Close stops it.
 func (h *Host) Launch(ctx context.Context, p *topology.Plugin, baseDir string, spec plugins.Spec, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
+	a, err := h.launch(ctx, p, baseDir, spec, out, log)
+	if err != nil {
+		return nil, &plugins.NodeError{Node: spec.Name, Op: "launch", Err: err}
+	}
+	return a, nil
+}
+
+// launch is Launch but for the NodeError around its errors.
+func (h *Host) launch(ctx context.Context, p *topology.Plugin, baseDir string, spec plugins.Spec, out io.Writer, log *slog.Logger) (plugins.Actor, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var (
-		label = fmt.Sprintf("%s: self", spec.Name)
+		label = "self"
 		exe   string
 		args  []string
 		err   error
 	)
 	if p != nil {
-		label = fmt.Sprintf("%s: plugin %q", spec.Name, p.Name)
+		label = fmt.Sprintf("plugin %q", p.Name)
 		exe, args, err = h.resolve(ctx, p, baseDir)
 	} else {
 		exe, args, err = h.self()
@@ -396,471 +401,6 @@ func pluginEnv(p *topology.Plugin) []string {
 		env = append(env, k+"="+p.Env[k])
 	}
 	return env
-}
-
-// resolve finds (or builds) the plugin's executable and checks it.
-func (h *Host) resolve(ctx context.Context, p *topology.Plugin, baseDir string) (string, []string, error) {
-	var exe string
-	switch {
-	case p.Command != "" && p.Source != "":
-		return "", nil, errors.New("set either command or source, not both")
-	case p.Command != "":
-		exe = p.Command
-		if !filepath.IsAbs(exe) {
-			if !strings.ContainsRune(exe, filepath.Separator) {
-				if found, err := exec.LookPath(exe); err == nil {
-					exe = found
-					break
-				}
-			}
-			// Relative to the topology file's directory, and absolute:
-			// Join(".", "./x") is "x", which exec would look up in $PATH.
-			exe = filepath.Join(baseDir, exe)
-			if abs, err := filepath.Abs(exe); err == nil {
-				exe = abs
-			}
-		}
-	case p.Source != "":
-		built, err := h.build(ctx, p, baseDir)
-		if err != nil {
-			return "", nil, err
-		}
-		exe = built
-	default:
-		return "", nil, errors.New("no command or source")
-	}
-	if err := checkExecutable(exe); err != nil {
-		return "", nil, err
-	}
-	if p.SHA256 != "" {
-		if err := h.checkSHA256(exe, p.SHA256); err != nil {
-			return "", nil, err
-		}
-	}
-	return exe, nil, nil
-}
-
-// fileSum is a computed checksum and the file state it was computed for.
-type fileSum struct {
-	size  int64
-	mtime time.Time
-	sum   string
-}
-
-// checkSHA256 verifies the file's checksum against a pin. The sum is cached
-// per path while the file's size and mtime are unchanged, so launching many
-// replicas of one plugin hashes it once.
-func (h *Host) checkSHA256(path, want string) error {
-	want = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(want), "sha256:"))
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	h.sumMu.Lock()
-	c, ok := h.sums[path]
-	h.sumMu.Unlock()
-	got := c.sum
-	if !ok || c.size != st.Size() || !c.mtime.Equal(st.ModTime()) {
-		if got, err = sha256File(path); err != nil {
-			return err
-		}
-		h.sumMu.Lock()
-		h.sums[path] = fileSum{size: st.Size(), mtime: st.ModTime(), sum: got}
-		h.sumMu.Unlock()
-	}
-	if got != want {
-		return fmt.Errorf("%s has sha256 %s but the topology pins %s: %w", path, got, want, ErrChecksum)
-	}
-	return nil
-}
-
-func checkExecutable(path string) error {
-	st, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s: no such file: %w", path, ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if st.IsDir() {
-		return fmt.Errorf("%s is a directory: %w", path, ErrNotExecutable)
-	}
-	if st.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s (mode %s; chmod +x it): %w", path, st.Mode().Perm(), ErrNotExecutable)
-	}
-	return nil
-}
-
-func sha256File(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	defer f.Close()
-	hash := sha256.New()
-	if _, err := io.Copy(hash, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(hash.Sum(nil)), nil
-}
-
-// proc is one running plugin process.
-type proc struct {
-	h      *Host
-	client *plugin.Client
-	cmd    *exec.Cmd
-	run    *procRunner // starts, reaps and kills cmd's process group
-	conn   *pluginproto.Client
-	desc   *pluginproto.Description
-	exe    string
-	parent *os.File // write end of the parent pipe; closing it tells the plugin we are gone
-	stderr *tail
-	cancel context.CancelFunc // cancels the exec.CommandContext ctx: kills the process
-
-	killOnce sync.Once
-
-	mu        sync.Mutex
-	unhealthy error // guarded by mu; set by the health monitor before it kills the process
-}
-
-// start starts exe, performs the handshake and Describe, and blocks until
-// they are done, they fail, or ctx is done. If ctx is done first, the
-// process (started or starting) is killed and reaped before start returns
-// an error wrapping ctx.Err(); once start has returned a proc, ctx no
-// longer affects it. label prefixes every error ("worker[1]: plugin
-// \"text\"").
-func (h *Host) start(ctx context.Context, exe string, args, env []string, label string, log *slog.Logger) (*proc, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s (%s): start: %w", label, exe, err)
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, fmt.Errorf("%s: %w", label, ErrClosed)
-	}
-	h.mu.Unlock()
-	if pluginproto.IsChild() {
-		// A plugin child that launches plugins is a program that did not
-		// serve when started as a plugin (an embedding program running
-		// itself for isolation = "process"): refuse instead of recursing.
-		return nil, fmt.Errorf("%s: this process was started as a topo plugin (%s is set) and must serve, not launch plugins: "+
-			"call `if runtime.ServeIfChild(&reg) { return }` first thing in main (or plugins.Serve when pluginhost.IsChild()), "+
-			"or set pluginhost.Options.Self to a program that serves",
-			label, pluginproto.MagicCookieKey)
-	}
-
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", label, err)
-	}
-	// go-plugin's handshake does not take a ctx: os/exec kills the process
-	// when procCtx is cancelled, which the AfterFunc does if ctx is done
-	// before start returns. After that, procCtx is cancelled only by kill.
-	procCtx, procCancel := context.WithCancel(context.Background())
-	stopCtxWatch := context.AfterFunc(ctx, procCancel)
-	cmd := exec.CommandContext(procCtx, exe, args...)
-	if !h.noParentDeathSignal {
-		setParentDeathSignal(cmd)
-	}
-	cmd.ExtraFiles = []*os.File{r} // fd 3 in the child
-	cmd.Env = append(append(os.Environ(), h.opts.Env...), env...)
-	level := slog.LevelInfo
-	if log.Enabled(context.Background(), slog.LevelDebug) {
-		level = slog.LevelDebug
-	}
-	cmd.Env = append(cmd.Env,
-		pluginproto.EnvParentFD+"=3",
-		pluginproto.EnvLogLevel+"="+level.String(),
-	)
-	stderr := &tail{}
-	run := newProcRunner(cmd)
-	h.mu.Lock()
-	h.runs[run] = struct{}{}
-	h.mu.Unlock()
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig: pluginproto.Handshake(),
-		VersionedPlugins: map[int]plugin.PluginSet{
-			pluginproto.ProtocolVersion: {pluginproto.PluginName: &pluginproto.GRPCPlugin{}},
-		},
-		RunnerFunc:       run.runnerFunc,
-		SkipHostEnv:      true,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		StartTimeout:     h.opts.StartTimeout,
-		Logger:           newHCLogger(log),
-		Stderr:           stderr,
-		SyncStdout:       &lineLogger{log: log, msg: "plugin stdout"},
-		SyncStderr:       &lineLogger{log: log, msg: "plugin stderr"},
-	})
-	pr := &proc{h: h, client: client, cmd: cmd, run: run, exe: exe, parent: w, stderr: stderr, cancel: procCancel}
-	// fail kills the process and reports ctx's end in preference to the
-	// errors it causes.
-	fail := func(err error) (*proc, error) {
-		stopCtxWatch()
-		pr.kill()
-		if ctx.Err() != nil {
-			return nil, pr.cancelled(ctx, label)
-		}
-		return nil, err
-	}
-	rpc, err := client.Client()
-	r.Close() // the child has its copy (or never started)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fail(nil) // skip startError's wait for an exit status
-		}
-		return fail(pr.startError(label, err))
-	}
-	raw, err := rpc.Dispense(pluginproto.PluginName)
-	if err != nil {
-		return fail(fmt.Errorf("%s (%s): %w", label, exe, err))
-	}
-	pr.conn = raw.(*pluginproto.Client)
-	dctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
-	defer cancel()
-	desc, err := pr.conn.Describe(dctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fail(nil)
-		}
-		return fail(fmt.Errorf("%s (%s): describe: %w", label, exe, pr.callError(err)))
-	}
-	if desc.Protocol != pluginproto.ProtocolVersion {
-		pr.kill()
-		return nil, fmt.Errorf("%s (%s): %w: the plugin speaks protocol %d, this topo speaks %d; rebuild the plugin against this topo",
-			label, exe, ErrProtocolVersion, desc.Protocol, pluginproto.ProtocolVersion)
-	}
-	pr.desc = desc
-	if !stopCtxWatch() {
-		// ctx was done just now: procCancel ran and the process is dying.
-		return fail(nil)
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		pr.kill()
-		return nil, fmt.Errorf("%s: %w", label, ErrClosed)
-	}
-	h.procs[pr] = struct{}{}
-	h.mu.Unlock()
-	log.Debug("plugin started", "path", exe, "pid", desc.Pid)
-	return pr, nil
-}
-
-var (
-	reUnrecognized = regexp.MustCompile(`Unrecognized remote plugin message: ([^\n]*)`)
-	reVersion      = regexp.MustCompile(`Plugin version: (\d+)`)
-)
-
-// startError turns go-plugin's start errors into topo's.
-func (pr *proc) startError(label string, err error) error {
-	msg := err.Error()
-	where := fmt.Sprintf("%s (%s)", label, pr.exe)
-	switch {
-	case strings.Contains(msg, "timeout while waiting for plugin to start"):
-		return fmt.Errorf("%s: %w after %s: it started but never completed the topo plugin handshake (does its main call plugins.Serve?)",
-			where, ErrHandshakeTimeout, pr.h.opts.StartTimeout)
-	case strings.Contains(msg, "Unrecognized remote plugin message"):
-		line := ""
-		if m := reUnrecognized.FindStringSubmatch(msg); m != nil {
-			line = m[1]
-		}
-		if line == "" {
-			return fmt.Errorf("%s: %w: it exited before the topo plugin handshake%s", where, ErrNotPlugin, pr.exitNote())
-		}
-		return fmt.Errorf("%s: %w: it printed %q instead of the topo plugin handshake", where, ErrNotPlugin, truncate(line, 120))
-	case strings.Contains(msg, "plugin exited before we could connect"):
-		return fmt.Errorf("%s: %w: it exited before the topo plugin handshake%s", where, ErrNotPlugin, pr.exitNote())
-	case strings.Contains(msg, "incompatible API version"):
-		v := "another"
-		if m := reVersion.FindStringSubmatch(msg); m != nil {
-			v = m[1]
-		}
-		return fmt.Errorf("%s: %w: the plugin speaks protocol %s, this topo speaks %d; rebuild the plugin against this topo",
-			where, ErrProtocolVersion, v, pluginproto.ProtocolVersion)
-	case strings.Contains(msg, "incompatible core API version"), strings.Contains(msg, "unsupported plugin protocol"):
-		return fmt.Errorf("%s: %w: %s", where, ErrNotPlugin, firstLine(msg))
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("%s: %w: %v", where, ErrNotExecutable, err)
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%s: %w: %v", where, ErrNotFound, err)
-	}
-	return fmt.Errorf("%s: start: %w", where, err)
-}
-
-// exitNote describes how the process ended and what it said on stderr.
-func (pr *proc) exitNote() string {
-	var parts []string
-	if st := pr.exitStatus(time.Second); st != "" {
-		parts = append(parts, st)
-	}
-	if s := pr.stderr.String(); s != "" {
-		parts = append(parts, "stderr: "+truncate(s, 400))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(parts, "; ") + ")"
-}
-
-// exitStatus waits up to wait for the process to be reaped and returns its
-// status ("exit status 1", "signal: killed"), or "" if it is still running.
-func (pr *proc) exitStatus(wait time.Duration) string {
-	deadline := time.Now().Add(wait)
-	for !pr.client.Exited() {
-		if time.Now().After(deadline) {
-			return ""
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// Exited is set under go-plugin's lock after Wait returned, so the
-	// ProcessState write happened before this read.
-	if ps := pr.cmd.ProcessState; ps != nil {
-		return ps.String()
-	}
-	return "exited"
-}
-
-// cancelled is start's error when its ctx ended first; kill has run, so
-// the process (if one was started) is dead and reaped.
-func (pr *proc) cancelled(ctx context.Context, label string) error {
-	what := "no plugin process was started"
-	if pr.cmd.Process != nil { // set by cmd.Start, which returned before client.Client did
-		what = fmt.Sprintf("plugin process pid %d killed", pr.cmd.Process.Pid)
-	}
-	return fmt.Errorf("%s (%s): start abandoned, %s: %w", label, pr.exe, what, ctx.Err())
-}
-
-// callError turns a failed call into the health monitor's error when it
-// killed the process, and into ErrExited when the process is gone.
-func (pr *proc) callError(err error) error {
-	if herr := pr.healthError(); herr != nil {
-		return herr
-	}
-	if st := pr.exitStatus(2 * time.Second); st != "" {
-		note := ""
-		if s := pr.stderr.String(); s != "" {
-			note = "; stderr: " + truncate(s, 400)
-		}
-		return fmt.Errorf("%w (%s; pid %d, %s%s)", ErrExited, st, pr.pid(), pr.exe, note)
-	}
-	return err
-}
-
-// healthError is the health monitor's verdict: nil while the process
-// answers.
-func (pr *proc) healthError() error {
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	return pr.unhealthy
-}
-
-// watchHealth asks the plugin for its node's health (pluginproto's Health
-// call) every interval, each call bounded by interval, and blocks until ctx
-// is done or the verdict is in. A check fails when the call goes unanswered
-// (the process is stopped, wedged or starved) or when the answer is the
-// node's own "unhealthy" (plugins.HealthChecker); a plugin without the call
-// or without the hook answers healthy while it answers at all. After misses
-// failed checks in a row it records the verdict — wrapping
-// plugins.ErrUnhealthy with the node's words if the last check was answered,
-// ErrUnresponsive if it was not — and kills the process, so the call in
-// flight fails with that error. A process that exited on its own ends the
-// watch without a verdict (calls report ErrExited).
-func (pr *proc) watchHealth(ctx context.Context, interval time.Duration, misses int, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	failed := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		cctx, cancel := context.WithTimeout(ctx, interval)
-		st, err := pr.conn.Health(cctx)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err == nil && st.Error == "":
-			failed = 0
-			continue
-		case err != nil && pr.client.Exited():
-			return
-		}
-		failed++
-		if err == nil {
-			log.Debug("plugin node reported unhealthy", "pid", pr.pid(), "failed", failed, "health", st.Error)
-		} else {
-			log.Debug("plugin health check failed", "pid", pr.pid(), "failed", failed, "error", err)
-		}
-		if failed < misses {
-			continue
-		}
-		verdict := fmt.Errorf("%w: %d checks in a row failed (every %s; last: %v)", ErrUnresponsive, failed, interval, err)
-		if err == nil {
-			verdict = fmt.Errorf("%w: %d checks in a row failed (every %s; last: %s)", plugins.ErrUnhealthy, failed, interval, st.Error)
-		}
-		pr.mu.Lock()
-		pr.unhealthy = fmt.Errorf("%w; killed pid %d, %s", verdict, pr.pid(), pr.exe)
-		pr.mu.Unlock()
-		log.Warn("plugin failed its health checks; killing it", "pid", pr.pid(), "path", pr.exe, "failed", failed, "last", verdict)
-		pr.cancel() // os/exec SIGKILLs the process
-		return
-	}
-}
-
-func (pr *proc) pid() int {
-	if pr.desc != nil {
-		return pr.desc.Pid
-	}
-	return 0
-}
-
-// killGrace bounds kill's graceful shutdown: go-plugin's own shutdown call
-// has no deadline, so a plugin that is stopped (SIGSTOP) or wedged would
-// block it forever.
-const killGrace = 3 * time.Second
-
-// kill ends the process (gracefully through go-plugin, then SIGKILL after
-// 2s, or after killGrace if go-plugin's shutdown call hangs), SIGKILLs
-// what is left of its process group, waits for it to be reaped (and its
-// pipes, at most pipeGrace longer), and forgets it. Idempotent; blocks
-// until the process is gone.
-func (pr *proc) kill() {
-	pr.killOnce.Do(func() {
-		backstop := time.AfterFunc(killGrace, pr.cancel)
-		pr.client.Kill()
-		backstop.Stop()
-		pr.cancel()
-		// The group too: go-plugin's graceful exit ends the plugin, not
-		// what the plugin (a wrapper script) may have started.
-		_ = pr.run.Kill(context.Background())
-		if pr.run.started() {
-			<-pr.run.done // bounded: pipeGrace after the exit
-		}
-		// Only now: closing it first would make the plugin exit on its own
-		// (status 3, "host went away") instead of shutting down cleanly.
-		pr.parent.Close()
-		pr.h.mu.Lock()
-		delete(pr.h.procs, pr)
-		delete(pr.h.runs, pr.run)
-		pr.h.mu.Unlock()
-	})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func serves(d *pluginproto.Description, kind string) bool {

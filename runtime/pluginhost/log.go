@@ -1,7 +1,6 @@
 package pluginhost
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log"
@@ -10,6 +9,8 @@ import (
 	"sync"
 
 	hclog "github.com/hashicorp/go-hclog"
+
+	"github.com/topo-zmq/topo/internal/lines"
 )
 
 // hclogger adapts a *slog.Logger to the hclog.Logger go-plugin wants. It is
@@ -139,18 +140,11 @@ type lineLogger struct {
 func (w *lineLogger) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := strings.TrimRight(string(w.buf[:i]), "\r")
-		w.buf = w.buf[i+1:]
-		if line != "" {
+	w.buf = lines.Split(append(w.buf, p...), func(l []byte) {
+		if line := strings.TrimRight(string(l), "\r\n"); line != "" {
 			w.log.Debug(w.msg, "line", line)
 		}
-	}
+	})
 	if len(w.buf) > 64<<10 { // a very long line without newline
 		w.log.Debug(w.msg, "line", string(w.buf))
 		w.buf = w.buf[:0]

@@ -384,8 +384,7 @@ func hostHelper() int {
 		fmt.Println("ERR", err)
 		return 1
 	}
-	h := New(Options{Self: []string{self}})
-	h.noParentDeathSignal = os.Getenv(envNoDeathSignal) == "1"
+	h := New(Options{Self: []string{self}, NoParentDeathSignal: os.Getenv(envNoDeathSignal) == "1"})
 	ctx := context.Background()
 	a, err := h.Launch(ctx, nil, "", plugins.Spec{Name: "blocker", Kind: "block"}, io.Discard, nil)
 	if err != nil {

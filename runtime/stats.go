@@ -1,0 +1,95 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime/socket"
+)
+
+// pollStats refreshes every node's counters each StatsInterval and calls
+// OnStats, until ctx is done.
+func (r *Runtime) pollStats(ctx context.Context, nodes []*node) {
+	t := time.NewTicker(r.opts.StatsInterval)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.pollOnce(nodes, now.Sub(last))
+			last = now
+			if r.opts.OnStats != nil {
+				r.opts.OnStats(r.Status())
+			}
+		}
+	}
+}
+
+// pollOnce reads the live actors' counters; elapsed > 0 updates rates.
+func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
+	for _, n := range nodes {
+		n.logs.tick()
+		n.mu.Lock()
+		in, out, drop := n.lastIn, n.lastOut, n.lastDrop
+		if n.actor != nil {
+			st := n.actor.Stats()
+			in, out = sumStats(st)
+			drop = sumDropped(st)
+		}
+		if elapsed > 0 {
+			secs := elapsed.Seconds()
+			n.rateIn = float64(sub(in, n.lastIn)) / secs
+			n.rateOut = float64(sub(out, n.lastOut)) / secs
+		}
+		n.lastIn, n.lastOut, n.lastDrop = in, out, drop
+		n.mu.Unlock()
+	}
+}
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return a // a fresh actor after a restart
+	}
+	return a - b
+}
+
+func sumStats(m map[string]socket.Stats) (in, out uint64) {
+	for _, s := range m {
+		in += s.MsgsIn
+		out += s.MsgsOut
+	}
+	return in, out
+}
+
+func sumDropped(m map[string]socket.Stats) (n uint64) {
+	for _, s := range m {
+		n += s.Dropped
+	}
+	return n
+}
+
+// waiting lists the sockets of a that are still short of their expected peers.
+func waiting(spec plugins.Spec, a plugins.Actor) []string {
+	st := a.Stats()
+	var out []string
+	for _, s := range spec.Sockets {
+		if s.Expect <= 0 {
+			continue
+		}
+		have := st[s.Name].Wired(s.Type)
+		what := "peers"
+		if s.Type == socket.PUB || s.Type == socket.XPUB {
+			what = "subscribers"
+		}
+		if have < uint64(s.Expect) {
+			out = append(out, fmt.Sprintf("%s: %d/%d %s", s.Name, have, s.Expect, what))
+		}
+	}
+	sort.Strings(out)
+	return out
+}

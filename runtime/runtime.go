@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/pluginhost"
@@ -102,6 +103,12 @@ type Options struct {
 	// plugin nodes (pluginhost.Options); a Launcher of your own has its own.
 	HealthInterval time.Duration
 	HealthMisses   int
+	// Registerer, if set, gets the run's metrics collector (Collector)
+	// while Run runs: registered when Run starts (Run fails if that does),
+	// unregistered when it returns. Give it a registry of your own
+	// (prometheus.NewRegistry) or your service's; see runtime/observe
+	// for the HTTP handlers topo apply -http serves.
+	Registerer prometheus.Registerer
 }
 
 func (o Options) withDefaults() Options {
@@ -182,6 +189,7 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	ran   bool
+	live  bool // Run is under way (observe.go)
 	nodes []*node
 }
 
@@ -239,6 +247,10 @@ type node struct {
 	held     uint64 // messages its failed actors held when they went down
 	approx   bool   // a retired actor's counters may be missing counts
 	err      error
+	// Per-socket counters for Sockets (observe.go): of closed actors, and
+	// of the live one at the last poll; readied once EventReady was seen.
+	sockBase, sockLast map[string]socket.Stats
+	readied            bool
 }
 
 // Status returns a snapshot of every instance, in topology order.
@@ -270,6 +282,7 @@ func (r *Runtime) emit(n *node, ev Event) {
 	ev.Instance = n.inst.Name
 	n.mu.Lock()
 	ev.Restarts = n.restarts
+	n.readied = n.readied || ev.Kind == EventReady
 	n.mu.Unlock()
 	if r.opts.OnEvent == nil {
 		return
@@ -458,6 +471,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if r.topo == nil {
 		return errors.New("runtime: nil topology")
 	}
+	stopObserve, err := r.observe()
+	if err != nil {
+		return err
+	}
+	defer stopObserve()
 	defer func() {
 		if r.opts.Launcher != nil {
 			_ = r.opts.Launcher.Close()
@@ -644,6 +662,7 @@ func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
 		in, out, drop := n.lastIn, n.lastOut, n.lastDrop
 		if n.actor != nil {
 			st := n.actor.Stats()
+			n.sockLast = st
 			in, out = sumStats(st)
 			drop = sumDropped(st)
 		}

@@ -314,7 +314,7 @@ node "gen" {
 	go func() { done <- rt.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if st := rt.Status(); st[1].State == runtime.StateFinished {
+		if st := rt.Status(); len(st) == 2 && st[1].State == runtime.StateFinished {
 			break
 		}
 		if time.Now().After(deadline) {

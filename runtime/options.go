@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/runtime/socket"
@@ -97,6 +99,12 @@ type Options struct {
 	// plugin nodes (pluginhost.Options); a Launcher of your own has its own.
 	HealthInterval time.Duration
 	HealthMisses   int
+	// Registerer, if set, gets the run's metrics collector (Collector)
+	// while Run runs: registered when Run starts (Run fails if that does),
+	// unregistered when it returns. Give it a registry of your own
+	// (prometheus.NewRegistry) or your service's; see runtime/observe
+	// for the HTTP handlers topo apply -http serves.
+	Registerer prometheus.Registerer
 }
 
 func (o Options) withDefaults() Options {

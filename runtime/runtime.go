@@ -44,6 +44,7 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	ran   bool
+	live  bool // Run is under way (observe.go)
 	nodes []*node
 }
 
@@ -101,6 +102,10 @@ type node struct {
 	held     uint64 // messages its failed actors held when they went down
 	approx   bool   // a retired actor's counters may be missing counts
 	err      error
+	// Per-socket counters for Sockets (observe.go): of closed actors, and
+	// of the live one at the last poll; readied once EventReady was seen.
+	sockBase, sockLast map[string]socket.Stats
+	readied            bool
 }
 
 // Status returns a snapshot of every instance, in topology order.
@@ -132,6 +137,7 @@ func (r *Runtime) emit(n *node, ev Event) {
 	ev.Instance = n.inst.Name
 	n.mu.Lock()
 	ev.Restarts = n.restarts
+	n.readied = n.readied || ev.Kind == EventReady
 	n.mu.Unlock()
 	if r.opts.OnEvent == nil {
 		return
@@ -238,6 +244,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if r.topo == nil {
 		return errors.New("runtime: nil topology")
 	}
+	stopObserve, err := r.observe()
+	if err != nil {
+		return err
+	}
+	defer stopObserve()
 	defer func() {
 		if r.opts.Launcher != nil {
 			_ = r.opts.Launcher.Close()

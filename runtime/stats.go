@@ -38,6 +38,7 @@ func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
 		in, out, drop := n.lastIn, n.lastOut, n.lastDrop
 		if n.actor != nil {
 			st := n.actor.Stats()
+			n.sockLast = st
 			in, out = sumStats(st)
 			drop = sumDropped(st)
 		}

@@ -451,6 +451,7 @@ func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
 	n.baseOut += out
 	n.baseDrop += sumDropped(st)
 	n.lastIn, n.lastOut, n.lastDrop = 0, 0, 0
+	n.sockBase, n.sockLast = addSocketStats(n.sockBase, st), nil
 	n.actor = nil
 	if failed && passesOn(n.spec) && in > out {
 		n.held += in - out

@@ -67,6 +67,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error (on a terminal with a status line, the default shows warn and up)")
 	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "how long stopping the topology may take")
+	httpAddr := fs.String("http", "", "serve /metrics, /healthz, /readyz and /v1/status on this address while the topology runs (e.g. 127.0.0.1:9464; port 0 picks one, logged as \"http listening\"); off when empty")
 	if err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -193,6 +194,13 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		return 130
 	}
 
+	hs, err := listenHTTP(*httpAddr, logger)
+	if err != nil {
+		fail(fmt.Errorf("-http: %w", err))
+		return 1
+	}
+	defer hs.close()
+
 	var environ []string
 	if c.environ != nil {
 		environ = c.environ()
@@ -203,6 +211,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		OnWarnings: diags,
 		Stdout:     stdout, Logger: logger,
 		ReadyTimeout: *readyTimeout, ShutdownTimeout: *shutdownTimeout,
+		Registerer: hs.registerer(),
 	}
 	opts.OnEvent = func(ev runtime.Event) { logEvent(logger, ev) }
 	var n int
@@ -241,6 +250,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		}
 		return 1
 	}
+	hs.serve(rt)
 	runErr, ok := wait(func() error { return rt.Run(ctx) })
 	if !ok {
 		return forcedExit(rt.Status())

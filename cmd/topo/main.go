@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"fmt":      {synopsis: "Rewrite topology files in canonical format", run: runFmt},
 		"nodes":    {synopsis: "List every available node kind with its attributes and sockets", run: runNodes},
 		"version":  {synopsis: "Print the topo version", run: runVersion},
+		"top":      {synopsis: "Show a running topology live, from topo apply -http", run: runTop},
 
 		"plugin-serve": {synopsis: "Serve the built-in kinds as a plugin (used by isolation = \"process\")", run: runPluginServe, hidden: true},
 	}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// applyHTTP starts `topo apply -http 127.0.0.1:0` on a topology that runs
+// until interrupted (gen sends 200 msgs/s to sink) and returns the address.
+func applyHTTP(t *testing.T, bin string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "t.hcl")
+	if err := os.WriteFile(file, []byte(`node "gen" {
+  type = "generate"
+  rate = 200
+  socket "out" {
+    type = "PUSH"
+    bind = "tcp://127.0.0.1:0"
+  }
+}
+
+node "sink" {
+  type = "count"
+  socket "in" {
+    type    = "PULL"
+    connect = node.gen.out
+  }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := startTopo(t, bin, nil, pw, "apply", "-http", "127.0.0.1:0", "-log-format", "json", file)
+	pw.Close()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			_ = cmd.Wait()
+		}
+	})
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		re := regexp.MustCompile(`"msg":"http listening","addr":"([^"]+)"`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addrCh <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case addr := <-addrCh:
+		return addr
+	case <-time.After(30 * time.Second):
+		t.Fatal("no \"http listening\" log line")
+	}
+	return ""
+}
+
+// TestTopJSON: without a terminal, top writes one /v1/status snapshot per
+// line and interval.
+func TestTopJSON(t *testing.T) {
+	bin := buildTopo(t)
+	addr := applyHTTP(t, bin)
+	out, err := exec.Command(bin, "top", "-addr", addr, "-interval", "200ms", "-n", "3").Output()
+	if err != nil {
+		t.Fatalf("topo top: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got %q", out)
+	}
+	for _, l := range lines {
+		var st struct {
+			Run   string `json:"run"`
+			Nodes []struct {
+				Name string `json:"name"`
+			} `json:"nodes"`
+		}
+		if err := json.Unmarshal([]byte(l), &st); err != nil || st.Run == "" || len(st.Nodes) != 2 || st.Nodes[1].Name != "sink" {
+			t.Errorf("snapshot %q: %v", l, err)
+		}
+	}
+}
+
+// TestTopTmux drives `topo top` on a real terminal (tmux): the table shows
+// the nodes running, and q exits.
+func TestTopTmux(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux not found")
+		}
+		t.Skip("tmux not found")
+	}
+	bin := buildTopo(t)
+	addr := applyHTTP(t, bin)
+	sock := "topo-top-" + strconv.Itoa(os.Getpid())
+	tm := func(args ...string) (string, error) {
+		out, err := exec.Command(tmux, append([]string{"-L", sock}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	done := filepath.Join(t.TempDir(), "exit")
+	if out, err := tm("new-session", "-d", "-x", "120", "-y", "20", bin+" top -interval 200ms -addr "+addr+"; echo $? > "+done+"; sleep 30"); err != nil {
+		t.Fatalf("tmux: %v %s", err, out)
+	}
+	t.Cleanup(func() { _, _ = tm("kill-server") })
+	var screen string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		screen, _ = tm("capture-pane", "-p")
+		if regexp.MustCompile(`(?m)^sink\s+running\s+0\s+[1-9]\d*`).MatchString(screen) && strings.Contains(screen, "NODE") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the table never showed sink running with messages:\n%s", screen)
+		}
+	}
+	if _, err := tm("send-keys", "q"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if b, err := os.ReadFile(done); err == nil {
+			if strings.TrimSpace(string(b)) != "0" {
+				t.Errorf("topo top exit status %s after q", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			s, _ := tm("capture-pane", "-p")
+			t.Fatalf("q did not exit topo top:\n%s", s)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/topo-zmq/topo/internal/endpoint"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -52,7 +53,7 @@ func TestConnectable(t *testing.T) {
 		"inproc://a":           "inproc://a",
 		"tcp://127.0.0.1:4321": "tcp://127.0.0.1:4321",
 	} {
-		if got := connectable(in); got != want {
+		if got := endpoint.Connectable(in); got != want {
 			t.Errorf("connectable(%q) = %q, want %q", in, got, want)
 		}
 	}

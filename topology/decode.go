@@ -11,6 +11,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/topo-zmq/topo/internal/endpoint"
 )
 
 // Limits that keep a mistaken or hostile file from exhausting memory.
@@ -813,7 +815,7 @@ func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, ctx *h
 			e.failed[s] = true
 		}
 		for _, ep := range eps {
-			if _, err := parseEndpoint(ep.url, true); err != nil {
+			if _, err := endpoint.Parse(ep.url, true); err != nil {
 				e.failed[s] = true
 				diags = append(diags, errorAt(ep.rng, "Invalid bind endpoint", err.Error()+"."))
 				continue
@@ -892,11 +894,11 @@ func (e *evaluator) nodeObject() cty.Value {
 			for _, s := range inst.Sockets {
 				var vals []cty.Value
 				for _, b := range s.Bind {
-					ep, err := parseEndpoint(b.URL, true)
+					ep, err := endpoint.Parse(b.URL, true)
 					if err != nil {
 						continue
 					}
-					vals = append(vals, cty.StringVal(ep.connectable()).Mark(refMark{instance: inst.Name, socket: s.Name}))
+					vals = append(vals, cty.StringVal(ep.Connectable().String()).Mark(refMark{instance: inst.Name, socket: s.Name}))
 				}
 				one[s.Name] = listOf(vals)
 				all[s.Name] = append(all[s.Name], vals...)
@@ -952,7 +954,7 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContex
 			for _, ep := range eps {
 				ref := e.pickRef(ep, used)
 				if ref == nil {
-					if _, err := parseEndpoint(ep.url, false); err != nil {
+					if _, err := endpoint.Parse(ep.url, false); err != nil {
 						e.failed[s] = true
 						diags = append(diags, errorAt(ep.rng, "Invalid connect endpoint", err.Error()+"."))
 						continue
@@ -1011,7 +1013,7 @@ func (e *evaluator) bindsConnectable(m refMark, url string) bool {
 		}
 		if s := inst.Socket(m.socket); s != nil {
 			for _, b := range s.Bind {
-				if ep, err := parseEndpoint(b.URL, true); err == nil && ep.connectable() == url {
+				if ep, err := endpoint.Parse(b.URL, true); err == nil && ep.Connectable().String() == url {
 					return true
 				}
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/topo-zmq/topo/internal/endpoint"
 )
 
 // validate runs the checks that need the whole evaluated topology, fills
@@ -17,7 +19,7 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 		diags = append(diags, e.checkSockets(nd)...)
 	}
 	type bound struct {
-		ep   endpoint
+		ep   endpoint.Endpoint
 		inst *Instance
 		sock *Socket
 		rng  hcl.Range
@@ -30,20 +32,20 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 	for _, inst := range t.Instances {
 		for _, s := range inst.Sockets {
 			for _, b := range s.Bind {
-				ep, err := parseEndpoint(b.URL, true)
+				ep, err := endpoint.Parse(b.URL, true)
 				if err != nil {
 					continue // reported when evaluated
 				}
 				me := bound{ep: ep, inst: inst, sock: s, rng: b.Range}
-				key := ep.scheme + "|" + ep.port + "|" + ep.addr
-				if ep.ephemeral() {
+				key := ep.Transport + "|" + ep.Port + "|" + ep.Addr
+				if ep.Ephemeral() {
 					key = "" // never conflicts; not worth comparing
 				}
 				for _, prev := range byKey[key] {
 					if key == "" {
 						break
 					}
-					if prev.ep.conflicts(ep) {
+					if prev.ep.Conflicts(ep) {
 						diags = append(diags, errorAt(b.Range, "Endpoint bound twice",
 							fmt.Sprintf("%s.%s binds %s, which %s.%s already binds (%s). Two sockets cannot bind the same endpoint; give each its own port or address%s.",
 								inst.Name, s.Name, b.URL, prev.inst.Name, prev.sock.Name, prev.rng, replicaHint(inst, prev.inst))))
@@ -51,11 +53,11 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 					}
 				}
 				byKey[key] = append(byKey[key], me)
-				byURL[ep.connectable()] = append(byURL[ep.connectable()], me)
-				if ep.wildcard() && !wildcardWarned[b.Range] {
+				byURL[ep.Connectable().String()] = append(byURL[ep.Connectable().String()], me)
+				if ep.Wildcard() && !wildcardWarned[b.Range] {
 					wildcardWarned[b.Range] = true
 					diags = append(diags, warnAt(b.Range, "Bind on all interfaces",
-						fmt.Sprintf("%s listens on every network interface, so other machines can connect. Bind tcp://127.0.0.1:%s to stay local, unless peers on other hosts need it.", b.URL, ep.port)))
+						fmt.Sprintf("%s listens on every network interface, so other machines can connect. Bind tcp://127.0.0.1:%s to stay local, unless peers on other hosts need it.", b.URL, ep.Port)))
 				}
 			}
 		}
@@ -74,8 +76,8 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 					targets = []SocketRef{*c.Ref}
 				} else {
 					url := c.URL
-					if ep, err := parseEndpoint(url, false); err == nil {
-						url = ep.connectable()
+					if ep, err := endpoint.Parse(url, false); err == nil {
+						url = ep.Connectable().String()
 					}
 					for _, b := range byURL[url] {
 						targets = append(targets, SocketRef{Instance: b.inst.Name, Socket: b.sock.Name})

@@ -9,21 +9,12 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
+// decodePlugins evaluates the plugin blocks (source or command, sha256,
+// env) into e.plugins.
 func (e *evaluator) decodePlugins(blocks hcl.Blocks) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, b := range blocks {
-		name := b.Labels[0]
-		if d := checkName("plugin", name, b.LabelRanges[0], ""); d != nil {
-			diags = append(diags, d)
-			continue
-		}
-		if prev, dup := e.plugins[name]; dup {
-			diags = append(diags, errorAt(b.DefRange, "Duplicate plugin",
-				fmt.Sprintf("A plugin named %q was already declared at %s.", name, prev.DeclRange)))
-			continue
-		}
-		content, d := b.Body.Content(pluginSchema)
-		diags = append(diags, d...)
+	for nb := range openBlocks(blocks, "plugin", "", pluginSchema, &diags) {
+		name, b, content := nb.name, nb.block, nb.content
 		p := &Plugin{Name: name, DeclRange: b.DefRange}
 		sc := scope{what: "A plugin attribute"}
 		for attrName, dst := range map[string]*string{"command": &p.Command, "source": &p.Source, "sha256": &p.SHA256} {

@@ -8,6 +8,14 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// firstOr is s[0], or def for an empty s.
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
+}
+
 // checkSockets checks a node's socket blocks against its kind, and the
 // per-socket rules that need no peer.
 func (e *evaluator) checkSockets(nd *nodeDecl) hcl.Diagnostics {
@@ -87,13 +95,6 @@ func (e *evaluator) checkSockets(nd *nodeDecl) hcl.Diagnostics {
 		}
 	}
 	return diags
-}
-
-func firstOr(s []string, def string) string {
-	if len(s) == 0 {
-		return def
-	}
-	return s[0]
 }
 
 // selfSubscribes reports whether the node's kind subscribes the socket by

@@ -105,15 +105,3 @@ func ParseDuration(attr, s string) (time.Duration, error) {
 	}
 	return d, nil
 }
-
-// ParsePositiveDuration is ParseDuration that also rejects zero.
-func ParsePositiveDuration(attr, s string) (time.Duration, error) {
-	d, err := ParseDuration(attr, s)
-	if err != nil {
-		return 0, err
-	}
-	if d <= 0 {
-		return 0, AttrErrorf(attr, "duration %q must be positive", s)
-	}
-	return d, nil
-}

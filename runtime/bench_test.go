@@ -13,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/internal/benchpair"
+	"github.com/topo-zmq/topo/internal/endpoint"
 	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
@@ -137,7 +138,7 @@ func handWired(ep string, n int) (float64, error) {
 		return 0, err
 	}
 	defer push.Close()
-	if err := push.Connect(connectable(pull.Endpoints()[0])); err != nil {
+	if err := push.Connect(endpoint.Connectable(pull.Endpoints()[0])); err != nil {
 		return 0, err
 	}
 	if err := push.WaitPeers(ctx, 1); err != nil {

@@ -2,9 +2,8 @@ package runtime
 
 import (
 	"fmt"
-	"net"
-	"strings"
 
+	"github.com/topo-zmq/topo/internal/endpoint"
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
@@ -49,30 +48,12 @@ func buildSpec(in *topology.Instance, kindName, run string, exp map[topology.Soc
 	return spec, nil
 }
 
-// connectable rewrites a bound endpoint into one a local peer can connect
-// to: a wildcard or unspecified tcp host becomes the loopback address.
-func connectable(ep string) string {
-	rest, ok := strings.CutPrefix(ep, "tcp://")
-	if !ok {
-		return ep
-	}
-	host, port, err := net.SplitHostPort(rest)
-	if err != nil {
-		return ep
-	}
-	switch host {
-	case "*", "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::", "[::]":
-		host = "::1"
-	}
-	return "tcp://" + net.JoinHostPort(host, port)
-}
-
 // resolveConnects returns, per socket name, the endpoints an instance
 // connects to, with references re-resolved to the endpoints their targets
 // actually bound (bound: instance → socket → actual endpoints, in the order
-// of the socket's bind list).
+// of the socket's bind list). A reference's URL is the connectable form of
+// the bind it names (endpoint.Connectable, the rule topology resolved it
+// with), which picks that bind's actual endpoint.
 func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance, bound map[string]map[string][]string) map[string][]string {
 	out := map[string][]string{}
 	for _, s := range in.Sockets {
@@ -106,8 +87,8 @@ func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance
 			matched := false
 			if decl != nil && len(actual) == len(decl.Bind) {
 				for i, b := range decl.Bind {
-					if connectable(b.URL) == c.URL || b.URL == c.URL {
-						add(connectable(actual[i]))
+					if endpoint.Connectable(b.URL) == c.URL {
+						add(endpoint.Connectable(actual[i]))
 						matched = true
 					}
 				}
@@ -117,7 +98,7 @@ func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance
 					add(c.URL)
 				}
 				for _, a := range actual {
-					add(connectable(a))
+					add(endpoint.Connectable(a))
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/topo-zmq/topo/internal/endpoint"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -52,7 +53,7 @@ func TestConnectable(t *testing.T) {
 		"inproc://a":           "inproc://a",
 		"tcp://127.0.0.1:4321": "tcp://127.0.0.1:4321",
 	} {
-		if got := connectable(in); got != want {
+		if got := endpoint.Connectable(in); got != want {
 			t.Errorf("connectable(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -87,6 +88,26 @@ func TestResolveConnectsUsesActualEndpoints(t *testing.T) {
 	lit := &topology.Instance{Name: "x", Sockets: []*topology.Socket{{Name: "in", Type: "SUB", Connect: []topology.Endpoint{{URL: "tcp://example.org:1"}}}}}
 	if g := resolveConnects(lit, byName, bound)["in"]; len(g) != 1 || g[0] != "tcp://example.org:1" {
 		t.Errorf("literal connect = %v", g)
+	}
+}
+
+// TestResolveConnectsOneRule: a reference to one of several binds of a
+// socket connects to that bind's actual endpoint only, whatever host the
+// bind names, because topology wrote the reference's URL with the rule
+// resolveConnects matches it by (endpoint.Connectable). With the runtime's
+// own rule, a "localhost" bind matched nothing and the connect went to every
+// bind of the socket.
+func TestResolveConnectsOneRule(t *testing.T) {
+	pub := &topology.Instance{Name: "pub", Sockets: []*topology.Socket{bindSock("out", "PUB", "tcp://localhost:7001", "tcp://0.0.0.0:7002")}}
+	byName := map[string]*topology.Instance{"pub": pub}
+	bound := map[string]map[string][]string{"pub": {"out": {"tcp://127.0.0.1:7001", "tcp://0.0.0.0:7002"}}}
+	for i, want := range []string{"tcp://127.0.0.1:7001", "tcp://127.0.0.1:7002"} {
+		ref := endpoint.Connectable(pub.Sockets[0].Bind[i].URL) // as the loader writes node.pub.out[i]
+		sub := &topology.Instance{Name: "sub", Sockets: []*topology.Socket{{Name: "in", Type: "SUB",
+			Connect: []topology.Endpoint{{URL: ref, Ref: &topology.SocketRef{Instance: "pub", Socket: "out"}}}}}}
+		if g := strings.Join(resolveConnects(sub, byName, bound)["in"], ","); g != want {
+			t.Errorf("a reference to bind %d (%s) connects %q, want %q", i, ref, g, want)
+		}
 	}
 }
 

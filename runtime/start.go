@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/topo-zmq/topo/internal/endpoint"
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 )
@@ -80,7 +81,7 @@ func retryStart(n *node, err error) bool {
 	}
 	for _, s := range n.spec.Sockets {
 		for _, ep := range s.Bind {
-			if strings.HasPrefix(ep, "tcp://") && strings.HasSuffix(ep, ":0") {
+			if e, err := endpoint.Parse(ep, true); err == nil && e.Ephemeral() {
 				return false
 			}
 		}

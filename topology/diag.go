@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 
@@ -28,6 +29,43 @@ func checkName(what, name string, r hcl.Range, hint string) *hcl.Diagnostic {
 			fmt.Sprintf("%s is not a valid %s name: use letters, digits, underscores and dashes, starting with a letter%s.", shorten(name), what, hint))
 	}
 	return nil
+}
+
+// namedBlock is a labelled top-level block whose name has been checked,
+// with its content.
+type namedBlock struct {
+	name    string
+	block   *hcl.Block
+	content *hcl.BodyContent
+}
+
+// openBlocks yields, in order, the blocks of type what ("variable",
+// "plugin") with a valid name (checkName) that no earlier block of that
+// type took, with their content read against schema. It appends what it
+// finds wrong to *diags before yielding the next block; unique ends the
+// detail of the duplicate case.
+func openBlocks(blocks hcl.Blocks, what, unique string, schema *hcl.BodySchema, diags *hcl.Diagnostics) iter.Seq[namedBlock] {
+	return func(yield func(namedBlock) bool) {
+		seen := map[string]hcl.Range{}
+		for _, b := range blocks {
+			name := b.Labels[0]
+			if d := checkName(what, name, b.LabelRanges[0], ""); d != nil {
+				*diags = append(*diags, d)
+				continue
+			}
+			if prev, dup := seen[name]; dup {
+				*diags = append(*diags, errorAt(b.DefRange, "Duplicate "+what,
+					fmt.Sprintf("A %s named %q was already declared at %s.%s", what, name, prev, unique)))
+				continue
+			}
+			seen[name] = b.DefRange
+			content, d := b.Body.Content(schema)
+			*diags = append(*diags, d...)
+			if !yield(namedBlock{name: name, block: b, content: content}) {
+				return
+			}
+		}
+	}
 }
 
 // shorten quotes s for a message, cutting it to its first 40 bytes.

@@ -1,8 +1,9 @@
 // Package topology turns a topology file — HCL native syntax (.hcl) or its
 // JSON form (.hcl.json) — into a Topology: pure, evaluated, validated data
 // that the runtime wires and runs. It never opens a socket and imports
-// nothing of topo; what it knows of node kinds comes from the Schemas the
-// caller passes in Options.
+// nothing of topo but internal/endpoint (the endpoint syntax it shares with
+// the runtime and the sockets); what it knows of node kinds comes from the
+// Schemas the caller passes in Options.
 //
 // The entry point is Load (or Parse/ParseFile then Decode):
 //

@@ -28,25 +28,9 @@ func (e *evaluator) checkRefs(expr hcl.Expression, sc scope) hcl.Diagnostics {
 		r := t.SourceRange()
 		root := t.RootName()
 		switch root {
-		case "var":
-			name, ok := attrStep(t, 1)
-			if !ok {
-				diags = append(diags, errorAt(r, "Invalid reference", "A variable reference is var.NAME."))
-				continue
-			}
-			if _, ok := e.vars[name]; !ok {
-				diags = append(diags, errorAt(r, "Reference to undeclared input variable",
-					fmt.Sprintf("There is no variable named %q.%s Declare it with a variable %q {} block.", name, didYouMean(name, e.varNames()), name)))
-			}
-		case "local":
-			name, ok := attrStep(t, 1)
-			if !ok {
-				diags = append(diags, errorAt(r, "Invalid reference", "A local value reference is local.NAME."))
-				continue
-			}
-			if _, ok := e.localAttrs[name]; !ok {
-				diags = append(diags, errorAt(r, "Reference to undeclared local value",
-					fmt.Sprintf("There is no local value named %q.%s Declare it in a locals {} block.", name, didYouMean(name, e.localNames()))))
+		case "var", "local":
+			if d := e.checkNamedRef(t); d != nil {
+				diags = append(diags, d)
 			}
 		case "count":
 			if !sc.count {
@@ -66,6 +50,31 @@ func (e *evaluator) checkRefs(expr hcl.Expression, sc scope) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// checkNamedRef checks a var.NAME or local.NAME reference.
+func (e *evaluator) checkNamedRef(t hcl.Traversal) *hcl.Diagnostic {
+	name, ok := attrStep(t, 1)
+	var what, form, summary, declare string
+	var known bool
+	var names func() []string
+	if t.RootName() == "local" {
+		what, form, summary = "local value", "A local value reference is local.NAME.", "Reference to undeclared local value"
+		_, known = e.localAttrs[name]
+		names, declare = e.localNames, "in a locals {} block"
+	} else {
+		what, form, summary = "variable", "A variable reference is var.NAME.", "Reference to undeclared input variable"
+		_, known = e.vars[name]
+		names, declare = e.varNames, fmt.Sprintf("with a variable %q {} block", name)
+	}
+	switch {
+	case !ok:
+		return errorAt(t.SourceRange(), "Invalid reference", form)
+	case known:
+		return nil
+	}
+	return errorAt(t.SourceRange(), summary,
+		fmt.Sprintf("There is no %s named %q.%s Declare it %s.", what, name, didYouMean(name, names()), declare))
 }
 
 func (e *evaluator) checkNodeRef(t hcl.Traversal, sc scope) hcl.Diagnostics {

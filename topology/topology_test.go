@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/topo-zmq/topo/internal/endpoint"
 )
 
 func mustLoad(t *testing.T, src string) *Topology {
@@ -273,19 +275,19 @@ func TestEndpointParsing(t *testing.T) {
 		{"127.0.0.1:7555", true, false, ""},
 	}
 	for _, c := range cases {
-		ep, err := parseEndpoint(c.url, c.bind)
+		ep, err := endpoint.Parse(c.url, c.bind)
 		if (err == nil) != c.ok {
 			t.Errorf("parseEndpoint(%q, bind=%v) error %v, want ok=%v", c.url, c.bind, err, c.ok)
 			continue
 		}
-		if err == nil && ep.connectable() != c.connectURL {
-			t.Errorf("connectable(%q) = %q, want %q", c.url, ep.connectable(), c.connectURL)
+		if err == nil && ep.Connectable().String() != c.connectURL {
+			t.Errorf("connectable(%q) = %q, want %q", c.url, ep.Connectable(), c.connectURL)
 		}
 	}
 	conflict := func(a, b string) bool {
-		x, _ := parseEndpoint(a, true)
-		y, _ := parseEndpoint(b, true)
-		return x.conflicts(y)
+		x, _ := endpoint.Parse(a, true)
+		y, _ := endpoint.Parse(b, true)
+		return x.Conflicts(y)
 	}
 	if !conflict("tcp://*:1", "tcp://127.0.0.1:1") || conflict("tcp://127.0.0.1:1", "tcp://127.0.0.2:1") ||
 		conflict("tcp://127.0.0.1:0", "tcp://127.0.0.1:0") || !conflict("ipc:///a", "ipc:///a") || conflict("ipc:///a", "inproc:///a") {

@@ -42,21 +42,21 @@
 // step of `topo validate`, `plan` and `apply`, in a plugin process started
 // only for it.
 //
-// Compatibility. Health was added to protocol 1 without a version bump: an
-// added method breaks neither side. A host asking a plugin built before it
-// gets codes.Unimplemented, which Client.Health reports as healthy (the
-// process answered; it has no node hook), so such a plugin is checked for
-// liveness exactly as before; an older host never asks, and a newer plugin
-// still serves the standard health service it checks. Check was added the
-// same way, after Health, as revision 1 (ProtocolRevision): a plugin says
-// its revision in Description.Revision (absent, so 0, from older plugins)
-// and which kinds have a check in KindDesc.Check, so the host knows from
-// Describe alone whether to ask. A plugin built before it answers Check
-// with codes.Unimplemented all the same, which Client.Check reports as
-// ErrUnsupported; either way the host skips the check (the nodes are
-// validated by type only, with a warning), and an older host never asks
-// and ignores the new fields. ProtocolVersion changes only when a method
-// changes meaning or a message its shape.
+// Compatibility. Within ProtocolVersion 1 methods and fields are only
+// added, so hosts and plugins of different builds work together. A plugin
+// without Health answers it with codes.Unimplemented, which Client.Health
+// reports as healthy (the process answered; it has no node hook): such a
+// plugin is checked for liveness only, and a host that never asks still
+// gets the standard health service every plugin serves. Check is revision
+// 1 (ProtocolRevision): a plugin states its revision in
+// Description.Revision (0 when absent) and which kinds have a check in
+// KindDesc.Check, so the host knows from Describe alone whether to ask. A
+// plugin of revision 0 answers Check with codes.Unimplemented all the
+// same, which Client.Check reports as ErrUnsupported; either way the host
+// skips the check (the nodes are validated by type only, with a warning),
+// and a host of revision 0 never asks and ignores the new fields.
+// ProtocolVersion changes only when a method changes meaning or a message
+// its shape.
 //
 // Errors are gRPC statuses whose message is the error's text, with an
 // errdetails.ErrorInfo (Domain ErrorDomain) whose Reason names the sentinel

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	epsyntax "github.com/topo-zmq/topo/internal/endpoint"
 )
 
 // endpoint is a parsed "transport://address".
@@ -18,28 +20,14 @@ type endpoint struct {
 	addr      string // host:port, path, or name
 }
 
+// parseEndpoint checks ep with topo's one endpoint syntax
+// (internal/endpoint) and gives the address to listen on or dial.
 func parseEndpoint(ep string, bind bool) (endpoint, error) {
-	tr, addr, ok := strings.Cut(ep, "://")
-	if !ok || addr == "" {
-		return endpoint{}, fmt.Errorf("%w: %q (want tcp://host:port, ipc://path or inproc://name)", ErrBadEndpoint, ep)
+	e, err := epsyntax.Parse(ep, bind)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("%w: %v", ErrBadEndpoint, err)
 	}
-	switch tr {
-	case "tcp":
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil || port == "" {
-			return endpoint{}, fmt.Errorf("%w: %q: %v", ErrBadEndpoint, ep, err)
-		}
-		if host == "*" {
-			if !bind {
-				return endpoint{}, fmt.Errorf("%w: %q: cannot connect to a wildcard host", ErrBadEndpoint, ep)
-			}
-			host = ""
-		}
-		return endpoint{transport: tr, addr: net.JoinHostPort(host, port)}, nil
-	case "ipc", "inproc":
-		return endpoint{transport: tr, addr: addr}, nil
-	}
-	return endpoint{}, fmt.Errorf("%w: %q: unknown transport %q", ErrBadEndpoint, ep, tr)
+	return endpoint{transport: e.Transport, addr: e.NetAddr()}, nil
 }
 
 func (e endpoint) network() string {

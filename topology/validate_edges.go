@@ -1,0 +1,125 @@
+package topology
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/topo-zmq/topo/internal/endpoint"
+)
+
+// wireEdges fills t.Edges with every connect's pair, a reference's or a
+// literal endpoint's that some node binds (byURL, from checkBinds), and
+// checks each pair.
+func wireEdges(t *Topology, byURL map[string][]boundSocket) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	edgesCapped := false
+	instByName := make(map[string]*Instance, len(t.Instances))
+	for _, inst := range t.Instances {
+		instByName[inst.Name] = inst
+	}
+	for _, inst := range t.Instances {
+		for _, s := range inst.Sockets {
+			for _, c := range s.Connect {
+				var targets []SocketRef
+				if c.Ref != nil {
+					targets = []SocketRef{*c.Ref}
+				} else {
+					url := c.URL
+					if ep, err := endpoint.Parse(url, false); err == nil {
+						url = ep.Connectable().String()
+					}
+					for _, b := range byURL[url] {
+						targets = append(targets, SocketRef{Instance: b.inst.Name, Socket: b.sock.Name})
+					}
+					if len(targets) == 0 {
+						var urls []string
+						for u := range byURL {
+							urls = append(urls, u)
+						}
+						slices.Sort(urls)
+						diags = append(diags, warnAt(c.Range, "Connect to an endpoint no node binds",
+							fmt.Sprintf("No node in this topology binds %s. That is fine for an external peer; otherwise check the address.%s", c.URL, didYouMean(c.URL, urls))))
+					}
+				}
+				for _, tg := range targets {
+					if len(t.Edges) >= MaxEdges {
+						if !edgesCapped {
+							edgesCapped = true
+							diags = append(diags, errorAt(c.Range, "Too many edges",
+								fmt.Sprintf("The topology wires more than %d socket pairs (counted nodes connecting to counted nodes multiply). Reduce count or use a proxy node between the groups.", MaxEdges)))
+						}
+						break
+					}
+					peer := instByName[tg.Instance]
+					if peer == nil {
+						continue
+					}
+					ps := peer.Socket(tg.Socket)
+					if ps == nil {
+						continue
+					}
+					edge := &Edge{
+						Connect:     SocketRef{Instance: inst.Name, Socket: s.Name},
+						Bind:        tg,
+						ConnectType: s.Type,
+						BindType:    ps.Type,
+						Endpoint:    c.URL,
+						Range:       c.Range,
+					}
+					t.Edges = append(t.Edges, edge)
+					diags = append(diags, checkEdge(edge, inst, peer)...)
+				}
+			}
+		}
+	}
+	return diags
+}
+
+func replicaHint(a, b *Instance) string {
+	if a.Node == b.Node && a.Node.Count >= 0 {
+		return fmt.Sprintf(" (for replicas, use count.index: \"tcp://127.0.0.1:${5000 + count.index}\", or an ephemeral port tcp://127.0.0.1:0)")
+	}
+	return ""
+}
+
+// checkEdge checks one wired pair: socket types, and inproc across a
+// process or host boundary. It sets the edge's Lossy and PeerLoss explanations.
+func checkEdge(edge *Edge, conn, bind *Instance) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	a, b := edge.ConnectType, edge.BindType
+	if a == "" || b == "" {
+		return nil // a bad type was reported already
+	}
+	if !Compatible(a, b) {
+		talks := fmt.Sprintf("A %s socket talks to %s", a, strings.Join(peersOf(a), " or "))
+		if a != b {
+			talks += fmt.Sprintf("; a %s socket talks to %s", b, strings.Join(peersOf(b), " or "))
+		}
+		diags = append(diags, errorAt(edge.Range, "Incompatible socket types",
+			fmt.Sprintf("%s (%s) connects to %s (%s), but ZeroMQ does not pair %s with %s: the handshake fails. %s.",
+				edge.Connect, a, edge.Bind, b, a, b, talks)))
+		return diags
+	}
+	edge.Lossy = lossiness(a, b)
+	edge.PeerLoss = peerLoss(a, b)
+	if strings.HasPrefix(edge.Endpoint, "inproc://") {
+		why := ""
+		switch {
+		case conn.Node.Isolation == "process":
+			why = fmt.Sprintf("%s runs in its own process (isolation = %q, kind %q)", conn.Name, conn.Node.Isolation, conn.Node.Kind)
+		case bind.Node.Isolation == "process":
+			why = fmt.Sprintf("%s runs in its own process (isolation = %q, kind %q)", bind.Name, bind.Node.Isolation, bind.Node.Kind)
+		case conn.Node.Host != bind.Node.Host:
+			why = fmt.Sprintf("%s is placed on %s and %s on %s", conn.Name, hostName(conn.Node.Host), bind.Name, hostName(bind.Node.Host))
+		}
+		if why != "" {
+			diags = append(diags, errorAt(edge.Range, "inproc:// endpoint crosses a process boundary",
+				fmt.Sprintf("%s connects to %s over %s, but %s. inproc:// only works inside one process: use ipc:// or tcp:// for this edge.",
+					edge.Connect, edge.Bind, edge.Endpoint, why)))
+		}
+	}
+	return diags
+}

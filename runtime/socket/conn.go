@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,35 +22,6 @@ import (
 // peer's PING TTL) and the writer (a goroutine: commands, then the pipe's
 // queue, heartbeats) until the connection ends. Frames are encoded in one
 // place (frame.go).
-
-// announcer is a Security that adds the socket's run and name to the
-// metadata its mechanism sends (READY, or PLAIN's INITIATE and READY).
-// zmq4 sends an application property as "X-" and its name in lower case;
-// property names are case-insensitive in ZMTP.
-type announcer struct {
-	zmq4.Security
-	run, name string
-}
-
-func (a announcer) Handshake(c *zmq4.Conn, server bool) error {
-	c.Meta[PropRun[2:]] = a.run
-	c.Meta[PropPeer[2:]] = a.name
-	return a.Security.Handshake(c, server)
-}
-
-// metaOf reads what a peer announced (property names in any case).
-func metaOf(md zmq4.Metadata) peerMeta {
-	var m peerMeta
-	for k, v := range md {
-		switch {
-		case strings.EqualFold(k, PropRun):
-			m.run = v
-		case strings.EqualFold(k, PropPeer):
-			m.name = v
-		}
-	}
-	return m
-}
 
 // errPeerTTL ends a connection whose peer asked, in a PING, to be dropped
 // when silent for longer than a TTL and then was.

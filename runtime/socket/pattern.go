@@ -151,6 +151,79 @@ func (l *lb) send(s *Socket, ctx context.Context, m Msg) (*pipe, error) {
 	}
 }
 
+// ---- fq: fair queue ----
+
+// next returns the next inbound message, fair-queued: readable pipes are
+// served one message each in turn. Recv-side only.
+func (s *Socket) next(ctx context.Context) (item, error) {
+	for {
+		if s.readyN.Load() > 0 {
+			for {
+				t, ok := s.ready.tryPop()
+				if !ok {
+					break
+				}
+				s.readyN.Add(-1)
+				s.ring = append(s.ring, t.p)
+			}
+		}
+		if n := len(s.ring); n > 0 {
+			for k := 0; k < n; k++ {
+				if s.ringIdx >= n {
+					s.ringIdx = 0
+				}
+				p := s.ring[s.ringIdx]
+				s.ringIdx++
+				if it, ok := p.tryPop(); ok {
+					return it, nil
+				}
+			}
+			// Every readable pipe ran dry. Poll them briefly before giving
+			// them up: while a stream flows the next message is usually a
+			// moment away, and a pipe that stays active spares its producer
+			// re-announcing it (see spin.go).
+			if s.recvSpin.poll(s.ringReady) {
+				continue
+			}
+			kept := s.ring[:0]
+			for _, p := range s.ring {
+				if !p.deactivate() {
+					kept = append(kept, p)
+				}
+			}
+			clear(s.ring[len(kept):])
+			s.ring = kept
+			s.ringIdx = 0
+			continue
+		}
+		s.flushIn() // about to block: make Stats exact meanwhile
+		if c := s.directConn(); c != nil {
+			if ok, err := s.recvDirect(ctx, c); err != nil {
+				return item{}, err
+			} else if ok {
+				continue
+			}
+		}
+		t, err := s.ready.pop(ctx, s.closing, &s.recvSpin)
+		if err != nil {
+			return item{}, err
+		}
+		s.readyN.Add(-1)
+		s.ring = append(s.ring, t.p)
+	}
+}
+
+// ringReady reports whether a readable pipe (or a newly readable one) has
+// a message, or the socket closed. Recv-side only.
+func (s *Socket) ringReady() bool {
+	for _, p := range s.ring {
+		if p.avail() {
+			return true
+		}
+	}
+	return s.readyN.Load() > 0 || s.closed.Load()
+}
+
 // ---- dist: fan-out ----
 
 // dist sends m to every pipe (bySubs: every pipe whose peer subscribed to

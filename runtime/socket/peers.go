@@ -1,55 +1,6 @@
 package socket
 
-import (
-	"context"
-	"fmt"
-)
-
-// ---- Send ----
-
-// Send sends m according to the socket's pattern. It blocks while the
-// pattern requires it (PUSH, DEALER, REQ, PAIR with every peer at its
-// high-water mark or no peer at all) until ctx is done; PUB, XPUB, ROUTER
-// and REP never block (they drop and count instead, see Options). The caller
-// must not modify m's frames after Send returns nil. One goroutine at a time.
-func (s *Socket) Send(ctx context.Context, m Msg) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if len(m) == 0 {
-		m = Msg{nil}
-	}
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	if err := s.pat.send(ctx, m); err != nil {
-		return err
-	}
-	s.out.add(m, &s.msgsOut, &s.bytesOut)
-	return nil
-}
-func msgBytes(m Msg) uint64 {
-	var n int
-	for _, f := range m {
-		n += len(f)
-	}
-	return uint64(n)
-}
-
-// sendWoken reports whether a blocked Send has been signalled.
-func (s *Socket) sendWoken() bool { return len(s.sendWake) > 0 }
-
-func (s *Socket) drop(p *pipe, why string) {
-	s.st.dropped.Add(1)
-	if s.opt.OnEvent != nil {
-		ep := ""
-		if p != nil {
-			ep = p.endpoint
-		}
-		s.emit(Event{Kind: EventDropped, Endpoint: ep, Err: fmt.Errorf("socket %s: %s", s.typ, why)})
-	}
-}
-
-// ---- pipes ----
+// ---- pipes: attaching and detaching peers ----
 
 // addPipe appends p to the outbound list. Caller holds s.mu.
 func (s *Socket) addPipeLocked(p *pipe) {

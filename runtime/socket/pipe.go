@@ -1,8 +1,11 @@
 package socket
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-zeromq/zmq4"
 )
 
 // pipe is the socket's end of its relation with one peer. A tcp/ipc pipe
@@ -48,6 +51,35 @@ func (p *pipe) peerEvent(k EventKind, err error) Event {
 	in := p.infoLocked()
 	p.s.mu.Unlock()
 	return Event{Kind: k, Endpoint: in.Endpoint, Peer: in.Addr, PeerRun: in.Run, PeerName: in.Name, External: in.External, Err: err}
+}
+
+// announcer is a Security that adds the socket's run and name to the
+// metadata its mechanism sends (READY, or PLAIN's INITIATE and READY).
+// zmq4 sends an application property as "X-" and its name in lower case;
+// property names are case-insensitive in ZMTP.
+type announcer struct {
+	zmq4.Security
+	run, name string
+}
+
+func (a announcer) Handshake(c *zmq4.Conn, server bool) error {
+	c.Meta[PropRun[2:]] = a.run
+	c.Meta[PropPeer[2:]] = a.name
+	return a.Security.Handshake(c, server)
+}
+
+// metaOf reads what a peer announced (property names in any case).
+func metaOf(md zmq4.Metadata) peerMeta {
+	var m peerMeta
+	for k, v := range md {
+		switch {
+		case strings.EqualFold(k, PropRun):
+			m.run = v
+		case strings.EqualFold(k, PropPeer):
+			m.name = v
+		}
+	}
+	return m
 }
 
 func newPipe(s *Socket, endpoint string) *pipe {

@@ -241,7 +241,7 @@ type Socket struct {
 	_ cacheLinePad
 	// Recv-side state (Recv is single-goroutine).
 	recvMu   sync.Mutex
-	ring     []*pipe // readable pipes, served in turn (fq.go)
+	ring     []*pipe // readable pipes, served in turn (fq, pattern.go)
 	ringIdx  int
 	recvSpin spinBudget
 	in       localCount // received, not yet added to msgsIn/bytesIn

@@ -6,6 +6,50 @@ import (
 	"sync/atomic"
 )
 
+// ---- Send ----
+
+// Send sends m according to the socket's pattern. It blocks while the
+// pattern requires it (PUSH, DEALER, REQ, PAIR with every peer at its
+// high-water mark or no peer at all) until ctx is done; PUB, XPUB, ROUTER
+// and REP never block (they drop and count instead, see Options). The caller
+// must not modify m's frames after Send returns nil. One goroutine at a time.
+func (s *Socket) Send(ctx context.Context, m Msg) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(m) == 0 {
+		m = Msg{nil}
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if err := s.pat.send(ctx, m); err != nil {
+		return err
+	}
+	s.out.add(m, &s.msgsOut, &s.bytesOut)
+	return nil
+}
+func msgBytes(m Msg) uint64 {
+	var n int
+	for _, f := range m {
+		n += len(f)
+	}
+	return uint64(n)
+}
+
+// sendWoken reports whether a blocked Send has been signalled.
+func (s *Socket) sendWoken() bool { return len(s.sendWake) > 0 }
+
+func (s *Socket) drop(p *pipe, why string) {
+	s.st.dropped.Add(1)
+	if s.opt.OnEvent != nil {
+		ep := ""
+		if p != nil {
+			ep = p.endpoint
+		}
+		s.emit(Event{Kind: EventDropped, Endpoint: ep, Err: fmt.Errorf("socket %s: %s", s.typ, why)})
+	}
+}
+
 // ---- receiving side: messages from pipes ----
 
 // deliver hands m, received from pipe p, to the socket's pattern. It never
@@ -32,77 +76,6 @@ func (s *Socket) enqueueIn(p *pipe, m Msg, force bool, w chan struct{}) pushResu
 		s.announce(p)
 	}
 	return r
-}
-
-// next returns the next inbound message, fair-queued: readable pipes are
-// served one message each in turn. Recv-side only.
-func (s *Socket) next(ctx context.Context) (item, error) {
-	for {
-		if s.readyN.Load() > 0 {
-			for {
-				t, ok := s.ready.tryPop()
-				if !ok {
-					break
-				}
-				s.readyN.Add(-1)
-				s.ring = append(s.ring, t.p)
-			}
-		}
-		if n := len(s.ring); n > 0 {
-			for k := 0; k < n; k++ {
-				if s.ringIdx >= n {
-					s.ringIdx = 0
-				}
-				p := s.ring[s.ringIdx]
-				s.ringIdx++
-				if it, ok := p.tryPop(); ok {
-					return it, nil
-				}
-			}
-			// Every readable pipe ran dry. Poll them briefly before giving
-			// them up: while a stream flows the next message is usually a
-			// moment away, and a pipe that stays active spares its producer
-			// re-announcing it (see spin.go).
-			if s.recvSpin.poll(s.ringReady) {
-				continue
-			}
-			kept := s.ring[:0]
-			for _, p := range s.ring {
-				if !p.deactivate() {
-					kept = append(kept, p)
-				}
-			}
-			clear(s.ring[len(kept):])
-			s.ring = kept
-			s.ringIdx = 0
-			continue
-		}
-		s.flushIn() // about to block: make Stats exact meanwhile
-		if c := s.directConn(); c != nil {
-			if ok, err := s.recvDirect(ctx, c); err != nil {
-				return item{}, err
-			} else if ok {
-				continue
-			}
-		}
-		t, err := s.ready.pop(ctx, s.closing, &s.recvSpin)
-		if err != nil {
-			return item{}, err
-		}
-		s.readyN.Add(-1)
-		s.ring = append(s.ring, t.p)
-	}
-}
-
-// ringReady reports whether a readable pipe (or a newly readable one) has
-// a message, or the socket closed. Recv-side only.
-func (s *Socket) ringReady() bool {
-	for _, p := range s.ring {
-		if p.avail() {
-			return true
-		}
-	}
-	return s.readyN.Load() > 0 || s.closed.Load()
 }
 
 // ---- Recv ----

@@ -51,38 +51,63 @@ type traits struct {
 // newPattern returns the behaviour of socket type t for s: the only switch
 // on the socket type.
 func newPattern(s *Socket, t Type) (pattern, traits) {
-	b := base{s: s}
 	switch t {
 	case PUSH:
-		return &push{sender{base: b}}, traits{}
+		return padded[push](s), traits{}
 	case PULL:
-		return &pull{base: b}, traits{}
+		return padded[pull](s), traits{}
 	case PAIR:
-		return &pair{dealer{sender{base: b}}}, traits{}
+		return padded[pair](s), traits{}
 	case DEALER:
-		return &dealer{sender{base: b}}, traits{}
+		return padded[dealer](s), traits{}
 	case REQ:
-		return &req{base: b}, traits{direct: true}
+		return padded[req](s), traits{direct: true}
 	case REP:
-		return &rep{base: b}, traits{direct: true}
+		return padded[rep](s), traits{direct: true}
 	case ROUTER:
-		return &router{base: b, byID: map[string]*pipe{}}, traits{lazyPipe: true}
+		r := padded[router](s)
+		r.byID = map[string]*pipe{}
+		return r, traits{lazyPipe: true}
 	case PUB:
-		return &pub{base: b}, traits{publisher: true, lazyPipe: true}
+		return padded[pub](s), traits{publisher: true, lazyPipe: true}
 	case XPUB:
-		return &xpub{pub: pub{base: b}, subs: newSubSet()}, traits{publisher: true, lazyPipe: true}
+		x := padded[xpub](s)
+		x.subs = newSubSet()
+		return x, traits{publisher: true, lazyPipe: true}
 	case SUB:
-		t := &sub{subscriber: newSubscriber(b, true)}
-		t.filter.Store(newSubSet())
-		return t, traits{subscriber: true, filter: &t.filter}
+		u := padded[sub](s)
+		u.own, u.filters = newSubSet(), true
+		u.filter.Store(newSubSet())
+		return u, traits{subscriber: true, filter: &u.filter}
 	default: // XSUB (NewSocket accepts only the eleven types)
-		return &xsub{subscriber: newSubscriber(b, false)}, traits{subscriber: true}
+		x := padded[xsub](s)
+		x.own = newSubSet()
+		return x, traits{subscriber: true}
 	}
+}
+
+// padded allocates a pattern of type T for s on cache lines of its own:
+// Send and Recv write its state on every message, and another object
+// sharing its line would slow them both.
+func padded[T any, P interface {
+	*T
+	setSocket(*Socket)
+}](s *Socket) P {
+	v := &struct {
+		_ cacheLinePad
+		t T
+		_ cacheLinePad
+	}{}
+	p := P(&v.t)
+	p.setSocket(s)
+	return p
 }
 
 // base is the default of every pattern method: a type embeds it and
 // overrides what it does differently.
 type base struct{ s *Socket }
+
+func (b *base) setSocket(s *Socket) { b.s = s }
 
 func (b base) send(context.Context, Msg) error {
 	return fmt.Errorf("socket %s: send: %w", b.s.typ, ErrNotSupported)

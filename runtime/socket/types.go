@@ -342,10 +342,6 @@ type subscriber struct {
 	filters bool
 }
 
-func newSubscriber(b base, filters bool) subscriber {
-	return subscriber{base: b, own: newSubSet(), filters: filters}
-}
-
 func (t *subscriber) subscribe(prefix []byte, on bool) error {
 	s := t.s
 	if s.closed.Load() {

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,45 +43,26 @@ func ParseType(s string) (Type, error) {
 }
 
 // CanSend reports whether an application may send on a socket of type t.
-func (t Type) CanSend() bool {
-	switch t {
-	case PULL, SUB:
-		return false
-	}
-	return true
-}
+func (t Type) CanSend() bool { return t != PULL && t != SUB }
 
 // CanRecv reports whether an application may receive on a socket of type t.
-func (t Type) CanRecv() bool {
-	switch t {
-	case PUSH, PUB:
-		return false
-	}
-	return true
-}
+func (t Type) CanRecv() bool { return t != PUSH && t != PUB }
 
 // Compatible reports whether sockets of types a and b may be peers (ZMTP 3.x's
 // matrix, symmetric): PAIR–PAIR, PUB/XPUB–SUB/XSUB, REQ–REP/ROUTER,
 // DEALER–REP/DEALER/ROUTER, ROUTER–ROUTER, PUSH–PULL.
 func Compatible(a, b Type) bool {
-	ok := func(x, y Type) bool {
-		switch x {
-		case PAIR:
-			return y == PAIR
-		case PUB, XPUB:
-			return y == SUB || y == XSUB
-		case REQ:
-			return y == REP || y == ROUTER
-		case DEALER:
-			return y == REP || y == DEALER || y == ROUTER
-		case ROUTER:
-			return y == ROUTER
-		case PUSH:
-			return y == PULL
-		}
-		return false
+	pairs := [...][2]Type{
+		{PAIR, PAIR}, {PUB, SUB}, {PUB, XSUB}, {XPUB, SUB}, {XPUB, XSUB},
+		{REQ, REP}, {REQ, ROUTER}, {DEALER, REP}, {DEALER, DEALER},
+		{DEALER, ROUTER}, {ROUTER, ROUTER}, {PUSH, PULL},
 	}
-	return ok(a, b) || ok(b, a)
+	for _, p := range pairs {
+		if p == [2]Type{a, b} || p == [2]Type{b, a} {
+			return true
+		}
+	}
+	return false
 }
 
 // Msg is one ZeroMQ message: one or more frames. A Msg handed to Send belongs
@@ -279,23 +259,3 @@ var (
 	ErrNoSuchAddress = errors.New("socket: no such bound endpoint")
 	ErrSubLimit      = errors.New("socket: peer subscribed past its budget (MaxSubs, MaxSubBytes)")
 )
-
-// The Socket and Context types and their methods are implemented in this
-// package's other files. The API every other topo package relies on:
-//
-//	func (c *Context) NewSocket(t Type, o Options) (*Socket, error)
-//	func (c *Context) Close() error
-//	func (s *Socket) Type() Type
-//	func (s *Socket) Bind(endpoint string) error        // tcp://host:port (port 0 = ephemeral), tcp://*:port, ipc://path, inproc://name
-//	func (s *Socket) Connect(endpoint string) error     // asynchronous; reconnects with backoff
-//	func (s *Socket) Unbind(endpoint string) error
-//	func (s *Socket) Disconnect(endpoint string) error
-//	func (s *Socket) Endpoints() []string               // bound endpoints as actually bound (ephemeral port filled in); tcp/ipc in bind order, then inproc
-//	func (s *Socket) Subscribe(prefix []byte) error     // SUB
-//	func (s *Socket) Unsubscribe(prefix []byte) error   // SUB
-//	func (s *Socket) Send(ctx context.Context, m Msg) error
-//	func (s *Socket) Recv(ctx context.Context) (Msg, error)
-//	func (s *Socket) Stats() Stats
-//	func (s *Socket) WaitPeers(ctx context.Context, n int) error // until Stats().Connects >= n (PUB/XPUB: Subscribes >= n)
-//	func (s *Socket) Close() error                       // flushes up to Linger; no goroutine outlives it
-var _ = context.Background

@@ -73,9 +73,6 @@ var (
 // return at once.
 var kickPast = time.Unix(1, 0)
 
-// directType reports whether sockets of type t use direct I/O.
-func directType(t Type) bool { return t == REQ || t == REP }
-
 // kick makes a read blocked on c return (to yield, or to give way).
 func (c *conn) kick() {
 	_ = c.nc.SetReadDeadline(kickPast)
@@ -140,7 +137,7 @@ func (c *conn) giveBack() {
 
 // directConn returns the connection Recv may read directly, or nil.
 func (s *Socket) directConn() *conn {
-	if !directType(s.typ) {
+	if !s.tr.direct {
 		return nil
 	}
 	ps := *s.pipes.Load()
@@ -305,7 +302,7 @@ func (c *conn) tryWrite(m Msg) bool {
 	if c.rd.Load() == rdGone || len(c.pend) > 0 || c.bw.Buffered() > 0 || !c.p.out.drained() || !c.ctrl.drained() {
 		return false
 	}
-	c.wbuf = appendMsg(c.wbuf[:0], m)
+	c.wbuf = appendMsg(c.wbuf[:0], c.codec, m)
 	c.wn, c.werr = 0, nil
 	err := c.raw.Write(c.wfn)
 	if err == nil {

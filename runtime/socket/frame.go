@@ -215,26 +215,37 @@ func msgComplete(b []byte) (ok bool, need int) {
 	}
 }
 
-// appendMsg appends m's ZMTP frames to b.
-func appendMsg(b []byte, m Msg) []byte {
-	last := len(m) - 1
-	for i, f := range m {
-		var fl byte
-		if i < last {
-			fl = flagMore
-		}
-		if n := len(f); n > 255 {
-			b = append(b, fl|flagLong)
-			b = binary.BigEndian.AppendUint64(b, uint64(n))
-		} else {
-			b = append(b, fl, byte(n))
-		}
-		b = append(b, f...)
-	}
-	return b
+// frameCodec encodes the frames one connection sends, data and commands
+// alike: plain ZMTP framing (zmtpCodec, for NULL and PLAIN) or a security
+// mechanism's wrapping of it (CURVE seals each frame). A connection has one
+// codec, used only under conn.wmu, by its writer goroutine and by direct
+// writes (direct.go) alike, so a per-connection nonce advances in the order
+// the frames go on the wire.
+type frameCodec interface {
+	// appendFrame appends one frame (flags: flagMore, flagCommand) to b.
+	appendFrame(b []byte, flags byte, body []byte) []byte
+	// writeFrame writes one frame to w.
+	writeFrame(w *bufio.Writer, flags byte, body []byte) error
 }
 
-// writeFrame writes one frame header and body.
+// zmtpCodec is ZMTP 3's framing, unencrypted.
+type zmtpCodec struct{}
+
+func (zmtpCodec) appendFrame(b []byte, flags byte, body []byte) []byte {
+	if n := len(body); n > 255 {
+		b = append(b, flags|flagLong)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	} else {
+		b = append(b, flags, byte(n))
+	}
+	return append(b, body...)
+}
+
+func (zmtpCodec) writeFrame(w *bufio.Writer, flags byte, body []byte) error {
+	return writeFrame(w, flags, body)
+}
+
+// writeFrame writes one plain ZMTP frame header and body.
 func writeFrame(w *bufio.Writer, flags byte, body []byte) error {
 	n := len(body)
 	if n > 255 {
@@ -251,28 +262,40 @@ func writeFrame(w *bufio.Writer, flags byte, body []byte) error {
 	return err
 }
 
-// writeMsg writes all frames of m.
-func writeMsg(w *bufio.Writer, m Msg) error {
-	last := len(m) - 1
+// moreFlag is the flags of frame i of a message of n frames.
+func moreFlag(i, n int) byte {
+	if i < n-1 {
+		return flagMore
+	}
+	return 0
+}
+
+// appendMsg appends m's frames, encoded by fc, to b.
+func appendMsg(b []byte, fc frameCodec, m Msg) []byte {
 	for i, f := range m {
-		var fl byte
-		if i < last {
-			fl = flagMore
-		}
-		if err := writeFrame(w, fl, f); err != nil {
+		b = fc.appendFrame(b, moreFlag(i, len(m)), f)
+	}
+	return b
+}
+
+// writeMsg writes all frames of m, encoded by fc.
+func writeMsg(w *bufio.Writer, fc frameCodec, m Msg) error {
+	for i, f := range m {
+		if err := fc.writeFrame(w, moreFlag(i, len(m)), f); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeCmd writes a ZMTP command frame: name length, name, data.
-func writeCmd(w *bufio.Writer, name string, data []byte) error {
+// writeCmd writes a ZMTP command frame (name length, name, data), encoded
+// by fc.
+func writeCmd(w *bufio.Writer, fc frameCodec, name string, data []byte) error {
 	body := make([]byte, 0, 1+len(name)+len(data))
 	body = append(body, byte(len(name)))
 	body = append(body, name...)
 	body = append(body, data...)
-	return writeFrame(w, flagCommand, body)
+	return fc.writeFrame(w, flagCommand, body)
 }
 
 // parseCmd splits a command body into its name and data.

@@ -31,8 +31,8 @@ func hugeHeader(size uint64) []byte {
 func FuzzFrameReader(f *testing.F) {
 	var ok bytes.Buffer
 	w := bufio.NewWriter(&ok)
-	_ = writeMsg(w, Msg{[]byte("a"), nil, bytes.Repeat([]byte{7}, 300)})
-	_ = writeCmd(w, "PING", []byte{0, 10, 'c'})
+	_ = writeMsg(w, zmtpCodec{}, Msg{[]byte("a"), nil, bytes.Repeat([]byte{7}, 300)})
+	_ = writeCmd(w, zmtpCodec{}, "PING", []byte{0, 10, 'c'})
 	_ = w.Flush()
 	f.Add(ok.Bytes())
 	f.Add(frameBytes(0, []byte("hello")))
@@ -78,7 +78,7 @@ func FuzzFrameReader(f *testing.F) {
 			if r.cmd {
 				_ = writeFrame(w, flagCommand, r.m[0])
 			} else {
-				_ = writeMsg(w, r.m)
+				_ = writeMsg(w, zmtpCodec{}, r.m)
 			}
 		}
 		_ = w.Flush()
@@ -109,11 +109,11 @@ func TestFrameReaderRoundTrip(t *testing.T) {
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
 	for _, m := range msgs {
-		if err := writeMsg(w, m); err != nil {
+		if err := writeMsg(w, zmtpCodec{}, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = writeCmd(w, "PING", []byte{0, 1})
+	_ = writeCmd(w, zmtpCodec{}, "PING", []byte{0, 1})
 	_ = w.Flush()
 	fr := newFrameReader(bufio.NewReader(&b), 64<<20)
 	for i, want := range msgs {
@@ -189,8 +189,8 @@ func TestGuardConnRejectsHugeHandshakeFrame(t *testing.T) {
 // complete, parsing needs no more bytes; when it says incomplete, parsing
 // runs out of bytes (or rejects an oversized frame) and need is past the end.
 func FuzzMsgComplete(f *testing.F) {
-	f.Add(appendMsg(nil, Msg{[]byte("a"), nil, bytes.Repeat([]byte("b"), 300)}))
-	f.Add(appendMsg(nil, Msg{[]byte("a")})[:1])
+	f.Add(appendMsg(nil, zmtpCodec{}, Msg{[]byte("a"), nil, bytes.Repeat([]byte("b"), 300)}))
+	f.Add(appendMsg(nil, zmtpCodec{}, Msg{[]byte("a")})[:1])
 	f.Add(frameBytes(flagCommand, []byte("\x04PING\x00\x00")))
 	f.Add(hugeHeader(1 << 62))
 	f.Add([]byte{0xff, 0})
@@ -215,9 +215,9 @@ func TestAppendMsgMatchesWriteMsg(t *testing.T) {
 	for _, m := range []Msg{{nil}, {[]byte("x")}, {nil, []byte("y"), bytes.Repeat([]byte("z"), 256)}, {bytes.Repeat([]byte("w"), 70000)}} {
 		var buf bytes.Buffer
 		w := bufio.NewWriter(&buf)
-		_ = writeMsg(w, m)
+		_ = writeMsg(w, zmtpCodec{}, m)
 		_ = w.Flush()
-		if got := appendMsg(nil, m); !bytes.Equal(got, buf.Bytes()) {
+		if got := appendMsg(nil, zmtpCodec{}, m); !bytes.Equal(got, buf.Bytes()) {
 			t.Errorf("appendMsg(%d frames) differs from writeMsg", len(m))
 		}
 	}

@@ -21,10 +21,8 @@ func (c *Context) bindInproc(s *Socket, name, ep string) error {
 	if b := c.binds[name]; b != nil {
 		return fmt.Errorf("socket %s: bind %s: %w", s.typ, ep, ErrAddrInUse)
 	}
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
-		return ErrClosed
+	if err := s.lockOpen(); err != nil {
+		return err
 	}
 	s.ibound = append(s.ibound, name)
 	s.mu.Unlock()
@@ -39,10 +37,8 @@ func (c *Context) bindInproc(s *Socket, name, ep string) error {
 func (c *Context) connectInproc(s *Socket, name, ep string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
-		return ErrClosed
+	if err := s.lockOpen(); err != nil {
+		return err
 	}
 	for _, l := range s.ilinks {
 		if l.name == name {
@@ -87,7 +83,7 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 	// subscriptions into PUB and XPUB, which come from the peer's Subscribe
 	// and attach as well: those keep the multi-producer queue.
 	for _, p := range []*pipe{pa, pb} {
-		if p.s.typ != PUB && p.s.typ != XPUB {
+		if !p.s.tr.publisher {
 			p.fast = newSPSC(p.s.opt.RecvHWM)
 		}
 	}

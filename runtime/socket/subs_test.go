@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestPeerSubsMatchesNaiveModel checks peerSubs against a plain map for
+// TestPeerSubsMatchesNaiveModel checks subSet against a plain map for
 // random subscribe/cancel sequences, across the small and large regimes.
 func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -17,12 +17,13 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 		}
 		return b
 	}
-	ps := newPeerSubs()
+	ps := newSubSet()
 	model := map[string]int{}
 	for step := 0; step < 20000; step++ {
 		w := word()
 		if r.IntN(3) == 0 {
-			known := ps.add(w, -1)
+			before, _ := ps.add(w, -1)
+			known := before > 0
 			if known != (model[string(w)] > 0) {
 				t.Fatalf("cancel %q: known=%v model=%d", w, known, model[string(w)])
 			}
@@ -46,7 +47,7 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 		}
 	}
 	// Many distinct subscriptions stay cheap to add and to match.
-	big := newPeerSubs()
+	big := newSubSet()
 	for i := 0; i < 100000; i++ {
 		big.add([]byte{byte(i >> 16), byte(i >> 8), byte(i), 'x'}, 1)
 	}

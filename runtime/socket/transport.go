@@ -196,7 +196,7 @@ func (s *Socket) Connect(ep string) error {
 	cn.p.out = newMQ(s.opt.SendHWM)
 	cn.ctx, cn.cancel = context.WithCancel(s.bg)
 	s.cons[ep] = cn
-	if s.typ != ROUTER && s.typ != PUB && s.typ != XPUB {
+	if !s.tr.lazyPipe {
 		// libzmq creates the pipe of a connect at once (ZMQ_IMMEDIATE off).
 		cn.p.listed = true
 		s.addPipeLocked(cn.p)
@@ -271,14 +271,23 @@ func (s *Socket) Endpoints() []string {
 	return out
 }
 
+// undoInproc is where Unbind and Disconnect start: done reports that ep
+// needs no more (the socket is closed, or ep is inproc and undo did it).
+func (s *Socket) undoInproc(ep string, undo func(*Context, *Socket, string) error) (done bool, err error) {
+	if s.closed.Load() {
+		return true, ErrClosed
+	}
+	if name, ok := strings.CutPrefix(ep, "inproc://"); ok {
+		return true, undo(s.ctx, s, name)
+	}
+	return false, nil
+}
+
 // Unbind stops listening on endpoint (as passed to Bind or as returned by
 // Endpoints) and closes the connections accepted through it.
 func (s *Socket) Unbind(ep string) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if strings.HasPrefix(ep, "inproc://") {
-		return s.ctx.unbindInproc(s, strings.TrimPrefix(ep, "inproc://"))
+	if done, err := s.undoInproc(ep, (*Context).unbindInproc); done {
+		return err
 	}
 	s.mu.Lock()
 	l := s.lst[ep]
@@ -312,11 +321,8 @@ func (s *Socket) Unbind(ep string) error {
 // Disconnect stops connecting to endpoint, closes its connection and drops
 // its queued messages.
 func (s *Socket) Disconnect(ep string) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if strings.HasPrefix(ep, "inproc://") {
-		return s.ctx.disconnectInproc(s, strings.TrimPrefix(ep, "inproc://"))
+	if done, err := s.undoInproc(ep, (*Context).disconnectInproc); done {
+		return err
 	}
 	s.mu.Lock()
 	cn := s.cons[ep]

@@ -85,7 +85,7 @@ func (p *rawPeer) flush() {
 }
 
 func (p *rawPeer) cmd(name string, data []byte) {
-	_ = writeCmd(p.w, name, data)
+	_ = writeCmd(p.w, zmtpCodec{}, name, data)
 	p.flush()
 }
 
@@ -110,7 +110,7 @@ func TestPingAnsweredWithPongContext(t *testing.T) {
 		t.Fatalf("got %v %q %q, want PONG ctx", cmd, name, data)
 	}
 	// Messages keep flowing, and the PING never reached the application.
-	_ = writeMsg(p.w, Msg{[]byte("after-ping")})
+	_ = writeMsg(p.w, zmtpCodec{}, Msg{[]byte("after-ping")})
 	p.flush()
 	if m := e.recv(pull); !eq(m, "after-ping") {
 		t.Fatalf("got %q", m)
@@ -124,7 +124,7 @@ func TestPubAcceptsZMTP31SubscribeCommands(t *testing.T) {
 	ep := e.bind(pub, "tcp://127.0.0.1:0")
 	p := dialRaw(t, ep, "SUB")
 	p.cmd("SUBSCRIBE", []byte("a"))
-	_ = writeMsg(p.w, Msg{[]byte("\x01b")}) // 3.0 style too
+	_ = writeMsg(p.w, zmtpCodec{}, Msg{[]byte("\x01b")}) // 3.0 style too
 	p.flush()
 	e.waitPeers(pub, 1)
 	waitFor(e, "two subscriptions", func() bool {

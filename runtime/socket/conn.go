@@ -1,0 +1,486 @@
+package socket
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// The ZMTP connection engine: one conn per live tcp/ipc connection of a
+// pipe. handshake runs the greeting and security handshake; serve attaches
+// the pipe and runs the reader (this goroutine: frames, commands, the
+// peer's PING TTL) and the writer (a goroutine: commands, then the pipe's
+// queue, heartbeats) until the connection ends. Frames are encoded in one
+// place (frame.go).
+
+// errPeerTTL ends a connection whose peer asked, in a PING, to be dropped
+// when silent for longer than a TTL and then was.
+var errPeerTTL = errors.New("socket: peer heartbeat TTL expired")
+
+// conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
+// that ran the handshake) and a writer goroutine.
+type conn struct {
+	s     *Socket
+	p     *pipe
+	nc    net.Conn
+	ctrl  *mq // commands to send (PONG, PING), ahead of messages
+	done  chan struct{}
+	once  sync.Once
+	err   error
+	rcvd  atomic.Bool // data arrived since the last heartbeat check
+	wdone chan struct{}
+
+	// The read side: owned by the reader goroutine, or lent to Recv (see
+	// direct.go; rd says who holds it).
+	br *bufio.Reader
+	fr *frameReader
+	// ttl is the TTL of the peer's last PING (ZMTP 3.1), 0 if none: while
+	// it is set, every read from the network must see bytes within ttl.
+	// ttlArmed says a read deadline is set. Both owned by the read side.
+	ttl         time.Duration
+	ttlArmed    bool
+	ttlDeadline time.Time
+
+	// Direct reads (direct.go).
+	rd      atomic.Int32
+	want    atomic.Bool   // Recv asks for the read side
+	grant   chan struct{} // reader → Recv: the read side is lent
+	back    chan struct{} // Recv → reader: the read side is returned
+	appDone <-chan struct{}
+
+	// The write side: held by the writer goroutine while it writes, and by
+	// a direct write (direct.go). Guarded by wmu.
+	wmu   sync.Mutex
+	codec frameCodec // encodes every frame written (frame.go)
+	bw    *bufio.Writer
+	pend  []byte // the unwritten tail of a direct write, written first
+	wbuf  []byte
+	wn    int
+	werr  error
+	raw   syscall.RawConn // nil: no direct writes
+	wfn   func(uintptr) bool
+}
+
+// ttlReader is what the reader's bufio.Reader reads from: before every read
+// from the network it sets the deadline that the peer's PING TTL asks for,
+// so the connection ends when no byte at all arrives from the peer for that
+// long. What this side sends (PONGs, its own PINGs) does not count. Used by
+// the reader goroutine only.
+type ttlReader struct{ c *conn }
+
+// It is also where the read side changes hands (direct.go): the reader
+// goroutine yields it at a message boundary when Recv asks, and a Recv
+// reading directly gives way when it must. A read interrupted by a kick is
+// retried otherwise.
+func (r ttlReader) Read(b []byte) (int, error) {
+	c := r.c
+	for {
+		if c.ttl > 0 {
+			c.ttlDeadline = time.Now().Add(c.ttl)
+			_ = c.nc.SetReadDeadline(c.ttlDeadline)
+			c.ttlArmed = true
+		} else if c.ttlArmed {
+			_ = c.nc.SetReadDeadline(time.Time{})
+			c.ttlArmed = false
+		}
+		if c.rd.Load() == rdApp {
+			if c.appStop() {
+				return 0, errKicked
+			}
+		} else if c.want.Load() && !c.fr.mid {
+			return 0, errYield
+		}
+		n, err := c.nc.Read(b)
+		if n == 0 && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && (c.ttl == 0 || time.Now().Before(c.ttlDeadline)) {
+			// Not the TTL: a kick. Clear its deadline and look again.
+			c.ttlArmed = true
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *conn) kill(err error) {
+	c.once.Do(func() {
+		c.err = err
+		c.rd.Store(rdGone)
+		close(c.done)
+		_ = c.nc.Close()
+	})
+}
+
+// readFailed ends the connection after a read error.
+func (c *conn) readFailed(err error) {
+	s, p := c.s, c.p
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		err = io.EOF
+	} else if c.ttl > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("socket %s: %s: peer %s sent nothing for the TTL of its PING (%v): %w", s.typ, p.endpoint, p.peerAddr(), c.ttl, errPeerTTL)
+		s.log.Debug("peer heartbeat TTL expired", "endpoint", p.endpoint, "err", err)
+	} else {
+		s.log.Debug("connection read failed", "endpoint", p.endpoint, "err", err)
+	}
+	c.kill(err)
+}
+
+// handshake runs the ZMTP greeting and security handshake on nc through
+// zmq4.Open, bounded by HandshakeTimeout and by a frame-size guard, and
+// returns the peer's identity. It never panics on hostile input.
+func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, meta peerMeta, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: handshake panicked: %v", errProtocol, r)
+		}
+	}()
+	_ = nc.SetDeadline(time.Now().Add(s.opt.HandshakeTimeout))
+	g := newGuardConn(nc, handshakeFrameLimit)
+	sec := s.opt.Security
+	if s.opt.Run != "" || s.opt.Name != "" {
+		sec = announcer{Security: sec, run: s.opt.Run, name: s.opt.Name}
+	}
+	zc, err := zmq4.Open(g, sec, zmq4.SocketType(s.typ), zmq4.SocketIdentity(s.opt.Identity), server, nil)
+	if err != nil {
+		return nil, meta, err
+	}
+	peerType, perr := ParseType(zc.Peer.Meta["Socket-Type"])
+	if perr != nil || !Compatible(s.typ, peerType) {
+		return nil, meta, fmt.Errorf("%w: peer socket type %q is not compatible with %s", errProtocol, zc.Peer.Meta["Socket-Type"], s.typ)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	if id := zc.Peer.Meta["Identity"]; id != "" {
+		peerID = []byte(id)
+	}
+	return peerID, metaOf(zc.Peer.Meta), nil
+}
+
+// serve runs an established connection on pipe p until it ends: the calling
+// goroutine reads, a second goroutine writes. keep says whether p outlives
+// the connection (connect side). It returns when both are done.
+func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte, meta peerMeta, keep bool) {
+	addr := ""
+	if ra := nc.RemoteAddr(); ra != nil {
+		addr = ra.String()
+	}
+	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
+		grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+	c.br = bufio.NewReaderSize(ttlReader{c}, 64<<10)
+	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
+	c.bw = bufio.NewWriterSize(nc, 64<<10)
+	c.codec = zmtpCodec{}
+	if sc, ok := nc.(syscall.Conn); ok && s.tr.direct {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw, c.wfn = raw, c.rawWrite
+		}
+	}
+	if s.tr.subscriber {
+		p.out.reset() // subscriptions are re-sent by attach
+	}
+	s.mu.Lock()
+	if s.closed.Load() || stop.Err() != nil { // Disconnect cancels stop under s.mu
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	s.live[c] = struct{}{}
+	s.mu.Unlock()
+	if err := s.attach(p, peerID, addr, meta); err != nil {
+		s.mu.Lock()
+		delete(s.live, c)
+		s.mu.Unlock()
+		_ = nc.Close()
+		s.st.hsFailed.Add(1)
+		s.emit(Event{Kind: EventHandshakeFailed, Endpoint: p.endpoint, Peer: addr, Err: err})
+		if !keep {
+			p.out.close()
+		}
+		return
+	}
+	s.log.Debug("peer connected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr)
+	s.wg.Add(1)
+	go c.writer()
+	p.conn.Store(c)
+	c.reader()
+	c.kill(io.EOF)
+	p.conn.CompareAndSwap(c, nil)
+	<-c.wdone
+	s.mu.Lock()
+	delete(s.live, c)
+	s.mu.Unlock()
+	if !keep {
+		p.out.close()
+	}
+	s.detach(p, keep, c.err)
+	s.log.Debug("peer disconnected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr, "err", c.err)
+}
+
+func (c *conn) reader() {
+	s, p := c.s, c.p
+	br, fr := c.br, c.fr
+	wake := make(chan struct{}, 1)
+	hb := s.opt.HeartbeatIvl > 0
+	// PUB and XPUB see subscriptions, handled one by one; other types hand
+	// messages to the pipe's inbound queue in batches (one lock per batch).
+	batched := !s.tr.publisher
+	var filter *subSet
+	batch := make([]item, 0, 256)
+	discard := false
+	for {
+		m, isCmd, err := fr.next()
+		if err != nil {
+			if errors.Is(err, errYield) {
+				if !c.lend() {
+					return
+				}
+				continue
+			}
+			c.readFailed(err)
+			return
+		}
+		if hb {
+			c.rcvd.Store(true)
+		}
+		if isCmd {
+			if !c.command(m[0]) {
+				return
+			}
+		} else if discard {
+			continue
+		} else if !batched {
+			if !c.deliverOne(m, wake) {
+				discard = true
+			}
+			continue
+		} else {
+			if f := s.tr.filter; f != nil {
+				if filter == nil || len(batch) == 0 {
+					filter = f.Load()
+				}
+				if !filter.match(m[0]) {
+					continue
+				}
+			}
+			batch = append(batch, item{m: m, p: p})
+			if len(batch) < cap(batch) && br.Buffered() > 0 {
+				continue
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		// Hand the batch over, waiting for room while the queue is full.
+		rest := batch
+		for len(rest) > 0 {
+			if s.closed.Load() {
+				discard = true
+				break
+			}
+			n, activated, closed := p.in.pushBatch(rest, wake)
+			if closed {
+				discard = true
+				break
+			}
+			if activated {
+				s.announce(p)
+			}
+			rest = rest[n:]
+			if len(rest) == 0 {
+				break
+			}
+			if n > 0 {
+				continue
+			}
+			select {
+			case <-wake:
+			case <-c.done:
+				return
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// deliverOne hands one message to the socket, waiting while the queue is
+// full; false means the socket is closing.
+func (c *conn) deliverOne(m Msg, wake chan struct{}) bool {
+	for {
+		switch c.s.deliver(c.p, m, wake) {
+		case pushOK:
+			return true
+		case pushClosed:
+			return false
+		case pushRefused:
+			c.kill(c.s.subLimitErr(c.p))
+			return false
+		}
+		select {
+		case <-wake:
+		case <-c.done:
+			return true
+		}
+	}
+}
+
+// command handles a ZMTP command from the peer; false ends the connection.
+func (c *conn) command(body []byte) bool {
+	name, data, ok := parseCmd(body)
+	if !ok {
+		c.kill(fmt.Errorf("%w: malformed command", errProtocol))
+		return false
+	}
+	switch name {
+	case "PING":
+		ctx := []byte(nil)
+		if len(data) >= 2 {
+			// The TTL (deciseconds) applies from the next read on; 0
+			// withdraws an earlier one.
+			c.ttl = time.Duration(int(data[0])<<8|int(data[1])) * 100 * time.Millisecond
+			ctx = data[2:]
+			if len(ctx) > 16 {
+				ctx = ctx[:16]
+			}
+		}
+		c.ctrl.push(item{m: Msg{[]byte("PONG"), append([]byte(nil), ctx...)}}, true, nil)
+		signal(c.p.out.wake)
+	case "PONG":
+	case "SUBSCRIBE", "CANCEL":
+		if c.s.tr.publisher {
+			b := make([]byte, 1+len(data))
+			if name == "SUBSCRIBE" {
+				b[0] = 1
+			}
+			copy(b[1:], data)
+			if c.s.deliver(c.p, Msg{b}, nil) == pushRefused {
+				c.kill(c.s.subLimitErr(c.p))
+				return false
+			}
+		}
+	case "ERROR":
+		c.kill(fmt.Errorf("%w: peer sent ERROR %q", errProtocol, data))
+		return false
+	}
+	return true
+}
+
+func (c *conn) writer() {
+	s, p := c.s, c.p
+	defer s.wg.Done()
+	defer close(c.wdone)
+	var tick <-chan time.Time
+	if s.opt.HeartbeatIvl > 0 {
+		t := time.NewTicker(s.opt.HeartbeatIvl)
+		defer t.Stop()
+		tick = t.C
+		c.rcvd.Store(true)
+	}
+	var lastRecv = time.Now()
+	for {
+		c.wmu.Lock()
+		err := c.drainLocked()
+		if err == nil && s.closed.Load() {
+			// Linger: everything queued is flushed; half-close and let the
+			// reader wait for the peer to close its side.
+			if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+			} else {
+				c.kill(ErrClosed)
+			}
+			if s.opt.Linger < 0 {
+				c.kill(ErrClosed)
+			}
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			c.kill(err)
+			return
+		}
+		if !p.out.park() || !c.ctrl.park() {
+			continue
+		}
+		select {
+		case <-p.out.wake:
+		case <-c.ctrl.wake:
+		case <-c.done:
+			return
+		case <-s.closing:
+		case now := <-tick:
+			if c.rcvd.Swap(false) {
+				lastRecv = now
+			} else if now.Sub(lastRecv) > s.opt.HeartbeatTimeout {
+				c.kill(fmt.Errorf("socket %s: %s: heartbeat timeout", s.typ, p.endpoint))
+				return
+			}
+			c.ctrl.push(item{m: Msg{[]byte("PING"), pingTTL(s.opt.HeartbeatTTL)}}, true, nil)
+		}
+	}
+}
+
+// drainLocked writes everything pending — the tail of a direct write,
+// then commands (PONG, PING), then queued messages — and flushes. Caller
+// holds c.wmu.
+func (c *conn) drainLocked() error {
+	w, p := c.bw, c.p
+	for {
+		wrote := false
+		if len(c.pend) > 0 {
+			if _, err := w.Write(c.pend); err != nil {
+				return err
+			}
+			c.pend = c.pend[:0]
+			wrote = true
+		}
+		for {
+			it, ok := c.ctrl.tryPop()
+			if !ok {
+				break
+			}
+			wrote = true
+			if err := writeCmd(w, c.codec, string(it.m[0]), it.m[1]); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < 4096; i++ {
+			it, ok := p.out.tryPop()
+			if !ok {
+				break
+			}
+			wrote = true
+			if err := writeMsg(w, c.codec, it.m); err != nil {
+				return err
+			}
+		}
+		if wrote {
+			continue
+		}
+		if w.Buffered() == 0 {
+			return nil
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+}
+
+// pingTTL encodes a PING's TTL field: deciseconds, rounded up so a peer
+// never times us out sooner than asked, saturating at the field's maximum.
+func pingTTL(d time.Duration) []byte {
+	const unit = 100 * time.Millisecond
+	ds := (d + unit - 1) / unit
+	if d <= 0 {
+		ds = 0
+	}
+	ds = min(ds, 0xffff)
+	return []byte{byte(ds >> 8), byte(ds)}
+}

@@ -1,0 +1,140 @@
+package socket
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+)
+
+// ---- Send ----
+
+// Send sends m according to the socket's pattern. It blocks while the
+// pattern requires it (PUSH, DEALER, REQ, PAIR with every peer at its
+// high-water mark or no peer at all) until ctx is done; PUB, XPUB, ROUTER
+// and REP never block (they drop and count instead, see Options). The caller
+// must not modify m's frames after Send returns nil. One goroutine at a time.
+func (s *Socket) Send(ctx context.Context, m Msg) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(m) == 0 {
+		m = Msg{nil}
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if err := s.pat.send(ctx, m); err != nil {
+		return err
+	}
+	s.out.add(m, &s.msgsOut, &s.bytesOut)
+	return nil
+}
+func msgBytes(m Msg) uint64 {
+	var n int
+	for _, f := range m {
+		n += len(f)
+	}
+	return uint64(n)
+}
+
+// sendWoken reports whether a blocked Send has been signalled.
+func (s *Socket) sendWoken() bool { return len(s.sendWake) > 0 }
+
+func (s *Socket) drop(p *pipe, why string) {
+	s.st.dropped.Add(1)
+	if s.opt.OnEvent != nil {
+		ep := ""
+		if p != nil {
+			ep = p.endpoint
+		}
+		s.emit(Event{Kind: EventDropped, Endpoint: ep, Err: fmt.Errorf("socket %s: %s", s.typ, why)})
+	}
+}
+
+// ---- receiving side: messages from pipes ----
+
+// deliver hands m, received from pipe p, to the socket's pattern. It never
+// blocks; pushFull means the inbound queue is at its bound (w is signalled
+// when it frees). Called by connection readers and by inproc peers' Send.
+func (s *Socket) deliver(p *pipe, m Msg, w chan struct{}) pushResult {
+	return s.pat.deliver(p, m, w)
+}
+
+// enqueueIn queues m on p's inbound queue and announces p to Recv when the
+// queue becomes readable.
+func (s *Socket) enqueueIn(p *pipe, m Msg, force bool, w chan struct{}) pushResult {
+	if s.closed.Load() {
+		return pushClosed
+	}
+	var r pushResult
+	var activated bool
+	if p.fast != nil {
+		r, activated = p.fast.push(m, force, w)
+	} else {
+		r, activated = p.in.pushActivate(item{m: m, p: p}, force, w)
+	}
+	if activated {
+		s.announce(p)
+	}
+	return r
+}
+
+// ---- Recv ----
+
+// Recv returns the next message according to the socket's pattern, blocking
+// until one arrives, ctx is done, or the socket is closed. ROUTER prefixes
+// the sender's routing id; REQ and REP strip (and REP remembers) the
+// envelope. One goroutine at a time.
+func (s *Socket) Recv(ctx context.Context) (Msg, error) {
+	if !s.tr.canRecv {
+		return nil, fmt.Errorf("socket %s: recv: %w", s.typ, ErrNotSupported)
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	s.recvMu.Lock()
+	defer s.recvMu.Unlock()
+	return s.pat.recv(ctx)
+}
+
+func (s *Socket) recvErr(err error) error {
+	if err == ErrClosed {
+		return ErrClosed
+	}
+	return fmt.Errorf("socket %s: recv: %w", s.typ, err)
+}
+
+func (s *Socket) counted(m Msg) Msg {
+	s.in.add(m, &s.msgsIn, &s.bytesIn)
+	return m
+}
+
+// statsEvery is how many messages Send and Recv count locally before adding
+// them to the shared counters: two atomic additions per message per side
+// would be a noticeable part of an inproc message's cost.
+const statsEvery = 64
+
+// localCount is what Send or Recv counted and has not yet added to the
+// socket's shared counters. Owned by Send (sendMu) or Recv (recvMu).
+type localCount struct{ n, b uint64 }
+
+func (c *localCount) add(m Msg, msgs, bytes *atomic.Uint64) {
+	c.n++
+	c.b += msgBytes(m)
+	if c.n >= statsEvery {
+		c.flush(msgs, bytes)
+	}
+}
+
+func (c *localCount) flush(msgs, bytes *atomic.Uint64) {
+	if c.n > 0 {
+		msgs.Add(c.n)
+		bytes.Add(c.b)
+		c.n, c.b = 0, 0
+	}
+}
+
+// flushOut publishes Send's local counts. Caller holds s.sendMu.
+func (s *Socket) flushOut() { s.out.flush(&s.msgsOut, &s.bytesOut) }
+
+// flushIn publishes Recv's local counts. Caller holds s.recvMu.
+func (s *Socket) flushIn() { s.in.flush(&s.msgsIn, &s.bytesIn) }

@@ -13,9 +13,8 @@ import (
 // machine with an idle CPU every hand-off between goroutines costs a wake-up
 // of another OS thread (the Go scheduler starts an M for the idle P). On the
 // 2-vCPU machines this project is measured on, one such hand-off per side
-// adds about 17 µs to a round trip; a connection served by a reader and a
-// writer goroutine has two per side and ran at twice the p50 of a goroutine
-// doing its own reads and writes (docs/BENCHMARKS.md). So for REQ and REP:
+// adds tens of microseconds to a round trip, and a connection served by a
+// reader and a writer goroutine has two per side. So for REQ and REP:
 //
 //   - Send writes a small message straight to the connection when the
 //     connection's writer has nothing queued (tryWrite). The write is a single

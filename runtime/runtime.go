@@ -43,9 +43,15 @@ type Options struct {
 	// Environ is os.Environ()-style; TOPO_VAR_name entries set variables.
 	// Nil means the environment is not consulted. Load and LoadFile only.
 	Environ []string
-	// OnWarnings, if set, receives the warnings of a file that loaded.
-	// Load and LoadFile only.
+	// OnWarnings, if set, receives the warnings of a file that loaded,
+	// with the sources they point into. Load and LoadFile only.
 	OnWarnings func(*DiagnosticsError)
+	// SkipPlugins makes Load and LoadFile start none of the plugins the
+	// file declares: nodes of plugin kinds are then not checked, each
+	// with a warning that says so (what `topo validate -plugins=false`
+	// does). Such a Runtime cannot run plugin nodes. Load and LoadFile
+	// only.
+	SkipPlugins bool
 	// Launcher runs plugin kinds and isolation = "process" nodes, and
 	// tells Load the kinds of the plugins a file declares. Nil means
 	// pluginhost.New with Logger, HealthInterval and HealthMisses. Run
@@ -174,6 +180,8 @@ type Runtime struct {
 	topo  *topology.Topology
 	opts  Options
 	runID string // announced by every socket of the run (socket.Options.Run)
+	// schemas is what Load validated against; nil for New.
+	schemas topology.Schemas
 
 	// newActor builds an in-process actor; tests replace it.
 	newActor func(k *plugins.Kind, spec plugins.Spec, sc *socket.Context, out io.Writer, log *slog.Logger) (plugins.Actor, error)
@@ -210,6 +218,16 @@ func newRuntime(t *topology.Topology, o Options) *Runtime {
 
 // Topology returns the topology the Runtime runs.
 func (r *Runtime) Topology() *topology.Topology { return r.topo }
+
+// Schemas returns what validation knew of the kinds: for a Runtime from
+// Load or LoadFile, the registry's kinds and those of the plugins it
+// started; for one from New, the registry's kinds only.
+func (r *Runtime) Schemas() topology.Schemas {
+	if r.schemas == nil {
+		return Schemas(r.opts.Registry, nil)
+	}
+	return r.schemas
+}
 
 // node is one instance under supervision.
 type node struct {

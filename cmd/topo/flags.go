@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 
 	"github.com/topo-zmq/topo/topology"
 )
@@ -52,4 +54,38 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 		args = rest[1:]
 	}
 	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+// newFlagSet makes a command's flag set whose -help prints help (a
+// description, then the options) to stdout.
+func newFlagSet(c *cli, name, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(c.stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; done reports that the command should return
+// code right away (-help, or a flag error already reported).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 1, true
+	}
+	return 0, false
+}
+
+// wantOneFile checks a command got exactly one FILE argument.
+func wantOneFile(c *cli, fs *flag.FlagSet, name string) (string, bool) {
+	if fs.NArg() != 1 {
+		fmt.Fprintf(c.stderr, "topo %s: want exactly one FILE (or - for stdin), got %d arguments\n\n", name, fs.NArg())
+		fs.Usage()
+		return "", false
+	}
+	return fs.Arg(0), true
 }

@@ -19,9 +19,7 @@ Options:
 func runGraph(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "graph", graphHelp)
 	format := fs.String("format", "dot", "output format: dot or mermaid")
-	noColor := fs.Bool("no-color", false, "do not colour diagnostics")
-	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
-	vars := addVarFlags(fs)
+	lf := addLoadFlags(fs, "do not colour diagnostics")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -33,7 +31,7 @@ func runGraph(ctx context.Context, c *cli, args []string) int {
 	if !ok {
 		return 1
 	}
-	res, code := loadForOutput(ctx, c, "graph", path, *vars, *noColor, *withPlugins)
+	res, code := loadForOutput(ctx, c, "graph", path, lf)
 	if code != 0 {
 		return code
 	}

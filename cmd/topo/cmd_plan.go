@@ -36,22 +36,17 @@ Options:
 // runPlan implements `topo plan`.
 func runPlan(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "plan", planHelp)
-	noColor := fs.Bool("no-color", false, "do not colour the output")
+	lf := addLoadFlags(fs, "do not colour the output")
 	asJSON := fs.Bool("json", false, "print the plan as one JSON object on stdout (an invalid file: its diagnostics, as validate -json prints them)")
-	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
-	vars := addVarFlags(fs)
-	if code, done := parseFlags(fs, args); done {
+	path, code, done := parseFileArgs(c, fs, "plan", args)
+	if done {
 		return code
-	}
-	path, ok := wantOneFile(c, fs, "plan")
-	if !ok {
-		return 1
 	}
 	if *asJSON {
 		// One JSON value on stdout either way: the plan, or (invalid file)
 		// the diagnostics in validate -json's shape. Warnings of a valid
 		// file go to stderr as text.
-		res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
+		res, err := loadTopology(ctx, c, path, lf)
 		if err != nil && exitCode(err) == 130 {
 			return 130
 		}
@@ -62,13 +57,13 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 			_ = writeJSON(c.stdout, validateJSON(res.diags))
 			return 1
 		}
-		renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*noColor, diagWidth(c))
+		renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*lf.noColor, diagWidth(c))
 		if err := writeJSON(c.stdout, planJSON(res)); err != nil {
 			return 1
 		}
 		return 0
 	}
-	res, code := loadForOutput(ctx, c, "plan", path, *vars, *noColor, *withPlugins)
+	res, code := loadForOutput(ctx, c, "plan", path, lf)
 	if code != 0 {
 		return code
 	}

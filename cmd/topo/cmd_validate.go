@@ -34,18 +34,13 @@ Options:
 // runValidate implements `topo validate`.
 func runValidate(ctx context.Context, c *cli, args []string) int {
 	fs := newFlagSet(c, "validate", validateHelp)
-	noColor := fs.Bool("no-color", false, "do not colour the output")
+	lf := addLoadFlags(fs, "do not colour the output")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout (valid, error_count, warning_count, diagnostics), as terraform validate -json does")
-	withPlugins := fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds")
-	vars := addVarFlags(fs)
-	if code, done := parseFlags(fs, args); done {
+	path, code, done := parseFileArgs(c, fs, "validate", args)
+	if done {
 		return code
 	}
-	path, ok := wantOneFile(c, fs, "validate")
-	if !ok {
-		return 1
-	}
-	res, err := loadTopology(ctx, c, path, *vars, *withPlugins)
+	res, err := loadTopology(ctx, c, path, lf)
 	if err != nil && exitCode(err) == 130 {
 		return 130 // a second Ctrl-C: out at once
 	}
@@ -65,7 +60,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
 		return exitCode(err)
 	}
-	color := c.isTTY && !*noColor
+	color := c.isTTY && !*lf.noColor
 	renderDiags(c.stderr, res.files, res.diags, color, diagWidth(c))
 	if res.diags.HasErrors() {
 		return 1

@@ -89,3 +89,34 @@ func wantOneFile(c *cli, fs *flag.FlagSet, name string) (string, bool) {
 	}
 	return fs.Arg(0), true
 }
+
+// loadFlags are the flags of the commands that load a file without
+// running it (validate, plan, graph): what loadTopology needs.
+type loadFlags struct {
+	noColor *bool
+	plugins *bool // start the declared plugins to learn and check their kinds
+	vars    *[]topology.VarArg
+}
+
+// addLoadFlags defines -no-color (with noColorUsage), -plugins, -var and
+// -var-file on fs.
+func addLoadFlags(fs *flag.FlagSet, noColorUsage string) loadFlags {
+	return loadFlags{
+		noColor: fs.Bool("no-color", false, noColorUsage),
+		plugins: fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds"),
+		vars:    addVarFlags(fs),
+	}
+}
+
+// parseFileArgs is parseFlags then wantOneFile: done reports that the
+// command should return code right away.
+func parseFileArgs(c *cli, fs *flag.FlagSet, name string, args []string) (path string, code int, done bool) {
+	if code, done := parseFlags(fs, args); done {
+		return "", code, true
+	}
+	path, ok := wantOneFile(c, fs, name)
+	if !ok {
+		return "", 1, true
+	}
+	return path, 0, false
+}

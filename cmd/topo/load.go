@@ -23,13 +23,13 @@ type loadResult struct {
 }
 
 // loadTopology loads path ("-" reads stdin) with the runtime's loader
-// (runtime.Load, runtime.LoadFile) against the built-in kinds and, with
-// withPlugins, the kinds of the plugins the file declares (which starts
+// (runtime.Load, runtime.LoadFile) with lf's variables, against the
+// built-in kinds and, with -plugins (the default), the kinds of the plugins the file declares (which starts
 // them, building from source if needed). Without, nodes of plugin kinds
 // validate with a warning that they were not checked. An invalid file is
 // no error: its diagnostics are in the result. Signals while it loads are
 // handled as startPlugins says.
-func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarArg, withPlugins bool) (loadResult, error) {
+func loadTopology(ctx context.Context, c *cli, path string, lf loadFlags) (loadResult, error) {
 	reg, err := builtinRegistry()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("built-in kinds: %w", err)
@@ -52,8 +52,8 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 	host := pluginhost.New(pluginhost.Options{})
 	defer host.Close()
 	opts := runtime.Options{
-		Registry: reg, Launcher: host, VarArgs: vars, Environ: environ,
-		SkipPlugins: !withPlugins,
+		Registry: reg, Launcher: host, VarArgs: *lf.vars, Environ: environ,
+		SkipPlugins: !*lf.plugins,
 		OnWarnings: func(d *runtime.DiagnosticsError) {
 			res.files, res.diags = d.Files, d.Diagnostics
 		},
@@ -88,13 +88,13 @@ func loadTopology(ctx context.Context, c *cli, path string, vars []topology.VarA
 // loadForOutput loads a file for plan and graph: diagnostics go to
 // stderr; code is the exit status when there were errors (1, or 130 after
 // a forced exit), 0 otherwise.
-func loadForOutput(ctx context.Context, c *cli, cmd, path string, vars []topology.VarArg, noColor, withPlugins bool) (loadResult, int) {
-	res, err := loadTopology(ctx, c, path, vars, withPlugins)
+func loadForOutput(ctx context.Context, c *cli, cmd, path string, lf loadFlags) (loadResult, int) {
+	res, err := loadTopology(ctx, c, path, lf)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo %s: %v\n", cmd, err)
 		return res, exitCode(err)
 	}
-	renderDiags(c.stderr, res.files, res.diags, c.isTTY && !noColor, diagWidth(c))
+	renderDiags(c.stderr, res.files, res.diags, c.isTTY && !*lf.noColor, diagWidth(c))
 	if res.diags.HasErrors() || res.topo == nil {
 		return res, 1
 	}

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -35,35 +34,17 @@ Options:
 
 // runPlan implements `topo plan`.
 func runPlan(ctx context.Context, c *cli, args []string) int {
-	fs := newFlagSet(c, "plan", planHelp)
-	lf := addLoadFlags(fs, "do not colour the output")
-	asJSON := fs.Bool("json", false, "print the plan as one JSON object on stdout (an invalid file: its diagnostics, as validate -json prints them)")
-	path, code, done := parseFileArgs(c, fs, "plan", args)
+	cmd, code, done := startFileCommand(ctx, c, "plan", planHelp, args,
+		"print the plan as one JSON object on stdout (an invalid file: its diagnostics, as validate -json prints them)",
+		func(cmd fileCommand, res loadResult) any {
+			// The warnings of a valid file go to stderr as text.
+			renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*cmd.noColor, diagWidth(c))
+			return planJSON(res)
+		})
 	if done {
 		return code
 	}
-	if *asJSON {
-		// One JSON value on stdout either way: the plan, or (invalid file)
-		// the diagnostics in validate -json's shape. Warnings of a valid
-		// file go to stderr as text.
-		res, err := loadTopology(ctx, c, path, lf)
-		if err != nil && exitCode(err) == 130 {
-			return 130
-		}
-		if err != nil {
-			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
-		}
-		if res.diags.HasErrors() || res.topo == nil {
-			_ = writeJSON(c.stdout, validateJSON(res.diags))
-			return 1
-		}
-		renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*lf.noColor, diagWidth(c))
-		if err := writeJSON(c.stdout, planJSON(res)); err != nil {
-			return 1
-		}
-		return 0
-	}
-	res, code := loadForOutput(ctx, c, "plan", path, lf)
+	res, code := loadForOutput(ctx, c, "plan", cmd.path, cmd.loadFlags)
 	if code != 0 {
 		return code
 	}

@@ -33,34 +33,21 @@ Options:
 
 // runValidate implements `topo validate`.
 func runValidate(ctx context.Context, c *cli, args []string) int {
-	fs := newFlagSet(c, "validate", validateHelp)
-	lf := addLoadFlags(fs, "do not colour the output")
-	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout (valid, error_count, warning_count, diagnostics), as terraform validate -json does")
-	path, code, done := parseFileArgs(c, fs, "validate", args)
+	cmd, code, done := startFileCommand(ctx, c, "validate", validateHelp, args,
+		"print the result as one JSON object on stdout (valid, error_count, warning_count, diagnostics), as terraform validate -json does",
+		func(_ fileCommand, res loadResult) any { return validateJSON(res.diags) }) // with the warnings of a valid file
 	if done {
 		return code
 	}
-	res, err := loadTopology(ctx, c, path, lf)
+	res, err := loadTopology(ctx, c, cmd.path, cmd.loadFlags)
 	if err != nil && exitCode(err) == 130 {
 		return 130 // a second Ctrl-C: out at once
-	}
-	if *asJSON {
-		if err != nil { // reading stdin: still one JSON object on stdout
-			res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
-		}
-		if err := writeJSON(c.stdout, validateJSON(res.diags)); err != nil {
-			return 1 // stdout is gone; nothing else to say it on
-		}
-		if res.diags.HasErrors() {
-			return 1
-		}
-		return 0
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "topo validate: %v\n", err)
 		return exitCode(err)
 	}
-	color := c.isTTY && !*lf.noColor
+	color := c.isTTY && !*cmd.noColor
 	renderDiags(c.stderr, res.files, res.diags, color, diagWidth(c))
 	if res.diags.HasErrors() {
 		return 1

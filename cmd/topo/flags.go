@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -106,6 +107,29 @@ func addLoadFlags(fs *flag.FlagSet, noColorUsage string) loadFlags {
 		plugins: fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds"),
 		vars:    addVarFlags(fs),
 	}
+}
+
+// fileCommand is what validate and plan take: the load flags, -json and
+// one FILE.
+type fileCommand struct {
+	loadFlags
+	json bool
+	path string
+}
+
+// startFileCommand parses the command line of validate or plan, whose
+// -json flag says jsonUsage, and with -json runs the command: runJSON,
+// with asJSON(cmd, res) the output of a valid file. done reports that the command
+// should return code right away (-help, a flag error, or -json done).
+func startFileCommand(ctx context.Context, c *cli, name, help string, args []string, jsonUsage string, asJSON func(fileCommand, loadResult) any) (cmd fileCommand, code int, done bool) {
+	fs := newFlagSet(c, name, help)
+	cmd.loadFlags = addLoadFlags(fs, "do not colour the output")
+	fs.BoolVar(&cmd.json, "json", false, jsonUsage)
+	cmd.path, code, done = parseFileArgs(c, fs, name, args)
+	if !done && cmd.json {
+		return cmd, runJSON(ctx, c, cmd, asJSON), true
+	}
+	return cmd, code, done
 }
 
 // parseFileArgs is parseFlags then wantOneFile: done reports that the

@@ -100,3 +100,26 @@ func loadForOutput(ctx context.Context, c *cli, cmd, path string, lf loadFlags) 
 	}
 	return res, 0
 }
+
+// runJSON is -json for validate and plan: one JSON value on stdout
+// whatever happens. For a valid file it is valid(cmd, res); for an invalid one,
+// or one that could not be loaded (reading stdin, an interrupt), the
+// diagnostics in validate -json's shape, and the exit status is 1. After a
+// forced exit (a second Ctrl-C) it is nothing: exit 130 at once.
+func runJSON(ctx context.Context, c *cli, cmd fileCommand, valid func(fileCommand, loadResult) any) int {
+	res, err := loadTopology(ctx, c, cmd.path, cmd.loadFlags)
+	if err != nil && exitCode(err) == 130 {
+		return 130
+	}
+	if err != nil {
+		res.diags = append(res.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the topology", Detail: err.Error()})
+	}
+	if res.diags.HasErrors() || res.topo == nil {
+		_ = writeJSON(c.stdout, validateJSON(res.diags))
+		return 1
+	}
+	if err := writeJSON(c.stdout, valid(cmd, res)); err != nil {
+		return 1 // stdout is gone; nothing else to say it on
+	}
+	return 0
+}

@@ -77,6 +77,16 @@ func load(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Option
 	return r, nil
 }
 
+// Schemas returns what validation knew of the kinds: for a Runtime from
+// Load or LoadFile, the registry's kinds and those of the plugins it
+// started; for one from New, the registry's kinds only.
+func (r *Runtime) Schemas() topology.Schemas {
+	if r.schemas == nil {
+		return Schemas(r.opts.Registry, nil)
+	}
+	return r.schemas
+}
+
 // decode evaluates and validates f: the plugins' kinds (unless
 // o.SkipPlugins), topology.Decode against them, then the plugins' own
 // checks of their nodes. It returns the topology and the schemas it was

@@ -219,16 +219,6 @@ func newRuntime(t *topology.Topology, o Options) *Runtime {
 // Topology returns the topology the Runtime runs.
 func (r *Runtime) Topology() *topology.Topology { return r.topo }
 
-// Schemas returns what validation knew of the kinds: for a Runtime from
-// Load or LoadFile, the registry's kinds and those of the plugins it
-// started; for one from New, the registry's kinds only.
-func (r *Runtime) Schemas() topology.Schemas {
-	if r.schemas == nil {
-		return Schemas(r.opts.Registry, nil)
-	}
-	return r.schemas
-}
-
 // node is one instance under supervision.
 type node struct {
 	inst    *topology.Instance

@@ -126,33 +126,14 @@ func serve(kinds []*Kind, version uint) error {
 	return nil
 }
 
-// describe returns the wire description of every kind in reg: how a plugin
-// describes itself (the host decodes it in runtime/pluginhost).
+// describe returns the wire description of every kind in reg (KindToWire):
+// how a plugin describes itself (the host decodes it with KindFromWire).
 func describe(reg *Registry) (*pluginproto.Description, error) {
 	d := &pluginproto.Description{Protocol: pluginproto.ProtocolVersion, Revision: pluginproto.ProtocolRevision}
 	for _, k := range reg.Kinds() {
-		kd := pluginproto.KindDesc{Name: k.Name, Doc: k.Doc, Life: k.Life.String(), Check: k.Check != nil}
-		for _, a := range k.Attrs {
-			ty, err := pluginproto.EncodeType(a.Type)
-			if err != nil {
-				return nil, fmt.Errorf("kind %q: attribute %q: %w", k.Name, a.Name, err)
-			}
-			ad := pluginproto.AttrDesc{Name: a.Name, Type: ty, Doc: a.Doc}
-			if !a.Required() {
-				v, err := pluginproto.EncodeValue(a.Default)
-				if err != nil {
-					return nil, fmt.Errorf("kind %q: attribute %q: default: %w", k.Name, a.Name, err)
-				}
-				ad.Default = &v
-			}
-			kd.Attrs = append(kd.Attrs, ad)
-		}
-		for _, s := range k.Sockets {
-			sd := pluginproto.SocketDesc{Name: s.Name, Optional: s.Optional, Doc: s.Doc, Types: []string{}}
-			for _, t := range s.Types {
-				sd.Types = append(sd.Types, string(t))
-			}
-			kd.Sockets = append(kd.Sockets, sd)
+		kd, err := KindToWire(k)
+		if err != nil {
+			return nil, err
 		}
 		d.Kinds = append(d.Kinds, kd)
 	}

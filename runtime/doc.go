@@ -21,6 +21,11 @@
 // Loading runs every node's kind check (plugins.Kind.Check) too, so values
 // a kind would reject at start fail the load at the attribute's line; a
 // plugin's kinds are checked in a process of the plugin ([CheckPluginNodes]).
+// The diagnostics come in file order, a plugin that cannot start with what
+// the rest of the file has ([PluginStartFailure] marks it).
+// [Options].SkipPlugins validates without starting plugins, and
+// [Runtime.Schemas] tells what validation knew of the kinds: the topo
+// CLI's validate, plan and graph load with this same loader.
 //
 // A node with isolation = "process" runs in a subprocess: the default
 // Launcher starts the program's own executable again. Such a program calls

@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -38,8 +39,8 @@ func (e *DiagnosticsError) Error() string {
 // invalid file returns a *DiagnosticsError. o.BaseDir defaults to the
 // file's directory.
 //
-// Of o, loading uses Registry, Launcher, BaseDir, Vars, VarArgs, Environ
-// and OnWarnings; the rest is for Run. The Launcher (o's, or the default
+// Of o, loading uses Registry, Launcher, BaseDir, Vars, VarArgs, Environ,
+// SkipPlugins and OnWarnings; the rest is for Run. The Launcher (o's, or the default
 // one) that learned the plugins' kinds runs them; it is closed by Run, or
 // by LoadFile when it fails.
 func LoadFile(ctx context.Context, path string, o Options) (*Runtime, error) {
@@ -64,17 +65,34 @@ func load(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Option
 	}
 	own := o.Launcher == nil
 	o = o.withDefaults()
-	t, err := decode(ctx, f, diags, o)
+	t, s, err := decode(ctx, f, diags, o)
 	if err != nil {
 		if own { // a Launcher the caller gave stays the caller's until Run
 			_ = o.Launcher.Close()
 		}
 		return nil, err
 	}
-	return newRuntime(t, o), nil
+	r := newRuntime(t, o)
+	r.schemas = s
+	return r, nil
 }
 
-func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Options) (*topology.Topology, error) {
+// Schemas returns what validation knew of the kinds: for a Runtime from
+// Load or LoadFile, the registry's kinds and those of the plugins it
+// started; for one from New, the registry's kinds only.
+func (r *Runtime) Schemas() topology.Schemas {
+	if r.schemas == nil {
+		return Schemas(r.opts.Registry, nil)
+	}
+	return r.schemas
+}
+
+// decode evaluates and validates f: the plugins' kinds (unless
+// o.SkipPlugins), topology.Decode against them, then the plugins' own
+// checks of their nodes. It returns the topology and the schemas it was
+// validated against. All diagnostics are kept, in file order: a plugin
+// that cannot start is reported with what Decode then finds.
+func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Options) (*topology.Topology, topology.Schemas, error) {
 	files := func() map[string]*hcl.File {
 		if f == nil {
 			return nil
@@ -82,33 +100,41 @@ func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Opti
 		return f.Sources()
 	}
 	if diags.HasErrors() {
-		return nil, &DiagnosticsError{Diagnostics: diags, Files: files()}
+		return nil, nil, &DiagnosticsError{Diagnostics: diags, Files: files()}
 	}
 	values, err := varValues(o.Vars)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	all := diags
 	l := o.Launcher // Options.withDefaults: one host for the kinds and the checks
 	opts := topology.Options{Args: o.VarArgs, Environ: o.Environ, Values: values}
-	pluginKinds, d := PluginKinds(ctx, f, opts, l, o.BaseDir)
-	all = append(all, d...)
-	if all.HasErrors() {
-		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
+	var pluginKinds map[string][]*plugins.Kind
+	if !o.SkipPlugins {
+		var d hcl.Diagnostics
+		pluginKinds, d = PluginKinds(ctx, f, opts, l, o.BaseDir)
+		all = append(all, d...)
 	}
-	opts.Schemas = Schemas(o.Registry, pluginKinds)
+	schemas := Schemas(o.Registry, pluginKinds)
+	opts.Schemas = schemas
 	t, d := topology.Decode(f, opts)
+	sorted := len(all) == 0 // Decode sorts its own
 	all = append(all, d...)
 	if !all.HasErrors() {
-		all = append(all, CheckPluginNodes(ctx, t, pluginKinds, l, o.BaseDir)...)
+		checked := CheckPluginNodes(ctx, t, pluginKinds, l, o.BaseDir)
+		sorted = sorted && len(checked) == 0
+		all = append(all, checked...)
+	}
+	if !sorted {
+		topology.SortDiagnostics(all)
 	}
 	if all.HasErrors() {
-		return nil, &DiagnosticsError{Diagnostics: all, Files: files()}
+		return nil, nil, &DiagnosticsError{Diagnostics: all, Files: files()}
 	}
 	if len(all) > 0 && o.OnWarnings != nil {
 		o.OnWarnings(&DiagnosticsError{Diagnostics: all, Files: files()})
 	}
-	return t, nil
+	return t, schemas, nil
 }
 
 // varValues turns Options.Vars into cty values: a cty.Value is taken as

@@ -35,9 +35,15 @@ type Options struct {
 	// Environ is os.Environ()-style; TOPO_VAR_name entries set variables.
 	// Nil means the environment is not consulted. Load and LoadFile only.
 	Environ []string
-	// OnWarnings, if set, receives the warnings of a file that loaded.
-	// Load and LoadFile only.
+	// OnWarnings, if set, receives the warnings of a file that loaded,
+	// with the sources they point into. Load and LoadFile only.
 	OnWarnings func(*DiagnosticsError)
+	// SkipPlugins makes Load and LoadFile start none of the plugins the
+	// file declares: nodes of plugin kinds are then not checked, each
+	// with a warning that says so (what `topo validate -plugins=false`
+	// does). Such a Runtime cannot run plugin nodes. Load and LoadFile
+	// only.
+	SkipPlugins bool
 	// NewActor builds the Actor of a node that runs in this process (a
 	// registered kind without isolation = "process"); nil means
 	// plugins.NewActor. A program may wrap plugins.NewActor to trace or

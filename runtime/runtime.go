@@ -39,6 +39,8 @@ type Runtime struct {
 	topo  *topology.Topology
 	opts  Options
 	runID string // announced by every socket of the run (socket.Options.Run)
+	// schemas is what Load validated against; nil for New.
+	schemas topology.Schemas
 
 	evMu sync.Mutex // serialises OnEvent
 

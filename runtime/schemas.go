@@ -61,12 +61,20 @@ func PluginKinds(ctx context.Context, f *topology.File, opts topology.Options, l
 				Summary:  fmt.Sprintf("Cannot start plugin %q", p.Name),
 				Detail:   err.Error(),
 				Subject:  p.DeclRange.Ptr(),
+				Extra:    PluginStartFailure{Plugin: p.Name},
 			})
 			continue
 		}
 		kinds[p.Name] = ks
 	}
 	return kinds, diags
+}
+
+// PluginStartFailure is the Extra of the error diagnostic PluginKinds (and
+// so Load) reports for a plugin that could not start, so that a caller can
+// tell it from the others (`topo validate` adds how to skip plugins).
+type PluginStartFailure struct {
+	Plugin string // the plugin block's name
 }
 
 type schemas map[string]*topology.KindSchema

@@ -133,9 +133,11 @@ func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
 	return out
 }
 
-// sortDiags orders diagnostics by file position, errors before warnings at
-// the same position; stable otherwise.
-func sortDiags(diags hcl.Diagnostics) {
+// SortDiagnostics orders diagnostics by file position, errors before
+// warnings at the same position, those without a position last; stable
+// otherwise. Decode's are sorted already; a caller that adds its own
+// (runtime.Load: the plugins' checks) sorts them all again with it.
+func SortDiagnostics(diags hcl.Diagnostics) {
 	sort.SliceStable(diags, func(i, j int) bool {
 		a, b := diags[i].Subject, diags[j].Subject
 		if a == nil || b == nil {
@@ -150,3 +152,6 @@ func sortDiags(diags hcl.Diagnostics) {
 		return diags[i].Severity == hcl.DiagError && diags[j].Severity != hcl.DiagError
 	})
 }
+
+// sortDiags is SortDiagnostics, under the name decode.go calls it by.
+func sortDiags(diags hcl.Diagnostics) { SortDiagnostics(diags) }

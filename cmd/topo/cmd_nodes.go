@@ -11,10 +11,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/agext/levenshtein"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/topo-zmq/topo/plugins"
+	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/pluginhost"
 	"github.com/topo-zmq/topo/topology"
 )
@@ -53,7 +55,10 @@ func nodesSources(ctx context.Context, c *cli, file string) ([]nodesSource, erro
 		var pluginKinds map[string][]*plugins.Kind
 		host := pluginhost.New(pluginhost.Options{})
 		defer host.Close()
-		pluginKinds, diags, err = startPluginKinds(ctx, c, f, opts, host)
+		err = startPlugins(ctx, c, host, func(ctx context.Context) error {
+			pluginKinds, diags = runtime.PluginKinds(ctx, f, opts, host, f.Dir)
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +259,7 @@ func writeKinds(w io.Writer, kinds []nodesKind) {
 func didYouMean(all []nodesKind, name string) string {
 	best, bestD := "", 4
 	for _, k := range all {
-		if d := editDistance(name, k.Name); d < bestD {
+		if d := levenshtein.Distance(name, k.Name, nil); d < bestD {
 			best, bestD = k.Name, d
 		}
 	}
@@ -262,24 +267,4 @@ func didYouMean(all []nodesKind, name string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

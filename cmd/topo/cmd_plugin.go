@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/plugins/builtin"
 )
 
 // runPluginServe is the hidden command `topo plugin-serve`: topo serving its
@@ -18,8 +17,8 @@ func runPluginServe(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "topo plugin-serve: takes no arguments")
 		return 1
 	}
-	var reg plugins.Registry
-	if err := builtin.Register(&reg); err != nil {
+	reg, err := builtinRegistry()
+	if err != nil {
 		fmt.Fprintf(c.stderr, "topo plugin-serve: %v\n", err)
 		return 1
 	}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
+	"fmt"
 
 	"github.com/topo-zmq/topo/topology"
 )
@@ -52,4 +55,92 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 		args = rest[1:]
 	}
 	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+// newFlagSet makes a command's flag set whose -help prints help (a
+// description, then the options) to stdout.
+func newFlagSet(c *cli, name, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(c.stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; done reports that the command should return
+// code right away (-help, or a flag error already reported).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 1, true
+	}
+	return 0, false
+}
+
+// wantOneFile checks a command got exactly one FILE argument.
+func wantOneFile(c *cli, fs *flag.FlagSet, name string) (string, bool) {
+	if fs.NArg() != 1 {
+		fmt.Fprintf(c.stderr, "topo %s: want exactly one FILE (or - for stdin), got %d arguments\n\n", name, fs.NArg())
+		fs.Usage()
+		return "", false
+	}
+	return fs.Arg(0), true
+}
+
+// loadFlags are the flags of the commands that load a file without
+// running it (validate, plan, graph): what loadTopology needs.
+type loadFlags struct {
+	noColor *bool
+	plugins *bool // start the declared plugins to learn and check their kinds
+	vars    *[]topology.VarArg
+}
+
+// addLoadFlags defines -no-color (with noColorUsage), -plugins, -var and
+// -var-file on fs.
+func addLoadFlags(fs *flag.FlagSet, noColorUsage string) loadFlags {
+	return loadFlags{
+		noColor: fs.Bool("no-color", false, noColorUsage),
+		plugins: fs.Bool("plugins", true, "start the declared plugins (building them from source if needed) to check their kinds"),
+		vars:    addVarFlags(fs),
+	}
+}
+
+// fileCommand is what validate and plan take: the load flags, -json and
+// one FILE.
+type fileCommand struct {
+	loadFlags
+	json bool
+	path string
+}
+
+// startFileCommand parses the command line of validate or plan, whose
+// -json flag says jsonUsage, and with -json runs the command: runJSON,
+// with asJSON(cmd, res) the output of a valid file. done reports that the command
+// should return code right away (-help, a flag error, or -json done).
+func startFileCommand(ctx context.Context, c *cli, name, help string, args []string, jsonUsage string, asJSON func(fileCommand, loadResult) any) (cmd fileCommand, code int, done bool) {
+	fs := newFlagSet(c, name, help)
+	cmd.loadFlags = addLoadFlags(fs, "do not colour the output")
+	fs.BoolVar(&cmd.json, "json", false, jsonUsage)
+	cmd.path, code, done = parseFileArgs(c, fs, name, args)
+	if !done && cmd.json {
+		return cmd, runJSON(ctx, c, cmd, asJSON), true
+	}
+	return cmd, code, done
+}
+
+// parseFileArgs is parseFlags then wantOneFile: done reports that the
+// command should return code right away.
+func parseFileArgs(c *cli, fs *flag.FlagSet, name string, args []string) (path string, code int, done bool) {
+	if code, done := parseFlags(fs, args); done {
+		return "", code, true
+	}
+	path, ok := wantOneFile(c, fs, name)
+	if !ok {
+		return "", 1, true
+	}
+	return path, 0, false
 }

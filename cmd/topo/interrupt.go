@@ -6,12 +6,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/hashicorp/hcl/v2"
-
-	"github.com/topo-zmq/topo/plugins"
-	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/pluginhost"
-	"github.com/topo-zmq/topo/topology"
 )
 
 // interrupts turns the CLI's signals (SIGINT, SIGTERM) into what every
@@ -82,7 +77,7 @@ func (in *interrupts) stop() {
 	in.cancel()
 }
 
-// Errors of startPluginKinds.
+// Errors of startPlugins.
 var (
 	errInterrupted = errors.New("interrupted while starting plugins")
 	errForced      = errors.New("forced exit while starting plugins")
@@ -97,31 +92,26 @@ func exitCode(err error) int {
 	return 1
 }
 
-// startPluginKinds is runtime.PluginKinds for the commands that read a file
-// without running it (validate, plan, graph, nodes -file): the first
-// signal kills the plugins still starting and it returns errInterrupted;
-// a second one makes it SIGKILL them and return errForced at once, even if
-// a plugin's kill were to hang. The caller closes host.
-func startPluginKinds(ctx context.Context, c *cli, f *topology.File, opts topology.Options, host *pluginhost.Host) (map[string][]*plugins.Kind, hcl.Diagnostics, error) {
+// startPlugins runs load, which starts plugins on host (runtime.Load,
+// runtime.PluginKinds), for the commands that read a file without running
+// it (validate, plan, graph, nodes -file): the first signal cancels
+// load's ctx, which kills the plugins still starting, and startPlugins
+// returns errInterrupted; a second one makes it SIGKILL them and return
+// errForced at once, even if a plugin's kill were to hang. The caller
+// closes host.
+func startPlugins(ctx context.Context, c *cli, host *pluginhost.Host, load func(context.Context) error) error {
 	in := watchInterrupts(ctx, c.signals, nil)
 	defer in.stop()
-	type result struct {
-		kinds map[string][]*plugins.Kind
-		diags hcl.Diagnostics
-	}
-	res := make(chan result, 1)
-	go func() {
-		k, d := runtime.PluginKinds(in.ctx, f, opts, host, f.Dir)
-		res <- result{k, d}
-	}()
+	res := make(chan error, 1)
+	go func() { res <- load(in.ctx) }() // abandoned only by a forced exit
 	select {
-	case r := <-res:
+	case err := <-res:
 		if in.interrupted() != nil {
-			return nil, nil, errInterrupted
+			return errInterrupted
 		}
-		return r.kinds, r.diags, nil
+		return err
 	case <-in.forced:
 		host.Abort()
-		return nil, nil, errForced
+		return errForced
 	}
 }

@@ -2,7 +2,9 @@
 //
 // Run `topo -help` for the commands. This file holds only the dispatcher:
 // each command lives in its own cmd_*.go file and returns an exit code;
-// only main calls os.Exit.
+// only main calls os.Exit. Shared flags are in flags.go; validate, plan
+// and graph load files with the runtime's own loader (load.go), and every
+// command that starts plugins handles Ctrl-C as interrupt.go says.
 package main
 
 import (

@@ -15,7 +15,6 @@ import (
 
 	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/plugins/pluginproto"
-	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -420,43 +419,14 @@ func kindNames(d *pluginproto.Description) []string {
 	return names
 }
 
-// kindsFromWire decodes a Description into kinds with a nil New.
+// kindsFromWire decodes a Description into kinds with a nil New
+// (plugins.KindFromWire).
 func kindsFromWire(d *pluginproto.Description) ([]*plugins.Kind, error) {
 	var kinds []*plugins.Kind
 	for _, kd := range d.Kinds {
-		k := &plugins.Kind{Name: kd.Name, Doc: kd.Doc, Life: plugins.Service}
-		switch kd.Life {
-		case "task":
-			k.Life = plugins.Task
-		case "service", "":
-		default:
-			return nil, fmt.Errorf("kind %q: unknown life %q", kd.Name, kd.Life)
-		}
-		for _, ad := range kd.Attrs {
-			ty, err := pluginproto.DecodeType(ad.Type)
-			if err != nil {
-				return nil, fmt.Errorf("kind %q: attribute %q: %w", kd.Name, ad.Name, err)
-			}
-			a := plugins.Attr{Name: ad.Name, Type: ty, Doc: ad.Doc}
-			if ad.Default != nil {
-				v, err := pluginproto.DecodeValue(*ad.Default)
-				if err != nil {
-					return nil, fmt.Errorf("kind %q: attribute %q: default: %w", kd.Name, ad.Name, err)
-				}
-				a.Default = v
-			}
-			k.Attrs = append(k.Attrs, a)
-		}
-		for _, sd := range kd.Sockets {
-			s := plugins.SocketDecl{Name: sd.Name, Optional: sd.Optional, Doc: sd.Doc}
-			for _, t := range sd.Types {
-				st, err := socket.ParseType(t)
-				if err != nil {
-					return nil, fmt.Errorf("kind %q: socket %q: %w", kd.Name, sd.Name, err)
-				}
-				s.Types = append(s.Types, st)
-			}
-			k.Sockets = append(k.Sockets, s)
+		k, err := plugins.KindFromWire(kd)
+		if err != nil {
+			return nil, err
 		}
 		kinds = append(kinds, k)
 	}

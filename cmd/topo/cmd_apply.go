@@ -45,12 +45,7 @@ Options:
 
 // runApply implements `topo apply`.
 func runApply(ctx context.Context, c *cli, args []string) int {
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(c.stderr, applyHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(c, "apply", applyHelp)
 	vars := addVarFlags(fs)
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	logFormat := fs.String("log-format", "text", "log line format on stderr: text or json")

@@ -35,12 +35,7 @@ Options:
 
 // runTop implements `topo top`.
 func runTop(ctx context.Context, c *cli, args []string) int {
-	fs := flag.NewFlagSet("top", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(c.stderr, topHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(c, "top", topHelp)
 	addr := fs.String("addr", "127.0.0.1:9464", "the -http address of topo apply")
 	interval := fs.Duration("interval", time.Second, "how often to refresh")
 	count := fs.Int("n", 0, "stop after this many snapshots; 0 runs until quit")

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
@@ -21,8 +22,11 @@ const MaxNameLength = 64
 // MaxNameLength. hint ends the detail of the identifier case.
 func checkName(what, name string, r hcl.Range, hint string) *hcl.Diagnostic {
 	if len(name) > MaxNameLength {
-		return errorAt(r, "Invalid "+what+" name",
-			fmt.Sprintf("The %s name %s is %d characters long; names are at most %d.", what, shorten(name), len(name), MaxNameLength))
+		length := fmt.Sprintf("%d characters long; names are at most %d.", len(name), MaxNameLength)
+		if n := utf8.RuneCountInString(name); n != len(name) {
+			length = fmt.Sprintf("%d characters (%d bytes) long; names are at most %d bytes.", n, len(name), MaxNameLength)
+		}
+		return errorAt(r, "Invalid "+what+" name", fmt.Sprintf("The %s name %s is %s", what, shorten(name), length))
 	}
 	if !hclsyntax.ValidIdentifier(name) {
 		return errorAt(r, "Invalid "+what+" name",
@@ -73,7 +77,11 @@ func shorten(s string) string {
 	if len(s) <= 40 {
 		return fmt.Sprintf("%q", s)
 	}
-	return fmt.Sprintf("%q...", s[:40])
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut-- // not inside a character
+	}
+	return fmt.Sprintf("%q...", s[:cut])
 }
 
 func errorAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {

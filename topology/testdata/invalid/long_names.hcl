@@ -1,4 +1,4 @@
-# Names are at most 64 characters (topology.MaxNameLength).
+# Names are at most 64 bytes (topology.MaxNameLength).
 
 variable "vvxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" { # ERROR: Invalid variable name
   default = 1

@@ -31,6 +31,27 @@ func wrapperPlugin(t *testing.T, child string) (*topology.Plugin, string) {
 	return &topology.Plugin{Name: "wrapped", Command: filepath.Join(dir, "wrapper.sh")}, pidFile
 }
 
+// startWrapped asks a new host for the kinds of a wrapper-script plugin
+// whose child runs cmd and never handshakes; it returns once the child is
+// up, with the host, the cancel of the Kinds call's ctx, the channel its
+// error arrives on, and the child's pid (killed when the test ends).
+func startWrapped(t *testing.T, cmd string) (*Host, context.CancelFunc, <-chan error, int) {
+	t.Helper()
+	p, pidFile := wrapperPlugin(t, cmd)
+	h := newHost(t, Options{StartTimeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Kinds(ctx, p, "")
+		errc <- err
+	}()
+	child := waitPIDFile(t, pidFile, 20*time.Second)
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+	time.Sleep(100 * time.Millisecond)
+	return h, cancel, errc, child
+}
+
 // TestWrapperChildKilledWithItsGroup: cancelling the start of a wrapper
 // script plugin kills the wrapper's child too (its process group), and the
 // call returns at once instead of waiting for the child to close the pipes.
@@ -38,18 +59,7 @@ func wrapperPlugin(t *testing.T, child string) (*topology.Plugin, string) {
 func TestWrapperChildKilledWithItsGroup(t *testing.T) {
 	for _, how := range []string{"cancel", "Abort"} {
 		t.Run(how, func(t *testing.T) {
-			p, pidFile := wrapperPlugin(t, "sleep 600")
-			h := newHost(t, Options{StartTimeout: time.Minute})
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			errc := make(chan error, 1)
-			go func() {
-				_, err := h.Kinds(ctx, p, "")
-				errc <- err
-			}()
-			child := waitPIDFile(t, pidFile, 20*time.Second)
-			t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
-			time.Sleep(100 * time.Millisecond)
+			h, cancel, errc, child := startWrapped(t, "sleep 600")
 			start := time.Now()
 			if how == "cancel" {
 				cancel()
@@ -86,18 +96,7 @@ func TestWrapperChildKilledWithItsGroup(t *testing.T) {
 // reading them pipeGrace after the wrapper exited, so Kinds still returns
 // promptly.
 func TestEscapedChildDoesNotHoldHost(t *testing.T) {
-	p, pidFile := wrapperPlugin(t, "setsid sleep 600")
-	h := newHost(t, Options{StartTimeout: time.Minute})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := h.Kinds(ctx, p, "")
-		errc <- err
-	}()
-	child := waitPIDFile(t, pidFile, 20*time.Second)
-	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
-	time.Sleep(100 * time.Millisecond)
+	_, cancel, errc, _ := startWrapped(t, "setsid sleep 600")
 	start := time.Now()
 	cancel()
 	select {

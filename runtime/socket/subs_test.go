@@ -59,14 +59,19 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 }
 
 // TestPrefixTrieMatchesNaiveModel checks the persistent trie against a plain
-// map for random with/without sequences, and that an old version is left
-// as it was.
+// map for random with/without sequences, short prefixes and prefixes past
+// maxTrieDepth, and that an old version is left as it was.
 func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
+	// Short words, and words around maxTrieDepth long (a shared run of
+	// a's), whose tails the trie keeps whole.
 	word := func() []byte {
-		b := make([]byte, r.IntN(5))
-		for i := range b {
-			b[i] = "abc"[r.IntN(3)]
+		var b []byte
+		if r.IntN(4) == 0 {
+			b = bytes.Repeat([]byte("a"), maxTrieDepth-2+r.IntN(4))
+		}
+		for range r.IntN(5) {
+			b = append(b, "abc"[r.IntN(3)])
 		}
 		return b
 	}
@@ -149,5 +154,29 @@ func TestSubscribeDoesNotRebuildFilter(t *testing.T) {
 	}
 	if f = s.pat.(*sub).filter.Load(); f.match(key(0)) || f.match(nil) {
 		t.Fatal("empty filter matches")
+	}
+}
+
+// TestPrefixTrieLongPrefixIsBounded: a prefix of 1 MiB makes at most
+// maxTrieDepth nodes, not one per byte.
+func TestPrefixTrieLongPrefixIsBounded(t *testing.T) {
+	p := bytes.Repeat([]byte("x"), 1<<20)
+	tr := (*prefixTrie)(nil).with(p)
+	nodes := 0
+	for n := tr; n != nil; {
+		nodes++
+		if len(n.kids) == 0 {
+			break
+		}
+		n = n.kids[0]
+	}
+	if nodes > maxTrieDepth+1 {
+		t.Fatalf("%d nodes for one long prefix, want at most %d", nodes, maxTrieDepth+1)
+	}
+	if !tr.match(append(bytes.Clone(p), 'y')) || tr.match(p[:len(p)-1]) {
+		t.Fatal("long prefix matches wrongly")
+	}
+	if tr.without(p) != nil {
+		t.Fatal("removing the only prefix left a trie")
 	}
 }

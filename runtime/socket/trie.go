@@ -1,17 +1,24 @@
 package socket
 
+import "bytes"
+
 // prefixTrie is an immutable byte trie of subscription prefixes: a SUB's
 // filter snapshot once it holds more than smallSubs prefixes. with and
 // without copy only the nodes on the prefix's path (persistent, path
 // copying), so a Subscribe costs O(len(prefix)) node copies instead of a
 // rebuild of the whole set, and readers keep matching the version they
 // loaded without locks. match walks at most len(topic) nodes, however many
-// prefixes the trie holds.
+// prefixes the trie holds. The trie is at most maxTrieDepth nodes deep: the
+// bytes of a longer prefix past that depth are kept whole in the node there
+// (long), so one long prefix costs its length in bytes, not a node a byte.
 type prefixTrie struct {
 	end  bool          // a prefix ends here
 	keys []byte        // child bytes, ascending
 	kids []*prefixTrie // kids[i] follows keys[i]
+	long [][]byte      // at maxTrieDepth: the rest of each longer prefix
 }
+
+const maxTrieDepth = 64
 
 // child returns the index of c in t.keys and whether it is there.
 func (t *prefixTrie) child(c byte) (int, bool) {
@@ -28,15 +35,23 @@ func (t *prefixTrie) child(c byte) (int, bool) {
 }
 
 func (t *prefixTrie) match(topic []byte) bool {
-	for _, c := range topic {
+	for i, c := range topic {
 		if t.end {
 			return true
 		}
-		i, ok := t.child(c)
+		if i == maxTrieDepth {
+			for _, l := range t.long {
+				if bytes.HasPrefix(topic[i:], l) {
+					return true
+				}
+			}
+			return false
+		}
+		j, ok := t.child(c)
 		if !ok {
 			return false
 		}
-		t = t.kids[i]
+		t = t.kids[j]
 	}
 	return t.end
 }
@@ -46,14 +61,26 @@ func (t *prefixTrie) copyNode() *prefixTrie {
 	if t == nil {
 		return &prefixTrie{}
 	}
-	return &prefixTrie{end: t.end, keys: append([]byte(nil), t.keys...), kids: append([]*prefixTrie(nil), t.kids...)}
+	return &prefixTrie{end: t.end, keys: bytes.Clone(t.keys), kids: append([]*prefixTrie(nil), t.kids...), long: append([][]byte(nil), t.long...)}
 }
+
+func (t *prefixTrie) empty() bool { return !t.end && len(t.keys) == 0 && len(t.long) == 0 }
 
 // with returns a trie holding t's prefixes and prefix; t is unchanged.
 func (t *prefixTrie) with(prefix []byte) *prefixTrie {
 	root := t.copyNode()
 	n := root
-	for _, c := range prefix {
+	for d, c := range prefix {
+		if d == maxTrieDepth {
+			rest := prefix[d:]
+			for _, l := range n.long {
+				if bytes.Equal(l, rest) {
+					return root
+				}
+			}
+			n.long = append(n.long, bytes.Clone(rest))
+			return root
+		}
 		i, ok := n.child(c)
 		var next *prefixTrie
 		if ok {
@@ -76,37 +103,50 @@ func (t *prefixTrie) with(prefix []byte) *prefixTrie {
 
 // without returns a trie holding t's prefixes but prefix (nil when none is
 // left); t is unchanged. Nodes left with no prefix below them are dropped.
-func (t *prefixTrie) without(prefix []byte) *prefixTrie {
+func (t *prefixTrie) without(prefix []byte) *prefixTrie { return t.withoutAt(prefix, 0) }
+
+func (t *prefixTrie) withoutAt(prefix []byte, depth int) *prefixTrie {
 	if t == nil {
 		return nil
 	}
-	if len(prefix) == 0 {
+	var n *prefixTrie
+	switch {
+	case len(prefix) == 0:
 		if !t.end {
 			return t
 		}
-		if len(t.keys) == 0 {
-			return nil
-		}
-		n := t.copyNode()
+		n = t.copyNode()
 		n.end = false
-		return n
+	case depth == maxTrieDepth:
+		i := -1
+		for j, l := range t.long {
+			if bytes.Equal(l, prefix) {
+				i = j
+			}
+		}
+		if i < 0 {
+			return t
+		}
+		n = t.copyNode()
+		n.long = append(n.long[:i], n.long[i+1:]...)
+	default:
+		i, ok := t.child(prefix[0])
+		if !ok {
+			return t
+		}
+		k := t.kids[i].withoutAt(prefix[1:], depth+1)
+		if k == t.kids[i] {
+			return t
+		}
+		n = t.copyNode()
+		if k != nil {
+			n.kids[i] = k
+			return n
+		}
+		n.keys = append(n.keys[:i], n.keys[i+1:]...)
+		n.kids = append(n.kids[:i], n.kids[i+1:]...)
 	}
-	i, ok := t.child(prefix[0])
-	if !ok {
-		return t
-	}
-	k := t.kids[i].without(prefix[1:])
-	if k == t.kids[i] {
-		return t
-	}
-	n := t.copyNode()
-	if k != nil {
-		n.kids[i] = k
-		return n
-	}
-	n.keys = append(n.keys[:i], n.keys[i+1:]...)
-	n.kids = append(n.kids[:i], n.kids[i+1:]...)
-	if !n.end && len(n.keys) == 0 {
+	if n.empty() {
 		return nil
 	}
 	return n

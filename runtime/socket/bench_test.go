@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -118,6 +119,28 @@ func BenchmarkPubSubTCP16Filter(b *testing.B) {
 	}
 	benchThroughput(b, PUB, SUB, "tcp://127.0.0.1:0", 16, Options{SendHWM: -1}, Options{RecvHWM: -1},
 		func(snd, rcv *Socket) { _ = rcv.Subscribe([]byte("wx")) }, 2*b.N, payload)
+}
+
+// BenchmarkPubSubTCP16Filter1000Prefixes is BenchmarkPubSubTCP16Filter with
+// 999 more distinct prefixes no message matches (the cost curves' subs
+// point at 1,000): the large-set match on both sides.
+func BenchmarkPubSubTCP16Filter1000Prefixes(b *testing.B) {
+	payload := func(i int) Msg {
+		p := make([]byte, 16)
+		copy(p, "wx")
+		if i%2 == 1 {
+			copy(p, "zz")
+		}
+		return Msg{p}
+	}
+	subscribe := func(snd, rcv *Socket) {
+		_ = rcv.Subscribe([]byte("wx"))
+		for i := 1; i < 1000; i++ {
+			_ = rcv.Subscribe(fmt.Appendf(nil, "q%07d", i))
+		}
+		time.Sleep(300 * time.Millisecond) // the PUB has them all before the first send
+	}
+	benchThroughput(b, PUB, SUB, "tcp://127.0.0.1:0", 16, Options{SendHWM: -1}, Options{RecvHWM: -1}, subscribe, 2*b.N, payload)
 }
 
 // BenchmarkReqRepTCP16 measures 16-byte round trips; ns/op is the mean round

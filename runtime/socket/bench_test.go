@@ -227,3 +227,25 @@ func quick(d []time.Duration, lo, hi int) {
 		}
 	}
 }
+
+// BenchmarkSubscribe: b.N distinct Subscribe calls on one unconnected SUB
+// (the cost curves' "s to subscribe"); ns/op is per call.
+func BenchmarkSubscribe(b *testing.B) {
+	zc := &Context{}
+	s, err := zc.NewSocket(SUB, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	keys := make([][]byte, b.N)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "q%07d", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, k := range keys {
+		if err := s.Subscribe(k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -120,6 +121,28 @@ func BenchmarkPubSubTCP16Filter(b *testing.B) {
 		func(snd, rcv *Socket) { _ = rcv.Subscribe([]byte("wx")) }, 2*b.N, payload)
 }
 
+// BenchmarkPubSubTCP16Filter1000Prefixes is BenchmarkPubSubTCP16Filter with
+// 999 more distinct prefixes no message matches (the cost curves' subs
+// point at 1,000): the large-set match on both sides.
+func BenchmarkPubSubTCP16Filter1000Prefixes(b *testing.B) {
+	payload := func(i int) Msg {
+		p := make([]byte, 16)
+		copy(p, "wx")
+		if i%2 == 1 {
+			copy(p, "zz")
+		}
+		return Msg{p}
+	}
+	subscribe := func(snd, rcv *Socket) {
+		_ = rcv.Subscribe([]byte("wx"))
+		for i := 1; i < 1000; i++ {
+			_ = rcv.Subscribe(fmt.Appendf(nil, "q%07d", i))
+		}
+		time.Sleep(300 * time.Millisecond) // the PUB has them all before the first send
+	}
+	benchThroughput(b, PUB, SUB, "tcp://127.0.0.1:0", 16, Options{SendHWM: -1}, Options{RecvHWM: -1}, subscribe, 2*b.N, payload)
+}
+
 // BenchmarkReqRepTCP16 measures 16-byte round trips; ns/op is the mean round
 // trip, and p50/p99 are reported in µs.
 func BenchmarkReqRepTCP16(b *testing.B) {
@@ -201,6 +224,28 @@ func quick(d []time.Duration, lo, hi int) {
 		} else {
 			quick(d, i, hi)
 			hi = j
+		}
+	}
+}
+
+// BenchmarkSubscribe: b.N distinct Subscribe calls on one unconnected SUB
+// (the cost curves' "s to subscribe"); ns/op is per call.
+func BenchmarkSubscribe(b *testing.B) {
+	zc := &Context{}
+	s, err := zc.NewSocket(SUB, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	keys := make([][]byte, b.N)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "q%07d", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, k := range keys {
+		if err := s.Subscribe(k); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

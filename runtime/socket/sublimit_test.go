@@ -180,8 +180,8 @@ func TestSubscriptionDefaultBudget(t *testing.T) {
 	if err := pub.Bind("inproc://budget"); err != nil {
 		t.Fatal(err)
 	}
-	// An XSUB, whose subscriptions cost O(1) each (a SUB rebuilds its
-	// filter on every Subscribe).
+	// An XSUB, whose subscriptions cost O(1) each and send themselves as
+	// messages.
 	sub := newSock(t, zctx, socket.XSUB, socket.Options{})
 	connect(t, sub, "inproc://budget")
 	for i := 0; i < 100_000; i++ {

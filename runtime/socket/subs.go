@@ -8,7 +8,8 @@ import (
 
 // subSet is a set of reference-counted subscription prefixes: a peer's
 // subscriptions on a publisher, an XPUB's across its peers, a SUB's or
-// XSUB's own (and the snapshot a SUB filters with). Matching costs one
+// XSUB's own (and, while small, the snapshot a SUB filters with; a larger
+// snapshot is a prefixTrie, updated per change). Matching costs one
 // bytes.HasPrefix per prefix while the set is small and one map lookup per
 // distinct prefix length once it grows, and every update is O(1)
 // (amortised), so a peer sending many subscriptions cannot make the
@@ -22,21 +23,15 @@ type subSet struct {
 	pos    map[string]int // index in list
 	lens   map[int]int    // prefixes per length
 	lensL  []int          // distinct lengths, ascending
+	// trie, if set, is all a SUB's filter snapshot holds: its prefixes
+	// past smallSubs (subscriber.snapshotLocked).
+	trie *prefixTrie
 }
 
 const smallSubs = 16
 
 func newSubSet() *subSet {
 	return &subSet{counts: map[string]int{}, pos: map[string]int{}, lens: map[int]int{}}
-}
-
-// clone returns a copy of ps sharing nothing with it.
-func (ps *subSet) clone() *subSet {
-	n := newSubSet()
-	for _, p := range ps.list {
-		n.add(p, ps.counts[string(p)])
-	}
-	return n
 }
 
 // has reports whether prefix is subscribed.
@@ -101,6 +96,9 @@ func (ps *subSet) add(prefix []byte, d int) (before, after int) {
 }
 
 func (ps *subSet) match(topic []byte) bool {
+	if ps.trie != nil {
+		return ps.trie.match(topic)
+	}
 	if len(ps.list) <= smallSubs {
 		for _, p := range ps.list {
 			if bytes.HasPrefix(topic, p) {

@@ -2,6 +2,8 @@ package socket
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 )
@@ -53,5 +55,128 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	}
 	if !big.match([]byte{0, 1, 2, 'x', 'y'}) || big.match([]byte("zzzz")) {
 		t.Fatal("large set matches wrongly")
+	}
+}
+
+// TestPrefixTrieMatchesNaiveModel checks the persistent trie against a plain
+// map for random with/without sequences, short prefixes and prefixes past
+// maxTrieDepth, and that an old version is left as it was.
+func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	// Short words, and words around maxTrieDepth long (a shared run of
+	// a's), whose tails the trie keeps whole.
+	word := func() []byte {
+		var b []byte
+		if r.IntN(4) == 0 {
+			b = bytes.Repeat([]byte("a"), maxTrieDepth-2+r.IntN(4))
+		}
+		for range r.IntN(5) {
+			b = append(b, "abc"[r.IntN(3)])
+		}
+		return b
+	}
+	var tr *prefixTrie
+	model := map[string]bool{}
+	naive := func(m map[string]bool, topic []byte) bool {
+		for k := range m {
+			if bytes.HasPrefix(topic, []byte(k)) {
+				return true
+			}
+		}
+		return false
+	}
+	for step := 0; step < 20000; step++ {
+		oldTr, oldModel := tr, maps.Clone(model)
+		w := word()
+		if r.IntN(2) == 0 {
+			tr = tr.without(w)
+			delete(model, string(w))
+		} else {
+			tr = tr.with(w)
+			model[string(w)] = true
+		}
+		if len(model) == 0 && tr != nil {
+			t.Fatalf("step %d: empty set left a trie", step)
+		}
+		topic := append(word(), word()...)
+		if got, want := tr != nil && tr.match(topic), naive(model, topic); got != want {
+			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
+		}
+		if oldTr != nil {
+			if got, want := oldTr.match(topic), naive(oldModel, topic); got != want {
+				t.Fatalf("step %d: old version changed: match(%q) = %v, want %v", step, topic, got, want)
+			}
+		}
+	}
+}
+
+// TestSubscribeDoesNotRebuildFilter: with thousands of prefixes held, one
+// more Subscribe/Unsubscribe allocates in proportion to the prefix, not
+// to the set (it used to copy the whole set into a new filter), and the
+// filter matches through the large regime and back to the small one.
+func TestSubscribeDoesNotRebuildFilter(t *testing.T) {
+	zc := &Context{}
+	s, err := zc.NewSocket(SUB, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 5000
+	key := func(i int) []byte { return fmt.Appendf(nil, "topic-%05d", i) }
+	for i := 0; i < n; i++ {
+		if err := s.Subscribe(key(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := s.pat.(*sub).filter.Load()
+	if !f.match([]byte("topic-04999-x")) || !f.match(key(0)) || f.match([]byte("topic-5")) || f.match([]byte("topic-0000")) {
+		t.Fatal("large filter matches wrongly")
+	}
+	p := []byte("other-prefix")
+	allocs := testing.AllocsPerRun(50, func() {
+		_ = s.Subscribe(p)
+		_ = s.Unsubscribe(p)
+	})
+	if allocs > 200 {
+		t.Errorf("Subscribe+Unsubscribe with %d prefixes held: %.0f allocations, want O(len(prefix))", n, allocs)
+	}
+	for i := 1; i < n; i++ {
+		if err := s.Unsubscribe(key(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f = s.pat.(*sub).filter.Load()
+	if f.trie != nil || !f.match(key(0)) || f.match(key(1)) {
+		t.Fatalf("filter back to one prefix: trie=%v match(key0)=%v match(key1)=%v", f.trie != nil, f.match(key(0)), f.match(key(1)))
+	}
+	if err := s.Unsubscribe(key(0)); err != nil {
+		t.Fatal(err)
+	}
+	if f = s.pat.(*sub).filter.Load(); f.match(key(0)) || f.match(nil) {
+		t.Fatal("empty filter matches")
+	}
+}
+
+// TestPrefixTrieLongPrefixIsBounded: a prefix of 1 MiB makes at most
+// maxTrieDepth nodes, not one per byte.
+func TestPrefixTrieLongPrefixIsBounded(t *testing.T) {
+	p := bytes.Repeat([]byte("x"), 1<<20)
+	tr := (*prefixTrie)(nil).with(p)
+	nodes := 0
+	for n := tr; n != nil; {
+		nodes++
+		if len(n.kids) == 0 {
+			break
+		}
+		n = n.kids[0]
+	}
+	if nodes > maxTrieDepth+1 {
+		t.Fatalf("%d nodes for one long prefix, want at most %d", nodes, maxTrieDepth+1)
+	}
+	if !tr.match(append(bytes.Clone(p), 'y')) || tr.match(p[:len(p)-1]) {
+		t.Fatal("long prefix matches wrongly")
+	}
+	if tr.without(p) != nil {
+		t.Fatal("removing the only prefix left a trie")
 	}
 }

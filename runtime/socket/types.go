@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 )
 
@@ -340,6 +341,9 @@ type subscriber struct {
 	// filter is a snapshot of own, read without locks (SUB: filters set).
 	filter  atomic.Pointer[subSet]
 	filters bool
+	// trie holds own's prefixes for the snapshot (SUB), updated per change
+	// in O(len(prefix)); guarded by s.mu.
+	trie *prefixTrie
 }
 
 func (t *subscriber) subscribe(prefix []byte, on bool) error {
@@ -352,13 +356,32 @@ func (t *subscriber) subscribe(prefix []byte, on bool) error {
 	s.mu.Lock()
 	old, now := t.changeLocked(prefix, on)
 	if t.filters {
-		t.filter.Store(t.own.clone())
+		t.snapshotLocked(prefix, old, now)
 	}
 	s.mu.Unlock()
 	if old == 0 && now > 0 || old > 0 && now == 0 {
 		forceAll(s, subMsg(prefix, on))
 	}
 	return nil
+}
+
+// snapshotLocked publishes the filter after prefix's count went from old to
+// now: a copy of own's list while it is small (the HasPrefix loop), else the
+// trie, which a change updates along prefix's path only. Caller holds s.mu.
+func (t *subscriber) snapshotLocked(prefix []byte, old, now int) {
+	switch {
+	case old == 0 && now > 0:
+		t.trie = t.trie.with(prefix)
+	case old > 0 && now == 0:
+		t.trie = t.trie.without(prefix)
+	default:
+		return
+	}
+	if len(t.own.list) <= smallSubs {
+		t.filter.Store(&subSet{list: slices.Clone(t.own.list)})
+		return
+	}
+	t.filter.Store(&subSet{trie: t.trie})
 }
 
 func (t *subscriber) attachLocked(*pipe, []byte) ([]Msg, error) {

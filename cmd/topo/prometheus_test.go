@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,29 +73,7 @@ node "sink" {
 	if err := os.WriteFile(file, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := startTopo(t, bin, nil, pw, "apply", "-http", "127.0.0.1:0", "-log-format", "json", file)
-	pw.Close()
-	addrCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		re := regexp.MustCompile(`"msg":"http listening","addr":"([^"]+)"`)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrCh <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	var addr string
-	select {
-	case addr = <-addrCh:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no \"http listening\" log line")
-	}
+	cmd, addr := startApplyHTTP(t, bin, file)
 	base := "http://" + addr
 
 	// Wait for the sink to have everything (its counts settle).

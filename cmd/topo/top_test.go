@@ -39,18 +39,26 @@ node "sink" {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := startTopo(t, bin, nil, pw, "apply", "-http", "127.0.0.1:0", "-log-format", "json", file)
-	pw.Close()
+	cmd, addr := startApplyHTTP(t, bin, file)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Signal(syscall.SIGINT)
 			_ = cmd.Wait()
 		}
 	})
+	return addr
+}
+
+// startApplyHTTP starts `topo apply -http 127.0.0.1:0 -log-format json
+// file` and returns it with the address it logged it listens on.
+func startApplyHTTP(t *testing.T, bin, file string) (*exec.Cmd, string) {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := startTopo(t, bin, nil, pw, "apply", "-http", "127.0.0.1:0", "-log-format", "json", file)
+	pw.Close()
 	addrCh := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -64,11 +72,11 @@ node "sink" {
 	}()
 	select {
 	case addr := <-addrCh:
-		return addr
+		return cmd, addr
 	case <-time.After(30 * time.Second):
 		t.Fatal("no \"http listening\" log line")
 	}
-	return ""
+	return nil, ""
 }
 
 // TestTopJSON: without a terminal, top writes one /v1/status snapshot per

@@ -14,9 +14,9 @@ func (e *evaluator) validate(t *Topology) hcl.Diagnostics {
 	for _, nd := range e.nodes {
 		diags = append(diags, e.checkSockets(nd)...)
 	}
-	byURL, bdiags := checkBinds(t)
+	binds, bdiags := e.checkBinds(t)
 	diags = append(diags, bdiags...)
-	diags = append(diags, wireEdges(t, byURL)...)
+	diags = append(diags, e.wireEdges(t, binds)...)
 	t.StartOrder = e.startOrder(t)
 	return diags
 }

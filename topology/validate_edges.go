@@ -2,7 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -11,9 +10,9 @@ import (
 )
 
 // wireEdges fills t.Edges with every connect's pair, a reference's or a
-// literal endpoint's that some node binds (byURL, from checkBinds), and
+// literal endpoint's that some node binds (binds, from checkBinds), and
 // checks each pair.
-func wireEdges(t *Topology, byURL map[string][]boundSocket) hcl.Diagnostics {
+func (e *evaluator) wireEdges(t *Topology, binds bindIndex) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	edgesCapped := false
 	instByName := make(map[string]*Instance, len(t.Instances))
@@ -31,15 +30,11 @@ func wireEdges(t *Topology, byURL map[string][]boundSocket) hcl.Diagnostics {
 					if ep, err := endpoint.Parse(url, false); err == nil {
 						url = ep.Connectable().String()
 					}
-					for _, b := range byURL[url] {
+					for _, b := range binds.lookup(inst.Host, url) {
 						targets = append(targets, SocketRef{Instance: b.inst.Name, Socket: b.sock.Name})
 					}
 					if len(targets) == 0 {
-						var urls []string
-						for u := range byURL {
-							urls = append(urls, u)
-						}
-						slices.Sort(urls)
+						urls := binds.urls(inst.Host)
 						diags = append(diags, warnAt(c.Range, "Connect to an endpoint no node binds",
 							fmt.Sprintf("No node in this topology binds %s. That is fine for an external peer; otherwise check the address.%s", c.URL, didYouMean(c.URL, urls))))
 					}
@@ -67,6 +62,9 @@ func wireEdges(t *Topology, byURL map[string][]boundSocket) hcl.Diagnostics {
 						ConnectType: s.Type,
 						BindType:    ps.Type,
 						Endpoint:    c.URL,
+						ConnectHost: inst.Host,
+						BindHost:    peer.Host,
+						CrossHost:   e.crossHost(inst.Host, peer.Host),
 						Range:       c.Range,
 					}
 					t.Edges = append(t.Edges, edge)
@@ -78,9 +76,13 @@ func wireEdges(t *Topology, byURL map[string][]boundSocket) hcl.Diagnostics {
 	return diags
 }
 
-func replicaHint(a, b *Instance) string {
+func replicaHint(a, b *Instance, hosts bool) string {
 	if a.Node == b.Node && a.Node.Count >= 0 {
-		return fmt.Sprintf(" (for replicas, use count.index: \"tcp://127.0.0.1:${5000 + count.index}\", or an ephemeral port tcp://127.0.0.1:0)")
+		spread := ""
+		if hosts {
+			spread = ", or place the replicas on different hosts"
+		}
+		return fmt.Sprintf(" (for replicas, use count.index: \"tcp://127.0.0.1:${5000 + count.index}\", or an ephemeral port tcp://127.0.0.1:0%s)", spread)
 	}
 	return ""
 }
@@ -112,8 +114,8 @@ func checkEdge(edge *Edge, conn, bind *Instance) hcl.Diagnostics {
 			why = fmt.Sprintf("%s runs in its own process (isolation = %q, kind %q)", conn.Name, conn.Node.Isolation, conn.Node.Kind)
 		case bind.Node.Isolation == "process":
 			why = fmt.Sprintf("%s runs in its own process (isolation = %q, kind %q)", bind.Name, bind.Node.Isolation, bind.Node.Kind)
-		case conn.Node.Host != bind.Node.Host:
-			why = fmt.Sprintf("%s is placed on %s and %s on %s", conn.Name, hostName(conn.Node.Host), bind.Name, hostName(bind.Node.Host))
+		case conn.Host != bind.Host:
+			why = fmt.Sprintf("%s is placed on %s and %s on %s", conn.Name, hostName(conn.Host), bind.Name, hostName(bind.Host))
 		}
 		if why != "" {
 			diags = append(diags, errorAt(edge.Range, "inproc:// endpoint crosses a process boundary",

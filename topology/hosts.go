@@ -211,9 +211,11 @@ func (e *evaluator) placeInstance(nd *nodeDecl, inst *Instance, ctx *hcl.EvalCon
 }
 
 // crossHost reports whether an instance on host from reaches one on host
-// to across machines: only when the file declares hosts.
+// to across machines: only when the file declares both hosts (an
+// instance on an undeclared host has its error already; it resolves as on
+// one machine, to spare follow-on errors).
 func (e *evaluator) crossHost(from, to string) bool {
-	return len(e.hostOrder) > 0 && from != to
+	return from != to && e.hosts[from] != nil && e.hosts[to] != nil
 }
 
 // resolveBind is the endpoint an instance on host from connects to for

@@ -76,7 +76,7 @@ func (e *evaluator) wireEdges(t *Topology, binds bindIndex) hcl.Diagnostics {
 					t.Edges = append(t.Edges, edge)
 					diags = append(diags, checkEdge(edge, inst, peer)...)
 					if edge.CrossHost && edge.PeerLoss != "" {
-						edge.PeerLoss += fmt.Sprintf("; across hosts the same happens when host %q or %q stops or the network between them fails (ZeroMQ reconnects once it is back)", edge.ConnectHost, edge.BindHost)
+						edge.PeerLoss += "; across hosts the same happens when either host's topo apply stops or the network between them fails (ZeroMQ reconnects once it is back)"
 					}
 				}
 			}

@@ -26,6 +26,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "node", LabelNames: []string{"name"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
+		{Type: "host", LabelNames: []string{"name"}},
 	},
 }
 
@@ -67,6 +68,12 @@ type evaluator struct {
 	plugins     map[string]*Plugin
 	pluginOrder []*Plugin
 
+	hosts     map[string]*Host
+	hostOrder []*Host
+	// hostCtx caches, by the connecting instance's host, the context
+	// whose node object resolves references as seen from that host.
+	hostCtx map[string]*hcl.EvalContext
+
 	nodes      []*nodeDecl
 	nodeByName map[string]*nodeDecl
 	instances  int // replicas expanded so far
@@ -91,6 +98,8 @@ type nodeDecl struct {
 	counted      bool
 	instances    []*Instance
 	dependsOn    []*nodeDecl
+	// dependsOnRange is where each depends_on entry is written.
+	dependsOnRange map[*nodeDecl]hcl.Range
 }
 
 type socketDecl struct {
@@ -110,6 +119,8 @@ func newEvaluator(f *File, opts Options) *evaluator {
 		locals:     map[string]cty.Value{},
 		plugins:    map[string]*Plugin{},
 		nodeByName: map[string]*nodeDecl{},
+		hosts:      map[string]*Host{},
+		hostCtx:    map[string]*hcl.EvalContext{},
 		failed:     map[*Socket]bool{},
 	}
 }
@@ -157,8 +168,15 @@ func (f *File) Plugins(opts Options) ([]*Plugin, hcl.Diagnostics) {
 func Decode(f *File, opts Options) (*Topology, hcl.Diagnostics) {
 	e := newEvaluator(f, opts)
 	diags := e.prelude()
+	var hostBlocks hcl.Blocks
+	for _, b := range e.content.Blocks {
+		if b.Type == "host" {
+			hostBlocks = append(hostBlocks, b)
+		}
+	}
+	diags = append(diags, e.decodeHosts(hostBlocks)...)
 	diags = append(diags, e.decodeNodes()...)
-	t := &Topology{Plugins: e.pluginOrder, Variables: e.varOrder}
+	t := &Topology{Hosts: e.hostOrder, Plugins: e.pluginOrder, Variables: e.varOrder}
 	for _, nd := range e.nodes {
 		t.Nodes = append(t.Nodes, nd.n)
 		t.Instances = append(t.Instances, nd.instances...)

@@ -26,10 +26,8 @@ func (e *evaluator) decodeNodes() hcl.Diagnostics {
 	for _, nd := range e.nodes {
 		diags = append(diags, e.decodeBinds(nd)...)
 	}
-	nodeCtx := e.base.NewChild()
-	nodeCtx.Variables = map[string]cty.Value{"node": e.nodeObject()}
 	for _, nd := range e.nodes {
-		diags = append(diags, e.decodeConnectsAndAttrs(nd, nodeCtx)...)
+		diags = append(diags, e.decodeConnectsAndAttrs(nd)...)
 	}
 	return diags
 }
@@ -140,12 +138,6 @@ func (e *evaluator) decodeMeta(nd *nodeDecl) hcl.Diagnostics {
 				n.Isolation = s
 			}
 		}
-	}
-
-	if a, ok := meta["host"]; ok {
-		s, _, d := e.evalString(a.Expr, sc("host"), e.base)
-		diags = append(diags, d...)
-		n.Host = s
 	}
 
 	if a, ok := meta["depends_on"]; ok {
@@ -259,6 +251,10 @@ func (e *evaluator) decodeDependsOn(nd *nodeDecl, a *hcl.Attribute) hcl.Diagnost
 			continue
 		}
 		nd.dependsOn = append(nd.dependsOn, dep)
+		if nd.dependsOnRange == nil {
+			nd.dependsOnRange = map[*nodeDecl]hcl.Range{}
+		}
+		nd.dependsOnRange[dep] = x.Range()
 		nd.n.DependsOn = append(nd.n.DependsOn, name)
 	}
 	return diags

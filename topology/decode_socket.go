@@ -36,17 +36,26 @@ func (e *evaluator) decodeBinds(nd *nodeDecl) hcl.Diagnostics {
 			inst.Name = fmt.Sprintf("%s[%d]", n.Name, i)
 		}
 		ctx := e.instanceCtx(e.base, nd, i)
+		diags = append(diags, e.placeInstance(nd, inst, ctx)...)
 		for _, sd := range nd.sockets {
 			s := &Socket{Name: sd.name, DeclRange: sd.block.DefRange}
-			diags = append(diags, e.decodeSocket(nd, sd, s, ctx)...)
+			diags = append(diags, e.decodeSocket(nd, sd, s, inst, ctx)...)
 			inst.Sockets = append(inst.Sockets, s)
 		}
 		nd.instances = append(nd.instances, inst)
 	}
+	for i, inst := range nd.instances {
+		if i == 0 {
+			n.Host = inst.Host
+		} else if inst.Host != n.Host {
+			n.Host = ""
+			break
+		}
+	}
 	return diags
 }
 
-func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, ctx *hcl.EvalContext) hcl.Diagnostics {
+func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, inst *Instance, ctx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	at := func(what string) scope { return scope{what: what, count: nd.counted} }
 	if a, ok := sd.attrs["type"]; ok {
@@ -71,12 +80,18 @@ func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, ctx *h
 			e.failed[s] = true
 		}
 		for _, ep := range eps {
-			if _, err := endpoint.Parse(ep.url, true); err != nil {
+			parsed, err := endpoint.Parse(ep.url, true)
+			if err != nil {
 				e.failed[s] = true
 				diags = append(diags, errorAt(ep.rng, "Invalid bind endpoint", err.Error()+"."))
 				continue
 			}
-			s.Bind = append(s.Bind, Endpoint{URL: ep.url, Range: ep.rng})
+			url := ep.url
+			if h := e.hosts[inst.Host]; e.opts.LoopbackHosts && h != nil && h.Address != "" && parsed.Transport == "tcp" {
+				parsed.Host = h.Address // -host all: each host binds its own loopback address
+				url = parsed.String()
+			}
+			s.Bind = append(s.Bind, Endpoint{URL: url, Range: ep.rng})
 		}
 	}
 	if a, ok := sd.attrs["subscribe"]; ok {
@@ -140,7 +155,10 @@ func (e *evaluator) evalEndpoints(expr hcl.Expression, sc scope, ctx *hcl.EvalCo
 // marked with the socket it came from. A counted node's object also holds
 // each replica under its index ("0", "1", ...), so node.worker.out is every
 // replica's endpoints and node.worker[1].out one replica's.
-func (e *evaluator) nodeObject() cty.Value {
+//
+// from is the host of the instances that will read it: a reference to a
+// bind on another host resolves as resolveBind says.
+func (e *evaluator) nodeObject(from string) cty.Value {
 	nodes := make(map[string]cty.Value, len(e.nodes))
 	for _, nd := range e.nodes {
 		all := map[string][]cty.Value{}
@@ -150,11 +168,11 @@ func (e *evaluator) nodeObject() cty.Value {
 			for _, s := range inst.Sockets {
 				var vals []cty.Value
 				for _, b := range s.Bind {
-					ep, err := endpoint.Parse(b.URL, true)
-					if err != nil {
+					url, ok := e.resolveBind(b, inst, from)
+					if !ok {
 						continue
 					}
-					vals = append(vals, cty.StringVal(ep.Connectable().String()).Mark(refMark{instance: inst.Name, socket: s.Name}))
+					vals = append(vals, cty.StringVal(url).Mark(refMark{instance: inst.Name, socket: s.Name}))
 				}
 				one[s.Name] = listOf(vals)
 				all[s.Name] = append(all[s.Name], vals...)
@@ -180,11 +198,11 @@ func listOf(vals []cty.Value) cty.Value {
 
 // decodeConnectsAndAttrs evaluates what may refer to other nodes: connect
 // endpoints and the kind's attributes.
-func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContext) hcl.Diagnostics {
+func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	var problems []InstanceProblem
 	for _, inst := range nd.instances {
-		ctx := e.instanceCtx(nodeCtx, nd, inst.Index)
+		ctx := e.instanceCtx(e.nodeCtxFor(inst.Host), nd, inst.Index)
 		for _, sd := range nd.sockets {
 			a, ok := sd.attrs["connect"]
 			if !ok {
@@ -205,10 +223,12 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContex
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				e.failed[s] = true
+			} else {
+				diags = append(diags, e.checkCrossRefs(a.Expr, inst, s)...)
 			}
 			used := map[refMark]bool{}
 			for _, ep := range eps {
-				ref := e.pickRef(ep, used)
+				ref := e.pickRef(ep, inst.Host, used)
 				if ref == nil {
 					if _, err := endpoint.Parse(ep.url, false); err != nil {
 						e.failed[s] = true
@@ -233,10 +253,10 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl, nodeCtx *hcl.EvalContex
 // pickRef chooses the bound socket a connect endpoint came from. One mark
 // is unambiguous; several (after a function merged lists) are narrowed by
 // URL, and equal URLs (ephemeral ports) are handed out in order.
-func (e *evaluator) pickRef(ep endpointVal, used map[refMark]bool) *SocketRef {
+func (e *evaluator) pickRef(ep endpointVal, from string, used map[refMark]bool) *SocketRef {
 	var cands []refMark
 	for _, m := range ep.refs {
-		if len(ep.refs) == 1 || e.bindsConnectable(m, ep.url) {
+		if len(ep.refs) == 1 || e.bindsConnectable(m, ep.url, from) {
 			cands = append(cands, m)
 		}
 	}
@@ -254,7 +274,7 @@ func (e *evaluator) pickRef(ep endpointVal, used map[refMark]bool) *SocketRef {
 	return &SocketRef{Instance: pick.instance, Socket: pick.socket}
 }
 
-func (e *evaluator) bindsConnectable(m refMark, url string) bool {
+func (e *evaluator) bindsConnectable(m refMark, url, from string) bool {
 	name := m.instance
 	if i := strings.IndexByte(name, '['); i >= 0 {
 		name = name[:i]
@@ -269,7 +289,7 @@ func (e *evaluator) bindsConnectable(m refMark, url string) bool {
 		}
 		if s := inst.Socket(m.socket); s != nil {
 			for _, b := range s.Bind {
-				if ep, err := endpoint.Parse(b.URL, true); err == nil && ep.Connectable().String() == url {
+				if got, ok := e.resolveBind(b, inst, from); ok && got == url {
 					return true
 				}
 			}

@@ -28,9 +28,9 @@
 //  1. variables: default, then TOPO_VAR_name, then -var and -var-file in
 //     command-line order (later wins), as in Terraform;
 //  2. locals: var.*, other locals (cycles are reported), functions;
-//  3. plugin blocks and node meta-arguments (type, count, restart,
-//     isolation, host, depends_on): var.* and local.*;
-//  4. per replica, socket type, bind, subscribe, hwm, identity: also
+//  3. plugin blocks, host blocks and node meta-arguments (type, count,
+//     restart, isolation, depends_on): var.* and local.*;
+//  4. per replica, host, socket type, bind, subscribe, hwm, identity: also
 //     count.index;
 //  5. per replica, connect and kind attributes: also node.NAME.SOCKET
 //     (every replica's connectable bind endpoints) and node.NAME[i].SOCKET
@@ -47,6 +47,20 @@
 //	  source = "./examples/plugin"
 //	  env    = { GOMAXPROCS = 1 }
 //	}
+//
+// A host "NAME" { address = "10.0.0.3" } block declares a machine (its
+// address an IP or a DNS name the other hosts reach it at). When a file
+// declares hosts, every instance's host must name one of them
+// (Instance.Host, evaluated per replica, so host = "w${count.index % 2}"
+// spreads replicas), and a reference from an instance on one host to a
+// socket on another resolves to that socket's tcp binds on the other
+// host's address (tcp://*:5558 on host sink becomes tcp://10.0.0.3:5558;
+// an IPv6 address is bracketed); ipc and inproc binds are left out across
+// hosts. On the same host, and in a file without host blocks, references
+// resolve as on one machine. Options.HostAddresses and
+// Options.LoopbackHosts replace the addresses at decode time; Edge's
+// ConnectHost, BindHost and CrossHost, InstancesOn and CrossHostEdges say
+// what runs where. The name "all" is reserved (`topo apply -host all`).
 //
 // A Topology also says how it starts, for the runtime and `topo plan`
 // alike: InStartOrder is the order in which the runtime binds every

@@ -45,23 +45,56 @@ func (t *Topology) InStartOrder() []*Instance {
 // Peers outside the topology (a connect to an endpoint no node binds, or an
 // external client connecting to a bound socket) are never expected: a node
 // does not wait for them.
+//
+// Across hosts the rule is the same, and the count is the same whichever
+// host runs the socket: a cross-host edge exists once per tcp endpoint
+// the peer binds (ipc and inproc binds are left out across hosts), so a
+// PULL bound on host sink that 4 workers on host workers connect to
+// expects 4, one per distinct connecting instance, exactly as on one
+// machine. A socket connects to a peer's socket more than once only when
+// that peer binds several endpoints the reference resolves to (tcp and ipc
+// on one host); then each connection counts. ExpectedPeerRefs names the
+// distinct peers behind each count.
 func (t *Topology) ExpectedPeers() map[SocketRef]int {
+	exp := map[SocketRef]int{}
+	t.expectedEdges(func(self, _ SocketRef) { exp[self]++ })
+	return exp
+}
+
+// ExpectedPeerRefs lists, per socket, the distinct peer sockets that
+// ExpectedPeers counts (the same edges, each peer once, in Edges order),
+// so a caller can say which peers are missing and, with Instance.Host,
+// the host each should come from. A socket ExpectedPeers gives 0 is absent.
+func (t *Topology) ExpectedPeerRefs() map[SocketRef][]SocketRef {
+	out := map[SocketRef][]SocketRef{}
+	seen := map[[2]SocketRef]bool{}
+	t.expectedEdges(func(self, peer SocketRef) {
+		if k := [2]SocketRef{self, peer}; !seen[k] {
+			seen[k] = true
+			out[self] = append(out[self], peer)
+		}
+	})
+	return out
+}
+
+// expectedEdges calls f(self, peer) for each end of each edge that
+// ExpectedPeers counts on self.
+func (t *Topology) expectedEdges(f func(self, peer SocketRef)) {
 	types := map[SocketRef]string{}
 	for _, in := range t.Instances {
 		for _, s := range in.Sockets {
 			types[SocketRef{Instance: in.Name, Socket: s.Name}] = strings.ToUpper(s.Type)
 		}
 	}
-	exp := map[SocketRef]int{}
-	count := func(self SocketRef, selfType, peerType string) {
+	count := func(self, peer SocketRef, selfType, peerType string) {
 		switch strings.ToUpper(selfType) {
 		case "PUB", "XPUB":
 			switch strings.ToUpper(peerType) {
 			case "SUB", "XSUB":
-				exp[self]++
+				f(self, peer)
 			}
 		default:
-			exp[self]++
+			f(self, peer)
 		}
 	}
 	for _, e := range t.Edges {
@@ -72,8 +105,7 @@ func (t *Topology) ExpectedPeers() map[SocketRef]int {
 		if bt == "" {
 			bt = types[e.Bind]
 		}
-		count(e.Connect, ct, bt)
-		count(e.Bind, bt, ct)
+		count(e.Connect, e.Bind, ct, bt)
+		count(e.Bind, e.Connect, bt, ct)
 	}
-	return exp
 }

@@ -8,6 +8,11 @@ import (
 // Topology is a decoded, evaluated and validated topology file: pure data.
 // Every element keeps the source range it came from.
 type Topology struct {
+	// Hosts are the host blocks in file order: the machines the
+	// instances are placed on. Empty when the file declares none; then
+	// every instance runs in the one process (Instance.Host is a label)
+	// and references resolve as on one machine.
+	Hosts []*Host
 	// Nodes are the node blocks in file order.
 	Nodes []*Node
 	// Instances are the node replicas (count expanded) in file order:
@@ -37,6 +42,11 @@ type Node struct {
 	Count     int    // -1 when the block has no count
 	Restart   string // "never" | "on-failure" | "always"
 	Isolation string // "goroutine" | "process"
+	// Host is the host every instance of the node is placed on when they
+	// all share one, "" when the node sets no host or its replicas are
+	// spread over several (host = "w${count.index % 2}"). Placement is
+	// per instance: read Instance.Host. Node.Host stays for callers that
+	// label a node as a whole (runtime's Prometheus host label).
 	Host      string
 	DependsOn []string
 	DeclRange hcl.Range
@@ -49,9 +59,14 @@ type Node struct {
 
 // Instance is one replica of a node: what the runtime runs.
 type Instance struct {
-	Name      string // "worker[2]", or the node name without count
-	Node      *Node
-	Index     int       // count.index; 0 without count
+	Name  string // "worker[2]", or the node name without count
+	Node  *Node
+	Index int // count.index; 0 without count
+	// Host is the host the instance is placed on: the node's host
+	// expression evaluated for this replica (it may use count.index).
+	// When the file declares hosts it names one of Topology.Hosts;
+	// without host blocks it is a free label, "" when unset.
+	Host      string
 	Attrs     cty.Value // object with every attribute of the kind, defaults applied
 	Sockets   []*Socket
 	DeclRange hcl.Range
@@ -88,6 +103,10 @@ type Endpoint struct {
 	// Ref is set when a connect came from a reference node.NAME.SOCKET:
 	// the instance and socket it points at. The runtime uses it to
 	// re-resolve ephemeral ports (tcp://127.0.0.1:0) after binding.
+	// Across hosts the URL is the bind's tcp endpoint with its host
+	// replaced by the bound instance's host address
+	// ("tcp://10.0.0.3:5558" for tcp://*:5558 on host sink); Ref still
+	// names the bound socket.
 	Ref   *SocketRef
 	Range hcl.Range
 }
@@ -106,7 +125,14 @@ type Edge struct {
 	Bind        SocketRef
 	ConnectType string
 	BindType    string
-	Endpoint    string // the bound endpoint the edge uses
+	Endpoint    string // the endpoint the connect uses: for a cross-host edge, on the bound host's address
+	// ConnectHost and BindHost are the hosts of the two instances
+	// (Instance.Host). CrossHost is set when the file declares hosts and
+	// they differ: the edge then goes over tcp to the bound host's
+	// address, which Endpoint holds.
+	ConnectHost string
+	BindHost    string
+	CrossHost   bool
 	// Lossy explains when messages can be dropped on this edge ("" if never):
 	// "PUB drops for a subscriber at its HWM", ...
 	Lossy string
@@ -116,6 +142,20 @@ type Edge struct {
 	// queues and socket buffers and what it had taken but not finished.
 	PeerLoss string
 	Range    hcl.Range // the connect expression
+}
+
+// Host is one host block: a machine instances are placed on.
+type Host struct {
+	Name string
+	// Address is how instances on other hosts reach this one: an IP
+	// address (IPv6 without brackets) or a DNS name. It is the file's
+	// address unless Options.HostAddresses or Options.LoopbackHosts gave
+	// another at decode time.
+	Address string
+	// AddressSource says where Address came from: "file",
+	// "HostAddresses" (-host-address) or "loopback" (-host all).
+	AddressSource string
+	DeclRange     hcl.Range
 }
 
 // Plugin is one plugin block.
@@ -218,6 +258,19 @@ type Options struct {
 	Values map[string]cty.Value
 	// Schemas knows the kinds; nil means none.
 	Schemas Schemas
+	// HostAddresses replace the address of declared hosts, by host name
+	// (`topo apply -host-address NAME=ADDR`: a pod's DNS name, a NAT, a
+	// test). Each value must be an IP address or a DNS name; a name that
+	// no host block declares is an error. They apply after LoopbackHosts.
+	HostAddresses map[string]string
+	// LoopbackHosts runs a multi-host file on one machine (`topo apply
+	// -host all`): every declared host gets its own loopback address,
+	// LoopbackAddresses' 127.0.0.2, 127.0.0.3, ... in declaration order,
+	// and every tcp bind of an instance on a host binds that host's
+	// address instead of the one written (tcp://*:5558 on the second host
+	// becomes tcp://127.0.0.3:5558), so replicas that share a port on
+	// different hosts do not collide. Without host blocks it does nothing.
+	LoopbackHosts bool
 }
 
 // VarArg is one -var or -var-file command-line flag.

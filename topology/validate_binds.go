@@ -2,6 +2,8 @@ package topology
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -16,16 +18,75 @@ type boundSocket struct {
 	rng  hcl.Range
 }
 
-// checkBinds reports endpoints bound twice (replicas included) and warns
-// about binds on every interface. It returns the binds by connectable URL,
-// for literal connects to find their target.
-func checkBinds(t *Topology) (map[string][]boundSocket, hcl.Diagnostics) {
+// bindIndex finds the binds a literal connect endpoint reaches.
+type bindIndex struct {
+	// local holds binds by host and connectable URL ("sink|tcp://127.0.0.1:5558"):
+	// what an instance on that host reaches.
+	local map[string][]boundSocket
+	// remote holds tcp binds of instances on declared hosts by the URL on
+	// their host's address ("tcp://10.0.0.3:5558"): what any host reaches.
+	remote map[string][]boundSocket
+}
+
+// lookup returns the binds that a connect to url from an instance on
+// host from reaches, each once.
+func (ix bindIndex) lookup(from, url string) []boundSocket {
+	var out []boundSocket
+	seen := map[[2]any]bool{}
+	for _, b := range append(ix.local[from+"|"+url], ix.remote[url]...) {
+		k := [2]any{b.inst, b.sock}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// elsewhere returns the binds on hosts other than from that a connect to
+// url would reach if it ran there: a literal endpoint written for another
+// machine's loopback or ipc.
+func (ix bindIndex) elsewhere(from, url string) []boundSocket {
+	var out []boundSocket
+	for k, bs := range ix.local {
+		if h, u, _ := strings.Cut(k, "|"); u == url && h != from {
+			out = append(out, bs...)
+		}
+	}
+	slices.SortFunc(out, func(a, b boundSocket) int {
+		return strings.Compare(a.inst.Name+"."+a.sock.Name, b.inst.Name+"."+b.sock.Name)
+	})
+	return out
+}
+
+// urls lists the endpoints an instance on host from can reach, sorted,
+// for "did you mean".
+func (ix bindIndex) urls(from string) []string {
+	var out []string
+	for k := range ix.local {
+		if h, u, ok := strings.Cut(k, "|"); ok && h == from { // host names have no "|"
+
+			out = append(out, u)
+		}
+	}
+	for u := range ix.remote {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// checkBinds reports endpoints bound twice on one host (replicas
+// included; replicas on different declared hosts may share a port) and
+// warns about binds on every interface in a file without hosts. It
+// returns the binds indexed for literal connects to find their target.
+func (e *evaluator) checkBinds(t *Topology) (bindIndex, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	// Binds by connectable URL (for literal connects) and by port or
-	// address (for conflicts).
-	byURL := map[string][]boundSocket{}
+	ix := bindIndex{local: map[string][]boundSocket{}, remote: map[string][]boundSocket{}}
+	// Binds by host, port or address, for conflicts.
 	byKey := map[string][]boundSocket{}
 	wildcardWarned := map[hcl.Range]bool{}
+	hosts := len(e.hostOrder) > 0
 	for _, inst := range t.Instances {
 		for _, s := range inst.Sockets {
 			for _, b := range s.Bind {
@@ -34,7 +95,10 @@ func checkBinds(t *Topology) (map[string][]boundSocket, hcl.Diagnostics) {
 					continue // reported when evaluated
 				}
 				me := boundSocket{ep: ep, inst: inst, sock: s, rng: b.Range}
-				key := ep.Transport + "|" + ep.Port + "|" + ep.Addr
+				key := inst.Host + "|" + ep.Transport + "|" + ep.Port + "|" + ep.Addr
+				if !hosts {
+					key = ep.Transport + "|" + ep.Port + "|" + ep.Addr
+				}
 				if ep.Ephemeral() {
 					key = "" // never conflicts; not worth comparing
 				}
@@ -43,15 +107,28 @@ func checkBinds(t *Topology) (map[string][]boundSocket, hcl.Diagnostics) {
 						break
 					}
 					if prev.ep.Conflicts(ep) {
+						where := ""
+						if hosts {
+							where = fmt.Sprintf(" on host %q", inst.Host)
+						}
 						diags = append(diags, errorAt(b.Range, "Endpoint bound twice",
-							fmt.Sprintf("%s.%s binds %s, which %s.%s already binds (%s). Two sockets cannot bind the same endpoint; give each its own port or address%s.",
-								inst.Name, s.Name, b.URL, prev.inst.Name, prev.sock.Name, prev.rng, replicaHint(inst, prev.inst))))
+							fmt.Sprintf("%s.%s binds %s, which %s.%s already binds%s (%s). Two sockets on one host cannot bind the same endpoint; give each its own port or address%s.",
+								inst.Name, s.Name, b.URL, prev.inst.Name, prev.sock.Name, where, prev.rng, replicaHint(inst, prev.inst, hosts))))
 						break
 					}
 				}
 				byKey[key] = append(byKey[key], me)
-				byURL[ep.Connectable().String()] = append(byURL[ep.Connectable().String()], me)
-				if ep.Wildcard() && !wildcardWarned[b.Range] {
+				lk := inst.Host + "|" + ep.Connectable().String()
+				if !hosts {
+					lk = "|" + ep.Connectable().String()
+				}
+				ix.local[lk] = append(ix.local[lk], me)
+				if h := e.hosts[inst.Host]; h != nil && h.Address != "" && ep.Transport == "tcp" {
+					r := ep.Connectable()
+					r.Host = h.Address
+					ix.remote[r.String()] = append(ix.remote[r.String()], me)
+				}
+				if ep.Wildcard() && !hosts && !wildcardWarned[b.Range] {
 					wildcardWarned[b.Range] = true
 					diags = append(diags, warnAt(b.Range, "Bind on all interfaces",
 						fmt.Sprintf("%s listens on every network interface, so other machines can connect. Bind tcp://127.0.0.1:%s to stay local, unless peers on other hosts need it.", b.URL, ep.Port)))
@@ -59,5 +136,5 @@ func checkBinds(t *Topology) (map[string][]boundSocket, hcl.Diagnostics) {
 			}
 		}
 	}
-	return byURL, diags
+	return ix, diags
 }

@@ -6,6 +6,7 @@ package socket_test
 // clients on both sides.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -60,15 +61,15 @@ func curveCases() []curveCase {
 }
 
 // curvePair sets up the keys of one case: topo's Options.Security and the
-// pyzmq peer's arguments.
+// pyzmq peer's arguments (as -flag=value: a Z85 key may start with "-").
 func curvePair(t *testing.T, c curveCase) (socket.Curve, []string) {
 	server, client := mustKeyPair(t), mustKeyPair(t)
 	if c.topoServer {
 		return socket.Curve{Key: server, Allow: []socket.CurveKey{client.Public}},
-			[]string{"-curve-secret", client.Secret.Z85(), "-curve-server-key", server.Public.Z85()}
+			[]string{"-curve-secret=" + client.Secret.Z85(), "-curve-server-key=" + server.Public.Z85()}
 	}
 	return socket.Curve{Key: client, ServerKey: server.Public},
-		[]string{"-curve-secret", server.Secret.Z85()}
+		[]string{"-curve-secret=" + server.Secret.Z85()}
 }
 
 // curvePeer starts peer.py with args for topo socket s in case c and
@@ -98,7 +99,6 @@ func curvePeer(ctx context.Context, t *testing.T, s *socket.Socket, c curveCase,
 	connect(t, s, ep)
 	return py
 }
-
 
 func TestCurveInteropPushPull(t *testing.T) {
 	const n = 120
@@ -135,6 +135,160 @@ func TestCurveInteropPushPull(t *testing.T) {
 			}
 			if res := py.result(ctx); num(res, "received") != n {
 				t.Errorf("pyzmq PULL received %d, want %d", num(res, "received"), n)
+			}
+		})
+	}
+}
+
+func TestCurveInteropReqRep(t *testing.T) {
+	const n = 60
+	nArg := strconv.Itoa(n)
+	reply := func(req socket.Msg) socket.Msg { return append(socket.Msg{[]byte("re")}, req...) }
+	for _, c := range curveCases() {
+		t.Run("topo REQ, "+c.String(), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			cv, pyArgs := curvePair(t, c)
+			events := newEventLog()
+			req := newSock(t, zctx, socket.REQ, socket.Options{Security: cv, OnEvent: events.record})
+			py := curvePeer(ctx, t, req, c, "pyzmq CURVE REP", append([]string{"-role", "rep", "-n", nArg}, pyArgs...)...)
+			for i := 0; i < n; i++ {
+				mustSend(ctx, t, req, pyData(i), fmt.Sprintf("request %d", i))
+				m := mustRecv(ctx, t, req, fmt.Sprintf("reply %d (events:\n%s)", i, events))
+				if want := reply(pyData(i)); !sameMsg(m, want) {
+					t.Fatalf("reply %d: got %s, want %s", i, describe(m), describe(want))
+				}
+			}
+			if res := py.result(ctx); num(res, "replied") != n {
+				t.Errorf("pyzmq REP replied %d, want %d", num(res, "replied"), n)
+			}
+		})
+		t.Run("topo REP, "+c.String(), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			cv, pyArgs := curvePair(t, c)
+			events := newEventLog()
+			rep := newSock(t, zctx, socket.REP, socket.Options{Security: cv, OnEvent: events.record})
+			py := curvePeer(ctx, t, rep, c, "pyzmq CURVE REQ", append([]string{"-role", "req", "-n", nArg}, pyArgs...)...)
+			for i := 0; i < n; i++ {
+				m := mustRecv(ctx, t, rep, fmt.Sprintf("request %d (events:\n%s)", i, events))
+				if want := pyData(i); !sameMsg(m, want) {
+					t.Fatalf("request %d: got %s, want %s", i, describe(m), describe(want))
+				}
+				mustSend(ctx, t, rep, reply(m), fmt.Sprintf("reply %d", i))
+			}
+			if res := py.result(ctx); num(res, "round_trips") != n {
+				t.Errorf("pyzmq REQ completed %d round trips, want %d", num(res, "round_trips"), n)
+			}
+		})
+	}
+}
+
+// PUB/SUB under CURVE: the subscriptions travel inside MESSAGE boxes, in
+// both directions (libzmq's to topo's PUB, topo's to libzmq's PUB).
+func TestCurveInteropPubSub(t *testing.T) {
+	const n = 100
+	nArg := strconv.Itoa(n)
+	var wantFiltered [][]byte
+	for _, m := range pyPubMsgs(n) {
+		if bytes.HasPrefix(m, []byte("wx")) {
+			wantFiltered = append(wantFiltered, m)
+		}
+	}
+	for _, c := range curveCases() {
+		t.Run("topo PUB, "+c.String(), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			cv, pyArgs := curvePair(t, c)
+			events := newEventLog()
+			pub := newSock(t, zctx, socket.PUB, socket.Options{Security: cv, OnEvent: events.record, SendHWM: 10000})
+			py := curvePeer(ctx, t, pub, c, "pyzmq CURVE SUB", append([]string{"-role", "sub", "-n", nArg}, pyArgs...)...)
+			if err := pub.WaitPeers(ctx, 1); err != nil {
+				t.Fatalf("PUB WaitPeers(1 subscriber): %v; events:\n%s", err, events)
+			}
+			for i, m := range pyPubMsgs(n) {
+				mustSend(ctx, t, pub, socket.Msg{m}, fmt.Sprintf("message %d", i))
+			}
+			mustSend(ctx, t, pub, socket.Msg{[]byte("wx-end")}, "end marker")
+			if res := py.result(ctx); num(res, "received") != len(wantFiltered) {
+				t.Errorf("pyzmq SUB received %d, want %d", num(res, "received"), len(wantFiltered))
+			}
+			if st := pub.Stats(); st.Subscribes == 0 {
+				t.Errorf("PUB saw no subscription: %+v", st)
+			}
+		})
+		t.Run("topo SUB, "+c.String(), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			cv, pyArgs := curvePair(t, c)
+			events := newEventLog()
+			sub := newSock(t, zctx, socket.SUB, socket.Options{Security: cv, OnEvent: events.record, RecvHWM: 10000})
+			if err := sub.Subscribe([]byte("wx")); err != nil {
+				t.Fatal(err)
+			}
+			py := curvePeer(ctx, t, sub, c, "pyzmq CURVE PUB", append([]string{"-role", "pub", "-n", nArg}, pyArgs...)...)
+			if m := mustRecv(ctx, t, sub, "probe (events:\n"+events.String()+")"); !sameMsg(m, socket.Msg{[]byte("wx-probe")}) {
+				t.Fatalf("first message %s, want the probe", describe(m))
+			}
+			py.send("GO")
+			var got [][]byte
+			for {
+				m := mustRecv(ctx, t, sub, fmt.Sprintf("after %d data messages", len(got)))
+				if len(m) != 1 || !bytes.HasPrefix(m[0], []byte("wx")) {
+					t.Fatalf("filter not honoured: got %s", describe(m))
+				}
+				if string(m[0]) == "wx-probe" {
+					continue
+				}
+				if string(m[0]) == "wx-end" {
+					break
+				}
+				got = append(got, m[0])
+			}
+			if len(got) != len(wantFiltered) {
+				t.Fatalf("SUB got %d messages, want %d", len(got), len(wantFiltered))
+			}
+			py.result(ctx)
+		})
+	}
+}
+
+func TestCurveInteropDealerRouter(t *testing.T) {
+	const n = 50
+	nArg := strconv.Itoa(n)
+	for _, c := range curveCases() {
+		t.Run("topo ROUTER, "+c.String(), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			cv, pyArgs := curvePair(t, c)
+			events := newEventLog()
+			router := newSock(t, zctx, socket.ROUTER, socket.Options{Security: cv, OnEvent: events.record, RouterMandatory: true})
+			py := curvePeer(ctx, t, router, c, "pyzmq CURVE DEALER", append([]string{"-role", "dealer", "-id", "dealer-a", "-n", nArg}, pyArgs...)...)
+			for k := 0; k < n; k++ {
+				m := mustRecv(ctx, t, router, fmt.Sprintf("message %d (events:\n%s)", k, events))
+				if len(m) != 4 || string(m[0]) != "dealer-a" || string(m[1]) != "d" || !bytes.Equal(m[0], m[2]) {
+					t.Fatalf("ROUTER got %s, want [dealer-a d dealer-a <seq>] (the identity from INITIATE metadata)", describe(m))
+				}
+				mustSend(ctx, t, router, socket.Msg{m[0], []byte("r"), m[2], m[3]}, "reply")
+			}
+			if res := py.result(ctx); num(res, "replies") != n {
+				t.Errorf("pyzmq DEALER got %d replies, want %d", num(res, "replies"), n)
+			}
+		})
+		t.Run("topo DEALER, "+c.String(), func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			cv, pyArgs := curvePair(t, c)
+			events := newEventLog()
+			d := newSock(t, zctx, socket.DEALER, socket.Options{Security: cv, OnEvent: events.record, Identity: []byte("topo-d")})
+			py := curvePeer(ctx, t, d, c, "pyzmq CURVE ROUTER", append([]string{"-role", "router", "-n", nArg}, pyArgs...)...)
+			for i := 0; i < n; i++ {
+				mustSend(ctx, t, d, socket.Msg{[]byte("d"), []byte("topo-d"), []byte(strconv.Itoa(i))}, "request")
+			}
+			for i := 0; i < n; i++ {
+				m := mustRecv(ctx, t, d, fmt.Sprintf("reply %d (events:\n%s)", i, events))
+				if len(m) != 3 || string(m[0]) != "r" || string(m[1]) != "topo-d" {
+					t.Fatalf("DEALER got %s", describe(m))
+				}
+			}
+			res := py.result(ctx)
+			per, _ := res["per_identity"].(map[string]any)
+			if got, _ := per["topo-d"].(float64); int(got) != n {
+				t.Errorf("pyzmq ROUTER saw %v from identity topo-d, want %d (all %v)", per["topo-d"], n, per)
 			}
 		})
 	}

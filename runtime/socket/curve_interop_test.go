@@ -9,9 +9,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
+	"time"
 	"testing"
 
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/runtime/socket"
 )
 
@@ -291,5 +295,124 @@ func TestCurveInteropDealerRouter(t *testing.T) {
 				t.Errorf("pyzmq ROUTER saw %v from identity topo-d, want %d (all %v)", per["topo-d"], n, per)
 			}
 		})
+	}
+}
+
+// waitStats polls s until ok(Stats()) or ctx ends.
+func waitStats(ctx context.Context, t *testing.T, s *socket.Socket, what string, ok func(socket.Stats) bool) socket.Stats {
+	t.Helper()
+	for {
+		st := s.Stats()
+		if ok(st) {
+			return st
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v (stats %+v)", what, ctx.Err(), st)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// A libzmq client that has the wrong server key, or a key the server does
+// not Allow, gets nothing through: topo counts a handshake failure, and
+// logs a refused client with its address and public key (never a secret).
+func TestCurveInteropRefusedClients(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		wrongKey  bool // the client names another server key
+		notAllow  bool // the client's key is not in Allow
+		wantInLog bool // topo logs the client's key
+	}{
+		{name: "wrong server key", wrongKey: true},
+		{name: "not in Allow", notAllow: true, wantInLog: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, zctx := interopSetup(t)
+			server, client, other := mustKeyPair(t), mustKeyPair(t), mustKeyPair(t)
+			allow := []socket.CurveKey{client.Public}
+			if tc.notAllow {
+				allow = []socket.CurveKey{other.Public}
+			}
+			serverKey := server.Public
+			if tc.wrongKey {
+				serverKey = other.Public
+			}
+			var logBuf lockedbuf.Buffer
+			events := newEventLog()
+			pull := newSock(t, zctx, socket.PULL, socket.Options{
+				Security: socket.Curve{Key: server, Allow: allow},
+				OnEvent:  events.record,
+				Logger:   slog.New(slog.NewTextHandler(&logBuf, nil)),
+			})
+			ep := bindEphemeral(t, pull)
+			startPeer(ctx, t, "pyzmq CURVE PUSH (refused)", "-role", "push", "-n", "5", "-ep", ep, "-timeout-ms", "3000",
+				"-curve-secret="+client.Secret.Z85(), "-curve-server-key="+serverKey.Z85())
+			waitStats(ctx, t, pull, "a handshake failure", func(st socket.Stats) bool { return st.HandshakeFailures >= 1 })
+			expectNothing(ctx, t, pull, 500*time.Millisecond)
+			st := pull.Stats()
+			if st.MsgsIn != 0 || st.Connects != 0 || st.Peers != 0 {
+				t.Errorf("refused client got through: %+v", st)
+			}
+			logs := logBuf.String()
+			for _, secret := range []socket.CurveKey{server.Secret, client.Secret, other.Secret} {
+				if strings.Contains(logs, secret.Z85()) || strings.Contains(events.String(), secret.Z85()) {
+					t.Errorf("a secret key appears in the log or events:\n%s\n%s", logs, events)
+				}
+			}
+			if tc.wantInLog {
+				if !strings.Contains(logs, "CURVE client refused") || !strings.Contains(logs, client.Public.Z85()) || !strings.Contains(logs, "127.0.0.1:") {
+					t.Errorf("log does not name the refused client's address and key %s:\n%s", client.Public.Z85(), logs)
+				}
+				if !strings.Contains(events.String(), client.Public.Z85()) {
+					t.Errorf("handshake-failed event does not name the client's key:\n%s", events)
+				}
+			}
+		})
+	}
+}
+
+// A libzmq CURVE server whose ZAP handler refuses topo's key: topo's
+// client backs off (ReconnectIvl doubling up to ReconnectIvlMax, as after
+// a failed dial) instead of retrying every ReconnectIvl, and reports the
+// server's reason.
+func TestCurveInteropZAPRefusalBacksOff(t *testing.T) {
+	ctx, zctx := interopSetup(t)
+	server, client := mustKeyPair(t), mustKeyPair(t)
+	py := startPeer(ctx, t, "pyzmq CURVE PULL with a refusing ZAP handler", "-role", "curve-zap-deny", "-bind",
+		"-curve-secret="+server.Secret.Z85())
+	ep := py.endpoint(ctx)
+	py.line(ctx, "READY")
+	var logBuf lockedbuf.Buffer
+	events := newEventLog()
+	// The defaults: ReconnectIvl 100 ms, ReconnectIvlMax 5 s.
+	push := newSock(t, zctx, socket.PUSH, socket.Options{
+		Security: socket.Curve{Key: client, ServerKey: server.Public},
+		OnEvent:  events.record,
+		Logger:   slog.New(slog.NewTextHandler(&logBuf, nil)),
+	})
+	connect(t, push, ep)
+	const window = 3 * time.Second
+	time.Sleep(window)
+	py.send("GO")
+	res := py.result(ctx)
+	attempts := num(res, "zap_requests")
+	// A fixed 100 ms would make about 30 attempts in 3 s; doubling from
+	// 100 ms makes 5 (at 0, 0.1, 0.3, 0.7, 1.5 s, then 3.1 s).
+	if attempts < 2 || attempts > 8 {
+		t.Errorf("ZAP saw %d handshakes in %v, want 2 to 8 (backoff); events:\n%s", attempts, window, events)
+	}
+	if keys, _ := res["keys"].([]any); len(keys) != 1 || keys[0] != client.Public.Z85() {
+		t.Errorf("ZAP was offered keys %v, want topo's %s", keys, client.Public.Z85())
+	}
+	st := push.Stats()
+	if st.HandshakeFailures < uint64(attempts) || st.Connects != 0 {
+		t.Errorf("PUSH stats %+v: want >= %d handshake failures, no connection", st, attempts)
+	}
+	if ev := events.String(); !strings.Contains(ev, `refused this socket's key `+client.Public.Z85()+`: reason "400"`) {
+		t.Errorf("events do not report the server's refusal and reason:\n%s", ev)
+	}
+	if logs := logBuf.String(); !strings.Contains(logs, "refused by the CURVE server") || !strings.Contains(logs, "reason=400") {
+		t.Errorf("log does not report the refusal and reason:\n%s", logs)
 	}
 }

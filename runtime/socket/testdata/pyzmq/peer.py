@@ -235,6 +235,7 @@ def run(ctx, a, res):
         # "denied", until GO arrives on stdin; reports how many handshakes
         # reached ZAP ("zap_requests") and the keys offered ("keys", Z85).
         import threading
+        import zmq.utils.z85
         zap = ctx.socket(zmq.REP)
         zap.bind("inproc://zeromq.zap.01")
         keys = []

@@ -12,8 +12,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/runtime/socket"

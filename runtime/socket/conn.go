@@ -257,6 +257,7 @@ func (c *conn) reader() {
 	var filter *subSet
 	batch := make([]item, 0, 256)
 	discard := false
+	var failed error // a read error, reported once the batch read before it is delivered
 	for {
 		m, isCmd, err := fr.next()
 		if err != nil {
@@ -266,24 +267,30 @@ func (c *conn) reader() {
 				}
 				continue
 			}
-			c.readFailed(err)
-			return
-		}
-		if hb {
+			if len(batch) == 0 || discard {
+				c.readFailed(err)
+				return
+			}
+			// What arrived whole before the bad frame is delivered, as
+			// libzmq does; then the connection ends.
+			failed = err
+		} else if hb {
 			c.rcvd.Store(true)
 		}
-		if isCmd {
+		switch {
+		case failed != nil: // hand over what came before it
+		case isCmd:
 			if !c.command(m[0]) {
 				return
 			}
-		} else if discard {
+		case discard:
 			continue
-		} else if !batched {
+		case !batched:
 			if !c.deliverOne(m, wake) {
 				discard = true
 			}
 			continue
-		} else {
+		default:
 			if f := s.tr.filter; f != nil {
 				if filter == nil || len(batch) == 0 {
 					filter = f.Load()
@@ -330,6 +337,10 @@ func (c *conn) reader() {
 		}
 		clear(batch)
 		batch = batch[:0]
+		if failed != nil {
+			c.readFailed(failed)
+			return
+		}
 	}
 }
 

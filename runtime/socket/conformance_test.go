@@ -55,7 +55,7 @@ type env struct {
 	zc  *Context
 	// curve, when set, is the server key pair every socket of the env
 	// uses: sock makes each a CURVE server or client (curveServerType).
-	curve     *CurveKeyPair
+	curve *CurveKeyPair
 	pairs int // PAIR sockets made so far (the first is the server)
 }
 

@@ -416,3 +416,55 @@ func TestCurveInteropZAPRefusalBacksOff(t *testing.T) {
 		t.Errorf("log does not report the refusal and reason:\n%s", logs)
 	}
 }
+
+// Heartbeats under CURVE: libzmq's PINGs reach topo inside MESSAGE boxes
+// and topo's PONGs (and its own PINGs) go back inside boxes; libzmq drops
+// the link after its heartbeat timeout if they do not.
+func TestCurveInteropHeartbeat(t *testing.T) {
+	const n = 5
+	nArg := strconv.Itoa(n)
+	hb := []string{"-heartbeat-ms", "50", "-gap-ms", "300"}
+	t.Run("pyzmq PUSH with heartbeats, topo PULL server", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		cv, pyArgs := curvePair(t, curveCase{topoServer: true, topoBinds: true})
+		events := newEventLog()
+		pull := newSock(t, zctx, socket.PULL, socket.Options{Security: cv, OnEvent: events.record})
+		ep := bindEphemeral(t, pull)
+		py := startPeer(ctx, t, "pyzmq CURVE PUSH (heartbeat)", append(append([]string{"-role", "hb-push", "-ep", ep, "-n", nArg}, hb...), pyArgs...)...)
+		for i := 0; i < n; i++ {
+			if m := mustRecv(ctx, t, pull, fmt.Sprintf("message %d", i)); !sameMsg(m, pyData(i)) {
+				t.Fatalf("message %d: got %s (a command reached Recv?)", i, describe(m))
+			}
+		}
+		res := py.result(ctx)
+		if num(res, "connected") != 1 || num(res, "disconnected") != 0 {
+			t.Errorf("libzmq saw connected=%d disconnected=%d, want 1 and 0 (PINGs not answered inside boxes?); events:\n%s",
+				num(res, "connected"), num(res, "disconnected"), events)
+		}
+		if st := pull.Stats(); st.MsgsIn != n {
+			t.Errorf("MsgsIn = %d, want %d", st.MsgsIn, n)
+		}
+	})
+	t.Run("topo PUSH client with heartbeats, pyzmq PULL server with heartbeats", func(t *testing.T) {
+		ctx, zctx := interopSetup(t)
+		cv, pyArgs := curvePair(t, curveCase{topoServer: false})
+		py := startPeer(ctx, t, "pyzmq CURVE PULL (heartbeat)", append(append([]string{"-role", "hb-pull", "-bind", "-n", nArg}, hb...), pyArgs...)...)
+		events := newEventLog()
+		push := newSock(t, zctx, socket.PUSH, socket.Options{Security: cv, HeartbeatIvl: 50 * time.Millisecond, OnEvent: events.record})
+		connect(t, push, py.endpoint(ctx))
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				time.Sleep(300 * time.Millisecond)
+			}
+			mustSend(ctx, t, push, pyData(i), fmt.Sprintf("message %d", i))
+		}
+		res := py.result(ctx)
+		if num(res, "received") != n || num(res, "accepted") != 1 || num(res, "disconnected") != 0 {
+			t.Errorf("pyzmq PULL: received=%d accepted=%d disconnected=%d, want %d, 1, 0; events:\n%s",
+				num(res, "received"), num(res, "accepted"), num(res, "disconnected"), n, events)
+		}
+		if st := push.Stats(); st.Connects != 1 {
+			t.Errorf("PUSH stats %+v: want one connection", st)
+		}
+	})
+}

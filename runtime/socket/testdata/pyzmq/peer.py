@@ -23,6 +23,7 @@ import sys
 import time
 
 import zmq
+import zmq.utils.z85
 
 SIZES = (0, 1, 255, 256, 1000, 70000)
 
@@ -235,7 +236,6 @@ def run(ctx, a, res):
         # "denied", until GO arrives on stdin; reports how many handshakes
         # reached ZAP ("zap_requests") and the keys offered ("keys", Z85).
         import threading
-        import zmq.utils.z85
         zap = ctx.socket(zmq.REP)
         zap.bind("inproc://zeromq.zap.01")
         keys = []

@@ -211,13 +211,14 @@ func (h *curveShake) server(conn *zmq4.Conn, meta curve.Metadata) (curve.Metadat
 	return sess.PeerMetadata(), nil
 }
 
-// sendBody sends a command body as the core made it (name included).
+// sendBody sends a command body as the core made it (name included), in
+// one write: header and body (zmq4's SendCmd writes them apart).
 func sendBody(conn *zmq4.Conn, b []byte) error {
 	if len(b) < 1 || int(b[0]) > len(b)-1 {
 		return fmt.Errorf("CURVE: malformed command")
 	}
-	n := int(b[0])
-	return conn.SendCmd(string(b[1:1+n]), b[1+n:])
+	_, err := conn.Write(zmtpCodec{}.appendFrame(make([]byte, 0, 9+len(b)), flagCommand, b))
+	return err
 }
 
 // recvBody reads the next command and gives its body with the name, as

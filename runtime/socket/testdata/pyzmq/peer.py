@@ -79,6 +79,7 @@ def main():
     ap.add_argument("-timeout-ms", type=int, default=10000, help="per operation")
     ap.add_argument("-deadline", type=int, default=30, help="whole process, seconds")
     ap.add_argument("-heartbeat-ms", type=int, default=0)
+    ap.add_argument("-heartbeat-timeout-ms", type=int, default=0, help="default 10 x -heartbeat-ms")
     ap.add_argument("-gap-ms", type=int, default=0, help="pause between sends")
     ap.add_argument("-idle-ms", type=int, default=1000, help="pull-any: stop after this long without a message")
     ap.add_argument("-curve-secret", default="", help="CURVE: this peer's secret key (Z85); a server unless -curve-server-key")
@@ -119,7 +120,7 @@ def make(ctx, a, kind):
             s.setsockopt(zmq.CURVE_SERVER, 1)
     if a.heartbeat_ms:
         s.setsockopt(zmq.HEARTBEAT_IVL, a.heartbeat_ms)
-        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, a.heartbeat_ms * 10)
+        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, a.heartbeat_timeout_ms or a.heartbeat_ms * 10)
         s.setsockopt(zmq.HEARTBEAT_TTL, a.heartbeat_ms * 10)
     return s
 

@@ -176,3 +176,51 @@ func TestCurveDirectWritesAndHeartbeats(t *testing.T) {
 		}
 	})
 }
+
+// A client with a fresh key pair (zero Key.Secret) is admitted by a server
+// that lists the public key CurvePublicKey reports, and refused by one
+// that does not.
+func TestCurveFreshClientKey(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	zctx := &socket.Context{}
+	defer zctx.Close()
+	server := mustKeyPair(t)
+	push := newSock(t, zctx, socket.PUSH, socket.Options{Security: socket.Curve{ServerKey: server.Public}})
+	pub, ok := push.CurvePublicKey()
+	if !ok || pub.IsZero() || pub == server.Public {
+		t.Fatalf("CurvePublicKey() = %v, %v: want a fresh key", pub.Z85(), ok)
+	}
+	if _, ok := newSock(t, zctx, socket.PUSH, socket.Options{}).CurvePublicKey(); ok {
+		t.Error("a NULL socket reports a CURVE key")
+	}
+	other := mustKeyPair(t)
+	refusing := newSock(t, zctx, socket.PULL, socket.Options{Security: socket.Curve{Key: server, Allow: []socket.CurveKey{other.Public}}})
+	admitting := newSock(t, zctx, socket.PULL, socket.Options{Security: socket.Curve{Key: server, Allow: []socket.CurveKey{pub}}})
+	refusedEP := bindEphemeral(t, refusing)
+	connect(t, push, refusedEP)
+	for refusing.Stats().HandshakeFailures == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the refusing server counted no failure: %+v", refusing.Stats())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// (a connected endpoint has its queue at once, refused or not: leave it)
+	if err := push.Disconnect(refusedEP); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, push, bindEphemeral(t, admitting))
+	if err := admitting.WaitPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		mustSend(ctx, t, push, socket.Msg{[]byte("x")}, "to the admitting server")
+	}
+	for i := 0; i < 3; i++ {
+		mustRecv(ctx, t, admitting, "from the fresh client")
+	}
+	if st := refusing.Stats(); st.Peers != 0 || st.MsgsIn != 0 {
+		t.Errorf("the refusing server got a peer or a message: %+v", st)
+	}
+}

@@ -300,3 +300,14 @@ func (cc *curveCodec) writeFrame(w *bufio.Writer, flags byte, body []byte) error
 }
 
 func (cc *curveCodec) failed() error { return cc.err }
+
+// CurvePublicKey returns the socket's CURVE public key, which NewSocket
+// made when Curve.Key.Secret was zero (so a server's Allow can name a
+// client whose key pair is fresh), and true; false when the socket does not
+// use CURVE. The secret key is never exposed.
+func (s *Socket) CurvePublicKey() (CurveKey, bool) {
+	if s.curve == nil {
+		return CurveKey{}, false
+	}
+	return CurveKey(s.curve.key.Public), true
+}

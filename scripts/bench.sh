@@ -10,6 +10,10 @@
 #   REPS=3 scripts/bench.sh                # medians of 3
 #   IMPLS="topo libzmq-C" scripts/bench.sh # a subset (topo zmq4 libzmq-C pyzmq raw-go)
 #   GOBENCH=0 scripts/bench.sh             # skip `go test -bench` in runtime/socket
+#   CURVE=1 scripts/bench.sh               # also PUSH->PULL 16 B and 1 KiB over CURVE,
+#                                          # topo and libzmq-C (cbench-curves: zmqbench's
+#                                          # cbench has no CURVE); scripts/curves.sh curve
+#                                          # adds plaintext pairs and handshakes/s
 #
 # zmqbench is copied to a temp dir (it writes bin/, tmp/ into its own folder
 # and ../shared is read-only). Results: internal/bench/results/run-TS.jsonl
@@ -22,6 +26,7 @@ N=${N:-1000000}
 NLAT=${NLAT:-20000}
 IMPLS=${IMPLS:-"topo zmq4 libzmq-C pyzmq raw-go"}
 GOBENCH=${GOBENCH:-1}
+CURVE=${CURVE:-0}
 BENCHTIME=${BENCHTIME:-1s}
 TS=$(date +%Y%m%d-%H%M%S)
 OUTDIR=${OUTDIR:-$ROOT/internal/bench/results}
@@ -40,6 +45,9 @@ PORT_BASE=${PORT_BASE:-23700} # outside Linux's ephemeral range; never 5555-5558
 echo "# building zmqbench (gobench, cbench) in $WORK and topo's internal/bench"
 build || exit 1
 (cd "$ROOT" && go build -o "$WORK/zmqbench/bin/topobench" ./internal/bench) || exit 1
+if [ "$CURVE" = 1 ]; then
+	cc -O2 -Wall -o "$WORK/zmqbench/bin/cbench-curves" "$ROOT/internal/bench/cbench-curves/cbench_curves.c" -lzmq -lpthread || exit 1
+fi
 # what the topo binary was built from (others may commit while this runs)
 BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- runtime/socket internal/bench || echo ' + uncommitted changes in runtime/socket or internal/bench') at $(date +%H:%M:%S)"
 pick_python || exit 1
@@ -58,6 +66,11 @@ for rep in $(seq 1 "$REPS"); do
 		has pyzmq && { nextep; pair $t $rep pyzmq first "$P -role pull -bind -ep $EP -n $N -size $size" "$P -role push -ep $EP -n $N -size $size"; }
 		has raw-go && { nextep; pair $t $rep raw-go-unbuffered first "$G -role raw-recv -ep $EP -n $N -size $size" "$G -role raw-send -ep $EP -n $N -size $size"; }
 		has raw-go && { nextep; pair $t $rep raw-go-bufio first "$G -role raw-recv -buffered -ep $EP -n $N -size $size" "$G -role raw-send -buffered -ep $EP -n $N -size $size"; }
+		if [ "$CURVE" = 1 ]; then
+			t=curve-pushpull-$size CC=bin/cbench-curves
+			has topo && { nextep; pair $t $rep topo first "$T -role pull -bind -ep $EP -n $N -size $size -curve server" "$T -role push -ep $EP -n $N -size $size -curve client"; }
+			has libzmq-C && { nextep; pair $t $rep libzmq-C first "$CC -role pull -bind -ep $EP -n $N -size $size -curve server" "$CC -role push -ep $EP -n $N -size $size -curve client"; }
+		fi
 	done
 	# PUB binds and alternates topics wx/zz; SUB connects with prefix filter "wx"
 	t=pubsub-16-filter

@@ -15,6 +15,8 @@ IMPLS = ["topo", "libzmq-C", "zmq4", "pyzmq", "raw-go-unbuffered", "raw-go-bufio
 TESTS = [
     ("pushpull-16", "PUSH→PULL tcp 16 B, msgs/s"),
     ("pushpull-1024", "PUSH→PULL tcp 1 KiB, msgs/s"),
+    ("curve-pushpull-16", "PUSH→PULL tcp 16 B over CURVE, msgs/s"),
+    ("curve-pushpull-1024", "PUSH→PULL tcp 1 KiB over CURVE, msgs/s"),
     ("pubsub-16-filter", "PUB→SUB tcp 16 B, prefix filter, delivered msgs/s"),
     ("reqrep-16", "REQ/REP tcp 16 B round trip, p50 µs (p99)"),
     ("inproc-pushpull-16", "PUSH→PULL inproc 16 B, msgs/s"),

@@ -19,6 +19,12 @@
 // (generate → -hops proxy nodes → count). sub takes -subs N prefixes;
 // push/pub take -peers, -rate and -stamp.
 //
+// CURVE (issue 14; scripts/curves.sh curve): -curve server|client runs
+// pull, push, idle-peers and hs-accept over CURVE with built-in benchmark
+// keys (libzmq's test key pairs, which cbench-curves uses too, so either
+// side may be topo or libzmq). hs-accept binds a PULL and reports the rate
+// of completed handshakes, first to last, from -conns idle-peers clients.
+//
 // Diagnostics go to stderr; the exit status is 1 when the JSON line carries
 // an "error".
 package main

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"sort"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/topo-zmq/topo/runtime/socket"
@@ -19,6 +21,7 @@ type collector struct {
 	sent, recv, bytesSent, bytesRecv, dropped   *prometheus.Desc
 	peers, subscribers, connects, disconnects   *prometheus.Desc
 	handshakeFailures, expected, held, approxMe *prometheus.Desc
+	blocked, edgeMsgs, edgeQueued               *prometheus.Desc
 }
 
 // Collector returns a prometheus.Collector of the run's series, read
@@ -57,13 +60,16 @@ func (r *Runtime) Collector() prometheus.Collector {
 	c.connects = d("topo_socket_connects_total", "Handshakes completed, across restarts.", sockL)
 	c.disconnects = d("topo_socket_disconnects_total", "Connections lost or closed after their handshake, across restarts.", sockL)
 	c.handshakeFailures = d("topo_socket_handshake_failures_total", "Connections whose ZMTP handshake failed, across restarts.", sockL)
+	c.blocked = d("topo_socket_send_blocked_seconds_total", "Time Send waited with every peer at its high-water mark (back-pressure), across restarts.", sockL)
+	c.edgeMsgs = d("topo_edge_messages_total", "Messages a socket queued towards a peer socket, by the sockets' names (node.socket); a peer outside the topology is \"external\".", []string{"from", "to"})
+	c.edgeQueued = d("topo_edge_queued_messages", "Messages waiting on the edge now: in the sender's queue towards the peer and the receiver's queue for Recv.", []string{"from", "to"})
 	return c
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.restarts, c.state, c.held, c.approxMe,
 		c.sent, c.recv, c.bytesSent, c.bytesRecv, c.dropped, c.peers, c.subscribers,
-		c.expected, c.connects, c.disconnects, c.handshakeFailures} {
+		c.expected, c.connects, c.disconnects, c.handshakeFailures, c.blocked, c.edgeMsgs, c.edgeQueued} {
 		ch <- d
 	}
 }
@@ -91,6 +97,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	socks := c.r.Sockets()
+	edges := edgeSeries(socks)
 	for _, st := range c.r.Status() {
 		nl := []string{st.Name, st.Kind}
 		if c.hosts {
@@ -136,8 +143,80 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ctr(c.connects, ss.Connects)
 			ctr(c.disconnects, ss.Disconnects)
 			ctr(c.handshakeFailures, ss.HandshakeFailures)
+			ch <- prometheus.MustNewConstMetric(c.blocked, prometheus.CounterValue, ss.SendBlocked.Seconds(), sl...)
 		}
 	}
+	for _, e := range edges {
+		if e.msgs {
+			ch <- prometheus.MustNewConstMetric(c.edgeMsgs, prometheus.CounterValue, float64(e.sent), e.from, e.to)
+		}
+		ch <- prometheus.MustNewConstMetric(c.edgeQueued, prometheus.GaugeValue, float64(e.queued), e.from, e.to)
+	}
+}
+
+// edgeSample is one edge's series: from and to are socket names
+// ("node.socket") or "external".
+type edgeSample struct {
+	from, to string
+	msgs     bool // some socket counts its messages
+	sent     uint64
+	queued   int
+}
+
+// External is the from or to of an edge whose peer is outside the
+// topology (topo_edge_messages_total): a libzmq peer, another run, any
+// address. One value whoever connects, so the series stay bounded.
+const External = "external"
+
+// edgeSeries folds the sockets' Stats.Edges into one sample per directed
+// edge. An edge inside the topology is counted by its sender (what it
+// routed to the peer) and queued on both sides (the sender's queue towards
+// the peer, the receiver's queue for Recv); an edge from outside is
+// counted by its receiver.
+func edgeSeries(socks map[string][]SocketStatus) []edgeSample {
+	var out []edgeSample
+	idx := map[[2]string]int{}
+	at := func(from, to string) *edgeSample {
+		k := [2]string{from, to}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, edgeSample{from: from, to: to})
+		}
+		return &out[i]
+	}
+	names := make([]string, 0, len(socks))
+	for n := range socks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, node := range names {
+		for _, s := range socks[node] {
+			self := node + "." + s.Name
+			for _, e := range s.Stats.Edges {
+				peer := e.Peer
+				if e.External {
+					peer = External
+				}
+				if s.Type.CanSend() {
+					o := at(self, peer)
+					o.msgs = true
+					o.sent += e.Sent
+					o.queued += e.QueuedOut
+				}
+				if s.Type.CanRecv() {
+					i := at(peer, self)
+					if e.External {
+						i.msgs = true
+						i.sent += e.Received
+					}
+					i.queued += e.QueuedIn
+				}
+			}
+		}
+	}
+	return out
 }
 
 func b2f(b bool) float64 {

@@ -99,6 +99,8 @@ type node struct {
 	lastOut  uint64
 	baseDrop uint64 // Stats.Dropped of closed actors
 	lastDrop uint64
+	baseBlk  time.Duration // Stats.SendBlocked of closed actors
+	lastBlk  time.Duration
 	rateIn   float64
 	rateOut  float64
 	held     uint64 // messages its failed actors held when they went down
@@ -127,7 +129,7 @@ func (r *Runtime) Status() []NodeStatus {
 			State: n.state, Restarts: n.restarts,
 			MsgsIn: n.baseIn + n.lastIn, MsgsOut: n.baseOut + n.lastOut,
 			RateIn: rateIn, RateOut: rateOut, Held: n.held, Approx: n.approx, Err: n.err,
-			Dropped: n.baseDrop + n.lastDrop,
+			Dropped: n.baseDrop + n.lastDrop, Blocked: n.baseBlk + n.lastBlk,
 		})
 		n.mu.Unlock()
 	}

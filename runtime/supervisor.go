@@ -450,7 +450,8 @@ func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
 	n.baseIn += in
 	n.baseOut += out
 	n.baseDrop += sumDropped(st)
-	n.lastIn, n.lastOut, n.lastDrop = 0, 0, 0
+	n.baseBlk += sumBlocked(st)
+	n.lastIn, n.lastOut, n.lastDrop, n.lastBlk = 0, 0, 0, 0
 	n.sockBase, n.sockLast = addSocketStats(n.sockBase, st), nil
 	n.actor = nil
 	if failed && passesOn(n.spec) && in > out {

@@ -144,6 +144,7 @@ func (r *Runtime) observe() (func(), error) {
 		r.mu.Lock()
 		r.live = false
 		r.mu.Unlock()
+		r.closeTaps()
 		if c != nil {
 			r.opts.Registerer.Unregister(c)
 		}

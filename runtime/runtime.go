@@ -110,6 +110,7 @@ type node struct {
 	// of the live one at the last poll; readied once EventReady was seen.
 	sockBase, sockLast map[string]socket.Stats
 	readied            bool
+	taps               map[string]*tapHub // by socket name; Tap
 }
 
 // Status returns a snapshot of every instance, in topology order.
@@ -322,6 +323,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		bound[n.inst.Name] = b
 		n.mu.Lock()
 		n.actor = a
+		n.installTapsLocked(a)
 		n.mu.Unlock()
 	}
 	// Phase 2: resolve references to actual endpoints, connect.

@@ -205,6 +205,7 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 				a = na
 				n.mu.Lock()
 				n.actor = a
+				n.installTapsLocked(a)
 				n.mu.Unlock()
 				err = nodeErr(n.inst.Name, "connect", a.Connect(ctx, n.connect))
 			}

@@ -53,6 +53,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "how long stopping the topology may take")
 	httpAddr := fs.String("http", "", "serve /metrics, /healthz, /readyz and /v1/status on this address while the topology runs (e.g. 127.0.0.1:9464; port 0 picks one, logged as \"http listening\"); off when empty")
+	httpTap := fs.Bool("http-tap", false, "with -http, also serve /v1/tap (for topo tap), which shows the contents of the messages flowing through a socket")
 	if err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -179,7 +180,11 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		return 130
 	}
 
-	hs, err := listenHTTP(*httpAddr, logger)
+	if *httpTap && *httpAddr == "" {
+		fail(errors.New("-http-tap needs -http ADDRESS"))
+		return 1
+	}
+	hs, err := listenHTTP(*httpAddr, *httpTap, logger)
 	if err != nil {
 		fail(fmt.Errorf("-http: %w", err))
 		return 1

@@ -50,14 +50,15 @@ node "sink" {
 }
 
 // startApplyHTTP starts `topo apply -http 127.0.0.1:0 -log-format json
-// file` and returns it with the address it logged it listens on.
-func startApplyHTTP(t *testing.T, bin, file string) (*exec.Cmd, string) {
+// [extra...] file` and returns it with the address it logged it listens on.
+func startApplyHTTP(t *testing.T, bin, file string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startTopo(t, bin, nil, pw, "apply", "-http", "127.0.0.1:0", "-log-format", "json", file)
+	args := append([]string{"apply", "-http", "127.0.0.1:0", "-log-format", "json"}, extra...)
+	cmd := startTopo(t, bin, nil, pw, append(args, file)...)
 	pw.Close()
 	addrCh := make(chan string, 1)
 	go func() {

@@ -222,6 +222,7 @@ type Socket struct {
 	// does not linger for peers of the run.
 	runStopping atomic.Bool
 	pipes       atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
+	tap         atomic.Pointer[TapFunc] // SetTap; nil (the usual case) costs one load per message
 	ready       *mq                     // tokens: pipes whose inbound queue became readable
 	sendWake    chan struct{}           // wakes a blocked Send: space freed or a pipe attached
 	closing     chan struct{}           // closed by Close

@@ -26,11 +26,17 @@ const applyHelp = `Usage: topo apply [options] FILE
   instance name: "worker[2] | ...". The runtime's log goes to stderr.
   Each stream is checked on its own: when stderr (or else stdout) is a
   terminal, a live status line there sums up the run (nodes up, finished
-  and not running, restarts, messages per second in and out, drops) before
-  it lists the busiest nodes, and the log shows warnings and errors only;
-  otherwise the log has every info line, with a status line every 5s. A
-  summary per node ends the run (stderr): state, restarts, messages, and
-  which nodes were restarted and how many messages they held.
+  and not running, restarts, messages per second in and out, drops, time
+  sends waited at a high-water mark) before it lists the busiest nodes
+  with their drops and blocked time, and the log shows warnings and
+  errors only; otherwise the log has every info line, with a status line
+  every 5s. A summary per node ends the run (stderr): state, restarts,
+  messages, drops and blocked time when there are some, and which nodes
+  were restarted and how many messages they held.
+
+  -http ADDRESS serves Prometheus /metrics, /healthz, /readyz and
+  /v1/status while the topology runs (topo top reads it); -http-tap adds
+  /v1/tap (topo tap reads it), which shows message contents.
 
   -log-format json makes stderr one JSON object per line and nothing
   else: diagnostics, log lines, status records with numeric rates, and a

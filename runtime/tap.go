@@ -189,25 +189,41 @@ func (r *Runtime) Tap(inst, sock string, ring int) (*Tap, error) {
 	}
 	ch := make(chan TapMessage, ring)
 	t := &Tap{C: ch, ch: ch, done: make(chan struct{}), n: n, sock: sock}
+	if err := n.addTap(t); err != nil {
+		return nil, err
+	}
+	// The run may have ended since live was read, its closeTaps done.
+	r.mu.Lock()
+	live = r.live
+	r.mu.Unlock()
+	if !live {
+		t.Close()
+	}
+	return t, nil
+}
+
+// addTap attaches t to n's hub for t.sock, making the hub (and setting
+// it on the live actor's socket) for the first tap.
+func (n *node) addTap(t *Tap) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.taps == nil {
 		n.taps = map[string]*tapHub{}
 	}
-	h := n.taps[sock]
+	h := n.taps[t.sock]
 	if h == nil {
 		h = &tapHub{}
-		n.taps[sock] = h
+		n.taps[t.sock] = h
 		if tp, ok := n.actor.(plugins.Tapper); ok {
-			if err := tp.SetTap(sock, h.see); err != nil {
-				delete(n.taps, sock)
-				return nil, err
+			if err := tp.SetTap(t.sock, h.see); err != nil {
+				delete(n.taps, t.sock)
+				return err
 			}
 		}
 	}
 	t.hub = h
 	h.add(t)
-	return t, nil
+	return nil
 }
 
 // installTapsLocked gives a new actor of n the taps attached to n.

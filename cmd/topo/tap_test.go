@@ -176,3 +176,15 @@ func tapExit(err error) int {
 	}
 	return 0
 }
+
+// TestApplyHTTPTapNeedsHTTP: -http-tap alone is a usage error.
+func TestApplyHTTPTapNeedsHTTP(t *testing.T) {
+	p := writeHCL(t, `node "x" {
+  type = "hello-client"
+}
+`)
+	code, _, stderr := applyRun(t, nil, "-no-color", "-http-tap", p)
+	if code != 1 || !strings.Contains(stderr, "-http-tap needs -http") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -150,6 +150,7 @@ type actor struct {
 
 	mu      sync.Mutex
 	socks   map[string]*socket.Socket // guarded by mu
+	taps    map[string]socket.TapFunc // guarded by mu; SetTap
 	bound   bool                      // guarded by mu
 	ran     bool                      // guarded by mu
 	running bool                      // guarded by mu; Run is in flight
@@ -204,6 +205,9 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 			return fail(a.errf("bind", "socket %q: new %s socket: %w", ss.Name, ss.Type, err))
 		}
 		a.socks[ss.Name] = s
+		if f := a.taps[ss.Name]; f != nil {
+			s.SetTap(f)
+		}
 		if ss.Type == socket.SUB {
 			prefixes := ss.Subscribe
 			if prefixes == nil {
@@ -229,6 +233,31 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 		}
 	}
 	return eps, nil
+}
+
+// SetTap implements Tapper.
+func (a *actor) SetTap(sock string, f socket.TapFunc) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	known := false
+	for _, ss := range a.spec.Sockets {
+		known = known || ss.Name == sock
+	}
+	if !known {
+		return a.errf("tap", "tap: no socket %q", sock)
+	}
+	if a.taps == nil {
+		a.taps = map[string]socket.TapFunc{}
+	}
+	if f == nil {
+		delete(a.taps, sock)
+	} else {
+		a.taps[sock] = f
+	}
+	if s := a.socks[sock]; s != nil {
+		s.SetTap(f)
+	}
+	return nil
 }
 
 // Connect connects sockets by name; connecting is asynchronous.

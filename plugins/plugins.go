@@ -401,3 +401,12 @@ type Actor interface {
 	// everything the actor holds. Safe to call more than once.
 	Close() error
 }
+
+// Tapper is an Actor whose sockets can be tapped: the in-process actor of
+// NewActor. A process or plugin node's actor is not one.
+type Tapper interface {
+	// SetTap makes f see the messages of the socket named sock
+	// (socket.Socket.SetTap), for this actor's sockets now and those its
+	// Bind makes later; nil removes it. Unknown socket names are an error.
+	SetTap(sock string, f socket.TapFunc) error
+}

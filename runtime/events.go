@@ -65,6 +65,10 @@ type NodeStatus struct {
 	// a PUB past its high-water mark, a ROUTER with no such peer, ...),
 	// across restarts.
 	Dropped uint64
+	// Blocked is the time the instance's sockets' Send calls waited at
+	// their high-water mark (Stats.SendBlocked: back-pressure from a slow
+	// peer), summed over its sockets, across restarts.
+	Blocked time.Duration
 	// Held is how many messages the instance was holding when it went
 	// down, summed over its failures (a failed, panicked or killed body;
 	// not a stop or a finish), as far as topo can know: for a node that

@@ -1,7 +1,12 @@
 package runtime
 
 import (
+	"sort"
+	"strings"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/topo-zmq/topo/runtime/socket"
 )
@@ -19,6 +24,12 @@ type collector struct {
 	sent, recv, bytesSent, bytesRecv, dropped   *prometheus.Desc
 	peers, subscribers, connects, disconnects   *prometheus.Desc
 	handshakeFailures, expected, held, approxMe *prometheus.Desc
+	blocked, edgeMsgs, edgeQueued               *prometheus.Desc
+
+	nodeL, stateL, sockL, reasonL []string // label names
+
+	mu    sync.Mutex
+	cache map[string][]*dto.LabelPair // pairs
 }
 
 // Collector returns a prometheus.Collector of the run's series, read
@@ -38,6 +49,9 @@ func (r *Runtime) Collector() prometheus.Collector {
 		nodeL = append(nodeL, "host")
 		sockL = append(sockL, "host")
 	}
+	c.nodeL, c.sockL = nodeL, sockL
+	c.stateL = append(append([]string(nil), nodeL...), "state")
+	c.reasonL = append(append([]string(nil), sockL...), "reason")
 	d := func(name, help string, labels []string, extra ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, append(append([]string(nil), labels...), extra...), nil)
 	}
@@ -57,13 +71,16 @@ func (r *Runtime) Collector() prometheus.Collector {
 	c.connects = d("topo_socket_connects_total", "Handshakes completed, across restarts.", sockL)
 	c.disconnects = d("topo_socket_disconnects_total", "Connections lost or closed after their handshake, across restarts.", sockL)
 	c.handshakeFailures = d("topo_socket_handshake_failures_total", "Connections whose ZMTP handshake failed, across restarts.", sockL)
+	c.blocked = d("topo_socket_send_blocked_seconds_total", "Time Send waited with every peer at its high-water mark (back-pressure), across restarts.", sockL)
+	c.edgeMsgs = d("topo_edge_messages_total", "Messages a socket queued towards a peer socket, by the sockets' names (node.socket); a peer outside the topology is \"external\".", []string{"from", "to"})
+	c.edgeQueued = d("topo_edge_queued_messages", "Messages waiting on the edge now: in the sender's queue towards the peer and the receiver's queue for Recv.", []string{"from", "to"})
 	return c
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.restarts, c.state, c.held, c.approxMe,
 		c.sent, c.recv, c.bytesSent, c.bytesRecv, c.dropped, c.peers, c.subscribers,
-		c.expected, c.connects, c.disconnects, c.handshakeFailures} {
+		c.expected, c.connects, c.disconnects, c.handshakeFailures, c.blocked, c.edgeMsgs, c.edgeQueued} {
 		ch <- d
 	}
 }
@@ -91,53 +108,187 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	socks := c.r.Sockets()
-	for _, st := range c.r.Status() {
-		nl := []string{st.Name, st.Kind}
+	edges := edgeSeries(socks)
+	status := c.r.Status()
+	n := len(edges) * 2
+	for _, st := range status {
+		n += 4 + len(states) + 14*len(socks[st.Name])
+	}
+	// One allocation for every sample of the scrape; their label pairs
+	// are made once per run (pairs) and shared by every scrape.
+	buf := make([]sample, 0, n)
+	emit := func(d *prometheus.Desc, counter bool, v float64, l []*dto.LabelPair) {
+		buf = append(buf, sample{desc: d, counter: counter, v: v, labels: l})
+		ch <- &buf[len(buf)-1]
+	}
+	for _, st := range status {
+		nv := []string{st.Name, st.Kind}
 		if c.hosts {
-			nl = append(nl, hosts[st.Name])
+			nv = append(nv, hosts[st.Name])
 		}
-		g := func(d *prometheus.Desc, v float64, extra ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(nl, extra...)...)
-		}
+		nl := c.pairs(c.nodeL, nv)
 		up := 0.0
 		if st.State == StateRunning {
 			up = 1
 		}
-		g(c.up, up)
-		ch <- prometheus.MustNewConstMetric(c.restarts, prometheus.CounterValue, float64(st.Restarts), nl...)
-		ch <- prometheus.MustNewConstMetric(c.held, prometheus.CounterValue, float64(st.Held), nl...)
-		g(c.approxMe, b2f(st.Approx))
+		emit(c.up, false, up, nl)
+		emit(c.restarts, true, float64(st.Restarts), nl)
+		emit(c.held, true, float64(st.Held), nl)
+		emit(c.approxMe, false, b2f(st.Approx), nl)
 		for _, s := range states {
-			g(c.state, b2f(st.State == s), string(s))
+			emit(c.state, false, b2f(st.State == s), c.pairs(c.stateL, append(nv, string(s))))
 		}
 		for _, s := range socks[st.Name] {
-			sl := []string{st.Name, st.Kind, s.Name, string(s.Type)}
+			sv := []string{st.Name, st.Kind, s.Name, string(s.Type)}
 			if c.hosts {
-				sl = append(sl, hosts[st.Name])
+				sv = append(sv, hosts[st.Name])
 			}
-			ctr := func(d *prometheus.Desc, v uint64, extra ...string) {
-				ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append(sl, extra...)...)
-			}
-			gauge := func(d *prometheus.Desc, v int) {
-				ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), sl...)
-			}
+			sl := c.pairs(c.sockL, sv)
 			ss := s.Stats
-			ctr(c.sent, ss.MsgsOut)
-			ctr(c.recv, ss.MsgsIn)
-			ctr(c.bytesSent, ss.BytesOut)
-			ctr(c.bytesRecv, ss.BytesIn)
-			ctr(c.dropped, ss.Dropped, dropReason(s.Type))
+			emit(c.sent, true, float64(ss.MsgsOut), sl)
+			emit(c.recv, true, float64(ss.MsgsIn), sl)
+			emit(c.bytesSent, true, float64(ss.BytesOut), sl)
+			emit(c.bytesRecv, true, float64(ss.BytesIn), sl)
+			emit(c.dropped, true, float64(ss.Dropped), c.pairs(c.reasonL, append(sv, dropReason(s.Type))))
 			if s.Type == socket.PUB || s.Type == socket.XPUB {
-				ctr(c.dropped, ss.SubLimited, "subscription_limit")
+				emit(c.dropped, true, float64(ss.SubLimited), c.pairs(c.reasonL, append(sv, "subscription_limit")))
 			}
-			gauge(c.peers, ss.Peers)
-			gauge(c.subscribers, ss.Subscribers)
-			gauge(c.expected, s.Expect)
-			ctr(c.connects, ss.Connects)
-			ctr(c.disconnects, ss.Disconnects)
-			ctr(c.handshakeFailures, ss.HandshakeFailures)
+			emit(c.peers, false, float64(ss.Peers), sl)
+			emit(c.subscribers, false, float64(ss.Subscribers), sl)
+			emit(c.expected, false, float64(s.Expect), sl)
+			emit(c.connects, true, float64(ss.Connects), sl)
+			emit(c.disconnects, true, float64(ss.Disconnects), sl)
+			emit(c.handshakeFailures, true, float64(ss.HandshakeFailures), sl)
+			emit(c.blocked, true, ss.SendBlocked.Seconds(), sl)
 		}
 	}
+	for _, e := range edges {
+		el := c.pairs(edgeL, []string{e.from, e.to})
+		if e.msgs {
+			emit(c.edgeMsgs, true, float64(e.sent), el)
+		}
+		emit(c.edgeQueued, false, float64(e.queued), el)
+	}
+}
+
+var edgeL = []string{"from", "to"}
+
+// pairs returns the label pairs names=values, sorted by name as the
+// registry wants them, made on first use and kept for the run: the
+// nodes, sockets and edges of a run are fixed, so every scrape after the
+// first allocates no label. Safe for concurrent scrapes.
+func (c *collector) pairs(names, values []string) []*dto.LabelPair {
+	var key strings.Builder
+	key.WriteByte(byte(len(values)))
+	key.WriteString(names[len(names)-1]) // with the count, tells the label sets apart
+	for _, v := range values {
+		key.WriteByte(0xff)
+		key.WriteString(v)
+	}
+	k := key.String()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.cache[k]; ok {
+		return p
+	}
+	// Copies: the callers reuse their slices.
+	names, values = append([]string(nil), names...), append([]string(nil), values...)
+	p := make([]*dto.LabelPair, len(names))
+	for i := range names {
+		p[i] = &dto.LabelPair{Name: &names[i], Value: &values[i]}
+	}
+	sort.Slice(p, func(i, j int) bool { return *p[i].Name < *p[j].Name })
+	if c.cache == nil {
+		c.cache = map[string][]*dto.LabelPair{}
+	}
+	c.cache[k] = p
+	return p
+}
+
+// sample is one series' value at a scrape: a prometheus.Metric that
+// writes label pairs made once (collector.pairs).
+type sample struct {
+	desc    *prometheus.Desc
+	counter bool
+	v       float64
+	labels  []*dto.LabelPair
+}
+
+func (s *sample) Desc() *prometheus.Desc { return s.desc }
+
+func (s *sample) Write(m *dto.Metric) error {
+	m.Label = s.labels
+	if s.counter {
+		m.Counter = &dto.Counter{Value: &s.v}
+	} else {
+		m.Gauge = &dto.Gauge{Value: &s.v}
+	}
+	return nil
+}
+
+// edgeSample is one edge's series: from and to are socket names
+// ("node.socket") or "external".
+type edgeSample struct {
+	from, to string
+	msgs     bool // some socket counts its messages
+	sent     uint64
+	queued   int
+}
+
+// External is the from or to of an edge whose peer is outside the
+// topology (topo_edge_messages_total): a libzmq peer, another run, any
+// address. One value whoever connects, so the series stay bounded.
+const External = "external"
+
+// edgeSeries folds the sockets' Stats.Edges into one sample per directed
+// edge. An edge inside the topology is counted by its sender (what it
+// routed to the peer) and queued on both sides (the sender's queue towards
+// the peer, the receiver's queue for Recv); an edge from outside is
+// counted by its receiver.
+func edgeSeries(socks map[string][]SocketStatus) []edgeSample {
+	var out []edgeSample
+	idx := map[[2]string]int{}
+	at := func(from, to string) *edgeSample {
+		k := [2]string{from, to}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, edgeSample{from: from, to: to})
+		}
+		return &out[i]
+	}
+	names := make([]string, 0, len(socks))
+	for n := range socks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, node := range names {
+		for _, s := range socks[node] {
+			self := node + "." + s.Name
+			for _, e := range s.Stats.Edges {
+				peer := e.Peer
+				if e.External {
+					peer = External
+				}
+				if s.Type.CanSend() {
+					o := at(self, peer)
+					o.msgs = true
+					o.sent += e.Sent
+					o.queued += e.QueuedOut
+				}
+				if s.Type.CanRecv() {
+					i := at(peer, self)
+					if e.External {
+						i.msgs = true
+						i.sent += e.Received
+					}
+					i.queued += e.QueuedIn
+				}
+			}
+		}
+	}
+	return out
 }
 
 func b2f(b bool) float64 {

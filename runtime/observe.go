@@ -144,6 +144,7 @@ func (r *Runtime) observe() (func(), error) {
 		r.mu.Lock()
 		r.live = false
 		r.mu.Unlock()
+		r.closeTaps()
 		if c != nil {
 			r.opts.Registerer.Unregister(c)
 		}
@@ -175,4 +176,29 @@ func addCounters(a *socket.Stats, b socket.Stats) {
 	a.HandshakeFailures += b.HandshakeFailures
 	a.Subscribes += b.Subscribes
 	a.SubLimited += b.SubLimited
+	a.SendBlocked += b.SendBlocked
+	if len(b.Edges) > 0 {
+		a.Edges = addEdges(a.Edges, b.Edges)
+	}
+}
+
+// addEdges returns a's edges with b's counters added (a new slice: a may
+// be shared). Queue depths are a's: b's actor is gone.
+func addEdges(a, b []socket.EdgeStats) []socket.EdgeStats {
+	out := append([]socket.EdgeStats(nil), a...)
+	for _, e := range b {
+		found := false
+		for i := range out {
+			if out[i].Peer == e.Peer && out[i].External == e.External {
+				out[i].Sent += e.Sent
+				out[i].Received += e.Received
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, socket.EdgeStats{Peer: e.Peer, External: e.External, Sent: e.Sent, Received: e.Received})
+		}
+	}
+	return out
 }

@@ -45,7 +45,9 @@ func crashOnceKind() *plugins.Kind {
 	}
 }
 
-func processKinds() []*plugins.Kind { return append(builtin.Kinds(), crashOnceKind(), hoardKind()) }
+func processKinds() []*plugins.Kind {
+	return append(builtin.Kinds(), crashOnceKind(), hoardKind(), slowKind())
+}
 
 func processRegistry(t *testing.T) *plugins.Registry {
 	var reg plugins.Registry

@@ -99,6 +99,8 @@ type node struct {
 	lastOut  uint64
 	baseDrop uint64 // Stats.Dropped of closed actors
 	lastDrop uint64
+	baseBlk  time.Duration // Stats.SendBlocked of closed actors
+	lastBlk  time.Duration
 	rateIn   float64
 	rateOut  float64
 	held     uint64 // messages its failed actors held when they went down
@@ -108,6 +110,7 @@ type node struct {
 	// of the live one at the last poll; readied once EventReady was seen.
 	sockBase, sockLast map[string]socket.Stats
 	readied            bool
+	taps               map[string]*tapHub // by socket name; Tap
 }
 
 // Status returns a snapshot of every instance, in topology order.
@@ -127,7 +130,7 @@ func (r *Runtime) Status() []NodeStatus {
 			State: n.state, Restarts: n.restarts,
 			MsgsIn: n.baseIn + n.lastIn, MsgsOut: n.baseOut + n.lastOut,
 			RateIn: rateIn, RateOut: rateOut, Held: n.held, Approx: n.approx, Err: n.err,
-			Dropped: n.baseDrop + n.lastDrop,
+			Dropped: n.baseDrop + n.lastDrop, Blocked: n.baseBlk + n.lastBlk,
 		})
 		n.mu.Unlock()
 	}
@@ -320,6 +323,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		bound[n.inst.Name] = b
 		n.mu.Lock()
 		n.actor = a
+		n.installTapsLocked(a)
 		n.mu.Unlock()
 	}
 	// Phase 2: resolve references to actual endpoints, connect.

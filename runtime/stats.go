@@ -35,19 +35,19 @@ func (r *Runtime) pollOnce(nodes []*node, elapsed time.Duration) {
 	for _, n := range nodes {
 		n.logs.tick()
 		n.mu.Lock()
-		in, out, drop := n.lastIn, n.lastOut, n.lastDrop
+		in, out, drop, blk := n.lastIn, n.lastOut, n.lastDrop, n.lastBlk
 		if n.actor != nil {
 			st := n.actor.Stats()
 			n.sockLast = st
 			in, out = sumStats(st)
-			drop = sumDropped(st)
+			drop, blk = sumDropped(st), sumBlocked(st)
 		}
 		if elapsed > 0 {
 			secs := elapsed.Seconds()
 			n.rateIn = float64(sub(in, n.lastIn)) / secs
 			n.rateOut = float64(sub(out, n.lastOut)) / secs
 		}
-		n.lastIn, n.lastOut, n.lastDrop = in, out, drop
+		n.lastIn, n.lastOut, n.lastDrop, n.lastBlk = in, out, drop, blk
 		n.mu.Unlock()
 	}
 }
@@ -72,6 +72,13 @@ func sumDropped(m map[string]socket.Stats) (n uint64) {
 		n += s.Dropped
 	}
 	return n
+}
+
+func sumBlocked(m map[string]socket.Stats) (d time.Duration) {
+	for _, s := range m {
+		d += s.SendBlocked
+	}
+	return d
 }
 
 // waiting lists the sockets of a that are still short of their expected peers.

@@ -205,6 +205,7 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 				a = na
 				n.mu.Lock()
 				n.actor = a
+				n.installTapsLocked(a)
 				n.mu.Unlock()
 				err = nodeErr(n.inst.Name, "connect", a.Connect(ctx, n.connect))
 			}
@@ -450,7 +451,8 @@ func (s *supervisor) retire(n *node, a plugins.Actor, failed bool) {
 	n.baseIn += in
 	n.baseOut += out
 	n.baseDrop += sumDropped(st)
-	n.lastIn, n.lastOut, n.lastDrop = 0, 0, 0
+	n.baseBlk += sumBlocked(st)
+	n.lastIn, n.lastOut, n.lastDrop, n.lastBlk = 0, 0, 0, 0
 	n.sockBase, n.sockLast = addSocketStats(n.sockBase, st), nil
 	n.actor = nil
 	if failed && passesOn(n.spec) && in > out {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -60,6 +61,7 @@ type totals struct {
 	notRunning                    []string // neither running nor finished
 	rateIn, rateOut               float64
 	dropped                       uint64
+	blocked                       time.Duration
 }
 
 func sumUp(st []runtime.NodeStatus) totals {
@@ -77,6 +79,7 @@ func sumUp(st []runtime.NodeStatus) totals {
 		}
 		t.restarts += s.Restarts
 		t.dropped += s.Dropped
+		t.blocked += s.Blocked
 	}
 	return t
 }
@@ -93,7 +96,7 @@ func logStatus(l *slog.Logger, st []runtime.NodeStatus) {
 	}
 	attrs := []any{
 		"up", t.up, "instances", t.instances, "finished", t.done, "restarts", t.restarts,
-		"dropped", t.dropped, "in_per_s", round1(t.rateIn), "out_per_s", round1(t.rateOut),
+		"dropped", t.dropped, "blocked_seconds", round1(t.blocked.Seconds()), "in_per_s", round1(t.rateIn), "out_per_s", round1(t.rateOut),
 	}
 	if len(t.notRunning) > 0 {
 		attrs = append(attrs, "not_running", t.notRunning)
@@ -105,6 +108,24 @@ func logStatus(l *slog.Logger, st []runtime.NodeStatus) {
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// humanDuration is a short duration: "0s", "340ms", "1.2s", "3m05s".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Millisecond:
+		return "<1ms"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	default:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+}
 
 func humanRate(r float64) string {
 	switch {
@@ -126,6 +147,8 @@ type summaryNode struct {
 	MsgsIn   uint64 `json:"msgs_in"`
 	MsgsOut  uint64 `json:"msgs_out"`
 	Dropped  uint64 `json:"dropped"`
+	// Blocked: seconds its sockets' Send waited at the high-water mark.
+	Blocked float64 `json:"blocked_seconds"`
 	// Held: messages the instance held when it went down, over restarts.
 	Held uint64 `json:"held"`
 	// Approx: the counts are lower bounds (a process node was killed).
@@ -140,7 +163,7 @@ func writeSummary(w io.Writer, l *slog.Logger, asJSON bool, st []runtime.NodeSta
 		var t struct{ in, out, dropped, held uint64 }
 		for _, s := range st {
 			sn := summaryNode{Name: s.Name, Kind: s.Kind, State: string(s.State), Restarts: s.Restarts,
-				MsgsIn: s.MsgsIn, MsgsOut: s.MsgsOut, Dropped: s.Dropped, Held: s.Held, Approx: s.Approx}
+				MsgsIn: s.MsgsIn, MsgsOut: s.MsgsOut, Dropped: s.Dropped, Blocked: round3(s.Blocked.Seconds()), Held: s.Held, Approx: s.Approx}
 			if s.Err != nil {
 				sn.Err = s.Err.Error()
 			}
@@ -149,22 +172,24 @@ func writeSummary(w io.Writer, l *slog.Logger, asJSON bool, st []runtime.NodeSta
 		}
 		sum := sumUp(st)
 		l.Info("summary", "instances", len(st), "finished", sum.done, "restarts", sum.restarts,
-			"msgs_in", t.in, "msgs_out", t.out, "dropped", t.dropped, "held", t.held, "nodes", nodes)
+			"msgs_in", t.in, "msgs_out", t.out, "dropped", t.dropped, "blocked_seconds", round3(sum.blocked.Seconds()), "held", t.held, "nodes", nodes)
 		return
 	}
 	writeSummaryText(w, st, color)
 }
 
 // writeSummaryText prints one line per instance: state, restarts,
-// messages (DROPPED and HELD when any instance has some), then a note per
+// messages (DROPPED, BLOCKED (time Send waited at the high-water mark)
+// and HELD when any instance has some), then a note per
 // restarted instance. A count after "≥" is a lower bound: the instance ran
 // in a process that was killed.
 func writeSummaryText(w io.Writer, st []runtime.NodeStatus, color bool) {
 	width := len("NODE")
-	var drops, held, approx bool
+	var drops, blocked, held, approx bool
 	for _, s := range st {
 		width = max(width, len(s.Name))
 		drops = drops || s.Dropped > 0
+		blocked = blocked || s.Blocked > 0
 		held = held || s.Held > 0
 		approx = approx || s.Approx
 	}
@@ -172,6 +197,9 @@ func writeSummaryText(w io.Writer, st []runtime.NodeStatus, color bool) {
 	fmt.Fprintf(&b, "\n%-*s  %-10s  %8s  %10s  %10s", width, "NODE", "STATE", "RESTARTS", "MSGS IN", "MSGS OUT")
 	if drops {
 		fmt.Fprintf(&b, "  %10s", "DROPPED")
+	}
+	if blocked {
+		fmt.Fprintf(&b, "  %10s", "BLOCKED")
 	}
 	if held {
 		fmt.Fprintf(&b, "  %10s", "HELD")
@@ -194,6 +222,9 @@ func writeSummaryText(w io.Writer, st []runtime.NodeStatus, color bool) {
 		fmt.Fprintf(&b, "%-*s  %s  %8d  %10s  %10s", width, s.Name, state, s.Restarts, count(s.MsgsIn), count(s.MsgsOut))
 		if drops {
 			fmt.Fprintf(&b, "  %10d", s.Dropped)
+		}
+		if blocked {
+			fmt.Fprintf(&b, "  %10s", humanDuration(s.Blocked))
 		}
 		if held {
 			fmt.Fprintf(&b, "  %10s", count(s.Held))
@@ -304,10 +335,12 @@ func (l *viewLines) Write(b []byte) (int, error) {
 // statusLine sums a snapshot up in at most width-1 columns: the totals
 // first (instances up, finished ("done"), neither running nor finished
 // ("down"), restarts, messages per second received and sent, messages
-// dropped), then the nodes down with their state, then the busiest
-// nodes' rates as far as they fit, and how many more there are:
+// dropped, and the time Send waited at a high-water mark when there was
+// some), then the nodes down with their state, then the busiest nodes'
+// rates, each with its drops and blocked time when it has some, as far
+// as they fit, and how many more there are:
 //
-//	10/12 up, 1 done, 1 down, 1 restart, in 82k/s, out 173k/s, 9 dropped | worker[3] restarting …+10
+//	10/12 up, 1 done, 1 down, 1 restart, in 82k/s, out 173k/s, 9 dropped, blocked 1.2s | worker[3] restarting, source 91k/s (7 dropped, blocked 1.2s) …+9
 func statusLine(st []runtime.NodeStatus, width int) string {
 	t := sumUp(st)
 	head := fmt.Sprintf("%d/%d up", t.up, t.instances)
@@ -318,6 +351,9 @@ func statusLine(st []runtime.NodeStatus, width int) string {
 		head += fmt.Sprintf(", %d down", n)
 	}
 	head += fmt.Sprintf(", %d restart%s, in %s/s, out %s/s, %d dropped", t.restarts, plural(t.restarts), humanRate(t.rateIn), humanRate(t.rateOut), t.dropped)
+	if t.blocked > 0 {
+		head += ", blocked " + humanDuration(t.blocked)
+	}
 	var parts []string
 	parts = append(parts, t.notRunning...)
 	busy := make([]runtime.NodeStatus, 0, len(st))
@@ -328,7 +364,18 @@ func statusLine(st []runtime.NodeStatus, width int) string {
 	}
 	sort.SliceStable(busy, func(i, j int) bool { return busy[i].RateIn+busy[i].RateOut > busy[j].RateIn+busy[j].RateOut })
 	for _, s := range busy {
-		parts = append(parts, fmt.Sprintf("%s %s/s", s.Name, humanRate(s.RateIn+s.RateOut)))
+		p := fmt.Sprintf("%s %s/s", s.Name, humanRate(s.RateIn+s.RateOut))
+		var extra []string
+		if s.Dropped > 0 {
+			extra = append(extra, fmt.Sprintf("%d dropped", s.Dropped))
+		}
+		if s.Blocked > 0 {
+			extra = append(extra, "blocked "+humanDuration(s.Blocked))
+		}
+		if len(extra) > 0 {
+			p += " (" + strings.Join(extra, ", ") + ")"
+		}
+		parts = append(parts, p)
 	}
 	limit := width - 1
 	line := head

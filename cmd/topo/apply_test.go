@@ -175,6 +175,49 @@ worker[1] restarted 2 times; it held at least 65 messages when it went down (los
 	}
 }
 
+// TestStatusLineDropsAndBlocked: the totals say how long Send waited at
+// a high-water mark, and each busy node its drops and blocked time.
+func TestStatusLineDropsAndBlocked(t *testing.T) {
+	st := []runtime.NodeStatus{
+		{Name: "gen", State: runtime.StateRunning, RateOut: 91000, Blocked: 1200 * time.Millisecond},
+		{Name: "pub", State: runtime.StateRunning, RateOut: 50000, Dropped: 7},
+		{Name: "sink", State: runtime.StateRunning, RateIn: 40000},
+	}
+	want := "3/3 up, 0 restarts, in 40k/s, out 141k/s, 7 dropped, blocked 1.2s | gen 91k/s (blocked 1.2s), pub 50k/s (7 dropped), sink 40k/s"
+	if got := statusLine(st, 200); got != want {
+		t.Errorf("status line\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestSummaryBlocked: a BLOCKED column (time Send waited at the
+// high-water mark) appears when a node has some, and the JSON summary
+// has it in seconds.
+func TestSummaryBlocked(t *testing.T) {
+	st := []runtime.NodeStatus{
+		{Name: "gen", Kind: "generate", State: runtime.StateFinished, MsgsOut: 64, Blocked: 1234 * time.Millisecond},
+		{Name: "slow", Kind: "count", State: runtime.StateStopped, MsgsIn: 64},
+	}
+	var text strings.Builder
+	writeSummary(&text, nil, false, st, false)
+	want := `
+NODE  STATE       RESTARTS     MSGS IN    MSGS OUT     BLOCKED
+gen   finished           0           0          64        1.2s
+slow  stopped            0          64           0          0s
+`
+	if text.String() != want {
+		t.Errorf("text summary\n got:%s\nwant:%s", text.String(), want)
+	}
+	var js strings.Builder
+	writeSummary(nil, slog.New(slog.NewJSONHandler(&js, nil)), true, st, false)
+	recs := jsonLines(t, js.String())
+	if len(recs) != 1 || recs[0]["blocked_seconds"] != json.Number("1.234") {
+		t.Fatalf("JSON summary %v", recs)
+	}
+	if g := recs[0]["nodes"].([]any)[0].(map[string]any); g["blocked_seconds"] != json.Number("1.234") {
+		t.Errorf("gen in the JSON summary: %v", g)
+	}
+}
+
 func TestApplyInvalidFile(t *testing.T) {
 	p := writeHCL(t, `node "x" {
   type = "hello-clint"

@@ -26,11 +26,17 @@ const applyHelp = `Usage: topo apply [options] FILE
   instance name: "worker[2] | ...". The runtime's log goes to stderr.
   Each stream is checked on its own: when stderr (or else stdout) is a
   terminal, a live status line there sums up the run (nodes up, finished
-  and not running, restarts, messages per second in and out, drops) before
-  it lists the busiest nodes, and the log shows warnings and errors only;
-  otherwise the log has every info line, with a status line every 5s. A
-  summary per node ends the run (stderr): state, restarts, messages, and
-  which nodes were restarted and how many messages they held.
+  and not running, restarts, messages per second in and out, drops, time
+  sends waited at a high-water mark) before it lists the busiest nodes
+  with their drops and blocked time, and the log shows warnings and
+  errors only; otherwise the log has every info line, with a status line
+  every 5s. A summary per node ends the run (stderr): state, restarts,
+  messages, drops and blocked time when there are some, and which nodes
+  were restarted and how many messages they held.
+
+  -http ADDRESS serves Prometheus /metrics, /healthz, /readyz and
+  /v1/status while the topology runs (topo top reads it); -http-tap adds
+  /v1/tap (topo tap reads it), which shows message contents.
 
   -log-format json makes stderr one JSON object per line and nothing
   else: diagnostics, log lines, status records with numeric rates, and a
@@ -53,6 +59,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "how long stopping the topology may take")
 	httpAddr := fs.String("http", "", "serve /metrics, /healthz, /readyz and /v1/status on this address while the topology runs (e.g. 127.0.0.1:9464; port 0 picks one, logged as \"http listening\"); off when empty")
+	httpTap := fs.Bool("http-tap", false, "with -http, also serve /v1/tap (for topo tap), which shows the contents of the messages flowing through a socket")
 	if err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -179,7 +186,11 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		return 130
 	}
 
-	hs, err := listenHTTP(*httpAddr, logger)
+	if *httpTap && *httpAddr == "" {
+		fail(errors.New("-http-tap needs -http ADDRESS"))
+		return 1
+	}
+	hs, err := listenHTTP(*httpAddr, *httpTap, logger)
 	if err != nil {
 		fail(fmt.Errorf("-http: %w", err))
 		return 1

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -21,7 +22,10 @@ import (
 const topHelp = `Usage: topo top [options]
 
   Shows a running topology live: every node's state, restarts, messages in
-  and out, rates and drops, read from /v1/status of a ` + "`topo apply -http`" + `.
+  and out, rates, drops, messages queued on its sockets and the time its
+  sends waited at a high-water mark (blocked), the bottleneck first, then
+  the edges with messages on them, read from /v1/status of a
+  ` + "`topo apply -http`" + `.
 
   On a terminal it redraws a table every interval; q or Ctrl-C exits.
   Without a terminal it writes one JSON snapshot (the /v1/status body) per
@@ -150,7 +154,10 @@ func fetchStatus(ctx context.Context, client *http.Client, url string) (observe.
 	return body, raw, nil
 }
 
-// topTable renders one screen of `topo top`, cut to width.
+// topTable renders one screen of `topo top`, cut to width: the nodes,
+// the bottleneck first (most messages queued on its sockets, then the
+// longest blocked, then the most drops; otherwise in topology order),
+// then the edges with messages on them.
 func topTable(addr string, st observe.StatusBody, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "topo top  %s  run %s  %s  (q quits)\n\n", addr, st.Run, st.Time.Local().Format("15:04:05"))
@@ -158,14 +165,57 @@ func topTable(addr string, st observe.StatusBody, width int) string {
 	for _, n := range st.Nodes {
 		w = max(w, len(n.Name))
 	}
-	fmt.Fprintf(&b, "%-*s  %-10s  %8s  %10s  %10s  %9s  %9s  %9s  %5s\n", w, "NODE", "STATE", "RESTARTS", "MSGS IN", "MSGS OUT", "IN/s", "OUT/s", "DROPPED", "PEERS")
-	for _, n := range st.Nodes {
+	queued := func(n observe.NodeStatus) int {
+		q := 0
+		for _, s := range n.Sockets {
+			for _, e := range s.Edges {
+				q += e.QueuedIn + e.QueuedOut
+			}
+		}
+		return q
+	}
+	nodes := append([]observe.NodeStatus(nil), st.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool {
+		a, b := nodes[i], nodes[j]
+		if qa, qb := queued(a), queued(b); qa != qb {
+			return qa > qb
+		}
+		if a.Blocked != b.Blocked {
+			return a.Blocked > b.Blocked
+		}
+		return a.Dropped > b.Dropped
+	})
+	fmt.Fprintf(&b, "%-*s  %-10s  %8s  %10s  %10s  %9s  %9s  %9s  %8s  %8s  %5s\n", w, "NODE", "STATE", "RESTARTS", "MSGS IN", "MSGS OUT", "IN/s", "OUT/s", "DROPPED", "QUEUED", "BLOCKED", "PEERS")
+	for _, n := range nodes {
 		peers := 0
 		for _, s := range n.Sockets {
 			peers += s.Peers
 		}
-		fmt.Fprintf(&b, "%-*s  %-10s  %8d  %10d  %10d  %9s  %9s  %9d  %5d\n", w, n.Name, n.State, n.Restarts, n.MsgsIn, n.MsgsOut,
-			humanRate(n.RateIn), humanRate(n.RateOut), n.Dropped, peers)
+		fmt.Fprintf(&b, "%-*s  %-10s  %8d  %10d  %10d  %9s  %9s  %9d  %8d  %8s  %5d\n", w, n.Name, n.State, n.Restarts, n.MsgsIn, n.MsgsOut,
+			humanRate(n.RateIn), humanRate(n.RateOut), n.Dropped, queued(n), humanDuration(time.Duration(n.Blocked*float64(time.Second))), peers)
+	}
+	var edges []string
+	for _, n := range st.Nodes {
+		for _, s := range n.Sockets {
+			for _, e := range s.Edges {
+				peer := e.Peer
+				if e.External {
+					peer = "external"
+				}
+				if e.Sent > 0 || e.QueuedOut > 0 {
+					edges = append(edges, fmt.Sprintf("%s.%s -> %s  %d sent, %d queued", n.Name, s.Name, peer, e.Sent, e.QueuedOut))
+				}
+				if e.External && (e.Received > 0 || e.QueuedIn > 0) || !e.External && e.QueuedIn > 0 {
+					edges = append(edges, fmt.Sprintf("%s -> %s.%s  %d received, %d queued for the node", peer, n.Name, s.Name, e.Received, e.QueuedIn))
+				}
+			}
+		}
+	}
+	if len(edges) > 0 {
+		b.WriteString("\nEDGES\n")
+		for _, e := range edges {
+			b.WriteString(e + "\n")
+		}
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	for i, l := range lines {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,14 +17,16 @@ import (
 // runtime exists, until stop.
 type httpServer struct {
 	ln   net.Listener
+	tap  bool                 // -http-tap: serve /v1/tap too
 	reg  *prometheus.Registry // a registry of its own, not the global one
 	log  *slog.Logger
 	stop context.CancelFunc
 	done chan struct{}
 }
 
-// listenHTTP listens on addr; "" means no server (nil, nil).
-func listenHTTP(addr string, log *slog.Logger) (*httpServer, error) {
+// listenHTTP listens on addr; "" means no server (nil, nil). tap adds
+// /v1/tap.
+func listenHTTP(addr string, tap bool, log *slog.Logger) (*httpServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -31,7 +34,10 @@ func listenHTTP(addr string, log *slog.Logger) (*httpServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpServer{ln: ln, reg: prometheus.NewRegistry(), log: log}, nil
+	if tap {
+		log.Warn("serving /v1/tap: anyone who can reach the address can read the messages flowing through the topology's sockets", "addr", ln.Addr().String())
+	}
+	return &httpServer{ln: ln, tap: tap, reg: prometheus.NewRegistry(), log: log}, nil
 }
 
 // registerer is what runtime.Options.Registerer gets (nil without -http).
@@ -51,7 +57,14 @@ func (h *httpServer) serve(rt *runtime.Runtime) {
 	h.stop, h.done = cancel, make(chan struct{})
 	go func() {
 		defer close(h.done)
-		if err := observe.Serve(ctx, h.ln, observe.Handler(rt, h.reg)); err != nil {
+		var hd http.Handler = observe.Handler(rt, h.reg)
+		if h.tap {
+			mux := http.NewServeMux()
+			mux.Handle("GET /v1/tap", observe.Tap(rt))
+			mux.Handle("/", hd)
+			hd = mux
+		}
+		if err := observe.Serve(ctx, h.ln, hd); err != nil {
 			h.log.Warn("http server", "err", err)
 		}
 	}()

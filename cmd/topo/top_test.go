@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/topo-zmq/topo/runtime/observe"
 )
 
 // applyHTTP starts `topo apply -http 127.0.0.1:0` on a topology that runs
@@ -50,14 +52,15 @@ node "sink" {
 }
 
 // startApplyHTTP starts `topo apply -http 127.0.0.1:0 -log-format json
-// file` and returns it with the address it logged it listens on.
-func startApplyHTTP(t *testing.T, bin, file string) (*exec.Cmd, string) {
+// [extra...] file` and returns it with the address it logged it listens on.
+func startApplyHTTP(t *testing.T, bin, file string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startTopo(t, bin, nil, pw, "apply", "-http", "127.0.0.1:0", "-log-format", "json", file)
+	args := append([]string{"apply", "-http", "127.0.0.1:0", "-log-format", "json"}, extra...)
+	cmd := startTopo(t, bin, nil, pw, append(args, file)...)
 	pw.Close()
 	addrCh := make(chan string, 1)
 	go func() {
@@ -151,5 +154,38 @@ func TestTopTmux(t *testing.T) {
 			s, _ := tm("capture-pane", "-p")
 			t.Fatalf("q did not exit topo top:\n%s", s)
 		}
+	}
+}
+
+// TestTopTableBottleneckFirst: the node with messages queued on its
+// sockets comes first, then the one blocked longest; the columns show
+// queue depth and blocked time, and the edges are listed.
+func TestTopTableBottleneckFirst(t *testing.T) {
+	st := observe.StatusBody{Run: "r", Nodes: []observe.NodeStatus{
+		{Name: "gen", State: "running", MsgsOut: 500, Blocked: 2.5, Sockets: []observe.SocketStatus{
+			{Name: "out", Type: "PUSH", Edges: []observe.Edge{{Peer: "slow.in", Sent: 500, QueuedOut: 0}}}}},
+		{Name: "idle", State: "running"},
+		{Name: "slow", State: "running", MsgsIn: 400, Sockets: []observe.SocketStatus{
+			{Name: "in", Type: "PULL", Edges: []observe.Edge{{Peer: "gen.out", Received: 500, QueuedIn: 100}, {External: true, Received: 7}}}}},
+	}}
+	out := topTable("127.0.0.1:1", st, 200)
+	lines := strings.Split(out, "\n")
+	var rows []string
+	for _, l := range lines[3:] {
+		if l == "" {
+			break
+		}
+		rows = append(rows, strings.Fields(l)[0])
+	}
+	if strings.Join(rows, " ") != "slow gen idle" {
+		t.Errorf("row order %v, want slow (queued) gen (blocked) idle\n%s", rows, out)
+	}
+	for _, want := range []string{"QUEUED   BLOCKED", "gen.out -> slow.in  500 sent, 0 queued", "gen.out -> slow.in  500 received, 100 queued for the node", "external -> slow.in  7 received", "2.5s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^slow\s+running\s+0\s+400\s+0\s+\S+\s+\S+\s+0\s+100\s+0s\s+0$`).MatchString(out) {
+		t.Errorf("slow's row:\n%s", out)
 	}
 }

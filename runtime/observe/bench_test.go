@@ -2,16 +2,21 @@ package observe_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/topo-zmq/topo/internal/benchpair"
+	"github.com/topo-zmq/topo/internal/lockedbuf"
 	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/observe"
 )
@@ -19,9 +24,16 @@ import (
 // BenchmarkScrape200 scrapes /metrics of a running 200-node topology (100
 // generate → count pairs over inproc, every node running): the issue's
 // target is under 50 ms a scrape.
-func BenchmarkScrape200(b *testing.B) {
+func BenchmarkScrape200(b *testing.B) { benchScrape(b, 100, "/metrics") }
+
+// BenchmarkScrapeGenCount is what BenchmarkHTTPOverhead's scraper does
+// once a second, /metrics and /v1/status of a generate → count run: its
+// CPU per scrape over a second is the share of one core -http costs.
+func BenchmarkScrapeGenCount(b *testing.B) { benchScrape(b, 1, "/metrics", "/v1/status") }
+
+func benchScrape(b *testing.B, pairs int, paths ...string) {
 	var src strings.Builder
-	for i := range 100 {
+	for i := range pairs {
 		s := strconv.Itoa(i)
 		src.WriteString(`node "gen` + s + `" {
   type = "generate"
@@ -61,14 +73,139 @@ node "sink` + s + `" {
 	}
 	b.ResetTimer()
 	size := 0
+	cpu0 := cpuTime()
 	for range b.N {
-		resp, err := http.Get(srv.URL + "/metrics")
-		if err != nil {
-			b.Fatal(err)
+		size = 0
+		for _, p := range paths {
+			resp, err := http.Get(srv.URL + p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			size += int(n)
 		}
-		n, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		size = int(n)
 	}
 	b.ReportMetric(float64(size), "bytes/scrape")
+	// CPU time of the process per scrape (the handler, the client, and the
+	// generators' 10 msgs/s each in the background): steadier than the
+	// wall time on a shared machine.
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/scrape")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkHTTPOverhead is the issue's throughput target: generate →
+// count (1M 16-byte messages) with what apply -http adds (the collector
+// on a registry, the endpoints served, /metrics and /v1/status fetched
+// every second as Prometheus and topo top would; no tap) against the same
+// run without, in alternating pairs (benchpair): median-ratio is with ÷
+// without, of count's steady msgs/s. The control rows pair the run
+// without -http with itself: how far from 1 the method strays on this
+// machine.
+func BenchmarkHTTPOverhead(b *testing.B) {
+	for _, c := range []struct {
+		ep      string
+		control bool
+	}{{"tcp://127.0.0.1:0", false}, {"inproc://overhead", false}, {"tcp://127.0.0.1:0", true}, {"inproc://overhead", true}} {
+		ep, name := c.ep, c.ep[:strings.Index(c.ep, ":")]
+		if c.control {
+			name += "-control"
+		}
+		b.Run(name, func(b *testing.B) {
+			// Each run's rate and CPU time per message, logged (-test.v) so
+			// batches can be pooled.
+			var with, without []string
+			run := func(h bool, log *[]string) func() float64 {
+				return func() float64 {
+					c0 := cpuTime()
+					r := genCount(b, ep, h)
+					*log = append(*log, fmt.Sprintf("%.0f/%.0f", r, float64((cpuTime()-c0).Nanoseconds())/1e6))
+					return r
+				}
+			}
+			benchpair.Run(b, run(!c.control, &with), run(false, &without))
+			b.Logf("pairs (msgs/s / cpu-ns per msg), with: %s", strings.Join(with, " "))
+			b.Logf("pairs (msgs/s / cpu-ns per msg), without: %s", strings.Join(without, " "))
+		})
+	}
+}
+
+var rateRe = regexp.MustCompile(`\((\d+) msgs/s\)`)
+
+// genCount runs generate → count once, with or without the -http
+// machinery, and returns count's steady rate.
+func genCount(b *testing.B, ep string, withHTTP bool) float64 {
+	const n = 1_000_000
+	src := `
+node "count" {
+  type   = "count"
+  expect = ` + itoa(n) + `
+  socket "in" {
+    type = "PULL"
+    bind = "` + ep + `"
+  }
+}
+node "generate" {
+  type     = "generate"
+  messages = ` + itoa(n) + `
+  size     = 16
+  socket "out" {
+    type    = "PUSH"
+    connect = node.count.in
+  }
+}
+`
+	var out lockedbuf.Buffer
+	opts := runtime.Options{Registry: registry(), Stdout: &out}
+	var reg *prometheus.Registry
+	if withHTTP {
+		reg = prometheus.NewRegistry()
+		opts.Registerer = reg
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := runtime.Load(ctx, "bench.hcl", []byte(src), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if withHTTP {
+		srv := httptest.NewServer(observe.Handler(rt, reg))
+		defer srv.Close()
+		scrapeCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				for _, path := range []string{"/metrics", "/v1/status"} {
+					if resp, err := http.Get(srv.URL + path); err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+				select {
+				case <-scrapeCtx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	if err := rt.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	m := rateRe.FindStringSubmatch(out.String())
+	if m == nil {
+		b.Fatalf("no rate in count's output: %q", out.String())
+	}
+	r, _ := strconv.ParseFloat(m[1], 64)
+	return r
 }

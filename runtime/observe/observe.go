@@ -74,20 +74,22 @@ type StatusBody struct {
 // NodeStatus is one node instance in StatusBody: runtime.NodeStatus
 // with its sockets, under the names of apply's JSON summary record.
 type NodeStatus struct {
-	Name     string         `json:"name"`
-	Kind     string         `json:"kind"`
-	Task     bool           `json:"task"`
-	State    string         `json:"state"`
-	Restarts int            `json:"restarts"`
-	MsgsIn   uint64         `json:"msgs_in"`
-	MsgsOut  uint64         `json:"msgs_out"`
-	RateIn   float64        `json:"rate_in"`
-	RateOut  float64        `json:"rate_out"`
-	Dropped  uint64         `json:"dropped"`
-	Held     uint64         `json:"held"`
-	Approx   bool           `json:"approx"`
-	Err      string         `json:"err,omitempty"`
-	Sockets  []SocketStatus `json:"sockets"`
+	Name     string  `json:"name"`
+	Kind     string  `json:"kind"`
+	Task     bool    `json:"task"`
+	State    string  `json:"state"`
+	Restarts int     `json:"restarts"`
+	MsgsIn   uint64  `json:"msgs_in"`
+	MsgsOut  uint64  `json:"msgs_out"`
+	RateIn   float64 `json:"rate_in"`
+	RateOut  float64 `json:"rate_out"`
+	Dropped  uint64  `json:"dropped"`
+	// Blocked: seconds its sockets' Send waited at the high-water mark.
+	Blocked float64        `json:"blocked_seconds"`
+	Held    uint64         `json:"held"`
+	Approx  bool           `json:"approx"`
+	Err     string         `json:"err,omitempty"`
+	Sockets []SocketStatus `json:"sockets"`
 }
 
 // SocketStatus is one socket in NodeStatus: runtime.SocketStatus.
@@ -106,7 +108,21 @@ type SocketStatus struct {
 	Connects          uint64 `json:"connects"`
 	Disconnects       uint64 `json:"disconnects"`
 	HandshakeFailures uint64 `json:"handshake_failures"`
-	Conns             []Conn `json:"conns"`
+	// SendBlocked: seconds Send waited at the high-water mark.
+	SendBlocked float64 `json:"send_blocked_seconds"`
+	Conns       []Conn  `json:"conns"`
+	Edges       []Edge  `json:"edges"`
+}
+
+// Edge is what a socket exchanged with one peer, or with every external
+// peer together: socket.EdgeStats.
+type Edge struct {
+	Peer      string `json:"peer,omitempty"` // the peer's "instance.socket"; empty when external
+	External  bool   `json:"external"`
+	Sent      uint64 `json:"sent"`
+	Received  uint64 `json:"received"`
+	QueuedOut int    `json:"queued_out"`
+	QueuedIn  int    `json:"queued_in"`
 }
 
 // Conn is one connection of a socket: socket.PeerInfo.
@@ -125,7 +141,7 @@ func Snapshot(r *runtime.Runtime) StatusBody {
 	for _, s := range st {
 		n := NodeStatus{Name: s.Name, Kind: s.Kind, Task: s.Task, State: string(s.State), Restarts: s.Restarts,
 			MsgsIn: s.MsgsIn, MsgsOut: s.MsgsOut, RateIn: s.RateIn, RateOut: s.RateOut,
-			Dropped: s.Dropped, Held: s.Held, Approx: s.Approx, Sockets: []SocketStatus{}}
+			Dropped: s.Dropped, Blocked: s.Blocked.Seconds(), Held: s.Held, Approx: s.Approx, Sockets: []SocketStatus{}}
 		if s.Err != nil {
 			n.Err = s.Err.Error()
 		}
@@ -142,9 +158,12 @@ func socketStatus(s runtime.SocketStatus) SocketStatus {
 	out := SocketStatus{Name: s.Name, Type: string(s.Type), Expect: s.Expect, Peers: st.Peers, Subscribers: st.Subscribers,
 		MsgsIn: st.MsgsIn, MsgsOut: st.MsgsOut, BytesIn: st.BytesIn, BytesOut: st.BytesOut,
 		Dropped: st.Dropped, SubLimited: st.SubLimited, Connects: st.Connects, Disconnects: st.Disconnects,
-		HandshakeFailures: st.HandshakeFailures, Conns: []Conn{}}
+		HandshakeFailures: st.HandshakeFailures, SendBlocked: st.SendBlocked.Seconds(), Conns: []Conn{}, Edges: []Edge{}}
 	for _, c := range st.Conns {
 		out.Conns = append(out.Conns, conn(c))
+	}
+	for _, e := range st.Edges {
+		out.Edges = append(out.Edges, Edge{Peer: e.Peer, External: e.External, Sent: e.Sent, Received: e.Received, QueuedOut: e.QueuedOut, QueuedIn: e.QueuedIn})
 	}
 	return out
 }

@@ -103,7 +103,7 @@ func metrics(t *testing.T, g prometheus.Gatherer) map[string]map[string]float64 
 				byName[l.GetName()] = l.GetValue()
 			}
 			var ls []string
-			for _, k := range []string{"node", "kind", "socket", "type", "state", "reason", "host"} {
+			for _, k := range []string{"node", "kind", "socket", "type", "state", "reason", "host", "from", "to"} {
 				if v, ok := byName[k]; ok {
 					ls = append(ls, k+"="+v)
 				}
@@ -180,20 +180,24 @@ finished:
 		t.Errorf("PUB at HWM 1 dropped nothing (sent %d): the test proves nothing about reason=hwm", gs.MsgsOut)
 	}
 	want := map[string]map[string]float64{
-		"topo_node_up":                         {"node=gen,kind=generate": 0, "node=sink,kind=count": 1},
-		"topo_node_restarts_total":             {"node=gen,kind=generate": 0, "node=sink,kind=count": 0},
-		"topo_node_state":                      {"node=gen,kind=generate,state=finished": 1, "node=gen,kind=generate,state=running": 0, "node=sink,kind=count,state=running": 1},
-		"topo_socket_messages_sent_total":      {gl: n, sl: 0},
-		"topo_socket_messages_received_total":  {gl: 0, sl: float64(ss.MsgsIn)},
-		"topo_socket_bytes_sent_total":         {gl: n * 64},
-		"topo_socket_bytes_received_total":     {sl: float64(ss.MsgsIn) * 64},
-		"topo_socket_dropped_messages_total":   {gl + ",reason=hwm": float64(gs.Dropped), gl + ",reason=subscription_limit": 0, sl + ",reason=hwm": 0},
-		"topo_socket_peers":                    {sl: 0, gl: 0}, // gen finished: the connection is gone
-		"topo_socket_subscribers":              {gl: 0},        // gen finished: its socket is closed
-		"topo_socket_connects_total":           {gl: 1, sl: 1},
-		"topo_socket_disconnects_total":        {sl: 1}, // gen's socket closed when it finished
-		"topo_socket_handshake_failures_total": {gl: 0, sl: 0},
-		"topo_socket_expected_peers":           {gl: 1, sl: 1},
+		"topo_node_up":                           {"node=gen,kind=generate": 0, "node=sink,kind=count": 1},
+		"topo_node_restarts_total":               {"node=gen,kind=generate": 0, "node=sink,kind=count": 0},
+		"topo_node_state":                        {"node=gen,kind=generate,state=finished": 1, "node=gen,kind=generate,state=running": 0, "node=sink,kind=count,state=running": 1},
+		"topo_socket_messages_sent_total":        {gl: n, sl: 0},
+		"topo_socket_messages_received_total":    {gl: 0, sl: float64(ss.MsgsIn)},
+		"topo_socket_bytes_sent_total":           {gl: n * 64},
+		"topo_socket_bytes_received_total":       {sl: float64(ss.MsgsIn) * 64},
+		"topo_socket_dropped_messages_total":     {gl + ",reason=hwm": float64(gs.Dropped), gl + ",reason=subscription_limit": 0, sl + ",reason=hwm": 0},
+		"topo_socket_peers":                      {sl: 0, gl: 0}, // gen finished: the connection is gone
+		"topo_socket_subscribers":                {gl: 0},        // gen finished: its socket is closed
+		"topo_socket_connects_total":             {gl: 1, sl: 1},
+		"topo_socket_disconnects_total":          {sl: 1}, // gen's socket closed when it finished
+		"topo_socket_handshake_failures_total":   {gl: 0, sl: 0},
+		"topo_socket_expected_peers":             {gl: 1, sl: 1},
+		"topo_socket_send_blocked_seconds_total": {gl: 0, sl: 0}, // a PUB drops, never waits
+		// What the PUB queued towards the sink (the rest it dropped), all drained.
+		"topo_edge_messages_total":  {"from=gen.out,to=sink.in": float64(ss.MsgsIn)},
+		"topo_edge_queued_messages": {"from=gen.out,to=sink.in": 0},
 	}
 	for name, series := range want {
 		for labels, v := range series {
@@ -235,6 +239,9 @@ finished:
 	if len(sb.Nodes) != 2 || sb.Nodes[1].Name != "sink" || sb.Nodes[1].Sockets[0].MsgsIn != ss.MsgsIn ||
 		len(sb.Nodes[1].Sockets[0].Conns) != 0 && sb.Nodes[1].Sockets[0].Conns[0].External {
 		t.Errorf("/v1/status: %s", body)
+	}
+	if e := sb.Nodes[1].Sockets[0].Edges; len(e) != 1 || e[0].Peer != "gen.out" || e[0].Received != ss.MsgsIn {
+		t.Errorf("/v1/status sink's edges: %+v, want gen.out with %d received", e, ss.MsgsIn)
 	}
 	if sb.Nodes[0].Sockets[0].Dropped != gs.Dropped || sb.Run != rt.RunID() {
 		t.Errorf("/v1/status gen: %+v", sb.Nodes[0])

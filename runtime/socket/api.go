@@ -237,9 +237,41 @@ type Stats struct {
 	// SubLimited counts peers a PUB or XPUB disconnected for subscribing
 	// past MaxSubs or MaxSubBytes.
 	SubLimited uint64
+	// SendBlocked is the time Send spent waiting because every peer was at
+	// its high-water mark (PUSH, DEALER, REQ, PAIR; a ROUTER with
+	// RouterMandatory): back-pressure. Time waiting with no pipe at all (a
+	// socket that has neither bound nor connected) is not counted. Only a
+	// Send that waits reads the clock.
+	SendBlocked time.Duration
 	// Conns names the peer of every connection past its handshake right
 	// now (len(Conns) == Peers), in no particular order.
 	Conns []PeerInfo
+	// Edges is what the socket exchanged with each peer, one entry per
+	// peer name its peers announced (Options.Name) and a single entry
+	// for every external peer together (PeerInfo.External), so its length
+	// is bounded by the run's sockets whoever connects. Counters include
+	// connections that have since gone; the queue depths are now's.
+	Edges []EdgeStats `json:",omitempty"`
+}
+
+// EdgeStats are what a socket exchanged with one peer, or with all of its
+// external peers (Stats.Edges). Subscriptions and other messages the
+// socket sends on its own are not counted; a PUB's drops are not sent.
+type EdgeStats struct {
+	// Peer is the name the peer announced (X-Topo-Peer); empty when
+	// External.
+	Peer     string `json:",omitempty"`
+	External bool   `json:",omitempty"`
+	// Sent counts messages queued (or written) towards the peer: the
+	// ones this socket's pattern routed to it (PUSH round-robin, PUB
+	// fan-out, ROUTER by identity, ...). Received counts messages from
+	// the peer queued for Recv (what a SUB's filter kept).
+	Sent, Received uint64
+	// QueuedOut is how many messages wait in the queue towards the peer
+	// (tcp and ipc; an inproc peer's queue is its QueuedIn); QueuedIn how
+	// many from it wait for Recv. Both count what the high-water mark is
+	// counted over: a batch the consumer has already taken is not in them.
+	QueuedOut, QueuedIn int
 }
 
 // Wired is what WaitPeers counts for a socket of type t: peer connections

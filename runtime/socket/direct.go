@@ -277,6 +277,7 @@ func (c *conn) readDirect() error {
 				return errKicked
 			}
 			c.s.st.directReads.Add(1)
+			c.p.directIn.Add(1)
 			return nil
 		}
 		if need > br.Size() {
@@ -327,6 +328,7 @@ func (c *conn) tryWrite(m Msg) bool {
 		signal(c.p.out.wake)
 	}
 	c.s.st.directWrites.Add(1)
+	c.p.directOut.Add(1)
 	return true
 }
 

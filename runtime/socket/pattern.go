@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 )
 
 // pattern is what a socket type does: one value per socket, chosen once by
@@ -147,6 +148,7 @@ func (b base) recvAny(ctx context.Context) (Msg, error) {
 type lb struct{ rr int }
 
 func (l *lb) send(s *Socket, ctx context.Context, m Msg) (*pipe, error) {
+	var blocked blockClock
 	for {
 		ps := *s.pipes.Load()
 		n := len(ps)
@@ -161,18 +163,44 @@ func (l *lb) send(s *Socket, ctx context.Context, m Msg) (*pipe, error) {
 				if l.rr >= n {
 					l.rr = 0
 				}
+				blocked.stop(s)
 				return p, nil
 			}
+		}
+		if n > 0 {
+			blocked.start()
 		}
 		s.flushOut() // about to block: make Stats exact meanwhile
 		s.sendSpin.poll(s.sendWoken)
 		select {
 		case <-s.sendWake:
 		case <-ctx.Done():
+			blocked.stop(s)
 			return nil, fmt.Errorf("socket %s: send: %w", s.typ, ctx.Err())
 		case <-s.closing:
+			blocked.stop(s)
 			return nil, ErrClosed
 		}
+	}
+}
+
+// blockClock times a Send that waits at the high-water mark
+// (Stats.SendBlocked): the zero value reads no clock, so a Send that does
+// not wait pays nothing.
+type blockClock struct{ t0 time.Time }
+
+// start notes the wait's start, once.
+func (b *blockClock) start() {
+	if b.t0.IsZero() {
+		b.t0 = time.Now()
+	}
+}
+
+// stop adds the wait, if any, to s's SendBlocked.
+func (b *blockClock) stop(s *Socket) {
+	if !b.t0.IsZero() {
+		s.st.sendBlocked.Add(int64(time.Since(b.t0)))
+		b.t0 = time.Time{}
 	}
 }
 

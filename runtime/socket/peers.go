@@ -82,6 +82,7 @@ func (s *Socket) detach(p *pipe, keep bool, cause error) {
 	if !keep && p.listed {
 		p.listed = false
 		s.removePipeLocked(p)
+		s.forgetPipeLocked(p)
 	}
 	if wasConnected {
 		s.peers--

@@ -26,6 +26,9 @@ type pipe struct {
 	subMu      sync.Mutex
 	subs       *subSet // PUB/XPUB: what the peer subscribed to; guarded by subMu
 	dead       atomic.Bool
+	// Messages written or read straight on the connection (direct.go),
+	// past the queues that count the others (Stats.Edges).
+	directOut, directIn atomic.Uint64
 
 	// guarded by s.mu
 	listed bool
@@ -44,6 +47,29 @@ func (p *pipe) infoLocked() PeerInfo {
 
 // external reports whether a peer that announced m is outside s's run.
 func (s *Socket) external(m peerMeta) bool { return s.opt.Run == "" || m.run != s.opt.Run }
+
+// edge reads what p exchanged with its peer: application messages queued
+// towards it (sent) and from it (recv), and the messages waiting in p's
+// own outbound and inbound queues. An inproc pipe has no outbound queue:
+// what it sent is what its peer's inbound queue took.
+func (p *pipe) edge() (sent, recv uint64, qOut, qIn int) {
+	if q := p.peer; q != nil {
+		sent, _ = q.inCounts()
+	} else if p.out != nil {
+		sent, qOut = p.out.counts()
+	}
+	sent += p.directOut.Load()
+	recv, qIn = p.inCounts()
+	return sent, recv + p.directIn.Load(), qOut, qIn
+}
+
+// inCounts is the pushed count and depth of p's inbound queue.
+func (p *pipe) inCounts() (uint64, int) {
+	if p.fast != nil {
+		return p.fast.counts()
+	}
+	return p.in.counts()
+}
 
 // peerEvent is an Event about p's connection, naming its peer.
 func (p *pipe) peerEvent(k EventKind, err error) Event {

@@ -37,6 +37,7 @@ type mq struct {
 	spaceW  []chan struct{} // producers to signal when space frees
 	active  bool            // inbound pipe queue: registered as readable with its socket
 	avail   atomic.Bool     // items is not empty or the queue is closed; read by spin
+	pushed  uint64          // messages pushed that were not forced (Stats.Edges)
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
 	local []item   // consumer-owned batch
@@ -68,6 +69,9 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 		return pushFull
 	}
 	q.items = append(q.items, it)
+	if !force {
+		q.pushed++
+	}
 	q.markAvail()
 	if q.waiting {
 		q.waiting = false
@@ -109,6 +113,9 @@ func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, a
 		return pushFull, false
 	}
 	q.items = append(q.items, it)
+	if !force {
+		q.pushed++
+	}
 	q.markAvail()
 	if !q.active {
 		q.active = true
@@ -138,6 +145,7 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 		return 0, false, false
 	}
 	q.items = append(q.items, its[:n]...)
+	q.pushed += uint64(n)
 	q.markAvail()
 	if !q.active {
 		q.active = true
@@ -145,6 +153,15 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 	}
 	q.mu.Unlock()
 	return n, activated, false
+}
+
+// counts returns the messages pushed unforced so far and how many wait
+// in the queue, not counting the batch the consumer has already taken
+// (what the high-water mark is counted over). Safe from any goroutine.
+func (q *mq) counts() (pushed uint64, depth int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed, len(q.items)
 }
 
 // deactivate marks an inbound queue unreadable if it is empty (consumer

@@ -26,7 +26,28 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 		return err
 	}
 	s.out.add(m, &s.msgsOut, &s.bytesOut)
+	if t := s.tap.Load(); t != nil {
+		(*t)(true, m)
+	}
 	return nil
+}
+
+// TapFunc sees a message the application sent on a socket (out) or
+// received from it (SetTap). It runs on the Send or Recv goroutine, so it
+// must not block, and it must neither keep nor modify m: copy what it
+// keeps.
+type TapFunc func(out bool, m Msg)
+
+// SetTap makes f see every message Send sends and Recv returns from now
+// on, as the application sees them (a ROUTER's with the routing id
+// frame, a REQ's without the envelope); nil removes it. With no tap set,
+// Send and Recv pay one atomic load each. Safe at any time.
+func (s *Socket) SetTap(f TapFunc) {
+	if f == nil {
+		s.tap.Store(nil)
+		return
+	}
+	s.tap.Store(&f)
 }
 func msgBytes(m Msg) uint64 {
 	var n int
@@ -105,6 +126,9 @@ func (s *Socket) recvErr(err error) error {
 
 func (s *Socket) counted(m Msg) Msg {
 	s.in.add(m, &s.msgsIn, &s.bytesIn)
+	if t := s.tap.Load(); t != nil {
+		(*t)(false, m)
+	}
 	return m
 }
 

@@ -235,6 +235,7 @@ type Socket struct {
 	// does not linger for peers of the run.
 	runStopping atomic.Bool
 	pipes       atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
+	tap         atomic.Pointer[TapFunc] // SetTap; nil (the usual case) costs one load per message
 	ready       *mq                     // tokens: pipes whose inbound queue became readable
 	sendWake    chan struct{}           // wakes a blocked Send: space freed or a pipe attached
 	closing     chan struct{}           // closed by Close
@@ -281,10 +282,12 @@ type Socket struct {
 	live    map[*conn]struct{}
 	bindSeq int
 	peers   int
+	gone    map[edgeKey]EdgeStats // Stats.Edges of pipes removed for good
 
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
 		subscribes, subLimited                   atomic.Uint64
+		sendBlocked                              atomic.Int64  // ns; Stats.SendBlocked
 		directReads, directWrites                atomic.Uint64 // direct.go; read by tests
 	}
 }
@@ -328,6 +331,7 @@ func (s *Socket) Stats() Stats {
 		HandshakeFailures: s.st.hsFailed.Load(),
 		Subscribes:        s.st.subscribes.Load(),
 		SubLimited:        s.st.subLimited.Load(),
+		SendBlocked:       time.Duration(s.st.sendBlocked.Load()),
 	}
 	s.mu.Lock()
 	// Under s.mu, as attach and detach change them: Peers, Connects and
@@ -343,8 +347,75 @@ func (s *Socket) Stats() Stats {
 			}
 		}
 	}
+	st.Edges = s.edgesLocked()
 	s.mu.Unlock()
 	return st
+}
+
+// edgeKey names a Stats.Edges entry.
+type edgeKey struct {
+	peer     string
+	external bool
+}
+
+// edgeOf is the Stats.Edges entry a peer that announced m counts under.
+func (s *Socket) edgeOf(m peerMeta) edgeKey {
+	if s.external(m) {
+		return edgeKey{external: true}
+	}
+	return edgeKey{peer: m.name}
+}
+
+// edgesLocked sums Stats.Edges up: the listed pipes that have had a peer
+// and the pipes gone for good. Caller holds s.mu.
+func (s *Socket) edgesLocked() []EdgeStats {
+	ps := *s.pipes.Load()
+	if len(ps) == 0 && len(s.gone) == 0 {
+		return nil
+	}
+	var out []EdgeStats
+	at := func(k edgeKey) *EdgeStats {
+		for i := range out {
+			if out[i].Peer == k.peer && out[i].External == k.external {
+				return &out[i]
+			}
+		}
+		out = append(out, EdgeStats{Peer: k.peer, External: k.external})
+		return &out[len(out)-1]
+	}
+	for k, g := range s.gone {
+		e := at(k)
+		e.Sent, e.Received = g.Sent, g.Received
+	}
+	for _, p := range ps {
+		if p.addr == "" {
+			continue // never had a peer: nobody to attribute to
+		}
+		e := at(s.edgeOf(p.meta))
+		sent, recv, qo, qi := p.edge()
+		e.Sent += sent
+		e.Received += recv
+		e.QueuedOut += qo
+		e.QueuedIn += qi
+	}
+	return out
+}
+
+// forgetPipeLocked keeps the counts of p, removed for good, for
+// Stats.Edges. Caller holds s.mu.
+func (s *Socket) forgetPipeLocked(p *pipe) {
+	if p.addr == "" {
+		return
+	}
+	key := s.edgeOf(p.meta)
+	if s.gone == nil {
+		s.gone = map[edgeKey]EdgeStats{}
+	}
+	sent, recv, _, _ := p.edge()
+	g := s.gone[key]
+	g.Sent += sent
+	g.Received += recv
+	s.gone[key] = g
 }
 
 func (s *Socket) subscribersLocked() int {

@@ -100,6 +100,17 @@ func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated
 	return pushOK, activated
 }
 
+// counts returns the messages pushed so far and how many wait that the
+// consumer has not seen, as mq.counts. Safe from any goroutine.
+func (q *spsc) counts() (pushed uint64, depth int) {
+	taken := q.taken.Load()
+	pushed = q.pushed.Load()
+	if pushed < taken {
+		return taken, 0
+	}
+	return pushed, int(pushed - taken)
+}
+
 // reloadRoom refreshes the producer's copy of taken (producer only): it is
 // read only when the copy says the queue is full, so the producer does not
 // fetch the consumer's cache line on every message.

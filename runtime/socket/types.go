@@ -201,8 +201,13 @@ func (t *router) send(ctx context.Context, m Msg) error {
 		s.drop(nil, "unroutable")
 		return nil
 	}
+	var blocked blockClock
 	for {
-		switch p.trySend(m[1:], s.sendWake) {
+		r := p.trySend(m[1:], s.sendWake)
+		if r != pushFull {
+			blocked.stop(s)
+		}
+		switch r {
 		case pushOK:
 			return nil
 		case pushClosed:
@@ -216,12 +221,15 @@ func (t *router) send(ctx context.Context, m Msg) error {
 			s.drop(p, "peer at high-water mark")
 			return nil
 		}
+		blocked.start()
 		s.flushOut() // about to block: make Stats exact meanwhile
 		select {
 		case <-s.sendWake:
 		case <-ctx.Done():
+			blocked.stop(s)
 			return fmt.Errorf("socket ROUTER: send: %w", ctx.Err())
 		case <-s.closing:
+			blocked.stop(s)
 			return ErrClosed
 		}
 	}

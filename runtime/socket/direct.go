@@ -272,7 +272,6 @@ func (c *conn) readDirect() error {
 			if c.s.enqueueIn(c.p, m, true, nil) == pushClosed {
 				return errKicked
 			}
-			c.s.st.directReads.Add(1)
 			return nil
 		}
 		if need > br.Size() {
@@ -318,7 +317,6 @@ func (c *conn) tryWrite(m Msg) bool {
 		c.pend = append(c.pend[:0], c.wbuf[max(c.wn, 0):]...)
 		signal(c.p.out.wake)
 	}
-	c.s.st.directWrites.Add(1)
 	return true
 }
 

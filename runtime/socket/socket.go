@@ -271,7 +271,6 @@ type Socket struct {
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
 		subscribes, subLimited                   atomic.Uint64
-		directReads, directWrites                atomic.Uint64 // direct.go; read by tests
 	}
 }
 

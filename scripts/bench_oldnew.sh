@@ -8,6 +8,7 @@
 # pair/single helpers, the same commands and sizes).
 #
 # Usage: REPS=10 scripts/bench_oldnew.sh ../old    # needs go; N, NLAT as in bench.sh
+#        ROWS="pushpull-16 pushpull-1024" REPS=60 scripts/bench_oldnew.sh ../old   # some rows
 #
 # Results: internal/bench/results/oldnew-TS.jsonl (raw, labels
 # "test=...;rep=...;impl=old|new") and oldnew-TS.md (per row: medians, and
@@ -19,6 +20,7 @@ ZB_SRC=${ZMQBENCH:-$ROOT/../shared/zmqbench}
 REPS=${REPS:-10}
 N=${N:-1000000}
 NLAT=${NLAT:-20000}
+ROWS=${ROWS:-"pushpull-16 pushpull-1024 pubsub-16-filter reqrep-16 inproc-pushpull-16"}
 TS=$(date +%Y%m%d-%H%M%S)
 OUTDIR=${OUTDIR:-$ROOT/internal/bench/results}
 mkdir -p "$OUTDIR"
@@ -34,7 +36,7 @@ from() { (cd "$1" && echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD 
 BUILT="old $(from "$OLD"), new $(from "$ROOT"), built $(date -u +%H:%M) UTC"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$OUT"
-echo "# writing $OUT (REPS=$REPS N=$N NLAT=$NLAT; $BUILT)"
+echo "# writing $OUT (REPS=$REPS N=$N NLAT=$NLAT ROWS=$ROWS; $BUILT)"
 row() { # row TEST REP: old and new, in the repetition's order
 	local order="old new"
 	[ $(($2 % 2)) = 0 ] && order="new old"
@@ -49,7 +51,7 @@ row() { # row TEST REP: old and new, in the repetition's order
 	done
 }
 for rep in $(seq 1 "$REPS"); do
-	for t in pushpull-16 pushpull-1024 pubsub-16-filter reqrep-16 inproc-pushpull-16; do
+	for t in $ROWS; do
 		row $t "$rep"
 	done
 done
@@ -60,7 +62,7 @@ MD=${OUT%.jsonl}.md
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r); $(go version)"
 	echo "- $BUILT"
 	echo "- load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "- REPS=$REPS N=$N NLAT=$NLAT; raw results: $(basename "$OUT")"
+	echo "- REPS=$REPS N=$N NLAT=$NLAT ROWS=\"$ROWS\"; raw results: $(basename "$OUT")"
 	echo
 	python3 "$ROOT/scripts/bench_summary.py" -oldnew "$OUT"
 } >"$MD"

@@ -125,7 +125,7 @@ def main(paths):
 def oldnew(paths):
     """Per row: old's and new's medians, and the median of the ratios
     new ÷ old within each repetition (old and new ran back to back)."""
-    rows = load(paths)
+    runs = [load([p]) for p in paths]  # repetitions pair within one file
     print("| row | metric | old (median) | new (median) | median new ÷ old (range) | pairs |")
     print("|---|---|---|---|---|---|")
     notes = []
@@ -133,13 +133,14 @@ def oldnew(paths):
         lat = test.startswith("reqrep")
         for key, metric in ([("p50_us", "p50 µs"), ("p99_us", "p99 µs")] if lat else [("msgs_per_s", "msgs/s")]):
             byrep = defaultdict(dict)
-            for impl in ("old", "new"):
-                for d in rows.get((test, impl), []):
-                    if ok(d, lat):
-                        byrep[label(d).get("rep")][impl] = d[key]
-                    elif key != "p99_us":
-                        notes.append("%s / %s: %s" % (test, impl, d.get("error") or
-                                     "count %s of %s" % (d.get("count"), d.get("expect"))))
+            for i, rows in enumerate(runs):
+                for impl in ("old", "new"):
+                    for d in rows.get((test, impl), []):
+                        if ok(d, lat):
+                            byrep[(i, label(d).get("rep"))][impl] = d[key]
+                        elif key != "p99_us":
+                            notes.append("%s / %s: %s" % (test, impl, d.get("error") or
+                                         "count %s of %s" % (d.get("count"), d.get("expect"))))
             both = [v for v in byrep.values() if "old" in v and "new" in v]
             if not both:
                 continue

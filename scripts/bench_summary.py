@@ -1,5 +1,7 @@
 """bench_summary.py RUN.jsonl [...]: topo side by side with zmqbench's
 implementations, as a markdown table (medians over repetitions).
+bench_summary.py -oldnew RUN.jsonl [...]: scripts/bench_oldnew.sh's runs, old
+topo against new, per row.
 
 Reads the JSON lines written by scripts/bench.sh (labels
 "test=...;rep=...;impl=..."). A throughput run counts only when it has no
@@ -122,5 +124,46 @@ def main(paths):
             print("- " + n[:300])
 
 
+def oldnew(paths):
+    """Per row: old's and new's medians, and the median of the ratios
+    new ÷ old within each repetition (old and new ran back to back)."""
+    runs = [load([p]) for p in paths]  # repetitions pair within one file
+    print("| row | metric | old (median) | new (median) | median new ÷ old (range) | pairs |")
+    print("|---|---|---|---|---|---|")
+    notes = []
+    for test, title in TESTS:
+        lat = test.startswith("reqrep")
+        for key, metric in ([("p50_us", "p50 µs"), ("p99_us", "p99 µs")] if lat else [("msgs_per_s", "msgs/s")]):
+            byrep = defaultdict(dict)
+            for i, rows in enumerate(runs):
+                for impl in ("old", "new"):
+                    for d in rows.get((test, impl), []):
+                        if ok(d, lat):
+                            byrep[(i, label(d).get("rep"))][impl] = d[key]
+                        elif key != "p99_us":
+                            notes.append("%s / %s: %s" % (test, impl, d.get("error") or
+                                         "count %s of %s" % (d.get("count"), d.get("expect"))))
+            both = [v for v in byrep.values() if "old" in v and "new" in v]
+            if not both:
+                continue
+            rr = sorted(v["new"] / v["old"] for v in both)
+            fmt = "{:,.0f}" if not lat else "{:.1f}"
+            print("| %s | %s | %s | %s | %.3f (%.2f–%.2f) | %d |" % (
+                title.rsplit(",", 1)[0], metric,
+                fmt.format(statistics.median(v["old"] for v in both)),
+                fmt.format(statistics.median(v["new"] for v in both)),
+                statistics.median(rr), rr[0], rr[-1], len(both)))
+    print()
+    print("msgs/s: higher is better, a ratio above 1 is new ahead; latency: a ratio below 1 is new ahead.")
+    if notes:
+        print()
+        print("Failed or incomplete runs (left out of the pairs):")
+        for n in notes:
+            print("- " + n[:300])
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["-oldnew"]:
+        oldnew(sys.argv[2:])
+    else:
+        main(sys.argv[1:])

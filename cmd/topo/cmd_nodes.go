@@ -81,29 +81,64 @@ func nodesSources(ctx context.Context, c *cli, file string) ([]nodesSource, erro
 	return sources, nil
 }
 
-// nodesKind is the JSON shape of one kind.
-type nodesKind struct {
-	Name    string        `json:"name"`
-	Source  string        `json:"source"`
-	Life    string        `json:"life"`
-	Doc     string        `json:"doc"`
-	Attrs   []nodesAttr   `json:"attributes"`
-	Sockets []nodesSocket `json:"sockets"`
+// listedKind is one kind as `topo nodes` lists it: the registry's own
+// description and the source it comes from.
+type listedKind struct {
+	name string // as a topology names it: the source's prefix and the kind's name
+	src  nodesSource
+	*plugins.Kind
 }
 
-type nodesAttr struct {
-	Name     string          `json:"name"`
-	Type     string          `json:"type"`
-	Required bool            `json:"required"`
-	Default  json.RawMessage `json:"default,omitempty"`
-	Doc      string          `json:"doc"`
+// MarshalJSON writes the shape of one kind in `topo nodes -json`.
+func (l listedKind) MarshalJSON() ([]byte, error) {
+	type attr struct {
+		Name     string          `json:"name"`
+		Type     string          `json:"type"`
+		Required bool            `json:"required"`
+		Default  json.RawMessage `json:"default,omitempty"`
+		Doc      string          `json:"doc"`
+	}
+	type sock struct {
+		Name     string   `json:"name"`
+		Types    []string `json:"types"`
+		Optional bool     `json:"optional"`
+		Doc      string   `json:"doc"`
+	}
+	out := struct {
+		Name    string `json:"name"`
+		Source  string `json:"source"`
+		Life    string `json:"life"`
+		Doc     string `json:"doc"`
+		Attrs   []attr `json:"attributes"`
+		Sockets []sock `json:"sockets"`
+	}{Name: l.name, Source: l.src.Source, Life: l.Life.String(), Doc: l.Doc, Attrs: []attr{}, Sockets: []sock{}}
+	for _, a := range l.Attrs {
+		out.Attrs = append(out.Attrs, attr{Name: a.Name, Type: typeName(a.Type), Required: a.Required(), Default: defaultJSON(a), Doc: a.Doc})
+	}
+	for _, s := range l.Sockets {
+		out.Sockets = append(out.Sockets, sock{Name: s.Name, Types: socketTypes(s), Optional: s.Optional, Doc: s.Doc})
+	}
+	return json.Marshal(out)
 }
 
-type nodesSocket struct {
-	Name     string   `json:"name"`
-	Types    []string `json:"types"`
-	Optional bool     `json:"optional"`
-	Doc      string   `json:"doc"`
+// defaultJSON is a's default as JSON, or nil for a required attribute.
+func defaultJSON(a plugins.Attr) json.RawMessage {
+	if a.Required() {
+		return nil
+	}
+	b, err := ctyjson.Marshal(a.Default, a.Default.Type())
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func socketTypes(s plugins.SocketDecl) []string {
+	types := []string{}
+	for _, t := range s.Types {
+		types = append(types, string(t))
+	}
+	return types
 }
 
 func runNodes(ctx context.Context, c *cli, args []string) int {
@@ -132,13 +167,13 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
 		return exitCode(err)
 	}
-	var all []nodesKind
+	var all []listedKind
 	for _, src := range sources {
 		for _, k := range src.Kinds {
-			all = append(all, describeKind(src, k))
+			all = append(all, listedKind{name: src.Prefix + k.Name, src: src, Kind: k})
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	sort.SliceStable(all, func(i, j int) bool { return all[i].name < all[j].name })
 	kinds := all
 	if fs.NArg() > 0 {
 		kinds = nil
@@ -155,7 +190,7 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
-			Kinds []nodesKind `json:"kinds"`
+			Kinds []listedKind `json:"kinds"`
 		}{kinds}); err != nil {
 			fmt.Fprintf(c.stderr, "topo: nodes: %v\n", err)
 			return 1
@@ -166,34 +201,6 @@ func runNodes(ctx context.Context, c *cli, args []string) int {
 	return 0
 }
 
-func describeKind(src nodesSource, k *plugins.Kind) nodesKind {
-	out := nodesKind{
-		Name:    src.Prefix + k.Name,
-		Source:  src.Source,
-		Life:    k.Life.String(),
-		Doc:     k.Doc,
-		Attrs:   []nodesAttr{},
-		Sockets: []nodesSocket{},
-	}
-	for _, a := range k.Attrs {
-		na := nodesAttr{Name: a.Name, Type: typeName(a.Type), Required: a.Required(), Doc: a.Doc}
-		if !a.Required() {
-			if b, err := ctyjson.Marshal(a.Default, a.Default.Type()); err == nil {
-				na.Default = b
-			}
-		}
-		out.Attrs = append(out.Attrs, na)
-	}
-	for _, s := range k.Sockets {
-		ns := nodesSocket{Name: s.Name, Optional: s.Optional, Doc: s.Doc, Types: []string{}}
-		for _, t := range s.Types {
-			ns.Types = append(ns.Types, string(t))
-		}
-		out.Sockets = append(out.Sockets, ns)
-	}
-	return out
-}
-
 func typeName(t cty.Type) string {
 	if t == cty.NilType || t == cty.DynamicPseudoType {
 		return "any"
@@ -201,27 +208,27 @@ func typeName(t cty.Type) string {
 	return t.FriendlyNameForConstraint()
 }
 
-func findKind(all []nodesKind, name string) (nodesKind, bool) {
+func findKind(all []listedKind, name string) (listedKind, bool) {
 	for _, k := range all {
-		if k.Name == name {
+		if k.name == name {
 			return k, true
 		}
 	}
-	return nodesKind{}, false
+	return listedKind{}, false
 }
 
 // writeKinds renders kinds for a terminal: a header per kind, its doc, then
 // aligned tables of attributes and sockets.
-func writeKinds(w io.Writer, kinds []nodesKind) {
+func writeKinds(w io.Writer, kinds []listedKind) {
 	for i, k := range kinds {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
 		src := ""
-		if k.Source != "builtin" {
-			src = ", " + k.Source
+		if k.src.Source != "builtin" {
+			src = ", " + k.src.Source
 		}
-		fmt.Fprintf(w, "%s (%s%s)\n", k.Name, k.Life, src)
+		fmt.Fprintf(w, "%s (%s%s)\n", k.name, k.Life, src)
 		if k.Doc != "" {
 			fmt.Fprintf(w, "  %s\n", k.Doc)
 		}
@@ -230,10 +237,10 @@ func writeKinds(w io.Writer, kinds []nodesKind) {
 			fmt.Fprintln(tw, "  attributes:")
 			for _, a := range k.Attrs {
 				def := "required"
-				if !a.Required {
-					def = "default " + string(a.Default)
+				if !a.Required() {
+					def = "default " + string(defaultJSON(a))
 				}
-				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", a.Name, a.Type, def, a.Doc)
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", a.Name, typeName(a.Type), def, a.Doc)
 			}
 			tw.Flush()
 		}
@@ -241,7 +248,7 @@ func writeKinds(w io.Writer, kinds []nodesKind) {
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "  sockets:")
 			for _, s := range k.Sockets {
-				types := strings.Join(s.Types, "|")
+				types := strings.Join(socketTypes(s), "|")
 				if types == "" {
 					types = "any"
 				}
@@ -256,11 +263,11 @@ func writeKinds(w io.Writer, kinds []nodesKind) {
 }
 
 // didYouMean suggests the closest kind name, if one is close.
-func didYouMean(all []nodesKind, name string) string {
+func didYouMean(all []listedKind, name string) string {
 	best, bestD := "", 4
 	for _, k := range all {
-		if d := levenshtein.Distance(name, k.Name, nil); d < bestD {
-			best, bestD = k.Name, d
+		if d := levenshtein.Distance(name, k.name, nil); d < bestD {
+			best, bestD = k.name, d
 		}
 	}
 	if best == "" {

@@ -62,14 +62,34 @@ func TestNodesJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
+	// The JSON shape of one kind, as a consumer reads it.
+	type kind struct {
+		Name   string `json:"name"`
+		Source string `json:"source"`
+		Life   string `json:"life"`
+		Doc    string `json:"doc"`
+		Attrs  []struct {
+			Name     string          `json:"name"`
+			Type     string          `json:"type"`
+			Required bool            `json:"required"`
+			Default  json.RawMessage `json:"default"`
+			Doc      string          `json:"doc"`
+		} `json:"attributes"`
+		Sockets []struct {
+			Name     string   `json:"name"`
+			Types    []string `json:"types"`
+			Optional bool     `json:"optional"`
+			Doc      string   `json:"doc"`
+		} `json:"sockets"`
+	}
 	var doc struct {
-		Kinds []nodesKind `json:"kinds"`
+		Kinds []kind `json:"kinds"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	var got []string
-	byName := map[string]nodesKind{}
+	byName := map[string]kind{}
 	for _, k := range doc.Kinds {
 		got = append(got, k.Name)
 		byName[k.Name] = k

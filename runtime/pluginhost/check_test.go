@@ -47,12 +47,7 @@ func TestCheckKinds(t *testing.T) {
 	if errs[3] == nil || !strings.Contains(errs[3].Error(), `does not serve kind "nope"`) {
 		t.Errorf("unknown kind: %v", errs[3])
 	}
-	h.mu.Lock()
-	n := len(h.procs)
-	h.mu.Unlock()
-	if n != 0 {
-		t.Errorf("%d plugin processes left running", n)
-	}
+	noProcsLeft(t, h)
 }
 
 // TestCheckKindsOfOlderPlugin: a plugin process built before Check
@@ -80,12 +75,7 @@ func TestCheckKindsOfOlderPlugin(t *testing.T) {
 	if _, err := h.CheckKinds(ctx, p, "", specs); !errors.Is(err, ErrCheckUnsupported) {
 		t.Errorf("CheckKinds after Kinds = %v; want ErrCheckUnsupported", err)
 	}
-	h.mu.Lock()
-	n := len(h.procs)
-	h.mu.Unlock()
-	if n != 0 {
-		t.Errorf("%d plugin processes left running", n)
-	}
+	noProcsLeft(t, h)
 }
 
 // TestCheckKindsWithoutChecks: once Kinds described the plugin, checking
@@ -111,5 +101,16 @@ func TestCheckKindsWithoutChecks(t *testing.T) {
 	collect := plugins.Spec{Name: "c", Kind: "collect", Attrs: cty.ObjectVal(map[string]cty.Value{"expect": cty.NumberIntVal(1)})}
 	if _, err := h.CheckKinds(short, stalling, "", []plugins.Spec{upper, collect}); err == nil {
 		t.Error("CheckKinds of collect did not start the (stalling) plugin")
+	}
+}
+
+// noProcsLeft fails t if h still runs a plugin process.
+func noProcsLeft(t *testing.T, h *Host) {
+	t.Helper()
+	h.mu.Lock()
+	n := len(h.procs)
+	h.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d plugin processes left running", n)
 	}
 }

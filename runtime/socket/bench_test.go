@@ -109,30 +109,25 @@ func BenchmarkPushPullInproc16(b *testing.B) {
 // wx; the rate is of delivered messages (half of those published). HWMs are
 // unbounded so nothing is dropped, as in zmqbench.
 func BenchmarkPubSubTCP16Filter(b *testing.B) {
-	payload := func(i int) Msg {
-		p := make([]byte, 16)
-		copy(p, "wx")
-		if i%2 == 1 {
-			copy(p, "zz")
-		}
-		return Msg{p}
-	}
 	benchThroughput(b, PUB, SUB, "tcp://127.0.0.1:0", 16, Options{SendHWM: -1}, Options{RecvHWM: -1},
-		func(snd, rcv *Socket) { _ = rcv.Subscribe([]byte("wx")) }, 2*b.N, payload)
+		func(snd, rcv *Socket) { _ = rcv.Subscribe([]byte("wx")) }, 2*b.N, wxzz)
+}
+
+// wxzz is message i of the filter benchmarks' stream: 16 bytes, topic wx
+// for even i and zz for odd.
+func wxzz(i int) Msg {
+	p := make([]byte, 16)
+	copy(p, "wx")
+	if i%2 == 1 {
+		copy(p, "zz")
+	}
+	return Msg{p}
 }
 
 // BenchmarkPubSubTCP16Filter1000Prefixes is BenchmarkPubSubTCP16Filter with
 // 999 more distinct prefixes no message matches (the cost curves' subs
 // point at 1,000): the large-set match on both sides.
 func BenchmarkPubSubTCP16Filter1000Prefixes(b *testing.B) {
-	payload := func(i int) Msg {
-		p := make([]byte, 16)
-		copy(p, "wx")
-		if i%2 == 1 {
-			copy(p, "zz")
-		}
-		return Msg{p}
-	}
 	subscribe := func(snd, rcv *Socket) {
 		_ = rcv.Subscribe([]byte("wx"))
 		for i := 1; i < 1000; i++ {
@@ -140,7 +135,7 @@ func BenchmarkPubSubTCP16Filter1000Prefixes(b *testing.B) {
 		}
 		time.Sleep(300 * time.Millisecond) // the PUB has them all before the first send
 	}
-	benchThroughput(b, PUB, SUB, "tcp://127.0.0.1:0", 16, Options{SendHWM: -1}, Options{RecvHWM: -1}, subscribe, 2*b.N, payload)
+	benchThroughput(b, PUB, SUB, "tcp://127.0.0.1:0", 16, Options{SendHWM: -1}, Options{RecvHWM: -1}, subscribe, 2*b.N, wxzz)
 }
 
 // BenchmarkReqRepTCP16 measures 16-byte round trips; ns/op is the mean round

@@ -276,7 +276,6 @@ func (c *conn) readDirect() error {
 			if c.s.enqueueIn(c.p, m, true, nil) == pushClosed {
 				return errKicked
 			}
-			c.s.st.directReads.Add(1)
 			c.p.directIn.Add(1)
 			return nil
 		}
@@ -327,7 +326,6 @@ func (c *conn) tryWrite(m Msg) bool {
 		c.pend = append(c.pend[:0], c.wbuf[max(c.wn, 0):]...)
 		signal(c.p.out.wake)
 	}
-	c.s.st.directWrites.Add(1)
 	c.p.directOut.Add(1)
 	return true
 }

@@ -1,9 +1,17 @@
 package socket
 
-// DirectIO returns how many messages s received by reading a connection
-// directly in Recv, and sent by writing one directly in Send (direct.go).
-func DirectIO(s *Socket) (reads, writes uint64) {
-	return s.st.directReads.Load(), s.st.directWrites.Load()
+// DirectIO reports whether a Recv on s has read a connection directly, and
+// whether a Send on s has written one directly (direct.go), from the
+// per-peer counters the edge statistics keep (pipe.directIn, directOut):
+// the production types carry no counter for tests. Live connections only.
+func DirectIO(s *Socket) (read, wrote bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.live {
+		read = read || c.p.directIn.Load() > 0
+		wrote = wrote || c.p.directOut.Load() > 0
+	}
+	return read, wrote
 }
 
 // ReadingDirect reports whether a Recv on s is reading a connection

@@ -287,8 +287,7 @@ type Socket struct {
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
 		subscribes, subLimited                   atomic.Uint64
-		sendBlocked                              atomic.Int64  // ns; Stats.SendBlocked
-		directReads, directWrites                atomic.Uint64 // direct.go; read by tests
+		sendBlocked                              atomic.Int64 // ns; Stats.SendBlocked
 	}
 }
 

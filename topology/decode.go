@@ -26,6 +26,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "node", LabelNames: []string{"name"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
+		{Type: "curve"},
 	},
 }
 
@@ -42,6 +43,7 @@ var socketSchema = &hcl.BodySchema{
 		{Name: "type"}, {Name: "bind"}, {Name: "connect"},
 		{Name: "subscribe"}, {Name: "hwm"}, {Name: "identity"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "curve"}},
 }
 
 var pluginSchema = &hcl.BodySchema{
@@ -76,6 +78,11 @@ type evaluator struct {
 	// failed holds sockets whose endpoints had errors, to skip follow-on
 	// warnings.
 	failed map[*Socket]bool
+	// secretRanges are the curve blocks: diagnostics inside them are
+	// sensitive (IsSensitive).
+	secretRanges []hcl.Range
+	// curve is the top-level curve block, decoded.
+	curve *Curve
 
 	base *hcl.EvalContext
 }
@@ -98,13 +105,17 @@ type socketDecl struct {
 	block     *hcl.Block
 	attrs     hcl.Attributes
 	malformed bool // the block had unknown arguments (reported)
+	// curve is the socket's curve block (nil without), curveAttrs its
+	// attributes.
+	curve      *hcl.Block
+	curveAttrs hcl.Attributes
 }
 
 func newEvaluator(f *File, opts Options) *evaluator {
 	return &evaluator{
 		file:       f,
 		opts:       opts,
-		funcs:      functions(),
+		funcs:      functions(f.Dir),
 		vars:       map[string]*Variable{},
 		localAttrs: map[string]*hcl.Attribute{},
 		locals:     map[string]cty.Value{},
@@ -157,8 +168,11 @@ func (f *File) Plugins(opts Options) ([]*Plugin, hcl.Diagnostics) {
 func Decode(f *File, opts Options) (*Topology, hcl.Diagnostics) {
 	e := newEvaluator(f, opts)
 	diags := e.prelude()
+	c, d := e.decodeTopCurve()
+	e.curve = c
+	diags = append(diags, d...)
 	diags = append(diags, e.decodeNodes()...)
-	t := &Topology{Plugins: e.pluginOrder, Variables: e.varOrder}
+	t := &Topology{Plugins: e.pluginOrder, Variables: e.varOrder, Curve: c}
 	for _, nd := range e.nodes {
 		t.Nodes = append(t.Nodes, nd.n)
 		t.Instances = append(t.Instances, nd.instances...)
@@ -169,6 +183,7 @@ func Decode(f *File, opts Options) (*Topology, hcl.Diagnostics) {
 			"The file declares no node blocks. A topology needs at least one: node \"NAME\" { type = \"KIND\" ... }."))
 	}
 	diags = append(diags, e.validate(t)...)
+	e.markSensitive(diags)
 	diags = dedupe(diags)
 	sortDiags(diags)
 	return t, diags

@@ -109,6 +109,11 @@ func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, ctx *h
 			s.Identity = id
 		}
 	}
+	if sd.curve != nil {
+		c, d := e.decodeSocketCurve(nd, sd, ctx)
+		diags = append(diags, d...)
+		s.Curve = c
+	}
 	return diags
 }
 

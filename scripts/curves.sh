@@ -9,7 +9,10 @@
 #   REPS=3 scripts/curves.sh size peers
 #   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
-#   "Cost curves", says what each measures); TMO (90) bounds each process.
+#   "Cost curves", says what each measures), and curve (issue 14: CURVE
+#   PUSH->PULL at 16 B and 1 KiB against plaintext, and handshakes per
+#   second from HS_CONNS (1000) connections; not in the default list);
+#   TMO (90) bounds each process.
 #
 # Raw results: $OUTDIR/curves-TS.jsonl (default internal/bench/results), one
 # JSON line per measuring process, labelled curve=..;point=..;impl=..;rep=..;
@@ -158,6 +161,28 @@ for rep in $(seq 1 "$REPS"); do
 				port=$((port + 30)); run "chain-$tr" "$k" libzmq 1 0 "$C -role proxy-chain -hops $k -transport $tr -n 300000 -ep tcp://127.0.0.1:$port"
 				port=$((port + 30))
 			done
+		done
+	fi
+	if has curve; then
+		# CURVE (issue 14): the same PUSH->PULL pair with and without
+		# -curve, topo and libzmq alternating; then HS_CONNS idle CURVE
+		# clients connect at once and the server reports the rate of
+		# completed handshakes (first to last).
+		for size in 16 1024; do
+			case $size in 16) n=1000000 ;; *) n=300000 ;; esac
+			for impl in topo libzmq; do
+				B=$T
+				[ $impl = libzmq ] && B=$C
+				nextep; run curve-pushpull "$size" "$impl" 1 0.3 "$B -role pull -bind -ep $EP -n $n -size $size" "$B -role push -ep $EP -n $n -size $size"
+				nextep; run curve-pushpull "$size" "$impl-curve" 1 0.3 "$B -role pull -bind -ep $EP -n $n -size $size -curve server" "$B -role push -ep $EP -n $n -size $size -curve client"
+			done
+		done
+		hc=${HS_CONNS:-1000}
+		for mode in curve plain; do
+			cs="" cc=""
+			[ $mode = curve ] && { cs="-curve server"; cc="-curve client"; }
+			nextep; run handshakes "$mode" topo 1 0.3 "$T -role hs-accept -bind -ep $EP -conns $hc -idle 80s $cs" "$T -role idle-peers -ep $EP -conns $hc -hold 85s $cc"
+			nextep; run handshakes "$mode" libzmq 1 0.3 "$C -role hs-accept -bind -ep $EP -conns $hc -idle-ms 80000 $cs" "$C -role idle-peers -ep $EP -conns $hc -hold-ms 85000 $cc"
 		done
 	fi
 	if has reqrep; then

@@ -36,6 +36,8 @@ CURVES = {
                   [("msgs_per_s", "msgs/s", "", False, 1, "{:,.0f}")]),
     "chain-inproc": ("generate → N proxy nodes → count over inproc vs N zmq_proxy threads in C (16 B, msgs/s)",
                      [("msgs_per_s", "msgs/s", "", False, 1, "{:,.0f}")]),
+    "handshakes": ("HS_CONNS clients connecting at once to one PULL (both processes of one implementation): handshakes/s completed at the server, first to last",
+                   [("handshakes_per_s", "handshakes/s", "", False, 1, "{:,.0f}")]),
     "reqrep": ("N concurrent REQ clients (one process) on one REP: latency and round trips/s",
                [("p50_us", "p50 µs", "", True, 1, "{:.0f}"), ("p99_us", "p99 µs", "", True, 1, "{:.0f}"),
                 ("rtt_per_s", "rt/s", "", False, 1, "{:,.0f}")]),
@@ -113,11 +115,30 @@ def main(path):
                     row.append(f"{t / rg:.2f}×" if t and rg else "—")
             print("| " + " | ".join(row) + " |")
         print()
+    if "curve-pushpull" in points:
+        curve_table(vals, points["curve-pushpull"])
     if errors:
         print("Failed or incomplete runs:\n")
         for e in errors:
             print(f"- {e}")
         print()
+
+
+def curve_table(vals, pts):
+    """CURVE PUSH->PULL (issue 14): plaintext and CURVE for topo and libzmq,
+    medians and every repetition, the ratio and the cost of CURVE."""
+    def runs(p, impl):
+        return vals.get(("curve-pushpull", p, impl, "", "msgs_per_s"), [])
+    print("### CURVE PUSH→PULL over tcp (msgs/s received; median, then every repetition in run order)\n")
+    print("| size | topo plain | topo CURVE | libzmq plain | libzmq CURVE | topo ÷ libzmq, CURVE | CURVE ÷ plain, topo | CURVE ÷ plain, libzmq |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in pts:
+        m = {i: (statistics.median(runs(p, i)) if runs(p, i) else None) for i in ("topo", "topo-curve", "libzmq", "libzmq-curve")}
+        cell = lambda i: (f"{m[i]:,.0f} ({', '.join(f'{v / 1e3:.0f}k' for v in runs(p, i))})" if m[i] else "—")
+        ratio = lambda a, b: f"{m[a] / m[b]:.2f}×" if m[a] and m[b] else "—"
+        print(f"| {p} B | {cell('topo')} | {cell('topo-curve')} | {cell('libzmq')} | {cell('libzmq-curve')} | "
+              f"{ratio('topo-curve', 'libzmq-curve')} | {ratio('topo-curve', 'topo')} | {ratio('libzmq-curve', 'libzmq')} |")
+    print()
 
 
 if __name__ == "__main__":

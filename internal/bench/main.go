@@ -34,6 +34,7 @@ type config struct {
 	hwm     int
 	verbose bool
 	cpuprof string
+	curve   string // "", "server" or "client": CURVE with the built-in keys (security.go)
 	curveFlags
 }
 
@@ -43,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull, and the curve roles: raw-recv|raw-send|pull-many|sub-many|req-many|idle-hold|idle-peers|topo-size|proxy-chain")
+	fs.StringVar(&c.role, "role", "", "push|pull|pub|sub|req|rep|inproc-pushpull|hs-accept (handshakes per second; with idle-peers), and the curve roles: raw-recv|raw-send|pull-many|sub-many|req-many|idle-hold|idle-peers|topo-size|proxy-chain")
 	fs.StringVar(&c.ep, "ep", "tcp://127.0.0.1:23700", "endpoint")
 	fs.BoolVar(&c.bind, "bind", false, "Bind instead of Connect")
 	fs.IntVar(&c.n, "n", 100000, "messages (throughput) or round trips (latency)")
@@ -57,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.hwm, "hwm", 0, "SendHWM/RecvHWM; 0 = as cbench: unbounded for PUB/SUB, the socket default (1000) otherwise")
 	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&c.curve, "curve", "", "server|client: CURVE (ZMQ_CURVE_SERVER or the client) with built-in benchmark keys; plaintext when empty")
 	c.curveFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -77,6 +79,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c.size < 10 {
 		c.size = 10
 	}
+	if c.curve != "" {
+		if _, err := curveSecurity(c.curve); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+	}
 	var res map[string]any
 	var err error
 	switch c.role {
@@ -90,6 +98,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		res, err = repRole(c)
 	case "inproc-pushpull":
 		res, err = inprocPushPull(c)
+	case "hs-accept":
+		res, err = hsAccept(c)
 	default:
 		var ok bool
 		if res, err, ok = curveRole(c); ok {
@@ -108,6 +118,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res["gomaxprocs"] = goruntime.GOMAXPROCS(0)
 	if c.label != "" {
 		res["label"] = c.label
+	}
+	if c.curve != "" {
+		res["curve"] = c.curve
 	}
 	if err != nil {
 		res["error"] = err.Error()
@@ -167,6 +180,9 @@ func options(c config, t socket.Type) socket.Options {
 		hwm = -1 // cbench/pybench set SNDHWM/RCVHWM 0 (unbounded) on PUB/SUB
 	}
 	o.SendHWM, o.RecvHWM = hwm, hwm
+	if c.curve != "" {
+		o.Security, _ = curveSecurity(c.curve) // checked in run
+	}
 	return o
 }
 

@@ -227,3 +227,32 @@ func TestCurveRoles(t *testing.T) {
 		}
 	})
 }
+
+// TestCURVERoles runs the CURVE benchmark roles briefly: push/pull with
+// -curve, and hs-accept fed by idle-peers (handshakes per second).
+func TestCURVERoles(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Run("push-pull", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		res := pair(t, []string{"-role", "pull", "-bind", "-ep", ep, "-n", "5000", "-size", "1024", "-curve", "server"},
+			[]string{"-role", "push", "-ep", ep, "-n", "5000", "-size", "1024", "-settle", "0s", "-curve", "client"})
+		checkComplete(t, res, 0)
+		if res["curve"] != "server" {
+			t.Errorf("result %v does not say curve=server", res)
+		}
+	})
+	t.Run("hs-accept", func(t *testing.T) {
+		ep := freeTCPEndpoint(t)
+		res := pair(t, []string{"-role", "hs-accept", "-bind", "-ep", ep, "-conns", "10", "-curve", "server"},
+			[]string{"-role", "idle-peers", "-ep", ep, "-conns", "10", "-hold", "30s", "-curve", "client"})
+		if res["handshakes"] != float64(10) || res["handshakes_per_s"] == nil {
+			t.Fatalf("hs-accept: %v", res)
+		}
+	})
+	t.Run("bad -curve", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		if code := run([]string{"-role", "pull", "-curve", "both"}, &out, &errb); code != 2 {
+			t.Fatalf("exit %d, want 2 (stderr %q)", code, errb.String())
+		}
+	})
+}

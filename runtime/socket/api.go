@@ -144,13 +144,18 @@ type Options struct {
 	// under load never costs the link; a value is rounded up to the wire's
 	// 100 ms unit (at most 6553.5 s).
 	HeartbeatTTL time.Duration
-	// Security is the ZMTP security mechanism; nil means NULL. NULL and
-	// PLAIN, as this package's Plain, are supported; NewSocket rejects
-	// others with ErrNotSupported, zmq4's security/plain included (its
-	// client forgets its credentials after one handshake, so reconnects
-	// would send empty ones). With PLAIN the binding side acts as the
-	// server, the connecting side as the client, on every connection.
-	// Messages are not encrypted by either.
+	// Security is the ZMTP security mechanism; nil means NULL. NULL,
+	// PLAIN (this package's Plain) and CURVE (this package's Curve, or
+	// *Curve) are supported; NewSocket rejects others with
+	// ErrNotSupported, zmq4's security/plain included (its client forgets
+	// its credentials after one handshake, so reconnects would send empty
+	// ones). With PLAIN the binding side acts as the server, the
+	// connecting side as the client, on every connection, and messages
+	// are not encrypted. With CURVE the keys decide the role (see Curve),
+	// every frame of a tcp or ipc connection is encrypted and
+	// authenticated, and inproc connections are not affected (no wire).
+	// A client refused by the server (an ERROR) reconnects with the dial
+	// backoff, not every ReconnectIvl.
 	Security zmq4.Security
 	// Run and Name say which run of a topology the socket belongs to and
 	// which socket of it this is ("worker[2].out"). When either is set the

@@ -19,19 +19,25 @@ type transport struct {
 	// ep returns an endpoint to bind; fixed reports whether a later Bind of
 	// the same string binds the same address (false for tcp port 0).
 	ep func(t *testing.T) string
+	// curve: every socket of the env uses CURVE (env.sock), the server
+	// role by socket type (curveServerType).
+	curve bool
 }
 
 var inprocSeq atomic.Int64
 
 var transports = []transport{
-	{"inproc", func(t *testing.T) string { return fmt.Sprintf("inproc://conf-%d", inprocSeq.Add(1)) }},
-	{"ipc", func(t *testing.T) string { return "ipc://" + filepath.Join(t.TempDir(), "s.sock") }},
-	{"tcp", func(t *testing.T) string { return "tcp://127.0.0.1:0" }},
+	{"inproc", func(t *testing.T) string { return fmt.Sprintf("inproc://conf-%d", inprocSeq.Add(1)) }, false},
+	{"ipc", func(t *testing.T) string { return "ipc://" + filepath.Join(t.TempDir(), "s.sock") }, false},
+	{"tcp", func(t *testing.T) string { return "tcp://127.0.0.1:0" }, false},
 }
+
+// tcpCurve is tcp with CURVE on every connection, for TestConformance.
+var tcpCurve = transport{"tcp+curve", func(t *testing.T) string { return "tcp://127.0.0.1:0" }, true}
 
 // fixedEP returns an endpoint that can be connected before anything binds it.
 func fixedEP(t *testing.T, tr transport) string {
-	if tr.name != "tcp" {
+	if tr.name != "tcp" && !tr.curve {
 		return tr.ep(t)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -47,6 +53,24 @@ type env struct {
 	t   *testing.T
 	ctx context.Context
 	zc  *Context
+	// curve, when set, is the server key pair every socket of the env
+	// uses: sock makes each a CURVE server or client (curveServerType).
+	curve *CurveKeyPair
+	pairs int // PAIR sockets made so far (the first is the server)
+}
+
+// curveServerType is the CURVE role a socket type takes in a tcp+curve
+// conformance run: the receiving end of each pattern is the server,
+// whichever side binds; of two PAIRs, the first made.
+func (e *env) curveServerType(typ Type) bool {
+	switch typ {
+	case PULL, SUB, XSUB, REP, ROUTER:
+		return true
+	case PAIR:
+		e.pairs++
+		return e.pairs == 1
+	}
+	return false
 }
 
 func newEnv(t *testing.T) *env {
@@ -59,6 +83,13 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) sock(typ Type, o Options) *Socket {
 	e.t.Helper()
+	if e.curve != nil && o.Security == nil {
+		if e.curveServerType(typ) {
+			o.Security = Curve{Key: *e.curve}
+		} else {
+			o.Security = Curve{ServerKey: e.curve.Public}
+		}
+	}
 	s, err := e.zc.NewSocket(typ, o)
 	if err != nil {
 		e.t.Fatal(err)
@@ -529,12 +560,21 @@ var conformance = []struct {
 	}},
 }
 
-// TestConformance runs every pattern over every transport.
+// TestConformance runs every pattern over every transport, and over tcp
+// with CURVE on every connection.
 func TestConformance(t *testing.T) {
 	for _, c := range conformance {
-		for _, tr := range transports {
+		for _, tr := range append(transports[:len(transports):len(transports)], tcpCurve) {
 			t.Run(c.name+"/"+tr.name, func(t *testing.T) {
-				c.run(newEnv(t), tr)
+				e := newEnv(t)
+				if tr.curve {
+					kp, err := NewCurveKeyPair(nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					e.curve = &kp
+				}
+				c.run(e, tr)
 			})
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/topo-zmq/topo/runtime/socket/internal/curve"
 )
 
 // The ZMTP connection engine: one conn per live tcp/ipc connection of a
@@ -57,6 +59,8 @@ type conn struct {
 	grant   chan struct{} // reader → Recv: the read side is lent
 	back    chan struct{} // Recv → reader: the read side is returned
 	appDone <-chan struct{}
+	// noDirectRead: Recv never reads this connection itself (CURVE).
+	noDirectRead bool
 
 	// The write side: held by the writer goroutine while it writes, and by
 	// a direct write (direct.go). Guarded by wmu.
@@ -135,8 +139,10 @@ func (c *conn) readFailed(err error) {
 
 // handshake runs the ZMTP greeting and security handshake on nc through
 // zmq4.Open, bounded by HandshakeTimeout and by a frame-size guard, and
-// returns the peer's identity. It never panics on hostile input.
-func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, meta peerMeta, err error) {
+// returns the peer's identity and, on a CURVE socket, the connection's
+// session. ep is the connected endpoint ("" for an accepted connection):
+// it picks a CURVE client's server key. It never panics on hostile input.
+func (s *Socket) handshake(nc net.Conn, server bool, ep string) (peerID []byte, meta peerMeta, sess *curve.Session, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: handshake panicked: %v", errProtocol, r)
@@ -145,28 +151,37 @@ func (s *Socket) handshake(nc net.Conn, server bool) (peerID []byte, meta peerMe
 	_ = nc.SetDeadline(time.Now().Add(s.opt.HandshakeTimeout))
 	g := newGuardConn(nc, handshakeFrameLimit)
 	sec := s.opt.Security
+	var cs *curveShake
+	if s.curve != nil {
+		cs = &curveShake{cc: s.curve, endpoint: ep}
+		sec = cs
+		server = !s.curve.client // the greeting's as-server follows the role
+	}
 	if s.opt.Run != "" || s.opt.Name != "" {
 		sec = announcer{Security: sec, run: s.opt.Run, name: s.opt.Name}
 	}
 	zc, err := zmq4.Open(g, sec, zmq4.SocketType(s.typ), zmq4.SocketIdentity(s.opt.Identity), server, nil)
 	if err != nil {
-		return nil, meta, err
+		return nil, meta, nil, err
 	}
 	peerType, perr := ParseType(zc.Peer.Meta["Socket-Type"])
 	if perr != nil || !Compatible(s.typ, peerType) {
-		return nil, meta, fmt.Errorf("%w: peer socket type %q is not compatible with %s", errProtocol, zc.Peer.Meta["Socket-Type"], s.typ)
+		return nil, meta, nil, fmt.Errorf("%w: peer socket type %q is not compatible with %s", errProtocol, zc.Peer.Meta["Socket-Type"], s.typ)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	if id := zc.Peer.Meta["Identity"]; id != "" {
 		peerID = []byte(id)
 	}
-	return peerID, metaOf(zc.Peer.Meta), nil
+	if cs != nil {
+		sess = cs.sess
+	}
+	return peerID, metaOf(zc.Peer.Meta), sess, nil
 }
 
 // serve runs an established connection on pipe p until it ends: the calling
 // goroutine reads, a second goroutine writes. keep says whether p outlives
 // the connection (connect side). It returns when both are done.
-func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte, meta peerMeta, keep bool) {
+func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte, meta peerMeta, sess *curve.Session, keep bool) {
 	addr := ""
 	if ra := nc.RemoteAddr(); ra != nil {
 		addr = ra.String()
@@ -177,6 +192,14 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
 	c.bw = bufio.NewWriterSize(nc, 64<<10)
 	c.codec = zmtpCodec{}
+	if sess != nil {
+		c.codec = &curveCodec{sess: sess}
+		c.fr.sess = sess
+		// Direct reads parse a message only once msgComplete sees all of
+		// it buffered, which it cannot tell through the boxes: a CURVE
+		// connection is always read by its reader goroutine.
+		c.noDirectRead = true
+	}
 	if sc, ok := nc.(syscall.Conn); ok && s.tr.direct {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw, c.wfn = raw, c.rawWrite
@@ -234,6 +257,7 @@ func (c *conn) reader() {
 	var filter *subSet
 	batch := make([]item, 0, 256)
 	discard := false
+	var failed error // a read error, reported once the batch read before it is delivered
 	for {
 		m, isCmd, err := fr.next()
 		if err != nil {
@@ -243,24 +267,30 @@ func (c *conn) reader() {
 				}
 				continue
 			}
-			c.readFailed(err)
-			return
-		}
-		if hb {
+			if len(batch) == 0 || discard {
+				c.readFailed(err)
+				return
+			}
+			// What arrived whole before the bad frame is delivered, as
+			// libzmq does; then the connection ends.
+			failed = err
+		} else if hb {
 			c.rcvd.Store(true)
 		}
-		if isCmd {
+		switch {
+		case failed != nil: // hand over what came before it
+		case isCmd:
 			if !c.command(m[0]) {
 				return
 			}
-		} else if discard {
+		case discard:
 			continue
-		} else if !batched {
+		case !batched:
 			if !c.deliverOne(m, wake) {
 				discard = true
 			}
 			continue
-		} else {
+		default:
 			if f := s.tr.filter; f != nil {
 				if filter == nil || len(batch) == 0 {
 					filter = f.Load()
@@ -307,6 +337,10 @@ func (c *conn) reader() {
 		}
 		clear(batch)
 		batch = batch[:0]
+		if failed != nil {
+			c.readFailed(failed)
+			return
+		}
 	}
 }
 

@@ -76,6 +76,11 @@ func DeriveCurveKeyPair(seed []byte, name string) (CurveKeyPair, error) {
 //
 // A Curve value is never modified by the socket, so one value may serve
 // any number of sockets.
+//
+// CURVE applies to tcp and ipc connections. inproc connections have no
+// wire and are not encrypted or authenticated: sockets of one Context talk
+// over inproc in memory whatever their keys (topo's language refuses curve
+// on inproc endpoints).
 type Curve struct {
 	// Key is the socket's long-term key pair. A zero Secret means a fresh
 	// pair made by NewSocket (a client that need not be recognised).

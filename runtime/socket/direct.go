@@ -143,7 +143,11 @@ func (s *Socket) directConn() *conn {
 	if len(ps) != 1 {
 		return nil
 	}
-	return ps[0].conn.Load()
+	c := ps[0].conn.Load()
+	if c != nil && c.noDirectRead {
+		return nil
+	}
+	return c
 }
 
 // recvDirect is next's alternative to parking: it reads c until a message
@@ -302,6 +306,10 @@ func (c *conn) tryWrite(m Msg) bool {
 		return false
 	}
 	c.wbuf = appendMsg(c.wbuf[:0], c.codec, m)
+	if err := c.codec.failed(); err != nil {
+		c.kill(err)
+		return false
+	}
 	c.wn, c.werr = 0, nil
 	err := c.raw.Write(c.wfn)
 	if err == nil {

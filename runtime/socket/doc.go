@@ -17,10 +17,10 @@
 // # Wire and transport
 //
 // go-zeromq/zmq4's zmq4.Open performs only the ZMTP 3.0 greeting and the
-// security handshake (NULL, or PLAIN through this package's Plain, which
+// security handshake (NULL; PLAIN through this package's Plain, which
 // sends its credentials on every connection and checks them on the binding
 // side; zmq4's own PLAIN client forgets them after one handshake and is
-// refused), under a deadline (Options.HandshakeTimeout)
+// refused; or CURVE through Curve, below), under a deadline (Options.HandshakeTimeout)
 // and behind a guard that refuses any handshake frame over 64 KiB (zmq4
 // allocates a frame's announced size before reading it); a panic inside
 // zmq4 during the handshake is recovered and fails only that connection.
@@ -37,6 +37,34 @@
 // peer, lock-free (spsc, a single-producer queue in the manner of libzmq's
 // ypipe) except into PUB and XPUB, whose inbound subscriptions can come from
 // several goroutines.
+//
+// # CURVE
+//
+// With Options.Security a Curve, every tcp and ipc connection runs CurveZMQ
+// (RFC 26) as libzmq 4.3 does, byte for byte: the greeting names "CURVE",
+// the handshake (HELLO, WELCOME, INITIATE, READY; internal/curve) carries
+// the metadata NULL's READY carries (Socket-Type, Identity, X-Topo-Run,
+// X-Topo-Peer), so peer identity, readiness and PeerInfo are the same. The
+// role follows the keys (a Curve with a server key is a client), not the
+// direction; a client connecting to several servers names each one's key
+// in ServerKeys, by endpoint. After READY every frame, data and commands
+// alike (PING, PONG, SUBSCRIBE, CANCEL), goes out as a MESSAGE box with the
+// MORE and COMMAND flags inside it: the connection's frame codec seals it
+// under the same lock for the writer goroutine and for REQ/REP direct
+// writes, so nonces reach the wire in order; the reader opens each box in
+// place, and any box that does not open, a nonce that does not increase, or
+// a frame that is not a MESSAGE ends that connection alone (what arrived
+// whole before it is delivered). CURVE connections are always read by their
+// reader goroutine (no direct reads: a message's end cannot be seen through
+// the boxes before opening them). A server with Curve.Allow refuses other
+// clients with an ERROR ("400", as libzmq's ZAP does), counts them in
+// Stats.HandshakeFailures, logs their address and public key (never a
+// secret key) and reports EventHandshakeFailed; a client refused by a
+// server (a CURVE or PLAIN ERROR) reconnects with the dial backoff
+// (ReconnectIvl doubling to ReconnectIvlMax) and reports the server's
+// reason in the event and a warning. inproc connections have no wire:
+// Curve does not apply to them (the language refuses curve on inproc), and
+// sockets of one Context talk over inproc in memory whatever their keys.
 //
 // # Which peer a connection is
 //

@@ -57,3 +57,37 @@ func ExampleSocket_Subscribe() {
 	fmt.Println(string(m[0]))
 	// Output: 10001 42
 }
+
+// CURVE: the server has a long-term key pair and accepts only the clients
+// it lists; the client names the server's public key (which makes it the
+// client, whichever side binds). Everything on the wire is encrypted.
+func ExampleCurve() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var zctx socket.Context
+	defer zctx.Close()
+
+	server, _ := socket.NewCurveKeyPair(nil) // or CurveKeyPairFromSecret(ParseCurveKey(file))
+	client, _ := socket.NewCurveKeyPair(nil)
+
+	pull, _ := zctx.NewSocket(socket.PULL, socket.Options{
+		Security: socket.Curve{Key: server, Allow: []socket.CurveKey{client.Public}},
+	})
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	push, _ := zctx.NewSocket(socket.PUSH, socket.Options{
+		Security: socket.Curve{Key: client, ServerKey: server.Public},
+	})
+	_ = push.Connect(pull.Endpoints()[0])
+
+	_ = push.Send(ctx, socket.Msg{[]byte("sealed")})
+	m, err := pull.Recv(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s (server key %d characters of Z85)\n", m[0], len(server.Public.Z85()))
+	// Output: sealed (server key 40 characters of Z85)
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/topo-zmq/topo/runtime/socket/internal/curve"
 )
 
 // ZMTP frame flags.
@@ -37,6 +39,10 @@ type frameReader struct {
 	slab []byte
 	hdrs [][]byte
 	tmp  [][]byte
+	// sess, on a CURVE connection, opens every frame: each is a MESSAGE
+	// box whose plaintext carries the frame's MORE and COMMAND flags.
+	sess *curve.Session
+	pre  []byte // the payload of the frame sess just opened
 }
 
 func newFrameReader(r *bufio.Reader, max int64) *frameReader {
@@ -74,6 +80,9 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 		if flags&^(flagMore|flagLong|flagCommand) != 0 {
 			return nil, false, fmt.Errorf("%w: reserved flag bits 0x%02x", errProtocol, flags)
 		}
+		if fr.sess != nil && flags&flagMore != 0 {
+			return nil, false, fmt.Errorf("%w: CURVE: MORE flag on a MESSAGE frame", errProtocol)
+		}
 		var size uint64
 		if flags&flagLong != 0 {
 			b, err := fr.r.Peek(8)
@@ -89,6 +98,28 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 			}
 			size = uint64(b)
 		}
+		if fr.sess != nil {
+			if size > uint64(fr.max)+uint64(curve.MessageOverhead) {
+				return nil, false, fmt.Errorf("%w: frame of %d bytes exceeds the limit of %d", ErrTooLarge, size-uint64(curve.MessageOverhead), fr.max)
+			}
+			body, err := fr.readBody(int(size))
+			if err != nil {
+				return nil, false, err
+			}
+			inner, payload, err := fr.sess.OpenInPlace(body)
+			if err != nil {
+				return nil, false, fmt.Errorf("%w: CURVE: %v", errProtocol, err)
+			}
+			flags = 0
+			if inner&curve.FlagMore != 0 {
+				flags |= flagMore
+			}
+			if inner&curve.FlagCommand != 0 {
+				flags |= flagCommand
+			}
+			size = uint64(len(payload))
+			fr.pre = payload
+		}
 		isCmd := flags&flagCommand != 0
 		if isCmd && (flags&flagMore != 0 || len(fr.tmp) > 0) {
 			return nil, false, fmt.Errorf("%w: command frame inside a message", errProtocol)
@@ -100,8 +131,10 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 		if len(fr.tmp) >= maxFrames {
 			return nil, false, fmt.Errorf("%w: more than %d frames in a message", ErrTooLarge, maxFrames)
 		}
-		body, err := fr.readBody(int(size))
-		if err != nil {
+		var body []byte
+		if fr.sess != nil {
+			body, fr.pre = fr.pre, nil
+		} else if body, err = fr.readBody(int(size)); err != nil {
 			return nil, false, err
 		}
 		if isCmd {
@@ -226,6 +259,9 @@ type frameCodec interface {
 	appendFrame(b []byte, flags byte, body []byte) []byte
 	// writeFrame writes one frame to w.
 	writeFrame(w *bufio.Writer, flags byte, body []byte) error
+	// failed reports an error appendFrame met (CURVE's nonces exhausted):
+	// what it appended since must not be sent, and the connection must end.
+	failed() error
 }
 
 // zmtpCodec is ZMTP 3's framing, unencrypted.
@@ -244,6 +280,8 @@ func (zmtpCodec) appendFrame(b []byte, flags byte, body []byte) []byte {
 func (zmtpCodec) writeFrame(w *bufio.Writer, flags byte, body []byte) error {
 	return writeFrame(w, flags, body)
 }
+
+func (zmtpCodec) failed() error { return nil }
 
 // writeFrame writes one plain ZMTP frame header and body.
 func writeFrame(w *bufio.Writer, flags byte, body []byte) error {

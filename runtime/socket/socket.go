@@ -88,9 +88,21 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
+	var cc *curveConf
 	if o.Security != nil {
-		switch o.Security.(type) {
+		switch sec := o.Security.(type) {
 		case Plain, *Plain:
+		case Curve, *Curve:
+			cv, _ := sec.(Curve)
+			if p, isPtr := sec.(*Curve); isPtr {
+				if p == nil {
+					return nil, fmt.Errorf("socket %s: nil *Curve", t)
+				}
+				cv = *p
+			}
+			if cc, err = newCurveConf(cv); err != nil {
+				return nil, fmt.Errorf("socket %s: %w", t, err)
+			}
 		default:
 			switch o.Security.Type() {
 			case zmq4.NullSecurity:
@@ -116,6 +128,7 @@ func (c *Context) NewSocket(t Type, o Options) (*Socket, error) {
 		cons:     map[string]*connector{},
 		shaking:  map[net.Conn]struct{}{},
 		live:     map[*conn]struct{}{},
+		curve:    cc,
 	}
 	s.pat, s.tr = newPattern(s, pt)
 	s.tr.canRecv = pt.CanRecv()
@@ -226,6 +239,7 @@ type Socket struct {
 	sendWake    chan struct{}           // wakes a blocked Send: space freed or a pipe attached
 	closing     chan struct{}           // closed by Close
 	opt         Options
+	curve       *curveConf // CURVE keys (Options.Security is a Curve); nil otherwise
 	log         *slog.Logger
 	bg          context.Context // cancelled by Close: dials, backoffs
 	cancel      context.CancelFunc

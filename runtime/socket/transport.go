@@ -12,6 +12,7 @@ import (
 	"time"
 
 	epsyntax "github.com/topo-zmq/topo/internal/endpoint"
+	"github.com/topo-zmq/topo/runtime/socket/internal/curve"
 )
 
 // endpoint is a parsed "transport://address".
@@ -132,7 +133,7 @@ func (s *Socket) accept(l *listener) {
 
 func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	defer s.wg.Done()
-	id, meta, err := s.handshake(nc, true)
+	id, meta, sess, err := s.handshake(nc, true, "")
 	s.mu.Lock()
 	delete(s.shaking, nc)
 	s.mu.Unlock()
@@ -142,7 +143,7 @@ func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	}
 	p := newPipe(s, l.endpoint)
 	p.out = newMQ(s.opt.SendHWM)
-	s.serve(s.bg, nc, p, id, meta, false)
+	s.serve(s.bg, nc, p, id, meta, sess, false)
 }
 
 func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
@@ -155,8 +156,26 @@ func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
 		return
 	}
 	s.st.hsFailed.Add(1)
-	s.log.Debug("handshake failed", "socket", string(s.typ), "endpoint", ep, "peer", addr, "err", err)
+	var refused *curve.RefusedError
+	var byPeer *curve.PeerError
+	switch {
+	case errors.As(err, &refused):
+		// A client we refused: its address and public key, never a secret.
+		err = fmt.Errorf("socket %s: %s: CURVE client %s with key %s refused: %w", s.typ, ep, addr, curve.KeyString(refused.Key), refused)
+		s.log.Warn("CURVE client refused", "socket", string(s.typ), "endpoint", ep, "peer", addr, "client_key", curve.KeyString(refused.Key), "err", refused.Err)
+	case errors.As(err, &byPeer):
+		err = fmt.Errorf("socket %s: %s: the CURVE server %s refused this socket's key %s: reason %q: %w", s.typ, ep, addr, curve.KeyString(s.curve.key.Public), byPeer.Reason, byPeer)
+		s.log.Warn("refused by the CURVE server", "socket", string(s.typ), "endpoint", ep, "peer", addr, "key", curve.KeyString(s.curve.key.Public), "reason", byPeer.Reason)
+	default:
+		s.log.Debug("handshake failed", "socket", string(s.typ), "endpoint", ep, "peer", addr, "err", err)
+	}
 	s.emit(Event{Kind: EventHandshakeFailed, Endpoint: ep, Peer: addr, Err: err})
+}
+
+// refusedHandshake reports a handshake the peer refused (CURVE's or
+// PLAIN's ERROR): the connector backs off as after a failed dial.
+func refusedHandshake(err error) bool {
+	return errors.Is(err, curve.ErrRefused) || errors.Is(err, errAuth)
 }
 
 // connector keeps one connected endpoint alive.
@@ -227,15 +246,18 @@ func (s *Socket) runConnector(cn *connector) {
 			}
 			s.shaking[nc] = struct{}{}
 			s.mu.Unlock()
-			id, meta, herr := s.handshake(nc, false)
+			id, meta, sess, herr := s.handshake(nc, false, cn.endpoint)
 			s.mu.Lock()
 			delete(s.shaking, nc)
 			s.mu.Unlock()
 			if herr != nil {
 				s.handshakeFailed(cn.endpoint, nc, herr)
+				if refusedHandshake(herr) {
+					err = herr // back off: the server will refuse again
+				}
 			} else {
 				ivl = s.opt.ReconnectIvl
-				s.serve(cn.ctx, nc, cn.p, id, meta, true)
+				s.serve(cn.ctx, nc, cn.p, id, meta, sess, true)
 			}
 		}
 		t := time.NewTimer(ivl)

@@ -10,7 +10,9 @@
  * idle-hold (PULL bind, waits for -peers accepted connections (counted in
  * /proc/self/fd), then measures -n messages from one more peer), proxy-chain
  * (-hops K zmq_proxy threads PULL->PUSH between a PUSH generator thread and
- * a PULL counter, one context, tcp or inproc).
+ * a PULL counter, one context, tcp or inproc), hs-accept (handshakes per
+ * second from -conns idle-peers). -curve server|client runs pull, push,
+ * idle-peers and hs-accept over CURVE with built-in keys.
  * PUB/SUB use HWM 0 (unbounded), as cbench does.
  */
 #include <zmq.h>
@@ -36,6 +38,26 @@ static const char *label = "";
 static int conns = 1, peers = 1, subs = 1, hops = 1, do_stamp = 0, hold_ms = 60000;
 static double rate = 0;
 static const char *transport = "tcp";
+static const char *curve = ""; /* -curve server|client: CURVE with built-in keys */
+
+/* libzmq's test key pairs (tests/testutil_security.cpp), the same as
+ * internal/bench/security.go: either side may be topo or libzmq. */
+static const char *srv_pub = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+static const char *srv_sec = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+static const char *cli_pub = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+static const char *cli_sec = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+
+/* secure applies -curve to a new socket. */
+static int secure(void *s) {
+    if (!*curve) return 0;
+    if (!strcmp(curve, "server")) {
+        int one = 1;
+        return zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) || zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, srv_sec, 40) ||
+               zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, srv_pub, 40);
+    }
+    return zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, srv_pub, 40) || zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cli_sec, 40) ||
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cli_pub, 40);
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -69,6 +91,7 @@ static long rss_kb(void) {
 static void header(void) {
     printf("{\"impl\":\"libzmq-%d.%d.%d-C\",\"role\":\"%s\",\"ep\":\"%s\",\"size\":%ld",
            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, role, ep, size);
+    if (*curve) printf(",\"curve\":\"%s\"", curve);
     if (*label) printf(",\"label\":\"%s\"", label);
 }
 static int fail(const char *what) {
@@ -76,7 +99,10 @@ static int fail(const char *what) {
     printf(",\"error\":\"%s: %s\"}\n", what, zmq_strerror(zmq_errno()));
     return 1;
 }
-static int attach(void *s) { return do_bind ? zmq_bind(s, ep) : zmq_connect(s, ep); }
+static int attach(void *s) {
+    if (secure(s) != 0) return -1;
+    return do_bind ? zmq_bind(s, ep) : zmq_connect(s, ep);
+}
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -384,7 +410,7 @@ static int run_idle_peers(void) {
     void **socks = calloc(conns, sizeof(void *));
     for (int i = 0; i < conns; i++) {
         socks[i] = zmq_socket(ctx, ZMQ_PUSH);
-        if (!socks[i] || zmq_connect(socks[i], ep) != 0) return fail("idle peer");
+        if (!socks[i] || secure(socks[i]) != 0 || zmq_connect(socks[i], ep) != 0) return fail("idle peer");
     }
     fprintf(stderr, "idle-peers: %d connecting\n", conns);
     usleep((useconds_t)hold_ms * 1000);
@@ -515,6 +541,52 @@ static int run_proxy_chain(void) {
     return rc;
 }
 
+/* hs-accept: a PULL bound at -ep (a CURVE server with -curve server) that
+ * counts ZMQ_EVENT_HANDSHAKE_SUCCEEDED on its monitor until -conns
+ * handshakes have completed, and reports their rate between the first and
+ * the last (as internal/bench's hs-accept). */
+static int run_hs_accept(void) {
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, conns + 64);
+    void *s = zmq_socket(ctx, ZMQ_PULL);
+    if (zmq_socket_monitor(s, "inproc://hs-mon", ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) return fail("monitor");
+    void *mon = zmq_socket(ctx, ZMQ_PAIR);
+    int zero = 0;
+    zmq_setsockopt(mon, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(mon, ZMQ_RCVTIMEO, &idle_ms, sizeof idle_ms);
+    if (zmq_connect(mon, "inproc://hs-mon") != 0) return fail("monitor connect");
+    if (attach(s) != 0) return fail("attach");
+    fprintf(stderr, "hs-accept: bound\n");
+    long count = 0;
+    double first = 0, last = 0;
+    const char *err = NULL;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (count < conns) {
+        if (zmq_msg_recv(&m, mon, 0) < 0) { err = "timed out before every handshake"; break; }
+        int more = zmq_msg_more(&m);
+        if (zmq_msg_size(&m) == 6) {
+            double t = now_s();
+            if (count == 0) first = t;
+            last = t;
+            count++;
+        }
+        while (more) { zmq_msg_recv(&m, mon, 0); more = zmq_msg_more(&m); }
+    }
+    zmq_msg_close(&m);
+    header();
+    printf(",\"handshakes\":%ld,\"expect\":%d", count, conns);
+    if (count > 1) printf(",\"elapsed_s\":%.6f,\"handshakes_per_s\":%.1f", last - first, (count - 1) / (last - first));
+    if (err) printf(",\"error\":\"%s\"", err);
+    printf("}\n");
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(s);
+    zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(mon);
+    zmq_ctx_term(ctx);
+    return err ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -538,6 +610,7 @@ int main(int argc, char **argv) {
         else if (OPT("hops")) { hops = atoi(v); i++; }
         else if (OPT("rate")) { rate = atof(v); i++; }
         else if (OPT("transport")) { transport = v; i++; }
+        else if (OPT("curve")) { curve = v; i++; }
         else { fprintf(stderr, "cbench-curves: unknown flag %s\n", a); return 2; }
     }
     if (size < 18) size = size < 10 ? 10 : size;
@@ -551,6 +624,7 @@ int main(int argc, char **argv) {
     if (!strcmp(role, "idle-peers")) return run_idle_peers();
     if (!strcmp(role, "idle-hold")) return run_idle_hold();
     if (!strcmp(role, "proxy-chain")) return run_proxy_chain();
+    if (!strcmp(role, "hs-accept")) return run_hs_accept();
     fprintf(stderr, "cbench-curves: unknown -role %s\n", role);
     return 2;
 }

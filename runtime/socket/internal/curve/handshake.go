@@ -133,6 +133,7 @@ type Client struct {
 	shortSecret [32]byte
 	serverShort [32]byte
 	precomp     [32]byte
+	helloKey    [32]byte // box.Precompute(server long-term, client short-term): HELLO and WELCOME
 }
 
 // NewClient makes a fresh short-term key pair for one connection.
@@ -157,6 +158,7 @@ func (c *Client) fail(err error) error {
 	c.state = stateFailed
 	wipe(&c.shortSecret)
 	wipe(&c.precomp)
+	wipe(&c.helloKey)
 	return err
 }
 
@@ -173,7 +175,10 @@ func (c *Client) Hello() ([]byte, error) {
 	copy(nonce[:], "CurveZMQHELLO---")
 	binary.BigEndian.PutUint64(nonce[16:], 1)
 	var zeros [64]byte
-	out = box.Seal(out, zeros[:], &nonce, &c.cfg.ServerKey, &c.shortSecret)
+	// One scalar multiplication for HELLO and WELCOME alike (box.Seal
+	// and box.Open would each make it).
+	box.Precompute(&c.helloKey, &c.cfg.ServerKey, &c.shortSecret)
+	out = box.SealAfterPrecomputation(out, zeros[:], &nonce, &c.helloKey)
 	c.state = stateWait
 	return out, nil
 }
@@ -195,7 +200,9 @@ func (c *Client) OnWelcome(welcome []byte) ([]byte, error) {
 	copy(nonce[:], "WELCOME-")
 	copy(nonce[8:], welcome[8:24])
 	var plain [128]byte
-	if _, ok := box.Open(plain[:0], welcome[24:], &nonce, &c.cfg.ServerKey, &c.shortSecret); !ok {
+	_, ok := box.OpenAfterPrecomputation(plain[:0], welcome[24:], &nonce, &c.helloKey)
+	wipe(&c.helloKey)
+	if !ok {
 		return nil, c.fail(fmt.Errorf("%w: WELCOME (wrong server key?)", ErrCrypto))
 	}
 	copy(c.serverShort[:], plain[:32])
@@ -346,9 +353,14 @@ func (s *Server) OnHello(hello []byte) ([]byte, error) {
 	copy(nonce[:], "CurveZMQHELLO---")
 	copy(nonce[16:], hello[112:120])
 	var plain [64]byte
+	// One scalar multiplication for HELLO and WELCOME alike (box.Open and
+	// box.Seal would each make it).
+	var helloKey [32]byte
 	secret := s.cfg.Key.Secret
-	_, ok := box.Open(plain[:0], hello[120:200], &nonce, &s.clientShort, &secret)
+	box.Precompute(&helloKey, &s.clientShort, &secret)
 	wipe(&secret)
+	defer wipe(&helloKey)
+	_, ok := box.OpenAfterPrecomputation(plain[:0], hello[120:200], &nonce, &helloKey)
 	if !ok {
 		return nil, s.fail(fmt.Errorf("%w: HELLO (client has the wrong server key?)", ErrCrypto))
 	}
@@ -381,9 +393,7 @@ func (s *Server) OnHello(hello []byte) ([]byte, error) {
 		return nil, s.fail(err)
 	}
 	copy(out[8:], nonce[8:])
-	secret = s.cfg.Key.Secret
-	out = box.Seal(out, welcomePlain, &nonce, &s.clientShort, &secret)
-	wipe(&secret)
+	out = box.SealAfterPrecomputation(out, welcomePlain, &nonce, &helloKey)
 	s.state = stateWait
 	return out, nil
 }

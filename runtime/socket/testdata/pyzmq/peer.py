@@ -80,6 +80,8 @@ def main():
     ap.add_argument("-heartbeat-ms", type=int, default=0)
     ap.add_argument("-gap-ms", type=int, default=0, help="pause between sends")
     ap.add_argument("-idle-ms", type=int, default=1000, help="pull-any: stop after this long without a message")
+    ap.add_argument("-curve-secret", default="", help="CURVE: this peer's secret key (Z85); a server unless -curve-server-key")
+    ap.add_argument("-curve-server-key", default="", help="CURVE: the server's public key (Z85): this peer is a client")
     a = ap.parse_args()
 
     signal.signal(signal.SIGALRM, lambda *_: (log("deadline"), sys.exit(3)))
@@ -106,6 +108,14 @@ def make(ctx, a, kind):
     s.setsockopt(zmq.LINGER, a.timeout_ms)
     if a.id:
         s.setsockopt(zmq.ROUTING_ID, a.id.encode())
+    if a.curve_secret:
+        secret = a.curve_secret.encode()
+        s.setsockopt(zmq.CURVE_SECRETKEY, secret)
+        s.setsockopt(zmq.CURVE_PUBLICKEY, zmq.curve_public(secret))
+        if a.curve_server_key:
+            s.setsockopt(zmq.CURVE_SERVERKEY, a.curve_server_key.encode())
+        else:
+            s.setsockopt(zmq.CURVE_SERVER, 1)
     if a.heartbeat_ms:
         s.setsockopt(zmq.HEARTBEAT_IVL, a.heartbeat_ms)
         s.setsockopt(zmq.HEARTBEAT_TIMEOUT, a.heartbeat_ms * 10)
@@ -218,6 +228,44 @@ def run(ctx, a, res):
         finally:
             res["offered"] = offered
             auth.stop()
+
+    elif r == "curve-zap-deny":
+        # A CURVE server PULL (-curve-secret) whose ZAP handler (a raw REP on
+        # inproc://zeromq.zap.01) refuses every client with status 400
+        # "denied", until GO arrives on stdin; reports how many handshakes
+        # reached ZAP ("zap_requests") and the keys offered ("keys", Z85).
+        import threading
+        import zmq.utils.z85
+        zap = ctx.socket(zmq.REP)
+        zap.bind("inproc://zeromq.zap.01")
+        keys = []
+        stop = threading.Event()
+
+        def handler():
+            while not stop.is_set():
+                if not zap.poll(50):
+                    continue
+                req = zap.recv_multipart()
+                # version, request id, domain, address, identity, mechanism, credentials...
+                if len(req) >= 7 and req[5] == b"CURVE":
+                    keys.append(zmq.utils.z85.encode(req[6]).decode())
+                zap.send_multipart([b"1.0", req[1], b"400", b"denied", b"", b""])
+
+        th = threading.Thread(target=handler, daemon=True)
+        th.start()
+        s = make(ctx, a, zmq.PULL)
+        attach(s, a)
+        emit("READY")
+        try:
+            wait_stdin_go(a.timeout_ms // 1000)
+            if s.poll(0):
+                raise Fail("a refused client's message arrived")
+        finally:
+            stop.set()
+            th.join()
+            zap.close(linger=0)
+        res["zap_requests"] = len(keys)
+        res["keys"] = sorted(set(keys))
 
     elif r in ("pull", "hb-pull"):
         s = make(ctx, a, zmq.PULL)

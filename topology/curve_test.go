@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -169,6 +170,9 @@ func TestFileFunction(t *testing.T) {
 	write("keys/open.key", []byte(testSecret+"\n"), 0o640)
 	write("big.txt", bytes.Repeat([]byte("x"), MaxReadFileSize+1), 0o600)
 	write("bin.dat", []byte{0xff, 0xfe}, 0o600)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	load := func(expr string) (*Topology, hcl.Diagnostics) {
 		src := `node "s" {
   type = "sink"
@@ -202,6 +206,7 @@ func TestFileFunction(t *testing.T) {
 		`file("big.txt")`:       "larger than",
 		`file("bin.dat")`:       "not UTF-8",
 		`file("keys")`:          "not a regular file",
+		`file("fifo")`:          "not a regular file",
 	} {
 		_, diags := load(expr)
 		if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Start.Line != 7 || !strings.Contains(diags[0].Detail, want) {

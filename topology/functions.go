@@ -143,6 +143,10 @@ func fileFunc(dir string) function.Function {
 // readSmallFile reads a regular UTF-8 file of at most MaxReadFileSize
 // bytes; its errors say what is wrong without the path.
 func readSmallFile(path string) ([]byte, fs.FileMode, error) {
+	// Stat first: opening a FIFO or a device could block or never end.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, 0, errors.New("not a regular file")
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

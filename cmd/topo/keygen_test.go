@@ -179,3 +179,32 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestValidateCurveSecret: validate's diagnostics about a curve block,
+// text and -json, give the line but neither the source nor the value.
+func TestValidateCurveSecret(t *testing.T) {
+	const secret = "yzPxwcFmB-whu<@0No*?L2Bb/rI/@l<<5a^W82Hlx" // 41 characters: invalid
+	src := `node "sink" {
+  type = "count"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://127.0.0.1:0"]
+    curve {
+      secret_key = "` + secret + `"
+    }
+  }
+}
+`
+	for _, args := range [][]string{{"validate", "-no-color", "-"}, {"validate", "-json", "-"}} {
+		r := runCLI(t, src, nil, args...)
+		if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "Invalid CURVE key") {
+			t.Fatalf("%v: %s", args, r)
+		}
+		if strings.Contains(r.stdout+r.stderr, secret[:20]) {
+			t.Fatalf("%v shows the secret:\n%s", args, r)
+		}
+		if args[1] == "-no-color" && !strings.Contains(r.stderr, "line 7") {
+			t.Fatalf("no line in:\n%s", r.stderr)
+		}
+	}
+}

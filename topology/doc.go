@@ -2,8 +2,8 @@
 // JSON form (.hcl.json) — into a Topology: pure, evaluated, validated data
 // that the runtime wires and runs. It never opens a socket and imports
 // nothing of topo but internal/endpoint (the endpoint syntax it shares with
-// the runtime and the sockets) and internal/curvekey (CURVE keys); what it knows of node kinds comes from the
-// Schemas the caller passes in Options.
+// the runtime and the sockets) and internal/curvekey (CURVE keys); what it
+// knows of node kinds comes from the Schemas the caller passes in Options.
 //
 // The entry point is Load (or Parse/ParseFile then Decode):
 //

@@ -152,7 +152,7 @@ func TestSecureWeatherSeed(t *testing.T) {
 	run(t, 30*time.Second, bin.topo, "keygen", "-seed", filepath.Join(dir, "keys", "topology.seed"))
 	feed := freeEndpoint(t)
 	key := func() string {
-		out, _, _ := run(t, 30*time.Second, bin.topo, "plan", "-json", "-var", "feed="+feed, file)
+		out, _, _ := run(t, 30*time.Second, bin.topo, "plan", "-json", "-var", "feed="+feed, "-var", "seed=keys/topology.seed", file)
 		var plan struct {
 			Instances []struct {
 				Name    string `json:"name"`
@@ -176,7 +176,7 @@ func TestSecureWeatherSeed(t *testing.T) {
 	wrong := "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 	served := outside(t, false, "sub", feed, pub, "3")
 	refused := outside(t, false, "sub", feed, wrong, "1")
-	run(t, 2*time.Minute, bin.topo, "apply", "-no-color", "-var", "feed="+feed, "-var", "updates=20", file)
+	run(t, 2*time.Minute, bin.topo, "apply", "-no-color", "-var", "feed="+feed, "-var", "updates=20", "-var", "seed=keys/topology.seed", file)
 	if got := served(); got != "received 3" {
 		t.Errorf("outside SUB with the planned key: %s, want received 3", got)
 	}

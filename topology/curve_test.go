@@ -153,6 +153,23 @@ func TestCurveSensitiveDiagnostics(t *testing.T) {
 	}
 }
 
+// TestCurveSensitiveJSON: in a one-line JSON file every snippet would show
+// the curve block's line, so every diagnostic of the file is sensitive.
+func TestCurveSensitiveJSON(t *testing.T) {
+	src := `{"node":{"s":{"type":"sink","bogus":1,"socket":{"in":{"type":"PULL","bind":"tcp://127.0.0.1:7","curve":{"secret_key":"` + testSecret + `"}}}}}}`
+	_, f, diags := Load("s.hcl.json", []byte(src), Options{Schemas: testSchemas()})
+	if len(diags) == 0 {
+		t.Fatal("no diagnostic for the bogus attribute")
+	}
+	var buf bytes.Buffer
+	if err := WriteDiagnostics(&buf, f.Sources(), diags, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), testSecret) {
+		t.Fatalf("a snippet shows the secret:\n%s", buf.String())
+	}
+}
+
 func TestFileFunction(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {

@@ -46,15 +46,17 @@ func (e *evaluator) noteSensitive(b *hcl.Block) {
 	e.secretRanges = append(e.secretRanges, r)
 }
 
-// markSensitive marks the diagnostics inside a curve block and drops the
+// markSensitive marks the diagnostics whose snippet would show a line of
+// a curve block (the source lines of their subject or context overlap the
+// block's: in a one-line JSON file, every diagnostic), and drops the
 // expression and context hcl would print values from.
 func (e *evaluator) markSensitive(diags hcl.Diagnostics) {
+	overlaps := func(a *hcl.Range, r hcl.Range) bool {
+		return a != nil && a.Filename == r.Filename && a.Start.Line <= r.End.Line && a.End.Line >= r.Start.Line
+	}
 	for _, d := range diags {
-		if d.Subject == nil {
-			continue
-		}
 		for _, r := range e.secretRanges {
-			if r.Filename == d.Subject.Filename && d.Subject.Start.Byte >= r.Start.Byte && d.Subject.Start.Byte <= r.End.Byte {
+			if overlaps(d.Subject, r) || overlaps(d.Context, r) {
 				d.Extra = sensitiveExtra{}
 				d.Expression, d.EvalContext = nil, nil
 				break

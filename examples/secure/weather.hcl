@@ -2,9 +2,16 @@
 # outside the run (another host, a pyzmq program) can be given the
 # publisher's public key.
 #
-#   go run ./cmd/topo keygen -seed examples/secure/keys/topology.seed
 #   go run ./cmd/topo plan examples/secure/weather.hcl     # prints the public key
 #   go run ./cmd/topo apply examples/secure/weather.hcl
+#
+# keys/example.seed ships with the example so that it runs at once; it is
+# public, so the keys it derives protect nothing (validate warns that the
+# file is readable by others). For real use make your own and keep it
+# private:
+#
+#   go run ./cmd/topo keygen -seed examples/secure/keys/topology.seed
+#   go run ./cmd/topo apply -var seed=keys/topology.seed examples/secure/weather.hcl
 #
 # Every socket's key pair is derived from the seed and its name
 # ("weather-publisher.out"), so every process holding the seed computes
@@ -13,8 +20,8 @@
 
 variable "seed" {
   type        = string
-  default     = "keys/topology.seed"
-  description = "The seed file (topo keygen -seed writes one), relative to this file."
+  default     = "keys/example.seed"
+  description = "The seed file (topo keygen -seed writes one), relative to this file. The default is public: an example only."
 }
 
 variable "feed" {

@@ -113,6 +113,19 @@ node "flaky" {
     connect = [node.pull.out]
   }
 }
+node "ext" {
+  type = "use"
+  socket "in" {
+    type    = "SUB"
+    connect = ["tcp://127.0.0.1:7997", "tcp://127.0.0.1:7998"]
+    curve {
+      server_key = {
+        "tcp://127.0.0.1:7997" = "lmPj7m4%xohgTFD:%4iWUzf5yfnziJa17}fo(SJV"
+        "tcp://127.0.0.1:7998" = "reft1BE=jUOOoa{yw??j9@.a$*rL66m$TF2-k>LW"
+      }
+    }
+  }
+}
 node "plain" {
   type = "use"
   socket "in" {
@@ -172,6 +185,11 @@ func TestCurveKeysHandedToPeers(t *testing.T) {
 	}
 	if f1 == nil || f1.Key != f0.Key || f1.ServerKey != f0.ServerKey {
 		t.Fatal("the restarted node was given other keys")
+	}
+	ext := w.spec("ext", 0).Sockets[0].Curve
+	want, _ := socket.ParseCurveKey("reft1BE=jUOOoa{yw??j9@.a$*rL66m$TF2-k>LW")
+	if ext == nil || !ext.Client() || len(ext.ServerKeys) != 2 || ext.ServerKeys["tcp://127.0.0.1:7998"] != want {
+		t.Fatalf("ext.in (outside servers, its own keys): %+v", ext)
 	}
 	if c := w.spec("plain", 0).Sockets[0].Curve; c != nil {
 		t.Fatalf("plain.in (no curve anywhere) has curve %+v", c)

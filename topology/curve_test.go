@@ -73,8 +73,11 @@ func TestCurveDecode(t *testing.T) {
 		}
 		curve++
 	}
-	if curve != 5 { // worker[0..1].in, worker[0..1].out, ventilator.sink
-		t.Errorf("%d edges, want 5", curve)
+	if curve != 6 { // worker[0..1].in, worker[0..1].out, ventilator.sink, reporter.out
+		t.Errorf("%d edges, want 6", curve)
+	}
+	if c, r := byName["collector"].Socket("in"), byName["reporter"].Socket("out"); c.CurveRole != "client" || r.CurveRole != "server" {
+		t.Errorf("binding client %q, connecting server %q", c.CurveRole, r.CurveRole)
 	}
 }
 

@@ -111,7 +111,11 @@ func checkCurve(t *Topology) hcl.Diagnostics {
 			ed.Curve = true
 			servedEdge[c.s] = true
 			pub, _, known := t.CurveKeyPair(c.inst, c.s)
-			if given := b.s.Curve.ServerKey; known && !given.IsZero() && given != pub {
+			if given := b.s.Curve.ServerKey; !known && !given.IsZero() {
+				diags = append(diags, errorAt(b.s.Curve.ServerKeyRange, "CURVE server key cannot match",
+					fmt.Sprintf("%s.%s names a server_key for %s.%s, the CURVE server that connects to it, whose key pair is made at apply time (no secret_key, no top-level curve seed). Give %s.%s a secret_key, or add curve { seed = file(...) }.",
+						b.inst.Name, b.s.Name, c.inst.Name, c.s.Name, c.inst.Name, c.s.Name)))
+			} else if known && !given.IsZero() && given != pub {
 				diags = append(diags, errorAt(b.s.Curve.ServerKeyRange, "Wrong CURVE server key",
 					fmt.Sprintf("The server_key of %s.%s is not the public key of %s.%s, the CURVE server that connects to it (%s).",
 						b.inst.Name, b.s.Name, c.inst.Name, c.s.Name, keySource(t, c.s))))

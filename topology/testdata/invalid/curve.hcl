@@ -117,3 +117,23 @@ node "client_outside" {
 curve {
   seed = "short" # ERROR: Invalid CURVE seed
 }
+
+node "bound_client" {
+  type = "count"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://127.0.0.1:7607"]
+    curve {
+      server_key = "lmPj7m4%xohgTFD:%4iWUzf5yfnziJa17}fo(SJV" # ERROR: CURVE server key cannot match
+    }
+  }
+}
+
+node "connecting_server" {
+  type = "generate"
+  socket "out" {
+    type    = "PUSH"
+    connect = [node.bound_client.in]
+    curve {}
+  }
+}

@@ -55,3 +55,26 @@ node "outside" {
     }
   }
 }
+
+# A client may bind and a server connect: the role follows the keys.
+node "collector" {
+  type = "count"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://127.0.0.1:7559"]
+    curve {
+      server_key = "reft1BE=jUOOoa{yw??j9@.a$*rL66m$TF2-k>LW"
+    }
+  }
+}
+
+node "reporter" {
+  type = "generate"
+  socket "out" {
+    type    = "PUSH"
+    connect = [node.collector.in]
+    curve {
+      secret_key = "?PjZV&&}ubBbPcaN&h4Iq?3S3XtLS9z<}rRk>0I5"
+    }
+  }
+}

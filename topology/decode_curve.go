@@ -225,7 +225,7 @@ func permWarnings(files []fileMark, r hcl.Range, what string) hcl.Diagnostics {
 	for _, f := range files {
 		if f.perm&0o077 != 0 {
 			diags = append(diags, warnAt(r, "Secret file readable by others",
-				fmt.Sprintf("The %s file %s can be read by its group or by others (mode %04o). Make it private: chmod 600 %s.", what, shorten(f.path), uint32(f.perm), f.path)))
+				fmt.Sprintf("The %s file %s can be read by its group or by others (mode %04o). Make it private: chmod 600 %s.", what, shorten(f.path), uint32(f.perm), f.resolved)))
 		}
 	}
 	return diags

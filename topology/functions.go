@@ -114,8 +114,9 @@ const MaxReadFileSize = 1 << 20
 // fileMark marks a value read by file with where it came from, so the
 // curve checks can warn about a key or seed file others may read.
 type fileMark struct {
-	path string      // as written
-	perm fs.FileMode // the file's permission bits
+	path     string      // as written
+	resolved string      // joined to the topology file's directory
+	perm     fs.FileMode // the file's permission bits
 }
 
 // fileFunc is file(PATH): the contents of a UTF-8 text file, PATH relative
@@ -135,7 +136,7 @@ func fileFunc(dir string) function.Function {
 			if err != nil {
 				return cty.NilVal, fmt.Errorf("cannot read %s: %s", shorten(path), err)
 			}
-			return cty.StringVal(string(b)).Mark(fileMark{path: name, perm: perm}), nil
+			return cty.StringVal(string(b)).Mark(fileMark{path: name, resolved: path, perm: perm}), nil
 		},
 	})
 }

@@ -200,6 +200,9 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 		if ss.Identity != "" {
 			opts.Identity = []byte(ss.Identity)
 		}
+		if ss.Curve != nil {
+			opts.Security = *ss.Curve
+		}
 		s, err := a.ctx.NewSocket(ss.Type, opts)
 		if err != nil {
 			return fail(a.errf("bind", "socket %q: new %s socket: %w", ss.Name, ss.Type, err))

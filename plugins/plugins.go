@@ -377,6 +377,11 @@ type SocketSpec struct {
 	// Expect is how many in-topology peers must be connected (for PUB/XPUB:
 	// subscribed) before the node's body starts.
 	Expect int
+	// Curve, when set, is the socket's CURVE mechanism (Options.Security):
+	// its key pair, and for a client the server keys, by connect endpoint
+	// as Connect receives them. Nil: plaintext (NULL). It holds a secret
+	// key: never log it.
+	Curve *socket.Curve
 }
 
 // Actor is one node instance's life: sockets and body. The runtime drives

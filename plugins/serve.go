@@ -152,9 +152,13 @@ func specFromWire(w *pluginproto.Spec) (Spec, error) {
 		if err != nil {
 			return Spec{}, nodeErrorf(w.Name, "bind", "socket %q: %w", s.Name, err)
 		}
+		curve, err := CurveFromWire(s.Curve)
+		if err != nil {
+			return Spec{}, nodeErrorf(w.Name, "bind", "socket %q: %w", s.Name, err)
+		}
 		spec.Sockets = append(spec.Sockets, SocketSpec{
 			Name: s.Name, Type: t, Bind: s.Bind, Subscribe: s.Subscribe,
-			HWM: s.HWM, Identity: s.Identity, Expect: s.Expect,
+			HWM: s.HWM, Identity: s.Identity, Expect: s.Expect, Curve: curve,
 		})
 	}
 	return spec, nil

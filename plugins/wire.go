@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/topo-zmq/topo/plugins/pluginproto"
@@ -79,4 +80,82 @@ func KindFromWire(kd pluginproto.KindDesc) (*Kind, error) {
 		k.Sockets = append(k.Sockets, s)
 	}
 	return k, nil
+}
+
+// CurveToWire encodes a socket's CURVE mechanism for SocketSpec.Curve (nil
+// stays nil).
+func CurveToWire(c *socket.Curve) *pluginproto.CurveSpec {
+	if c == nil {
+		return nil
+	}
+	w := &pluginproto.CurveSpec{}
+	if !c.Key.Public.IsZero() {
+		w.Public = c.Key.Public.Z85()
+	}
+	if !c.Key.Secret.IsZero() {
+		w.Secret = c.Key.Secret.Z85()
+	}
+	if !c.ServerKey.IsZero() {
+		w.ServerKey = c.ServerKey.Z85()
+	}
+	if len(c.ServerKeys) > 0 {
+		w.ServerKeys = make(map[string]string, len(c.ServerKeys))
+		for ep, k := range c.ServerKeys {
+			w.ServerKeys[ep] = k.Z85()
+		}
+	}
+	for _, k := range c.Allow {
+		w.Allow = append(w.Allow, k.Z85())
+	}
+	return w
+}
+
+// CurveFromWire is the inverse of CurveToWire. Its errors name the field,
+// never a key.
+func CurveFromWire(w *pluginproto.CurveSpec) (*socket.Curve, error) {
+	if w == nil {
+		return nil, nil
+	}
+	key := func(field, s string) (socket.CurveKey, error) {
+		if s == "" {
+			return socket.CurveKey{}, nil
+		}
+		k, err := socket.ParseCurveKey(s)
+		if err != nil {
+			return k, fmt.Errorf("curve %s: %w", field, err)
+		}
+		return k, nil
+	}
+	c := &socket.Curve{}
+	var err error
+	if c.Key.Secret, err = key("secret", w.Secret); err != nil {
+		return nil, err
+	}
+	if c.Key.Public, err = key("public", w.Public); err != nil {
+		return nil, err
+	}
+	if !c.Key.Secret.IsZero() {
+		if want := socket.CurveKeyPairFromSecret(c.Key.Secret).Public; c.Key.Public != want {
+			return nil, errors.New("curve: the public key is not the secret key's")
+		}
+	}
+	if c.ServerKey, err = key("server_key", w.ServerKey); err != nil {
+		return nil, err
+	}
+	if len(w.ServerKeys) > 0 {
+		c.ServerKeys = make(map[string]socket.CurveKey, len(w.ServerKeys))
+		for ep, s := range w.ServerKeys {
+			if c.ServerKeys[ep], err = key("server_keys", s); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, s := range w.Allow {
+		k, err := key("allow", s)
+		if err != nil {
+			return nil, err
+		}
+		c.Allow = append(c.Allow, k)
+	}
+	return c, nil
 }

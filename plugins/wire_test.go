@@ -153,3 +153,38 @@ func FuzzKindFromWire(f *testing.F) {
 		}
 	})
 }
+
+// TestCurveWire: a socket's CURVE mechanism crosses the plugin protocol
+// whole (keys as Z85), nil stays nil, and a bad key is an error that does
+// not contain it.
+func TestCurveWire(t *testing.T) {
+	kp, err := socket.NewCurveKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := socket.NewCurveKeyPair(nil)
+	in := &socket.Curve{Key: kp, ServerKey: srv.Public, ServerKeys: map[string]socket.CurveKey{"tcp://127.0.0.1:1": srv.Public}, Allow: []socket.CurveKey{kp.Public}}
+	w := plugins.CurveToWire(in)
+	if w.Secret != kp.Secret.Z85() || len(w.Allow) != 1 {
+		t.Fatalf("wire %+v", w)
+	}
+	out, err := plugins.CurveFromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Key != in.Key || out.ServerKey != in.ServerKey || out.ServerKeys["tcp://127.0.0.1:1"] != srv.Public || len(out.Allow) != 1 || out.Allow[0] != kp.Public {
+		t.Fatalf("round trip: %+v", out)
+	}
+	if c, err := plugins.CurveFromWire(nil); c != nil || err != nil || plugins.CurveToWire(nil) != nil {
+		t.Fatal("nil does not stay nil")
+	}
+	w.Public = srv.Public.Z85()
+	if _, err := plugins.CurveFromWire(w); err == nil {
+		t.Fatal("a public key that is not the secret's is accepted")
+	}
+	w.Secret = "x" + kp.Secret.Z85()[1:]
+	w.Secret = w.Secret[:39]
+	if _, err := plugins.CurveFromWire(w); err == nil || strings.Contains(err.Error(), w.Secret) {
+		t.Fatalf("bad secret: %v", err)
+	}
+}

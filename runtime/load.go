@@ -23,11 +23,11 @@ type DiagnosticsError struct {
 	Files       map[string]*hcl.File
 }
 
-// Error renders every diagnostic with its file:line:col and snippet.
+// Error renders every diagnostic with its file:line:col and snippet (none
+// for a curve block's, whose source may hold a secret).
 func (e *DiagnosticsError) Error() string {
 	var buf bytes.Buffer
-	w := hcl.NewDiagnosticTextWriter(&buf, e.Files, 0, false)
-	_ = w.WriteDiagnostics(e.Diagnostics)
+	_ = topology.WriteDiagnostics(&buf, e.Files, e.Diagnostics, 0, false)
 	return string(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 

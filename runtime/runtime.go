@@ -159,8 +159,12 @@ func (n *node) setState(s State) {
 }
 
 // prepare resolves every instance's kind and builds its spec.
-func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
+func (r *Runtime) prepare(ctx context.Context) ([]*node, *curveKeys, error) {
 	exp := expectations(r.topo)
+	keys, err := newCurveKeys(r.topo)
+	if err != nil {
+		return nil, nil, err
+	}
 	plugs := map[string]*topology.Plugin{}
 	for _, p := range r.topo.Plugins {
 		plugs[p.Name] = p
@@ -218,12 +222,13 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, error) {
 			continue
 		}
 		n.spec = spec
+		keys.setCurve(n, nil, nil) // the declared endpoints; Run fills in the bound ones
 		n.out = mux.writer(in.Name)
 		n.logs = newWarnLimiter(r.opts.Logger.Handler(), in.Name, nil)
 		n.log = slog.New(n.logs.handler()).With("node", in.Name)
 		nodes = append(nodes, n)
 	}
-	return nodes, errors.Join(errs...)
+	return nodes, keys, errors.Join(errs...)
 }
 
 // Run binds, connects and runs the topology, and blocks until it is done:
@@ -260,7 +265,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		}
 	}()
 
-	nodes, err := r.prepare(ctx)
+	nodes, keys, err := r.prepare(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting plugins: nothing ran
@@ -296,10 +301,15 @@ func (r *Runtime) Run(ctx context.Context) error {
 			}
 		}
 	}
+	byName := map[string]*topology.Instance{}
+	for _, in := range r.topo.Instances {
+		byName[in.Name] = in
+	}
 	for _, i := range order {
 		n := nodes[i]
 		n.setState(StateStarting)
 		r.emit(n, Event{Kind: EventStarting})
+		keys.setCurve(n, byName, bound) // server keys by the endpoints bound so far
 		a, b, err := r.makeActor(ctx, n, sc)
 		if err != nil && retryStart(n, err) && ctx.Err() == nil {
 			// Its supervisor reports the failure and retries with
@@ -327,17 +337,20 @@ func (r *Runtime) Run(ctx context.Context) error {
 		n.mu.Unlock()
 	}
 	// Phase 2: resolve references to actual endpoints, connect.
-	byName := map[string]*topology.Instance{}
-	for _, in := range r.topo.Instances {
-		byName[in.Name] = in
-	}
 	for _, i := range order {
 		n := nodes[i]
 		n.connect = resolveConnects(n.inst, byName, bound)
+		changed := keys.setCurve(n, byName, bound) // for restarts
 		if actors[i] == nil {
 			continue // retried by its supervisor, which connects it
 		}
-		if err := actors[i].Connect(ctx, n.connect); err != nil {
+		var err error
+		if changed != "" {
+			err = fmt.Errorf("socket %s: it connects to CURVE servers with different keys on ephemeral ports that were not bound when it was created (its node starts before them: a start-order cycle); bind them on fixed ports", changed)
+		} else {
+			err = actors[i].Connect(ctx, n.connect)
+		}
+		if err != nil {
 			closeAll()
 			if ctx.Err() != nil {
 				return r.abandonStart(nodes)

@@ -59,46 +59,11 @@ func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance
 	for _, s := range in.Sockets {
 		var eps []string
 		seen := map[string]bool{}
-		add := func(ep string) {
-			if !seen[ep] {
-				seen[ep] = true
-				eps = append(eps, ep)
-			}
-		}
 		for _, c := range s.Connect {
-			if c.Ref == nil {
-				add(c.URL)
-				continue
-			}
-			actual := bound[c.Ref.Instance][c.Ref.Socket]
-			target := byName[c.Ref.Instance]
-			var decl *topology.Socket
-			if target != nil {
-				decl = target.Socket(c.Ref.Socket)
-			}
-			if len(actual) == 0 && decl != nil {
-				// The target has not bound yet (its start-up is being
-				// retried): connect to what it declares; the connection
-				// comes up once it binds.
-				for _, b := range decl.Bind {
-					actual = append(actual, b.URL)
-				}
-			}
-			matched := false
-			if decl != nil && len(actual) == len(decl.Bind) {
-				for i, b := range decl.Bind {
-					if endpoint.Connectable(b.URL) == c.URL {
-						add(endpoint.Connectable(actual[i]))
-						matched = true
-					}
-				}
-			}
-			if !matched {
-				if len(actual) == 0 {
-					add(c.URL)
-				}
-				for _, a := range actual {
-					add(endpoint.Connectable(a))
+			for _, ep := range resolveConnect(c, byName, bound) {
+				if !seen[ep] {
+					seen[ep] = true
+					eps = append(eps, ep)
 				}
 			}
 		}
@@ -107,4 +72,45 @@ func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance
 		}
 	}
 	return out
+}
+
+// resolveConnect is resolveConnects for one connect endpoint: the
+// endpoints it stands for, as Connect receives them.
+func resolveConnect(c topology.Endpoint, byName map[string]*topology.Instance, bound map[string]map[string][]string) []string {
+	if c.Ref == nil {
+		return []string{c.URL}
+	}
+	var eps []string
+	actual := bound[c.Ref.Instance][c.Ref.Socket]
+	target := byName[c.Ref.Instance]
+	var decl *topology.Socket
+	if target != nil {
+		decl = target.Socket(c.Ref.Socket)
+	}
+	if len(actual) == 0 && decl != nil {
+		// The target has not bound yet (its start-up is being
+		// retried): connect to what it declares; the connection
+		// comes up once it binds.
+		for _, b := range decl.Bind {
+			actual = append(actual, b.URL)
+		}
+	}
+	matched := false
+	if decl != nil && len(actual) == len(decl.Bind) {
+		for i, b := range decl.Bind {
+			if endpoint.Connectable(b.URL) == c.URL {
+				eps = append(eps, endpoint.Connectable(actual[i]))
+				matched = true
+			}
+		}
+	}
+	if !matched {
+		if len(actual) == 0 {
+			eps = append(eps, c.URL)
+		}
+		for _, a := range actual {
+			eps = append(eps, endpoint.Connectable(a))
+		}
+	}
+	return eps
 }

@@ -145,6 +145,9 @@ node "n" {
   host = "y"
 }`), false)
 	f.Add([]byte(`{"host": {"a": {"address": "10.0.0.1"}}, "node": {"g": {"type": "generate", "host": "a", "socket": {"out": {"type": "PUSH", "bind": "tcp://*:6000"}}}}}`), true)
+	// CURVE blocks (the fixtures have more): keys, maps, file(), the seed.
+	f.Add([]byte("curve {\n  seed = file(\"testdata/valid/keys/sink.pub\")\n}\nnode \"s\" {\n  type = \"sink\"\n  socket \"in\" {\n    type = \"PULL\"\n    bind = \"tcp://127.0.0.1:0\"\n    curve {\n      allow = [file(\"testdata/valid/keys/sink.pub\")]\n    }\n  }\n}\n"), false)
+	f.Add([]byte(`{"node":{"c":{"type":"generate","socket":{"out":{"type":"PUSH","connect":"tcp://127.0.0.1:9","curve":{"server_key":{"tcp://127.0.0.1:9":"x"}}}}}}}`), true)
 	f.Fuzz(func(t *testing.T, src []byte, json bool) {
 		name := "fuzz.hcl"
 		if json {

@@ -27,6 +27,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "node", LabelNames: []string{"name"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "host", LabelNames: []string{"name"}},
+		{Type: "curve"},
 	},
 }
 
@@ -43,6 +44,7 @@ var socketSchema = &hcl.BodySchema{
 		{Name: "type"}, {Name: "bind"}, {Name: "connect"},
 		{Name: "subscribe"}, {Name: "hwm"}, {Name: "identity"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "curve"}},
 }
 
 var pluginSchema = &hcl.BodySchema{
@@ -83,6 +85,11 @@ type evaluator struct {
 	// failed holds sockets whose endpoints had errors, to skip follow-on
 	// warnings.
 	failed map[*Socket]bool
+	// secretRanges are the curve blocks: diagnostics inside them are
+	// sensitive (IsSensitive).
+	secretRanges []hcl.Range
+	// curve is the top-level curve block, decoded.
+	curve *Curve
 
 	base *hcl.EvalContext
 }
@@ -107,13 +114,17 @@ type socketDecl struct {
 	block     *hcl.Block
 	attrs     hcl.Attributes
 	malformed bool // the block had unknown arguments (reported)
+	// curve is the socket's curve block (nil without), curveAttrs its
+	// attributes.
+	curve      *hcl.Block
+	curveAttrs hcl.Attributes
 }
 
 func newEvaluator(f *File, opts Options) *evaluator {
 	return &evaluator{
 		file:       f,
 		opts:       opts,
-		funcs:      functions(),
+		funcs:      functions(f.Dir),
 		vars:       map[string]*Variable{},
 		localAttrs: map[string]*hcl.Attribute{},
 		locals:     map[string]cty.Value{},
@@ -175,8 +186,11 @@ func Decode(f *File, opts Options) (*Topology, hcl.Diagnostics) {
 		}
 	}
 	diags = append(diags, e.decodeHosts(hostBlocks)...)
+	c, d := e.decodeTopCurve()
+	e.curve = c
+	diags = append(diags, d...)
 	diags = append(diags, e.decodeNodes()...)
-	t := &Topology{Hosts: e.hostOrder, Plugins: e.pluginOrder, Variables: e.varOrder}
+	t := &Topology{Hosts: e.hostOrder, Plugins: e.pluginOrder, Variables: e.varOrder, Curve: c}
 	for _, nd := range e.nodes {
 		t.Nodes = append(t.Nodes, nd.n)
 		t.Instances = append(t.Instances, nd.instances...)
@@ -187,6 +201,7 @@ func Decode(f *File, opts Options) (*Topology, hcl.Diagnostics) {
 			"The file declares no node blocks. A topology needs at least one: node \"NAME\" { type = \"KIND\" ... }."))
 	}
 	diags = append(diags, e.validate(t)...)
+	e.markSensitive(diags)
 	diags = dedupe(diags)
 	sortDiags(diags)
 	return t, diags

@@ -65,6 +65,14 @@ func (e *evaluator) declareNode(b *hcl.Block) hcl.Diagnostics {
 		sc, d := sb.Body.Content(socketSchema)
 		diags = append(diags, d...)
 		sd := &socketDecl{name: sname, block: sb, attrs: sc.Attributes, malformed: d.HasErrors()}
+		cb, d := curveBlock(sc.Blocks, fmt.Sprintf("Socket %q of node %q", sname, name))
+		diags = append(diags, d...)
+		if cb != nil {
+			e.noteSensitive(cb)
+			cc, d := cb.Body.Content(socketCurveSchema)
+			diags = append(diags, d...)
+			sd.curve, sd.curveAttrs = cb, cc.Attributes
+		}
 		nd.sockets = append(nd.sockets, sd)
 		nd.socketByName[sname] = sd
 	}

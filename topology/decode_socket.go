@@ -124,6 +124,11 @@ func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, inst *
 			s.Identity = id
 		}
 	}
+	if sd.curve != nil {
+		c, d := e.decodeSocketCurve(nd, sd, ctx)
+		diags = append(diags, d...)
+		s.Curve = c
+	}
 	return diags
 }
 

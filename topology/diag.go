@@ -1,7 +1,9 @@
 package topology
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"iter"
 	"sort"
 	"strings"
@@ -163,3 +165,29 @@ func SortDiagnostics(diags hcl.Diagnostics) {
 
 // sortDiags is SortDiagnostics, under the name decode.go calls it by.
 func sortDiags(diags hcl.Diagnostics) { SortDiagnostics(diags) }
+
+// WriteDiagnostics renders diagnostics as hcl.NewDiagnosticTextWriter
+// does, with source snippets, except those about curve blocks
+// (IsSensitive): for them it gives the file and line but no source and no
+// values, since the source may hold a secret key. width 0 means no
+// wrapping.
+func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
+	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
+	for _, d := range diags {
+		if !IsSensitive(d) {
+			if err := tw.WriteDiagnostic(d); err != nil {
+				return err
+			}
+			continue
+		}
+		// The no-source form of the text writer: a file it does not know.
+		var buf bytes.Buffer
+		_ = hcl.NewDiagnosticTextWriter(&buf, nil, width, color).WriteDiagnostic(d)
+		out := bytes.Replace(buf.Bytes(), []byte("(source code not available)"),
+			[]byte("(source not shown: curve settings are secret)"), 1)
+		if _, err := w.Write(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,8 +2,8 @@
 // JSON form (.hcl.json) — into a Topology: pure, evaluated, validated data
 // that the runtime wires and runs. It never opens a socket and imports
 // nothing of topo but internal/endpoint (the endpoint syntax it shares with
-// the runtime and the sockets); what it knows of node kinds comes from the
-// Schemas the caller passes in Options.
+// the runtime and the sockets) and internal/curvekey (CURVE keys); what it
+// knows of node kinds comes from the Schemas the caller passes in Options.
 //
 // The entry point is Load (or Parse/ParseFile then Decode):
 //
@@ -11,7 +11,8 @@
 //	t, more := topology.Decode(f, topology.Options{Schemas: schemas, Args: args, Environ: os.Environ()})
 //
 // Every problem is an hcl.Diagnostic with a source range; render them with
-// hcl.NewDiagnosticTextWriter over f.Sources(). The exceptions have no
+// WriteDiagnostics (hcl.NewDiagnosticTextWriter's format, minus the source
+// of curve blocks) over f.Sources(). The exceptions have no
 // source to point into, so their Subject is nil: a file that cannot be read
 // ("Cannot read x.hcl: no such file or directory", the whole message in
 // the summary) and a value given on the command line or in the
@@ -61,6 +62,20 @@
 // Options.LoopbackHosts replace the addresses at decode time; Edge's
 // ConnectHost, BindHost and CrossHost, InstancesOn and CrossHostEdges say
 // what runs where. The name "all" is reserved (`topo apply -host all`).
+//
+// Expressions may call file(PATH): the contents of a UTF-8 file of at most
+// MaxReadFileSize bytes, PATH relative to the topology file's directory.
+//
+// CURVE: a socket's curve block (secret_key, server_key as a key or a map
+// from connect endpoint to key, allow) decodes into Socket.Curve, and a
+// top-level curve { seed = ... } into Topology.Curve. Decode sets each
+// socket's CurveRole and each edge's Curve: the role follows the keys as in
+// libzmq, and a socket connecting to an in-file CURVE server is its client
+// (the runtime hands it the keys). Topology.CurveKeyPair gives a socket's
+// pair when it is known before apply (secret_key, or derived from the seed
+// under CurveKeyName, "INSTANCE.SOCKET"). Diagnostics inside a curve block
+// are sensitive (IsSensitive); WriteDiagnostics renders them without
+// source. Keys are parsed by internal/curvekey, as the sockets parse them.
 //
 // A Topology also says how it starts, for the runtime and `topo plan`
 // alike: InStartOrder is the order in which the runtime binds every

@@ -33,6 +33,9 @@ type Topology struct {
 	// connected and its depends_on nodes are running. InStartOrder returns
 	// the instances themselves.
 	StartOrder []string
+	// Curve is the top-level curve block (the seed every socket's CURVE
+	// keys are derived from), or nil.
+	Curve *Curve
 }
 
 // Node is one node block.
@@ -91,6 +94,14 @@ type Socket struct {
 	Subscribe []string
 	HWM       int // 0 = default
 	Identity  string
+	// Curve is the socket's curve block, or nil: plaintext, unless it
+	// connects to an in-file CURVE server (see Edge.Curve).
+	Curve *SocketCurve
+	// CurveRole is the socket's CURVE role, set by Decode: "server",
+	// "client" (its curve block has a server key, or it connects to an
+	// in-file CURVE server, whose key the runtime hands it), or ""
+	// (plaintext).
+	CurveRole string
 	DeclRange hcl.Range
 }
 
@@ -141,7 +152,11 @@ type Edge struct {
 	// resends, so a PUSH→PULL edge loses what sat in the dead puller's
 	// queues and socket buffers and what it had taken but not finished.
 	PeerLoss string
-	Range    hcl.Range // the connect expression
+	// Curve is set when the edge is encrypted and authenticated with
+	// CURVE: one end is a CURVE server (a curve block without server_key),
+	// the other its client.
+	Curve bool
+	Range hcl.Range // the connect expression
 }
 
 // Host is one host block: a machine instances are placed on.

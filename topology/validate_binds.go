@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
@@ -128,13 +129,28 @@ func (e *evaluator) checkBinds(t *Topology) (bindIndex, hcl.Diagnostics) {
 					r.Host = h.Address
 					ix.remote[r.String()] = append(ix.remote[r.String()], me)
 				}
-				if ep.Wildcard() && !hosts && !wildcardWarned[b.Range] {
-					wildcardWarned[b.Range] = true
-					diags = append(diags, warnAt(b.Range, "Bind on all interfaces",
-						fmt.Sprintf("%s listens on every network interface, so other machines can connect. Bind tcp://127.0.0.1:%s to stay local, unless peers on other hosts need it.", b.URL, ep.Port)))
+				if s.Curve == nil && !wildcardWarned[b.Range] {
+					if ep.Wildcard() && !hosts {
+						wildcardWarned[b.Range] = true
+						diags = append(diags, warnAt(b.Range, "Bind on all interfaces",
+							fmt.Sprintf("%s listens on every network interface, so other machines can connect, in plaintext. Bind tcp://127.0.0.1:%s to stay local, unless peers on other hosts need it; then add a curve block to the socket (CURVE encrypts and authenticates).", b.URL, ep.Port)))
+					} else if !ep.Wildcard() && ep.Transport == "tcp" && !loopback(ep.Host) {
+						wildcardWarned[b.Range] = true
+						diags = append(diags, warnAt(b.Range, "Plaintext bind on a network address",
+							fmt.Sprintf("%s listens on a network address without CURVE, so anyone who can reach it can send and receive in plaintext. Add a curve block to the socket, or bind 127.0.0.1 to stay local.", b.URL)))
+					}
 				}
 			}
 		}
 	}
 	return ix, diags
+}
+
+// loopback reports whether a tcp host is this machine only.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

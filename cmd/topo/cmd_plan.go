@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -35,6 +36,13 @@ const planHelp = `Usage: topo plan [options] FILE
   connecting side dials (the bound host's address), and each body's wait
   says which host its peers come from. -host NAME shows only what host
   NAME runs: its instances, the edges that touch them, its start order.
+
+  Security: each edge is marked curve (encrypted and authenticated with
+  CURVE) or plaintext, each socket with a curve role says it, and each
+  CURVE server's public key is printed when it is known before apply
+  (from its secret_key, or derived from the top-level curve seed), for
+  clients outside the topology to use as server_key. Secret keys are never
+  printed; a key made at apply time is shown as such.
 
   Exit status: 0 on success, 1 when the file is invalid.
 
@@ -265,7 +273,13 @@ func writePlan(w io.Writer, res loadResult, host string) error {
 				}
 				fmt.Fprintf(&b, " subscribe=[%s]", strings.Join(q, ", "))
 			}
+			if s.CurveRole != "" {
+				fmt.Fprintf(&b, " curve=%s", s.CurveRole)
+			}
 			b.WriteString("\n")
+			if s.CurveRole == "server" {
+				fmt.Fprintf(&b, "      public key %s\n", curvePublic(t, inst, s))
+			}
 			for _, e := range s.Bind {
 				fmt.Fprintf(&b, "      bind    %s\n", e.URL)
 			}
@@ -296,7 +310,7 @@ func writePlan(w io.Writer, res loadResult, host string) error {
 			}
 			mark += fmt.Sprintf("  [%s → %s]", fromHost, toHost)
 		}
-		fmt.Fprintf(&b, "  %s → %s  %s  via %s%s\n", from, to, label, ed.Endpoint, mark)
+		fmt.Fprintf(&b, "  %s → %s  %s  via %s  %s%s\n", from, to, label, ed.Endpoint, edgeSecurity(ed), mark)
 	}
 
 	if len(t.Hosts) > 0 {
@@ -373,6 +387,24 @@ func writePlan(w io.Writer, res loadResult, host string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// edgeSecurity is an edge's mark in plan: "curve" or "plaintext".
+func edgeSecurity(ed *topology.Edge) string {
+	if ed.Curve {
+		return "curve"
+	}
+	return "plaintext"
+}
+
+// curvePublic is a CURVE socket's public key in Z85 for plan, or what
+// stands for it when it is made at apply time. Never the secret.
+func curvePublic(t *topology.Topology, inst *topology.Instance, s *topology.Socket) string {
+	pub, _, known := t.CurveKeyPair(inst, s)
+	if !known {
+		return "(made at apply time)"
+	}
+	return socket.CurveKey(pub).Z85()
 }
 
 // bodyWaits says what an instance's body waits for before it starts: the
@@ -518,6 +550,10 @@ func planJSON(res loadResult, host string) any {
 		Subscribe []string       `json:"subscribe,omitempty"`
 		HWM       int            `json:"hwm,omitempty"`
 		Identity  string         `json:"identity,omitempty"`
+		// Curve is "server", "client" or absent (plaintext); PublicKey a
+		// CURVE server's public key when known before apply.
+		Curve     string `json:"curve,omitempty"`
+		PublicKey string `json:"public_key,omitempty"`
 		// ExpectPeers is how many in-topology peers the body waits for.
 		ExpectPeers int `json:"expect_peers"`
 	}
@@ -548,6 +584,7 @@ func planJSON(res loadResult, host string) any {
 		Endpoint    string `json:"endpoint"`
 		Lossy       string `json:"lossy,omitempty"`
 		PeerLoss    string `json:"peer_loss,omitempty"`
+		Security    string `json:"security"` // "curve" or "plaintext"
 	}
 	type jsonPlugin struct {
 		Name    string            `json:"name"`
@@ -590,7 +627,10 @@ func planJSON(res loadResult, host string) any {
 		}
 		for _, s := range inst.Sockets {
 			js := jsonSocket{Name: s.Name, Type: s.Type, Bind: []string{}, Connect: []jsonEndpoint{}, Subscribe: s.Subscribe, HWM: s.HWM, Identity: s.Identity,
-				ExpectPeers: exp[topology.SocketRef{Instance: inst.Name, Socket: s.Name}]}
+				ExpectPeers: exp[topology.SocketRef{Instance: inst.Name, Socket: s.Name}], Curve: s.CurveRole}
+			if pub, _, known := t.CurveKeyPair(inst, s); known && s.CurveRole == "server" {
+				js.PublicKey = socket.CurveKey(pub).Z85()
+			}
 			for _, e := range s.Bind {
 				js.Bind = append(js.Bind, e.URL)
 			}
@@ -612,7 +652,7 @@ func planJSON(res loadResult, host string) any {
 			From: from.String(), To: to.String(), Label: label,
 			Connect: ed.Connect.String(), Bind: ed.Bind.String(),
 			ConnectType: ed.ConnectType, BindType: ed.BindType,
-			Endpoint: ed.Endpoint, Lossy: ed.Lossy, PeerLoss: ed.PeerLoss,
+			Endpoint: ed.Endpoint, Lossy: ed.Lossy, PeerLoss: ed.PeerLoss, Security: edgeSecurity(ed),
 		})
 	}
 	return out

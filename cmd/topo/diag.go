@@ -7,9 +7,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/topo-zmq/topo/topology"
 )
 
-// renderDiags writes diagnostics as text with source snippets. Colour is
+// renderDiags writes diagnostics as text with source snippets (none for
+// a curve block's: topology.WriteDiagnostics). Colour is
 // for terminals; width 0 means no wrapping (stable output for files and
 // tests).
 func renderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool, width uint) {
@@ -17,8 +20,8 @@ func renderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 		return
 	}
 	var buf bytes.Buffer
-	tw := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
-	_ = tw.WriteDiagnostics(diags)
+	_ = topology.WriteDiagnostics(&buf, files, diags, width, color) // curve blocks: no snippet
+
 	_, _ = w.Write(clipLines(buf.Bytes(), color))
 }
 

@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"version":  {synopsis: "Print the topo version", run: runVersion},
 		"top":      {synopsis: "Show a running topology live, from topo apply -http", run: runTop},
 		"tap":      {synopsis: "Print the messages through a socket of a running topology (topo apply -http-tap)", run: runTap},
+		"keygen":   {synopsis: "Write a CURVE key pair (NAME.key, NAME.pub) or a topology seed", run: runKeygen},
 
 		"plugin-serve": {synopsis: "Serve the built-in kinds as a plugin (used by isolation = \"process\")", run: runPluginServe, hidden: true},
 	}

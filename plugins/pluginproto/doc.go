@@ -55,6 +55,8 @@
 // same, which Client.Check reports as ErrUnsupported; either way the host
 // skips the check (the nodes are validated by type only, with a warning),
 // and a host of revision 0 never asks and ignores the new fields.
+// Revision 2 adds SocketSpec.Curve: a host does not give a CURVE socket to
+// a plugin of an older revision, which would run it in plaintext.
 // ProtocolVersion changes only when a method changes meaning or a message
 // its shape.
 //

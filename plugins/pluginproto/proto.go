@@ -19,8 +19,10 @@ const ProtocolVersion = 1
 // ProtocolRevision counts the compatible additions to ProtocolVersion a
 // plugin serves, and is sent in Description.Revision: 0 is every plugin
 // built before revisions were counted (Health included), 1 adds Check and
-// KindDesc.Check. A host uses it to skip calls a plugin cannot answer.
-const ProtocolRevision = 1
+// KindDesc.Check, 2 adds SocketSpec.Curve. A host uses it to skip calls a
+// plugin cannot answer and to refuse to hand CURVE sockets to a plugin
+// that would ignore the field.
+const ProtocolRevision = 2
 
 // The go-plugin magic cookie: not a security measure, it tells a binary that
 // it was started by topo as a plugin.
@@ -158,6 +160,20 @@ type SocketSpec struct {
 	HWM       int      `json:"hwm"`
 	Identity  string   `json:"identity"`
 	Expect    int      `json:"expect"`
+	// Curve is the socket's CURVE mechanism (revision 2); absent for
+	// plaintext.
+	Curve *CurveSpec `json:"curve,omitempty"`
+}
+
+// CurveSpec is socket.Curve on the wire: keys as 40 characters of Z85.
+// Secret is the socket's secret key; it crosses only the host's private
+// connection to its own plugin process.
+type CurveSpec struct {
+	Public     string            `json:"public,omitempty"`
+	Secret     string            `json:"secret,omitempty"`
+	ServerKey  string            `json:"server_key,omitempty"`
+	ServerKeys map[string]string `json:"server_keys,omitempty"`
+	Allow      []string          `json:"allow,omitempty"`
 }
 
 // Value is a cty value with its type, so it round-trips exactly. The zero

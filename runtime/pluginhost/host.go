@@ -340,6 +340,15 @@ func (h *Host) launch(ctx context.Context, p *topology.Plugin, baseDir string, s
 		}
 		return nil, err
 	}
+	if pr.desc.Revision < 2 {
+		for _, ss := range spec.Sockets {
+			if ss.Curve != nil {
+				pr.kill()
+				return nil, fmt.Errorf("%s (%s): socket %q uses CURVE, which this plugin (protocol revision %d) would ignore and run in plaintext; rebuild it against this topo (revision %d)",
+					label, exe, ss.Name, pr.desc.Revision, pluginproto.ProtocolRevision)
+			}
+		}
+	}
 	if !serves(pr.desc, spec.Kind) {
 		pr.kill()
 		return nil, fmt.Errorf("%s (%s) does not serve kind %q (it serves %s): %w",
@@ -443,7 +452,7 @@ func specToWire(s plugins.Spec) (*pluginproto.Spec, error) {
 	for _, ss := range s.Sockets {
 		w.Sockets = append(w.Sockets, pluginproto.SocketSpec{
 			Name: ss.Name, Type: string(ss.Type), Bind: ss.Bind, Subscribe: ss.Subscribe,
-			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect,
+			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect, Curve: plugins.CurveToWire(ss.Curve),
 		})
 	}
 	return w, nil

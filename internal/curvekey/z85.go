@@ -1,4 +1,4 @@
-package curve
+package curvekey
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 const z85Alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 
 // ErrZ85 reports input EncodeZ85 or DecodeZ85 refuses.
-var ErrZ85 = errors.New("curve: bad Z85")
+var ErrZ85 = errors.New("bad Z85")
 
 // EncodeZ85 encodes src as Z85 (ZeroMQ RFC 32): every 4 bytes, read as a
 // big-endian number, become 5 characters. len(src) must be a multiple of 4.

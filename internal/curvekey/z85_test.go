@@ -1,4 +1,4 @@
-package curve
+package curvekey
 
 import (
 	"bytes"

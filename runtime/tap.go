@@ -174,11 +174,9 @@ func (r *Runtime) Tap(inst, sock string, ring int) (*Tap, error) {
 	if n == nil {
 		return nil, fmt.Errorf("tap %s.%s: no node instance %q in the topology: %w", inst, sock, inst, ErrNoSuchSocket)
 	}
-	known := false
-	for _, s := range n.spec.Sockets {
-		known = known || s.Name == sock
-	}
-	if !known {
+	// The topology's instance, not n.spec: the runtime fills the spec's
+	// CURVE keys while nodes start.
+	if n.inst.Socket(sock) == nil {
 		return nil, fmt.Errorf("tap %s.%s: node %q has no socket %q: %w", inst, sock, inst, sock, ErrNoSuchSocket)
 	}
 	if n.process {

@@ -158,6 +158,7 @@ type SocketSpec struct {
 	HWM       int      `json:"hwm"`
 	Identity  string   `json:"identity"`
 	Expect    int      `json:"expect"`
+	Peers     []string `json:"peers,omitempty"`
 }
 
 // Value is a cty value with its type, so it round-trips exactly. The zero

@@ -443,7 +443,7 @@ func specToWire(s plugins.Spec) (*pluginproto.Spec, error) {
 	for _, ss := range s.Sockets {
 		w.Sockets = append(w.Sockets, pluginproto.SocketSpec{
 			Name: ss.Name, Type: string(ss.Type), Bind: ss.Bind, Subscribe: ss.Subscribe,
-			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect,
+			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect, Peers: ss.Peers,
 		})
 	}
 	return w, nil

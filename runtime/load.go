@@ -41,7 +41,9 @@ func (e *DiagnosticsError) Error() string {
 //
 // Of o, loading uses Registry, Launcher, BaseDir, Vars, VarArgs, Environ,
 // SkipPlugins, OnWarnings, HostAddresses and Host (a *HostError when it
-// does not fit the file; "all" gives every host a loopback address); the rest is for Run. The Launcher (o's, or the default
+// names no host of the file; "all" gives every host a loopback address;
+// "" loads a file with hosts, for validate, plan or graph, and Run then
+// refuses to run it); the rest is for Run. The Launcher (o's, or the default
 // one) that learned the plugins' kinds runs them; it is closed by Run, or
 // by LoadFile when it fails.
 func LoadFile(ctx context.Context, path string, o Options) (*Runtime, error) {
@@ -136,8 +138,10 @@ func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Opti
 	if len(all) > 0 && o.OnWarnings != nil {
 		o.OnWarnings(&DiagnosticsError{Diagnostics: all, Files: files()})
 	}
-	if err := checkHost(t, o.Host); err != nil {
-		return nil, nil, err
+	if o.Host != "" { // "" may still validate, plan or graph a file with hosts; Run refuses it
+		if err := checkHost(t, o.Host); err != nil {
+			return nil, nil, err
+		}
 	}
 	return t, schemas, nil
 }

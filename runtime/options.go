@@ -92,8 +92,9 @@ type Options struct {
 	// other hosts are reached at the host addresses), or every host with
 	// topology.AllHosts ("all"; Load and LoadFile then give each host its
 	// own loopback address, topology.Options.LoopbackHosts). A topology
-	// with host blocks needs it (Load, LoadFile and Run fail with a
-	// *HostError otherwise); one without accepts only "" and "all". The
+	// with host blocks needs it to run (Run fails with a *HostError
+	// otherwise; Load and LoadFile fail for a name the file does not
+	// declare); one without accepts only "" and "all". The
 	// run ends when the selected task nodes have finished; a host with
 	// only services runs until ctx is done.
 	Host string

@@ -269,6 +269,14 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		}
 		return 1
 	}
+	if hosts := rt.Topology().Hosts; len(hosts) > 0 && *host == "" {
+		he := &runtime.HostError{}
+		for _, h := range hosts {
+			he.Hosts = append(he.Hosts, h.Name)
+		}
+		fail(hostErr(path, he))
+		return 1
+	}
 	hs.serve(rt)
 	runErr, ok := wait(func() error { return rt.Run(ctx) })
 	if !ok {

@@ -195,4 +195,3 @@ func writeTopology(t testing.TB, name, src string) string {
 	}
 	return path
 }
-

@@ -31,7 +31,7 @@ var labSeq atomic.Int32
 // lab is a set of network namespaces, each with one veth on a shared
 // bridge and the address 10.77.0.(i+1)/24, lo up.
 type lab struct {
-	t      *testing.T
+	t      testing.TB
 	bridge string
 	ns     []string // namespace names
 	addrs  []string // their addresses, 10.77.0.1, ...
@@ -58,7 +58,7 @@ func needNetns(t testing.TB) {
 
 // newLab creates n namespaces on a fresh bridge and removes them all in
 // t.Cleanup, also when the test fails.
-func newLab(t *testing.T, n int) *lab {
+func newLab(t testing.TB, n int) *lab {
 	t.Helper()
 	needNetns(t)
 	seq := labSeq.Add(1)
@@ -123,7 +123,7 @@ type hostProc struct {
 // start runs bin with args in namespace ns (ip netns exec, which execs
 // bin in place: the process is topo itself). It is killed, with its
 // process group, in t.Cleanup.
-func (l *lab) start(t *testing.T, name, ns, bin string, args ...string) *hostProc {
+func (l *lab) start(t testing.TB, name, ns, bin string, args ...string) *hostProc {
 	t.Helper()
 	p := &hostProc{name: name, stdout: &lockedbuf.Buffer{}, stderr: &lockedbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
@@ -156,7 +156,7 @@ func (p *hostProc) signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 
 // wait waits up to d for the process to exit and returns its exit code
 // (-1 when it was still running: then it is killed).
-func (p *hostProc) wait(t *testing.T, d time.Duration) int {
+func (p *hostProc) wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:

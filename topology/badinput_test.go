@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/topo-zmq/topo/internal/endpoint"
 )
 
 // checkNoPanicAllRanged loads src and checks the result has errors, each
@@ -117,18 +119,65 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte{}, false)
 	f.Add([]byte("{}"), true)
+	f.Add([]byte(`host "a" { address = "10.0.0.1" }
+host "b" { address = "fd00::2" }
+node "s" {
+  type  = "count"
+  count = 2
+  host  = "${count.index == 0 ? "a" : "b"}"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://*:6000", "ipc:///tmp/x"]
+  }
+}
+node "g" {
+  type = "generate"
+  host = "a"
+  socket "out" {
+    type    = "PUSH"
+    connect = [node.s.in, node.s[1].in, "tcp://[fd00::2]:6000"]
+  }
+}`), false)
+	f.Add([]byte(`host "all" { address = "*" }
+host "x" {}
+node "n" {
+  type = "generate"
+  host = "y"
+}`), false)
+	f.Add([]byte(`{"host": {"a": {"address": "10.0.0.1"}}, "node": {"g": {"type": "generate", "host": "a", "socket": {"out": {"type": "PUSH", "bind": "tcp://*:6000"}}}}}`), true)
 	f.Fuzz(func(t *testing.T, src []byte, json bool) {
 		name := "fuzz.hcl"
 		if json {
 			name = "fuzz.hcl.json"
 		}
 		tp, _, diags := Load(name, src, Options{Schemas: testSchemas()})
+		if tp != nil && len(tp.Hosts) > 0 {
+			// The same file as `topo apply -host all` decodes it.
+			lt, _, ldiags := Load(name, src, Options{Schemas: testSchemas(), LoopbackHosts: true})
+			if lt != nil && !ldiags.HasErrors() {
+				for _, e := range lt.Edges {
+					if _, err := endpoint.Parse(e.Endpoint, true); e.CrossHost && err != nil {
+						t.Fatalf("cross-host edge %s→%s on %q: %v", e.Connect, e.Bind, e.Endpoint, err)
+					}
+				}
+			}
+		}
 		for _, d := range diags {
 			if d.Severity == 'E' && d.Subject == nil {
 				t.Fatalf("error without a range: %s: %s", d.Summary, d.Detail)
 			}
 		}
 		if tp != nil && !diags.HasErrors() {
+			for _, e := range tp.CrossHostEdges() {
+				if ep, err := endpoint.Parse(e.Endpoint, false); err != nil || ep.Transport != "tcp" {
+					t.Fatalf("cross-host edge %s→%s on %q: %v", e.Connect, e.Bind, e.Endpoint, err)
+				}
+			}
+			for _, in := range tp.Instances {
+				if tp.Host(in.Host) == nil && len(tp.Hosts) > 0 {
+					t.Fatalf("%s placed on undeclared host %q", in.Name, in.Host)
+				}
+			}
 			if len(tp.StartOrder) != len(tp.Instances) {
 				t.Fatalf("start order has %d of %d instances", len(tp.StartOrder), len(tp.Instances))
 			}

@@ -98,6 +98,8 @@ type nodeDecl struct {
 	counted      bool
 	instances    []*Instance
 	dependsOn    []*nodeDecl
+	// dependsOnRange is where each depends_on entry is written.
+	dependsOnRange map[*nodeDecl]hcl.Range
 }
 
 type socketDecl struct {

@@ -251,6 +251,10 @@ func (e *evaluator) decodeDependsOn(nd *nodeDecl, a *hcl.Attribute) hcl.Diagnost
 			continue
 		}
 		nd.dependsOn = append(nd.dependsOn, dep)
+		if nd.dependsOnRange == nil {
+			nd.dependsOnRange = map[*nodeDecl]hcl.Range{}
+		}
+		nd.dependsOnRange[dep] = x.Range()
 		nd.n.DependsOn = append(nd.n.DependsOn, name)
 	}
 	return diags

@@ -223,6 +223,8 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl) hcl.Diagnostics {
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				e.failed[s] = true
+			} else {
+				diags = append(diags, e.checkCrossRefs(a.Expr, inst, s)...)
 			}
 			used := map[refMark]bool{}
 			for _, ep := range eps {

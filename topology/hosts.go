@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -129,7 +130,7 @@ func (e *evaluator) decodeHosts(blocks hcl.Blocks) hcl.Diagnostics {
 	}
 	if len(e.hostOrder) == 0 {
 		if len(e.opts.HostAddresses) > 0 {
-			names := slices.Sorted(mapKeys(e.opts.HostAddresses))
+			names := slices.Sorted(maps.Keys(e.opts.HostAddresses))
 			diags = append(diags, errorNoSource("Host address for a file without hosts",
 				fmt.Sprintf("An address was given for host %s, but the file declares no host blocks.", strings.Join(names, ", "))))
 		}
@@ -141,7 +142,7 @@ func (e *evaluator) decodeHosts(blocks hcl.Blocks) hcl.Diagnostics {
 			h.Address, h.AddressSource = addr, "loopback"
 		}
 	}
-	for _, name := range slices.Sorted(mapKeys(e.opts.HostAddresses)) {
+	for _, name := range slices.Sorted(maps.Keys(e.opts.HostAddresses)) {
 		addr := e.opts.HostAddresses[name]
 		h, ok := e.hosts[name]
 		if !ok {
@@ -158,16 +159,6 @@ func (e *evaluator) decodeHosts(blocks hcl.Blocks) hcl.Diagnostics {
 		h.Address, h.AddressSource = addr, "HostAddresses"
 	}
 	return diags
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (e *evaluator) hostNames() []string {
@@ -211,9 +202,11 @@ func (e *evaluator) placeInstance(nd *nodeDecl, inst *Instance, ctx *hcl.EvalCon
 }
 
 // crossHost reports whether an instance on host from reaches one on host
-// to across machines: only when the file declares hosts.
+// to across machines: only when the file declares both hosts (an
+// instance on an undeclared host has its error already; it resolves as on
+// one machine, to spare follow-on errors).
 func (e *evaluator) crossHost(from, to string) bool {
-	return len(e.hostOrder) > 0 && from != to
+	return from != to && e.hosts[from] != nil && e.hosts[to] != nil
 }
 
 // resolveBind is the endpoint an instance on host from connects to for

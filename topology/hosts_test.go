@@ -426,3 +426,80 @@ func TestHostDiagnosticsLocated(t *testing.T) {
 		}
 	}
 }
+
+// TestHostsJSONSyntax: host blocks in the JSON form.
+func TestHostsJSONSyntax(t *testing.T) {
+	src := `{
+  "host": {"a": {"address": "10.0.0.1"}, "b": {"address": "10.0.0.2"}},
+  "node": {
+    "g": {"type": "generate", "host": "a", "socket": {"out": {"type": "PUSH", "connect": "${node.s.in}"}}},
+    "s": {"type": "count", "host": "b", "socket": {"in": {"type": "PULL", "bind": "tcp://*:6000"}}}
+  }
+}`
+	tp := loadOK(t, "t.hcl.json", src, Options{})
+	if len(tp.Hosts) != 2 || tp.Hosts[1].Address != "10.0.0.2" {
+		t.Fatalf("hosts %+v", tp.Hosts)
+	}
+	if got := connectURLs(t, tp, "g", "out"); !reflect.DeepEqual(got, []string{"tcp://10.0.0.2:6000"}) {
+		t.Errorf("g.out connects %v", got)
+	}
+	_, _, diags := Load("t.hcl.json", []byte(`{"host": {"a": {"address": "10.0.0.1"}}, "node": {"g": {"type": "generate", "host": "x", "socket": {"out": {"type": "PUSH", "bind": "tcp://*:1"}}}}}`), Options{Schemas: testSchemas()})
+	found := false
+	for _, d := range diags {
+		if d.Summary == "Unknown host" && d.Subject != nil && d.Subject.Start.Line == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no located Unknown host: %v", diags)
+	}
+}
+
+// TestGraphHostClusters: with hosts, DOT has one cluster per host and
+// Mermaid one subgraph, and cross-host edges show their address; without
+// hosts neither has any.
+func TestGraphHostClusters(t *testing.T) {
+	src, err := os.ReadFile("testdata/valid/multihost.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := loadOK(t, "m.hcl", string(src), Options{})
+	var dot, mmd strings.Builder
+	if err := tp.WriteDOT(&dot); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.WriteMermaid(&mmd); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`subgraph "cluster_w0" {`, `label="sink (fd00::3)";`, `    "worker[2]" [label="worker[2]"];`, `label="PUSH→PULL\ntcp://10.0.0.1:5557"`} {
+		if !strings.Contains(dot.String(), want) {
+			t.Errorf("DOT lacks %q:\n%s", want, dot.String())
+		}
+	}
+	if n := strings.Count(dot.String(), "subgraph"); n != 4 {
+		t.Errorf("%d DOT clusters, want 4", n)
+	}
+	for _, want := range []string{`subgraph h1["w0 (w0.example.internal)"]`, "    n3[\"worker[2]\"]\n", "<br/>tcp://[fd00::3]:5558"} {
+		if !strings.Contains(mmd.String(), want) {
+			t.Errorf("Mermaid lacks %q:\n%s", want, mmd.String())
+		}
+	}
+	if n := strings.Count(mmd.String(), "\n  end\n"); n != 4 {
+		t.Errorf("%d Mermaid subgraphs, want 4", n)
+	}
+	plain := loadOK(t, "p.hcl", `node "g" {
+  type = "generate"
+  host = "label"
+  socket "out" {
+    type = "PUSH"
+    bind = ["tcp://127.0.0.1:0"]
+  }
+}`, Options{})
+	dot.Reset()
+	mmd.Reset()
+	_ = plain.WriteDOT(&dot)
+	_ = plain.WriteMermaid(&mmd)
+	if strings.Contains(dot.String(), "subgraph") || strings.Contains(mmd.String(), "subgraph") {
+		t.Errorf("clusters without host blocks:\n%s\n%s", dot.String(), mmd.String())
+	}
+}

@@ -43,6 +43,22 @@ func (ix bindIndex) lookup(from, url string) []boundSocket {
 	return out
 }
 
+// elsewhere returns the binds on hosts other than from that a connect to
+// url would reach if it ran there: a literal endpoint written for another
+// machine's loopback or ipc.
+func (ix bindIndex) elsewhere(from, url string) []boundSocket {
+	var out []boundSocket
+	for k, bs := range ix.local {
+		if h, u, _ := strings.Cut(k, "|"); u == url && h != from {
+			out = append(out, bs...)
+		}
+	}
+	slices.SortFunc(out, func(a, b boundSocket) int {
+		return strings.Compare(a.inst.Name+"."+a.sock.Name, b.inst.Name+"."+b.sock.Name)
+	})
+	return out
+}
+
 // urls lists the endpoints an instance on host from can reach, sorted,
 // for "did you mean".
 func (ix bindIndex) urls(from string) []string {

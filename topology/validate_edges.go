@@ -33,6 +33,12 @@ func (e *evaluator) wireEdges(t *Topology, binds bindIndex) hcl.Diagnostics {
 					for _, b := range binds.lookup(inst.Host, url) {
 						targets = append(targets, SocketRef{Instance: b.inst.Name, Socket: b.sock.Name})
 					}
+					if len(targets) == 0 && len(e.hostOrder) > 0 {
+						if away := binds.elsewhere(inst.Host, url); len(away) > 0 {
+							diags = append(diags, e.connectElsewhere(inst, s, c, away[0]))
+							continue
+						}
+					}
 					if len(targets) == 0 {
 						urls := binds.urls(inst.Host)
 						diags = append(diags, warnAt(c.Range, "Connect to an endpoint no node binds",
@@ -69,6 +75,9 @@ func (e *evaluator) wireEdges(t *Topology, binds bindIndex) hcl.Diagnostics {
 					}
 					t.Edges = append(t.Edges, edge)
 					diags = append(diags, checkEdge(edge, inst, peer)...)
+					if edge.CrossHost && edge.PeerLoss != "" {
+						edge.PeerLoss += "; across hosts the same happens when either host's topo apply stops or the network between them fails (ZeroMQ reconnects once it is back)"
+					}
 				}
 			}
 		}
@@ -124,4 +133,22 @@ func checkEdge(edge *Edge, conn, bind *Instance) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// connectElsewhere warns about a literal connect that no instance on its
+// own host binds but one on another host does: the address is that host's
+// loopback or ipc, which this host does not share.
+func (e *evaluator) connectElsewhere(inst *Instance, s *Socket, c Endpoint, b boundSocket) *hcl.Diagnostic {
+	hint := fmt.Sprintf("refer to the socket (node.%s.%s)", b.inst.Node.Name, b.sock.Name)
+	if b.inst.Node.Count >= 0 {
+		hint = fmt.Sprintf("refer to the socket (node.%s[%d].%s)", b.inst.Node.Name, b.inst.Index, b.sock.Name)
+	}
+	if h := e.hosts[b.inst.Host]; h != nil && h.Address != "" && b.ep.Transport == "tcp" {
+		r := b.ep.Connectable()
+		r.Host = h.Address
+		hint = fmt.Sprintf("connect to %s on its host's address, or %s", r, hint)
+	}
+	return warnAt(c.Range, "Connect to an endpoint bound on another host",
+		fmt.Sprintf("%s.%s on %s connects to %s, which no instance on that host binds; %s.%s binds it on %s, another machine. If you meant that socket, %s. (An external peer on %s at this address is fine.)",
+			inst.Name, s.Name, hostName(inst.Host), c.URL, b.inst.Name, b.sock.Name, hostName(b.inst.Host), hint, hostName(inst.Host)))
 }

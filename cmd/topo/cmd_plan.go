@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -27,6 +30,12 @@ const planHelp = `Usage: topo plan [options] FILE
   (PUB, XPUB, ROUTER) and what is lost when the node at either end dies or
   restarts (every edge: ZeroMQ does not resend).
 
+  When the file declares hosts, the instances are grouped by host, each
+  edge that crosses hosts is marked and listed with the address its
+  connecting side dials (the bound host's address), and each body's wait
+  says which host its peers come from. -host NAME shows only what host
+  NAME runs: its instances, the edges that touch them, its start order.
+
   Exit status: 0 on success, 1 when the file is invalid.
 
 Options:
@@ -34,12 +43,19 @@ Options:
 
 // runPlan implements `topo plan`.
 func runPlan(ctx context.Context, c *cli, args []string) int {
+	var host string
 	cmd, code, done := startFileCommand(ctx, c, "plan", planHelp, args,
 		"print the plan as one JSON object on stdout (an invalid file: its diagnostics, as validate -json prints them)",
 		func(cmd fileCommand, res loadResult) any {
 			// The warnings of a valid file go to stderr as text.
 			renderDiags(c.stderr, res.files, res.diags, c.errTTY && !*cmd.noColor, diagWidth(c))
-			return planJSON(res)
+			if d := checkHostFlag(res.topo, host); d != nil {
+				return validateJSON(append(res.diags, d))
+			}
+			return planJSON(res, host)
+		},
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&host, "host", "", "show only what host `NAME` runs (the file must declare it; all: every host)")
 		})
 	if done {
 		return code
@@ -48,7 +64,11 @@ func runPlan(ctx context.Context, c *cli, args []string) int {
 	if code != 0 {
 		return code
 	}
-	if err := writePlan(c.stdout, res); err != nil {
+	if d := checkHostFlag(res.topo, host); d != nil {
+		renderDiags(c.stderr, res.files, hcl.Diagnostics{d}, c.isTTY && !*cmd.noColor, diagWidth(c))
+		return 1
+	}
+	if err := writePlan(c.stdout, res, host); err != nil {
 		fmt.Fprintf(c.stderr, "topo plan: %v\n", err)
 		return 1
 	}
@@ -65,12 +85,96 @@ func life(s topology.Schemas, kind string) string {
 	return "unknown life"
 }
 
-// writePlan renders the plan as text.
-func writePlan(w io.Writer, res loadResult) error {
+// checkHostFlag explains a -host value the file does not declare; nil
+// when it does, or when it is "" or "all".
+func checkHostFlag(t *topology.Topology, host string) *hcl.Diagnostic {
+	if host == "" || host == topology.AllHosts || t == nil || t.Host(host) != nil {
+		return nil
+	}
+	names := make([]string, len(t.Hosts))
+	for i, h := range t.Hosts {
+		names[i] = h.Name
+	}
+	if len(names) == 0 {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No hosts to choose from",
+			Detail: fmt.Sprintf("-host %s: the file declares no host blocks, so everything runs in one topo apply; drop -host.", host)}
+	}
+	detail := fmt.Sprintf("-host %s: the file declares no such host. Its hosts: %s (or all).", host, strings.Join(names, ", "))
+	if s := closest(host, names); s != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown host", Detail: detail}
+}
+
+// closest is the name nearest to s when it is a plausible typo, or "".
+func closest(s string, names []string) string {
+	best, dist := "", 3
+	for _, n := range names {
+		if d := levenshtein.Distance(s, n, nil); d < dist {
+			best, dist = n, d
+		}
+	}
+	return best
+}
+
+// planView is what one plan shows: everything, or one host's share.
+type planView struct {
+	t    *topology.Topology
+	host string // "" or "all": everything
+}
+
+func (v planView) all() bool { return v.host == "" || v.host == topology.AllHosts }
+
+func (v planView) instances() []*topology.Instance {
+	if v.all() {
+		return v.t.Instances
+	}
+	return v.t.InstancesOn(v.host)
+}
+
+// edges are the edges with an end on the viewed host.
+func (v planView) edges() []*topology.Edge {
+	if v.all() {
+		return v.t.Edges
+	}
+	var out []*topology.Edge
+	for _, e := range v.t.Edges {
+		if e.ConnectHost == v.host || e.BindHost == v.host {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func hostTitle(h *topology.Host) string {
+	return fmt.Sprintf("host %s (%s)", h.Name, h.Address)
+}
+
+// writePlan renders the plan as text; host "" (or "all") is the whole
+// file, another the share of that host.
+func writePlan(w io.Writer, res loadResult, host string) error {
 	t := res.topo
+	v := planView{t: t, host: host}
+	insts, edges := byHost(t, v.instances()), v.edges()
 	var b strings.Builder
-	fmt.Fprintf(&b, "Plan: %d instance%s of %d node%s, %d edge%s.\n",
-		len(t.Instances), plural(len(t.Instances)), len(t.Nodes), plural(len(t.Nodes)), len(t.Edges), plural(len(t.Edges)))
+	crossing := 0
+	for _, e := range edges {
+		if e.CrossHost {
+			crossing++
+		}
+	}
+	switch {
+	case len(t.Hosts) == 0:
+		fmt.Fprintf(&b, "Plan: %d instance%s of %d node%s, %d edge%s.\n",
+			len(t.Instances), plural(len(t.Instances)), len(t.Nodes), plural(len(t.Nodes)), len(t.Edges), plural(len(t.Edges)))
+	case v.all():
+		fmt.Fprintf(&b, "Plan: %d instance%s of %d node%s on %d host%s, %d edge%s (%d across hosts).\n",
+			len(t.Instances), plural(len(t.Instances)), len(t.Nodes), plural(len(t.Nodes)), len(t.Hosts), plural(len(t.Hosts)),
+			len(t.Edges), plural(len(t.Edges)), crossing)
+	default:
+		fmt.Fprintf(&b, "Plan for %s: %d of %d instance%s, %d edge%s (%d across hosts).\n",
+			hostTitle(t.Host(host)), len(insts), len(t.Instances), plural(len(t.Instances)), len(edges), plural(len(edges)), crossing)
+	}
 
 	if len(t.Variables) > 0 {
 		b.WriteString("\nVariables:\n")
@@ -89,12 +193,44 @@ func writePlan(w io.Writer, res loadResult) error {
 		}
 	}
 
-	b.WriteString("\nInstances:\n")
-	for _, inst := range t.Instances {
+	if len(t.Hosts) > 0 {
+		b.WriteString("\nHosts:\n")
+		width := 0
+		for _, h := range t.Hosts {
+			width = max(width, len(h.Name)+len(h.Address)+3)
+		}
+		for _, h := range t.Hosts {
+			var names []string
+			for _, inst := range t.InstancesOn(h.Name) {
+				names = append(names, inst.Name)
+			}
+			runs := strings.Join(names, ", ")
+			if runs == "" {
+				runs = "(nothing)"
+			}
+			mark := ""
+			if !v.all() && h.Name == host {
+				mark = "  <- this plan"
+			}
+			fmt.Fprintf(&b, "  %-*s  %s%s\n", width, h.Name+" ("+h.Address+")", runs, mark)
+		}
+	}
+
+	heading := ""
+	for _, inst := range insts {
+		if len(t.Hosts) == 0 {
+			if heading == "" {
+				heading = "Instances:"
+				b.WriteString("\n" + heading + "\n")
+			}
+		} else if h := t.Host(inst.Host); h != nil && heading != hostTitle(h) {
+			heading = hostTitle(h)
+			fmt.Fprintf(&b, "\nInstances on %s:\n", heading)
+		}
 		n := inst.Node
 		fmt.Fprintf(&b, "  %s: %s (%s), restart %s, isolation %s", inst.Name, n.Kind, life(res.schemas, n.Kind), n.Restart, n.Isolation)
-		if n.Host != "" {
-			fmt.Fprintf(&b, ", host %s", n.Host)
+		if inst.Host != "" && len(t.Hosts) == 0 {
+			fmt.Fprintf(&b, ", host %s", inst.Host)
 		}
 		if len(n.DependsOn) > 0 {
 			fmt.Fprintf(&b, ", after %s", strings.Join(n.DependsOn, ", "))
@@ -144,40 +280,76 @@ func writePlan(w io.Writer, res loadResult) error {
 	}
 
 	b.WriteString("\nEdges (message flow):\n")
-	if len(t.Edges) == 0 {
+	if len(edges) == 0 {
 		b.WriteString("  none\n")
 	}
-	for _, ed := range t.Edges {
+	for _, ed := range edges {
 		from, to, label := ed.Flow()
 		mark := ""
 		if ed.Lossy != "" {
 			mark = "  [may drop]"
 		}
+		if ed.CrossHost {
+			fromHost, toHost := ed.ConnectHost, ed.BindHost
+			if from != ed.Connect {
+				fromHost, toHost = toHost, fromHost
+			}
+			mark += fmt.Sprintf("  [%s → %s]", fromHost, toHost)
+		}
 		fmt.Fprintf(&b, "  %s → %s  %s  via %s%s\n", from, to, label, ed.Endpoint, mark)
+	}
+
+	if len(t.Hosts) > 0 {
+		b.WriteString("\nCross-host edges (the connecting side dials the bound host's address):\n")
+		if crossing == 0 {
+			b.WriteString("  none\n")
+		}
+		for _, ed := range edges {
+			if ed.CrossHost {
+				fmt.Fprintf(&b, "  %s on %s connects to %s on %s at %s\n", ed.Connect, ed.ConnectHost, ed.Bind, ed.BindHost, ed.Endpoint)
+			}
+		}
 	}
 
 	b.WriteString("\nStart order (apply binds, then connects, in this order; a body starts when what it waits for is there):\n")
 	exp := t.ExpectedPeers()
-	order := t.InStartOrder()
+	peers := t.ExpectedPeerRefs()
+	hostOf := map[string]string{}
+	for _, inst := range t.Instances {
+		hostOf[inst.Name] = inst.Host
+	}
+	var order []*topology.Instance
+	for _, inst := range t.InStartOrder() {
+		if v.all() || inst.Host == host {
+			order = append(order, inst)
+		}
+	}
 	width := 0
 	for _, inst := range order {
 		width = max(width, len(inst.Name))
 	}
 	for i, inst := range order {
-		fmt.Fprintf(&b, "  %d. %-*s  %s\n", i+1, width, inst.Name, bodyWaits(inst, exp))
+		waits := bodyWaits(inst, exp)
+		if len(t.Hosts) > 0 {
+			waits = bodyWaitsHosts(inst, exp, peers, hostOf)
+		}
+		fmt.Fprintf(&b, "  %d. %-*s  %s\n", i+1, width, inst.Name, waits)
 	}
 
 	// Every edge can lose messages when a node at one end dies or
 	// restarts; some also drop at the high-water mark. Edges with the same
 	// socket types share one explanation.
 	b.WriteString("\nLossy edges (ZeroMQ neither acknowledges nor resends):\n")
-	if len(t.Edges) == 0 {
+	if len(edges) == 0 {
 		b.WriteString("  none: there are no edges.\n")
 	}
 	var groups []string
 	byLabel := map[string][]*topology.Edge{}
-	for _, ed := range t.Edges {
+	for _, ed := range edges {
 		_, _, label := ed.Flow()
+		if ed.CrossHost {
+			label += " across hosts" // its own PeerLoss
+		}
 		if byLabel[label] == nil {
 			groups = append(groups, label)
 		}
@@ -228,6 +400,59 @@ func bodyWaits(inst *topology.Instance, exp map[topology.SocketRef]int) string {
 	return "body waits for " + strings.Join(parts, ", ")
 }
 
+// bodyWaitsHosts is bodyWaits for a file with hosts: each socket's
+// expected peers also say which hosts they come from.
+func bodyWaitsHosts(inst *topology.Instance, exp map[topology.SocketRef]int, peers map[topology.SocketRef][]topology.SocketRef, hostOf map[string]string) string {
+	var parts []string
+	if deps := inst.Node.DependsOn; len(deps) > 0 {
+		parts = append(parts, strings.Join(deps, ", ")+" running")
+	}
+	for _, s := range inst.Sockets {
+		ref := topology.SocketRef{Instance: inst.Name, Socket: s.Name}
+		n := exp[ref]
+		if n == 0 {
+			continue
+		}
+		what := "peer"
+		if s.Type == "PUB" || s.Type == "XPUB" {
+			what = "subscriber"
+		}
+		var hosts []string
+		count := map[string]int{}
+		for _, p := range peers[ref] {
+			h := hostOf[p.Instance]
+			if count[h] == 0 {
+				hosts = append(hosts, h)
+			}
+			count[h]++
+		}
+		var from []string
+		for _, h := range hosts {
+			from = append(from, fmt.Sprintf("%d from %s", count[h], h))
+		}
+		parts = append(parts, fmt.Sprintf("%d %s%s on %s (%s)", n, what, plural(n), s.Name, strings.Join(from, ", ")))
+	}
+	if len(parts) == 0 {
+		return "body starts at once"
+	}
+	return "body waits for " + strings.Join(parts, ", ")
+}
+
+// byHost orders instances by their host's declaration order, file order
+// within a host (unchanged without hosts).
+func byHost(t *topology.Topology, insts []*topology.Instance) []*topology.Instance {
+	if len(t.Hosts) == 0 {
+		return insts
+	}
+	rank := map[string]int{}
+	for i, h := range t.Hosts {
+		rank[h.Name] = i
+	}
+	out := append([]*topology.Instance(nil), insts...)
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Host] < rank[out[j].Host] })
+	return out
+}
+
 // writeWrapped writes text as lines of at most 100 columns, each starting
 // with indent, continuation lines indented two more.
 func writeWrapped(b *strings.Builder, indent, text string) {
@@ -269,9 +494,13 @@ func ctyJSON(v cty.Value) json.RawMessage {
 	return b
 }
 
-// planJSON is the -json form of the plan.
-func planJSON(res loadResult) any {
+// planJSON is the -json form of the plan; host as for writePlan. With
+// hosts it has "hosts" (each with its address and instances), each
+// instance's host and each edge's connect_host, bind_host and cross_host;
+// with -host, "host" names the host shown and only its share is listed.
+func planJSON(res loadResult, host string) any {
 	t := res.topo
+	v := planView{t: t, host: host}
 	type jsonVar struct {
 		Name   string          `json:"name"`
 		Value  json.RawMessage `json:"value"`
@@ -306,6 +535,9 @@ func planJSON(res loadResult) any {
 		Sockets    []jsonSocket    `json:"sockets"`
 	}
 	type jsonEdge struct {
+		ConnectHost string `json:"connect_host,omitempty"`
+		BindHost    string `json:"bind_host,omitempty"`
+		CrossHost   bool   `json:"cross_host,omitempty"`
 		From        string `json:"from"`
 		To          string `json:"to"`
 		Label       string `json:"label"`
@@ -325,14 +557,22 @@ func planJSON(res loadResult) any {
 		Env     map[string]string `json:"env,omitempty"`
 	}
 	out := struct {
+		Host       string         `json:"host,omitempty"`
+		Hosts      []jsonHost     `json:"hosts,omitempty"`
 		Variables  []jsonVar      `json:"variables"`
 		Plugins    []jsonPlugin   `json:"plugins"`
 		Instances  []jsonInstance `json:"instances"`
 		Edges      []jsonEdge     `json:"edges"`
 		StartOrder []string       `json:"start_order"`
 	}{Variables: []jsonVar{}, Plugins: []jsonPlugin{}, Instances: []jsonInstance{}, Edges: []jsonEdge{}, StartOrder: []string{}}
+	if !v.all() {
+		out.Host = host
+	}
+	out.Hosts = hostsJSON(t)
 	for _, inst := range t.InStartOrder() {
-		out.StartOrder = append(out.StartOrder, inst.Name)
+		if v.all() || inst.Host == host {
+			out.StartOrder = append(out.StartOrder, inst.Name)
+		}
 	}
 	for _, v := range t.Variables {
 		out.Variables = append(out.Variables, jsonVar{v.Name, ctyJSON(v.Value), v.Source})
@@ -341,11 +581,11 @@ func planJSON(res loadResult) any {
 		out.Plugins = append(out.Plugins, jsonPlugin{p.Name, p.Command, p.Source, p.SHA256, p.Env})
 	}
 	exp := t.ExpectedPeers()
-	for _, inst := range t.Instances {
+	for _, inst := range v.instances() {
 		n := inst.Node
 		ji := jsonInstance{
 			Name: inst.Name, Node: n.Name, Index: inst.Index, Kind: n.Kind, Life: life(res.schemas, n.Kind),
-			Restart: n.Restart, Isolation: n.Isolation, Host: n.Host, DependsOn: n.DependsOn,
+			Restart: n.Restart, Isolation: n.Isolation, Host: inst.Host, DependsOn: n.DependsOn,
 			Attributes: ctyJSON(inst.Attrs), Sockets: []jsonSocket{},
 		}
 		for _, s := range inst.Sockets {
@@ -365,9 +605,10 @@ func planJSON(res loadResult) any {
 		}
 		out.Instances = append(out.Instances, ji)
 	}
-	for _, ed := range t.Edges {
+	for _, ed := range v.edges() {
 		from, to, label := ed.Flow()
 		out.Edges = append(out.Edges, jsonEdge{
+			ConnectHost: ed.ConnectHost, BindHost: ed.BindHost, CrossHost: ed.CrossHost,
 			From: from.String(), To: to.String(), Label: label,
 			Connect: ed.Connect.String(), Bind: ed.Bind.String(),
 			ConnectType: ed.ConnectType, BindType: ed.BindType,

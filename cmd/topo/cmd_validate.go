@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/topo-zmq/topo/topology"
 )
 
 const validateHelp = `Usage: topo validate [options] FILE
@@ -16,7 +19,10 @@ const validateHelp = `Usage: topo validate [options] FILE
   endpoints bound twice, inproc:// across process boundaries. Problems
   are reported with their file, line and source snippet; warnings point at
   what may be intended (external peers, wildcard binds, SUB without a
-  subscription).
+  subscription). With host blocks it also checks placement: every node on
+  a declared host, references across hosts reaching a tcp bind that other
+  machines can connect to (not loopback, not an ephemeral port),
+  depends_on within one host, hosts that run nothing.
 
   The plugins the file declares are started (and built from source first
   if needed) to learn their kinds and to check their nodes' values, so
@@ -35,7 +41,11 @@ Options:
 func runValidate(ctx context.Context, c *cli, args []string) int {
 	cmd, code, done := startFileCommand(ctx, c, "validate", validateHelp, args,
 		"print the result as one JSON object on stdout (valid, error_count, warning_count, diagnostics), as terraform validate -json does",
-		func(_ fileCommand, res loadResult) any { return validateJSON(res.diags) }) // with the warnings of a valid file
+		func(_ fileCommand, res loadResult) any { // with the warnings of a valid file
+			out := validateJSON(res.diags)
+			out.Hosts = hostsJSON(res.topo)
+			return out
+		})
 	if done {
 		return code
 	}
@@ -52,9 +62,17 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	if res.diags.HasErrors() {
 		return 1
 	}
-	msg := "The topology is valid."
+	msg := "The topology is valid"
 	if n := len(res.diags); n > 0 {
-		msg = fmt.Sprintf("The topology is valid, with %d warning%s.", n, plural(n))
+		msg += fmt.Sprintf(", with %d warning%s", n, plural(n))
+	}
+	msg += "."
+	if t := res.topo; t != nil && len(t.Hosts) > 0 {
+		names := make([]string, len(t.Hosts))
+		for i, h := range t.Hosts {
+			names[i] = h.Name
+		}
+		msg += fmt.Sprintf(" It runs on %d host%s: %s.", len(names), plural(len(names)), strings.Join(names, ", "))
 	}
 	if color {
 		msg = "\x1b[32m" + msg + "\x1b[0m"
@@ -70,6 +88,33 @@ type validateOutput struct {
 	ErrorCount    int        `json:"error_count"`
 	WarningCount  int        `json:"warning_count"`
 	Diagnostics   []jsonDiag `json:"diagnostics"`
+	// Hosts are the declared hosts of a valid file (absent without).
+	Hosts []jsonHost `json:"hosts,omitempty"`
+}
+
+// jsonHost is one declared host in -json output: its address (after
+// any override) and the instances placed on it.
+type jsonHost struct {
+	Name          string   `json:"name"`
+	Address       string   `json:"address"`
+	AddressSource string   `json:"address_source"`
+	Instances     []string `json:"instances"`
+}
+
+// hostsJSON lists t's hosts for -json output; nil without hosts.
+func hostsJSON(t *topology.Topology) []jsonHost {
+	if t == nil {
+		return nil
+	}
+	var out []jsonHost
+	for _, h := range t.Hosts {
+		jh := jsonHost{Name: h.Name, Address: h.Address, AddressSource: h.AddressSource, Instances: []string{}}
+		for _, inst := range t.InstancesOn(h.Name) {
+			jh.Instances = append(jh.Instances, inst.Name)
+		}
+		out = append(out, jh)
+	}
+	return out
 }
 
 func validateJSON(diags hcl.Diagnostics) validateOutput {

@@ -121,10 +121,14 @@ type fileCommand struct {
 // -json flag says jsonUsage, and with -json runs the command: runJSON,
 // with asJSON(cmd, res) the output of a valid file. done reports that the command
 // should return code right away (-help, a flag error, or -json done).
-func startFileCommand(ctx context.Context, c *cli, name, help string, args []string, jsonUsage string, asJSON func(fileCommand, loadResult) any) (cmd fileCommand, code int, done bool) {
+// extra defines a command's own flags on the flag set.
+func startFileCommand(ctx context.Context, c *cli, name, help string, args []string, jsonUsage string, asJSON func(fileCommand, loadResult) any, extra ...func(*flag.FlagSet)) (cmd fileCommand, code int, done bool) {
 	fs := newFlagSet(c, name, help)
 	cmd.loadFlags = addLoadFlags(fs, "do not colour the output")
 	fs.BoolVar(&cmd.json, "json", false, jsonUsage)
+	for _, f := range extra {
+		f(fs)
+	}
 	cmd.path, code, done = parseFileArgs(c, fs, name, args)
 	if !done && cmd.json {
 		return cmd, runJSON(ctx, c, cmd, asJSON), true

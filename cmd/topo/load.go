@@ -118,8 +118,12 @@ func runJSON(ctx context.Context, c *cli, cmd fileCommand, valid func(fileComman
 		_ = writeJSON(c.stdout, validateJSON(res.diags))
 		return 1
 	}
-	if err := writeJSON(c.stdout, valid(cmd, res)); err != nil {
+	out := valid(cmd, res)
+	if err := writeJSON(c.stdout, out); err != nil {
 		return 1 // stdout is gone; nothing else to say it on
+	}
+	if v, ok := out.(validateOutput); ok && !v.Valid {
+		return 1 // the command found the file fine but its own flags wrong (plan -host NOPE)
 	}
 	return 0
 }

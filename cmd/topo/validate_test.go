@@ -15,6 +15,12 @@ import (
 	"github.com/topo-zmq/topo/topology"
 )
 
+// The multi-host examples, which the golden files show.
+const (
+	mhPipeline = "../../examples/multihost/pipeline.hcl"
+	mhWeather  = "../../examples/multihost/weather.hcl"
+)
+
 // TestGolden runs validate, plan and graph over testdata inputs and
 // compares exit code, stdout and stderr with testdata/golden.
 func TestGolden(t *testing.T) {
@@ -35,6 +41,22 @@ func TestGolden(t *testing.T) {
 		{"graph_pipeline.dot", []string{"graph", "testdata/pipeline.hcl"}},
 		{"graph_weather.dot", []string{"graph", "testdata/weather.hcl"}},
 		{"graph_weather.mmd", []string{"graph", "-format", "mermaid", "testdata/weather.hcl"}},
+		// Many machines: the examples under examples/multihost.
+		{"validate_multihost_pipeline.txt", []string{"validate", mhPipeline}},
+		{"validate_multihost_weather.json", []string{"validate", "-json", mhWeather}},
+		{"validate_multihost_invalid.txt", []string{"validate", "testdata/multihost_invalid.hcl"}},
+		{"plan_multihost_pipeline.txt", []string{"plan", mhPipeline}},
+		{"plan_multihost_pipeline_workers.txt", []string{"plan", "-host", "workers", mhPipeline}},
+		{"plan_multihost_pipeline_all.txt", []string{"plan", "-host", "all", mhPipeline}},
+		{"plan_multihost_pipeline_sink.json", []string{"plan", "-json", "-host", "sink", mhPipeline}},
+		{"plan_multihost_weather.txt", []string{"plan", mhWeather}},
+		{"plan_multihost_weather.json", []string{"plan", "-json", mhWeather}},
+		{"plan_multihost_unknown_host.txt", []string{"plan", "-host", "worker", mhPipeline}},
+		{"plan_multihost_unknown_host.json", []string{"plan", "-json", "-host", "worker", mhPipeline}},
+		{"plan_no_hosts_host.txt", []string{"plan", "-host", "edge", "testdata/pipeline.hcl"}},
+		{"graph_multihost_pipeline.dot", []string{"graph", mhPipeline}},
+		{"graph_multihost_weather.mmd", []string{"graph", "-format", "mermaid", mhWeather}},
+		{"graph_multihost_weather.json", []string{"graph", "-json", mhWeather}},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {

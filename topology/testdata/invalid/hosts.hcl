@@ -7,15 +7,15 @@ host "edge" { # ERROR: Duplicate host
 host "all" { # ERROR: Reserved host name
   address = "10.0.0.9"
 }
-host "nowhere" { # ERROR: Missing host address
+host "nowhere" { # ERROR: Missing host address # WARNING: Host runs nothing
 }
-host "wild" {
+host "wild" { # WARNING: Host runs nothing
   address = "*" # ERROR: Invalid host address
 }
-host "bracketed" {
+host "bracketed" { # WARNING: Host runs nothing
   address = "[fd00::1]" # ERROR: Invalid host address
 }
-host "spaced" {
+host "spaced" { # WARNING: Host runs nothing
   address = "a host" # ERROR: Invalid host address
 }
 host "1bad" { # ERROR: Invalid host name

@@ -1,0 +1,90 @@
+# Edges and placement that cannot work across machines.
+host "edge" {
+  address = "10.0.0.1"
+}
+host "sink" {
+  address = "10.0.0.3"
+}
+host "idle" { # WARNING: Host runs nothing
+  address = "10.0.0.9"
+}
+
+node "sink" {
+  type = "sink"
+  host = "sink"
+  socket "in" {
+    type = "PULL"
+    bind = ["ipc:///tmp/topo-hosts-sink"]
+  }
+}
+
+node "local" {
+  type = "count"
+  host = "sink"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://127.0.0.1:6100"]
+  }
+}
+
+node "any" {
+  type = "count"
+  host = "sink"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://*:0"]
+  }
+}
+
+node "ventilator" {
+  type       = "ventilator"
+  host       = "edge"
+  depends_on = [node.sink] # ERROR: depends_on across hosts
+  socket "out" {
+    type    = "PUSH"
+    connect = [node.local.in] # ERROR: Cross-host reference to a loopback bind
+  }
+  socket "sink" {
+    type    = "PUSH"
+    connect = [node.sink.in] # ERROR: Cross-host reference without a tcp endpoint
+  }
+}
+
+node "gen" {
+  type = "generate"
+  host = "edge"
+  socket "out" {
+    type    = "PUSH"
+    connect = concat(node.any.in, ["ipc:///tmp/topo-hosts-sink"]) # ERROR: Cross-host reference to an ephemeral port # WARNING: Connect to an endpoint bound on another host
+  }
+}
+
+node "pair" {
+  type  = "count"
+  count = 2
+  host  = "sink"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://*:6200"] # ERROR: Endpoint bound twice
+  }
+}
+
+# Replicas on different hosts may share a port.
+node "spread" {
+  type  = "count"
+  count = 2
+  host  = count.index == 0 ? "edge" : "sink"
+  socket "in" {
+    type = "PULL"
+    bind = ["tcp://*:6300"]
+  }
+}
+
+node "feeder" {
+  type = "generate"
+  host = "edge"
+  socket "out" {
+    type    = "PUSH"
+    connect = [node.spread[1].in, node.spread[0].in]
+  }
+}

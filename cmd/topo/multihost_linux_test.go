@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -51,25 +50,25 @@ func permutations(s []string) [][]string {
 	return out
 }
 
-// TestMultiHostPipelineAnyStartOrder runs the pipeline of
-// testdata/multihost/pipeline.hcl on three network namespaces, one topo
-// apply -host each, started in each of the 6 orders 700ms apart: every
-// run completes, the sink gets every one of the 100 results and each of
-// the 4 workers gets 25 ± 5 tasks (the ventilator starts once all four
-// are connected, whenever their host comes up).
+// TestMultiHostPipelineAnyStartOrder runs examples/multihost/pipeline.hcl
+// on three network namespaces, one topo apply -host each (-host-address
+// points the hosts at the namespaces), started in each of the 6 orders
+// 700ms apart: every run completes, the sink gets every one of the 100
+// results and each of the 4 workers gets 25 ± 5 tasks (the ventilator
+// starts once all four are connected, whenever their host comes up).
 func TestMultiHostPipelineAnyStartOrder(t *testing.T) {
 	bin := buildTopo(t)
 	l := newLab(t, 3)
-	file, err := filepath.Abs("testdata/multihost/pipeline.hcl")
+	file, err := filepath.Abs("../../examples/multihost/pipeline.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	hosts := []string{"edge", "workers", "sink"}
 	nsOf := map[string]string{}
-	vars := []string{"-var", "tasks_port=7557", "-var", "results_port=7558"}
+	var vars []string
 	for i, h := range hosts {
 		nsOf[h] = l.ns[i]
-		vars = append(vars, "-var", h+"="+l.addrs[i])
+		vars = append(vars, "-host-address", h+"="+l.addrs[i])
 	}
 	for _, order := range permutations(hosts) {
 		t.Run(strings.Join(order, ","), func(t *testing.T) {
@@ -118,6 +117,54 @@ func TestMultiHostPipelineAnyStartOrder(t *testing.T) {
 				t.Errorf("the workers got %d tasks in all, want 100", total)
 			}
 			t.Logf("start order %v: tasks per worker %s", order, strings.Join(counts, " "))
+		})
+	}
+}
+
+// TestMultiHostWeatherAnyStartOrder runs examples/multihost/weather.hcl
+// on three network namespaces in each of the 6 start orders: the
+// publisher's body waits for the subscriptions of the four clients on the
+// two other hosts, whichever comes up first, and every client averages
+// its updates and finishes.
+func TestMultiHostWeatherAnyStartOrder(t *testing.T) {
+	bin := buildTopo(t)
+	l := newLab(t, 3)
+	file, err := filepath.Abs("../../examples/multihost/weather.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []string{"feed", "north", "south"}
+	nsOf := map[string]string{}
+	var vars []string
+	for i, h := range hosts {
+		nsOf[h] = l.ns[i]
+		vars = append(vars, "-host-address", h+"="+l.addrs[i])
+	}
+	for _, order := range permutations(hosts) {
+		t.Run(strings.Join(order, ","), func(t *testing.T) {
+			procs := map[string]*hostProc{}
+			for i, h := range order {
+				if i > 0 {
+					time.Sleep(700 * time.Millisecond)
+				}
+				args := append([]string{"apply", "-host", h}, vars...)
+				procs[h] = l.start(t, h, nsOf[h], bin, append(args, file)...)
+			}
+			for _, h := range []string{"north", "south"} {
+				if code := procs[h].wait(t, 60*time.Second); code != 0 {
+					t.Fatalf("host %s exited %d\nstderr:\n%s", h, code, procs[h].stderr.String())
+				}
+				if n := strings.Count(procs[h].stdout.String(), "Average temperature for zipcode"); n != 2 {
+					t.Errorf("host %s: %d clients reported, want 2:\n%s", h, n, procs[h].stdout.String())
+				}
+			}
+			if strings.Contains(procs["feed"].stderr.String(), "starting before every expected peer") {
+				t.Errorf("the publisher started before its subscribers:\n%s", procs["feed"].stderr.String())
+			}
+			procs["feed"].signal(syscall.SIGTERM) // a host of services runs until stopped
+			if code := procs["feed"].wait(t, 20*time.Second); code != 0 {
+				t.Fatalf("host feed exited %d\nstderr:\n%s", code, procs["feed"].stderr.String())
+			}
 		})
 	}
 }
@@ -247,25 +294,20 @@ func TestMultiHostWorkersHostCrash(t *testing.T) {
 }
 
 // TestApplyHostAllRunsMultiHostFiles runs every multi-host example
-// (examples/multihost/*.hcl) and the pipeline of testdata/multihost with
-// topo apply -host all: every host in one process, each on its own
-// loopback address, to completion. (stream.hcl has no end: the crash test
-// runs it.)
+// (examples/multihost/*.hcl) with topo apply -host all: every host in one
+// process, each on its own loopback address (the pipeline's replicas and
+// binds of different hosts do not collide), to completion.
 func TestApplyHostAllRunsMultiHostFiles(t *testing.T) {
 	bin := buildTopo(t)
-	examples, _ := filepath.Glob("../../examples/multihost/*.hcl")
-	files := append(examples, "testdata/multihost/pipeline.hcl")
-	t.Logf("multi-host examples: %d", len(examples))
+	files, _ := filepath.Glob("../../examples/multihost/*.hcl")
+	if len(files) < 2 {
+		t.Fatalf("examples/multihost has %d files, want the pipeline and the weather feed", len(files))
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			args := []string{"apply", "-host", "all"}
-			if strings.HasPrefix(f, "testdata/") {
-				// Ports the kernel just had free, not the zguide ones.
-				args = append(args, "-var", fmt.Sprintf("tasks_port=%d", freeTCPPort(t)), "-var", fmt.Sprintf("results_port=%d", freeTCPPort(t)))
-			}
-			cmd := exec.CommandContext(ctx, bin, append(args, f)...)
+			cmd := exec.CommandContext(ctx, bin, "apply", "-host", "all", f)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Run(); err != nil {
@@ -274,24 +316,17 @@ func TestApplyHostAllRunsMultiHostFiles(t *testing.T) {
 			if !strings.Contains(stderr.String(), "host all of ") {
 				t.Errorf("the summary does not name the host:\n%s", stderr.String())
 			}
-			for name, row := range parseSummary(stderr.String()) {
+			rows := parseSummary(stderr.String())
+			if len(rows) == 0 {
+				t.Fatalf("no summary:\n%s", stderr.String())
+			}
+			for name, row := range rows {
 				if row.state == "failed" {
 					t.Errorf("%s failed:\n%s", name, stderr.String())
 				}
 			}
 		})
 	}
-}
-
-// freeTCPPort returns a port that was free on the loopback a moment ago.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // BenchmarkMultiHostGenerateCount compares generate → count across two

@@ -44,12 +44,13 @@ const applyHelp = `Usage: topo apply [options] FILE
   127.0.0.3, ... in declaration order; a host's tcp binds use it), to try
   a distributed file on one machine. The hosts may start in any order: a
   node's body starts once the peers the file wires it to are connected
-  right now, whichever hosts they run on (an outside client or a peer
-  that left does not count), and with hosts -ready-timeout defaults to 0,
-  which waits without bound and logs every 10s which sockets are still
-  short of which peers, and the host each should come from. A host's run
-  ends when its own task nodes have finished (its services then stop); a
-  host with only services runs until stopped. The summary names the host.
+  right now, whichever hosts they run on (an outside client does not
+  count, nor a peer that left, except on a socket that only receives),
+  and with hosts -ready-timeout defaults to 0, which waits without bound
+  and logs every 10s which sockets are still short of which peers, and
+  the host each should come from. A host's run ends when its own task
+  nodes have finished (its services then stop); a host with only
+  services runs until stopped. The summary names the host.
 
   Exit status: 0 when the topology completed or was interrupted cleanly,
   1 when the file is invalid or a node failed, 130 when nodes failed to stop
@@ -65,7 +66,7 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	logFormat := fs.String("log-format", "text", "log line format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error (on a terminal with a status line, the default shows warn and up)")
-	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway; 0 waits without bound, the default when FILE declares hosts")
+	readyTimeout := fs.Duration("ready-timeout", 0, "how long a node waits for its expected peers before starting anyway; 0 waits without bound (default 10s, or 0 when FILE declares hosts)")
 	host := fs.String("host", "", "run the instances placed on this host of FILE (required when FILE declares hosts); \"all\" runs every host here, each on its own loopback address")
 	hostAddrs := map[string]string{}
 	fs.Var(hostAddrFlag(hostAddrs), "host-address", "reach host NAME at ADDR instead of the address in FILE: -host-address NAME=ADDR (repeatable)")

@@ -91,15 +91,10 @@ func waiting(spec plugins.Spec, a plugins.Actor, hostOf func(peer string) string
 			what = "subscribers"
 		}
 		if len(s.Peers) > 0 {
-			// Without the socket itself (a plugin's), a receiving
-			// socket's peers that sent and left are not seen here.
-			var seen func() []socket.PeerInfo
-			if sk, ok := a.(interface{ Socket(string) *socket.Socket }); ok {
-				if so := sk.Socket(s.Name); so != nil {
-					seen = so.PeersSeen
-				}
-			}
-			miss := plugins.MissingPeers(s.Type, spec.Run, s.Peers, st[s.Name].Conns, seen)
+			// From the Actor's Stats only: a receiving socket's peer that
+			// sent and left (which Ready counts) is listed as missing
+			// here while the socket still waits for others.
+			miss := plugins.MissingPeers(s.Type, spec.Run, s.Peers, st[s.Name].Conns, nil)
 			if len(miss) == 0 {
 				continue
 			}

@@ -205,6 +205,9 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintln(c.stderr, "topo: forced exit: nodes did not stop")
 		}
 		if st != nil {
+			if *host != "" && !asJSON {
+				fmt.Fprintf(c.stderr, "\nhost %s of %s:", *host, path)
+			}
 			writeSummary(c.stderr, logger, asJSON, st, color)
 		}
 		return 130

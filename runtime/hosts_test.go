@@ -205,3 +205,56 @@ func TestWaitingForPeersOnOtherHosts(t *testing.T) {
 		t.Errorf("the peer's arrival was not logged:\n%s", logs.String())
 	}
 }
+
+// TestStaleVersionIsNotAPeer: a host of another version of the file (here
+// another messages value, so another TopologyID) connects, but counts for
+// nothing: neither body starts, and each host's waiting line still names
+// the peer it needs.
+func TestStaleVersionIsNotAPeer(t *testing.T) {
+	port := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var logs lockedbuf.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	load := func(src, host string) *Runtime {
+		rt, err := Load(ctx, "two.hcl", []byte(src), Options{Registry: builtinRegistry(t), Host: host, Logger: logger, ReadyReport: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	a, b := load(twoHosts(port, 10), "a"), load(twoHosts(port, 11), "b")
+	runCtx, stop := context.WithCancel(ctx)
+	errs := make(chan error, 2)
+	go func() { errs <- a.Run(runCtx) }()
+	go func() { errs <- b.Run(runCtx) }()
+	// Both connected (the tcp connection is up) yet both wait.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		socks := b.Sockets()["count"]
+		if len(socks) == 1 && socks[0].Stats.Peers == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("count never connected to the stale generate: %+v", socks)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, rt := range []*Runtime{a, b} {
+		if st := rt.Status()[0]; st.State == StateRunning || st.MsgsIn+st.MsgsOut > 0 {
+			t.Errorf("%s started with a peer of another version: %+v", st.Name, st)
+		}
+	}
+	for _, w := range []string{`missing gen.out (host a)`, `missing count.in (host b)`} {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("no waiting line with %q:\n%s", w, logs.String())
+		}
+	}
+	stop()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

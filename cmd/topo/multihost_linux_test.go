@@ -147,7 +147,7 @@ func TestMultiHostWeatherAnyStartOrder(t *testing.T) {
 				if i > 0 {
 					time.Sleep(700 * time.Millisecond)
 				}
-				args := append([]string{"apply", "-host", h}, vars...)
+				args := append([]string{"apply", "-host", h, "-log-level", "debug"}, vars...)
 				procs[h] = l.start(t, h, nsOf[h], bin, append(args, file)...)
 			}
 			for _, h := range []string{"north", "south"} {
@@ -158,8 +158,15 @@ func TestMultiHostWeatherAnyStartOrder(t *testing.T) {
 					t.Errorf("host %s: %d clients reported, want 2:\n%s", h, n, procs[h].stdout.String())
 				}
 			}
-			if strings.Contains(procs["feed"].stderr.String(), "starting before every expected peer") {
-				t.Errorf("the publisher started before its subscribers:\n%s", procs["feed"].stderr.String())
+			// The publisher's body started after all four clients had
+			// connected from the other hosts.
+			feedLog := procs["feed"].stderr.String()
+			running := strings.Index(feedLog, `msg="node running" node=publisher`)
+			for i := range 4 {
+				c := strings.Index(feedLog, fmt.Sprintf(`peer=client[%d].in`, i))
+				if c < 0 || running < 0 || c > running {
+					t.Errorf("the publisher ran (log offset %d) before client[%d] connected (offset %d):\n%s", running, i, c, feedLog)
+				}
 			}
 			procs["feed"].signal(syscall.SIGTERM) // a host of services runs until stopped
 			if code := procs["feed"].wait(t, 20*time.Second); code != 0 {

@@ -197,6 +197,9 @@ func (a *actor) Bind(ctx context.Context) (map[string][]string, error) {
 		if a.spec.Run != "" {
 			opts.Run, opts.Name = a.spec.Run, a.spec.Name+"."+ss.Name
 		}
+		if len(ss.Peers) > 0 {
+			opts.OnEvent = a.peerLogger(ss)
+		}
 		if ss.Identity != "" {
 			opts.Identity = []byte(ss.Identity)
 		}
@@ -263,6 +266,29 @@ func (a *actor) SetTap(sock string, f socket.TapFunc) error {
 	return nil
 }
 
+// peerLogger logs, for a socket with named peers (a topology with hosts,
+// whose peers come and go with their hosts' processes), each expected
+// peer that connects or disconnects, at info level.
+func (a *actor) peerLogger(ss SocketSpec) func(socket.Event) {
+	want := make(map[string]bool, len(ss.Peers))
+	for _, p := range ss.Peers {
+		want[p] = true
+	}
+	log := a.log.With("socket", ss.Name)
+	run := a.spec.Run
+	return func(e socket.Event) {
+		if !want[e.PeerName] || !SameTopology(run, e.PeerRun) {
+			return
+		}
+		switch e.Kind {
+		case socket.EventConnected:
+			log.Info("peer connected", "peer", e.PeerName, "addr", e.Peer)
+		case socket.EventDisconnected:
+			log.Info("peer disconnected", "peer", e.PeerName, "addr", e.Peer)
+		}
+	}
+}
+
 // Connect connects sockets by name; connecting is asynchronous.
 func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) error {
 	a.mu.Lock()
@@ -296,12 +322,15 @@ func (a *actor) Connect(ctx context.Context, endpoints map[string][]string) erro
 	return nil
 }
 
-// Ready waits until every socket with Expect > 0 has that many peers.
+// Ready waits until every socket with Peers has each of them (see
+// SocketSpec.Peers), and every other socket with Expect > 0 has that many
+// peers.
 func (a *actor) Ready(ctx context.Context) error {
 	type want struct {
-		name string
-		s    *socket.Socket
-		n    int
+		name  string
+		s     *socket.Socket
+		n     int
+		peers []string
 	}
 	var wants []want
 	a.mu.Lock()
@@ -310,7 +339,7 @@ func (a *actor) Ready(ctx context.Context) error {
 		return a.errf("ready", "ready: actor is closed")
 	}
 	for _, ss := range a.spec.Sockets {
-		if ss.Expect <= 0 {
+		if ss.Expect <= 0 && len(ss.Peers) == 0 {
 			continue
 		}
 		s, ok := a.socks[ss.Name]
@@ -318,22 +347,36 @@ func (a *actor) Ready(ctx context.Context) error {
 			a.mu.Unlock()
 			return a.errf("ready", "socket %q: ready before bind", ss.Name)
 		}
-		wants = append(wants, want{ss.Name, s, ss.Expect})
+		wants = append(wants, want{ss.Name, s, ss.Expect, ss.Peers})
 	}
 	a.mu.Unlock()
 	for _, w := range wants {
-		if err := w.s.WaitPeers(ctx, w.n); err != nil {
+		var err error
+		if len(w.peers) > 0 {
+			err = w.s.WaitUntil(ctx, func(st socket.Stats) bool {
+				return len(MissingPeers(w.s.Type(), a.spec.Run, w.peers, st.Conns, w.s.PeersSeen)) == 0
+			})
+		} else {
+			err = w.s.WaitPeers(ctx, w.n)
+		}
+		if err != nil {
 			if ctx.Err() == nil {
-				return a.errf("ready", "socket %q: waiting for %d peers: %w", w.name, w.n, err)
+				return a.errf("ready", "socket %q: waiting for %d peers: %w", w.name, max(w.n, len(w.peers)), err)
 			}
 			// Say every socket that is still short, not only this one.
 			var short []string
 			for _, w := range wants {
-				have, what := w.s.Stats().Wired(w.s.Type()), "peers"
+				what := "peers"
 				if t := w.s.Type(); t == socket.PUB || t == socket.XPUB {
 					what = "subscribers"
 				}
-				if have < uint64(w.n) {
+				if len(w.peers) > 0 {
+					if miss := MissingPeers(w.s.Type(), a.spec.Run, w.peers, w.s.Stats().Conns, w.s.PeersSeen); len(miss) > 0 {
+						short = append(short, fmt.Sprintf("socket %q is still waiting for %d of %d %s (%s)", w.name, len(miss), len(w.peers), what, strings.Join(miss, ", ")))
+					}
+					continue
+				}
+				if have := w.s.Stats().Wired(w.s.Type()); have < uint64(w.n) {
 					short = append(short, fmt.Sprintf("socket %q is still waiting for %d of %d %s", w.name, uint64(w.n)-have, w.n, what))
 				}
 			}
@@ -344,6 +387,47 @@ func (a *actor) Ready(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// MissingPeers returns the names in want (SocketSpec.Peers of a socket of
+// type t in run) that do not count as wired: not among conns (Stats.Conns)
+// as a peer of the same topology (SameTopology), and for PUB and XPUB
+// subscribed. For a socket that only receives (PULL, SUB, XSUB) a peer
+// that seen (nil: none; Socket.PeersSeen) names counts too. The order of
+// want is kept. It is what Ready waits on, for callers that report who is
+// missing.
+func MissingPeers(t socket.Type, run string, want []string, conns []socket.PeerInfo, seen func() []socket.PeerInfo) []string {
+	have := make(map[string]bool, len(conns))
+	for _, c := range conns {
+		if !SameTopology(run, c.Run) {
+			continue
+		}
+		if (t == socket.PUB || t == socket.XPUB) && !c.Subscribed {
+			continue
+		}
+		have[c.Name] = true
+	}
+	var miss []string
+	for _, p := range want {
+		if !have[p] {
+			miss = append(miss, p)
+		}
+	}
+	if len(miss) > 0 && seen != nil && (t == socket.PULL || t == socket.SUB || t == socket.XSUB) {
+		for _, c := range seen() {
+			if SameTopology(run, c.Run) {
+				have[c.Name] = true
+			}
+		}
+		kept := miss[:0]
+		for _, p := range miss {
+			if !have[p] {
+				kept = append(kept, p)
+			}
+		}
+		miss = kept
+	}
+	return miss
 }
 
 // Run runs the node body, recovering a panic into an error.

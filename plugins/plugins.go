@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -375,13 +376,43 @@ type SocketSpec struct {
 	HWM       int      // 0 = default
 	Identity  string
 	// Expect is how many in-topology peers must be connected (for PUB/XPUB:
-	// subscribed) before the node's body starts.
+	// subscribed) before the node's body starts: handshakes since the
+	// socket was created, peers that have left included. Peers, when set,
+	// replaces it.
 	Expect int
 	// Curve, when set, is the socket's CURVE mechanism (Options.Security):
 	// its key pair, and for a client the server keys, by connect endpoint
 	// as Connect receives them. Nil: plaintext (NULL). It holds a secret
 	// key: never log it.
 	Curve *socket.Curve
+	// Peers names the distinct in-topology peer sockets the body waits
+	// for ("worker[0].out", as they announce themselves), the rule of a
+	// file that declares hosts, where peers run in other processes that
+	// start, stop and restart on their own. Ready then waits until each
+	// one is connected right now (PUB/XPUB: connected and subscribed),
+	// announcing a run of the same topology (SameTopology with Spec.Run);
+	// an outside client counts for nothing, nor does a peer that connected
+	// and left, except on a socket that only receives (PULL, SUB, XSUB),
+	// where a peer that sent and left was wired and nothing sent to it can
+	// be lost.
+	Peers []string
+}
+
+// SameTopology reports whether two announced run ids (Spec.Run) are of one
+// topology: they are equal and not empty, or both have the form
+// TOPOLOGY/HOST with the same non-empty TOPOLOGY, which is how the
+// processes that run the hosts of one file (topo apply -host) name their
+// runs.
+func SameTopology(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	ta, _, oka := strings.Cut(a, "/")
+	tb, _, okb := strings.Cut(b, "/")
+	return oka && okb && ta != "" && ta == tb
 }
 
 // Actor is one node instance's life: sockets and body. The runtime drives

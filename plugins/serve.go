@@ -158,7 +158,7 @@ func specFromWire(w *pluginproto.Spec) (Spec, error) {
 		}
 		spec.Sockets = append(spec.Sockets, SocketSpec{
 			Name: s.Name, Type: t, Bind: s.Bind, Subscribe: s.Subscribe,
-			HWM: s.HWM, Identity: s.Identity, Expect: s.Expect, Curve: curve,
+			HWM: s.HWM, Identity: s.Identity, Expect: s.Expect, Curve: curve, Peers: s.Peers,
 		})
 	}
 	return spec, nil

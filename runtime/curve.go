@@ -129,8 +129,8 @@ func (k *curveKeys) curve(in *topology.Instance, s *topology.Socket, resolve fun
 // a socket's per-endpoint server keys changed from what the spec held
 // (only possible when a socket connects to several CURVE servers with
 // ephemeral ports not yet bound when it was created).
-func (k *curveKeys) setCurve(n *node, byName map[string]*topology.Instance, bound map[string]map[string][]string) (changed string) {
-	resolve := func(c topology.Endpoint) []string { return resolveConnect(c, byName, bound) }
+func (k *curveKeys) setCurve(n *node, byName map[string]*topology.Instance, bound map[string]map[string][]string, remote map[string]bool) (changed string) {
+	resolve := func(c topology.Endpoint) []string { return resolveConnect(c, byName, bound, remote) }
 	for i := range n.spec.Sockets {
 		ss := &n.spec.Sockets[i]
 		s := n.inst.Socket(ss.Name)

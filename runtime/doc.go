@@ -57,6 +57,20 @@
 // SUB and XSUB peers — and the socket layer waits for their subscriptions,
 // so a publisher never starts before its in-topology subscribers listen.
 //
+// # Many hosts
+//
+// A topology that declares hosts runs one host per process:
+// Options.Host selects the instances placed on it (topology.AllHosts runs
+// them all, each host on its own loopback address), references to
+// instances of other hosts are dialled at their host's address, and the
+// run ends when the selected task nodes finish. Readiness then names its
+// peers (plugins.SocketSpec.Peers): a socket is wired when each distinct
+// expected peer is connected right now, announcing a run of the same
+// topology (RunID is TopologyID/HOST for every host of one file), so the
+// hosts may start in any order, minutes apart: ReadyTimeout defaults to no
+// bound, and a waiting node logs every ReadyReport who is still missing
+// and from which host.
+//
 // # Supervision and lifecycle
 //
 // Each instance is supervised on its own goroutine. restart = "on-failure"

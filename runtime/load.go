@@ -40,7 +40,10 @@ func (e *DiagnosticsError) Error() string {
 // file's directory.
 //
 // Of o, loading uses Registry, Launcher, BaseDir, Vars, VarArgs, Environ,
-// SkipPlugins and OnWarnings; the rest is for Run. The Launcher (o's, or the default
+// SkipPlugins, OnWarnings, HostAddresses and Host (a *HostError when it
+// names no host of the file; "all" gives every host a loopback address;
+// "" loads a file with hosts, for validate, plan or graph, and Run then
+// refuses to run it); the rest is for Run. The Launcher (o's, or the default
 // one) that learned the plugins' kinds runs them; it is closed by Run, or
 // by LoadFile when it fails.
 func LoadFile(ctx context.Context, path string, o Options) (*Runtime, error) {
@@ -108,7 +111,8 @@ func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Opti
 	}
 	all := diags
 	l := o.Launcher // Options.withDefaults: one host for the kinds and the checks
-	opts := topology.Options{Args: o.VarArgs, Environ: o.Environ, Values: values}
+	opts := topology.Options{Args: o.VarArgs, Environ: o.Environ, Values: values,
+		HostAddresses: o.HostAddresses, LoopbackHosts: o.Host == topology.AllHosts}
 	var pluginKinds map[string][]*plugins.Kind
 	if !o.SkipPlugins {
 		var d hcl.Diagnostics
@@ -133,6 +137,11 @@ func decode(ctx context.Context, f *topology.File, diags hcl.Diagnostics, o Opti
 	}
 	if len(all) > 0 && o.OnWarnings != nil {
 		o.OnWarnings(&DiagnosticsError{Diagnostics: all, Files: files()})
+	}
+	if o.Host != "" { // "" may still validate, plan or graph a file with hosts; Run refuses it
+		if err := checkHost(t, o.Host); err != nil {
+			return nil, nil, err
+		}
 	}
 	return t, schemas, nil
 }

@@ -40,7 +40,7 @@ func (r *Runtime) Collector() prometheus.Collector {
 	c := &collector{r: r}
 	if r.topo != nil {
 		for _, in := range r.topo.Instances {
-			c.hosts = c.hosts || in.Node.Host != ""
+			c.hosts = c.hosts || in.Host != ""
 		}
 	}
 	nodeL := []string{"node", "kind"}
@@ -104,7 +104,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	hosts := map[string]string{}
 	if c.hosts {
 		for _, in := range c.r.topo.Instances {
-			hosts[in.Name] = in.Node.Host
+			hosts[in.Name] = in.Host
 		}
 	}
 	socks := c.r.Sockets()

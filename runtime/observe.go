@@ -86,7 +86,7 @@ func (r *Runtime) Readiness() (short []NodeWaiting, ok bool) {
 		a := n.actor
 		n.mu.Unlock()
 		if a != nil {
-			w.Sockets = waiting(n.spec, a)
+			w.Sockets = waiting(n.spec, a, r.hostOf)
 		} else {
 			for _, s := range n.spec.Sockets {
 				if s.Expect > 0 {

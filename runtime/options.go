@@ -78,8 +78,29 @@ type Options struct {
 	StatsInterval time.Duration
 	// ReadyTimeout bounds how long a node's body waits for its expected
 	// peers; after it, the body starts anyway and a warning names the
-	// sockets still waiting (their peers may be external). Default 10s.
+	// sockets still waiting (their peers may be external). 0 means the
+	// default: 10s, or no bound when the topology declares hosts (its
+	// peers run in processes of their own that may start minutes apart);
+	// a negative value means no bound.
 	ReadyTimeout time.Duration
+	// ReadyReport is how often a node still waiting for its peers logs
+	// which sockets are short of which peers, and the host each missing
+	// peer should come from. Default 10s.
+	ReadyReport time.Duration
+	// Host selects the share of a topology that declares hosts which this
+	// process runs: the instances placed on that host (their peers on
+	// other hosts are reached at the host addresses), or every host with
+	// topology.AllHosts ("all"; Load and LoadFile then give each host its
+	// own loopback address, topology.Options.LoopbackHosts). A topology
+	// with host blocks needs it to run (Run fails with a *HostError
+	// otherwise; Load and LoadFile fail for a name the file does not
+	// declare); one without accepts only "" and "all". The
+	// run ends when the selected task nodes have finished; a host with
+	// only services runs until ctx is done.
+	Host string
+	// HostAddresses replace the address of declared hosts, by host name
+	// (topo apply -host-address NAME=ADDR). Load and LoadFile only.
+	HostAddresses map[string]string
 	// ShutdownTimeout bounds how long stopping the topology may take; nodes
 	// still running after it are reported by name. Default 5s.
 	ShutdownTimeout time.Duration
@@ -138,8 +159,8 @@ func (o Options) withDefaults() Options {
 	if o.StatsInterval <= 0 {
 		o.StatsInterval = time.Second
 	}
-	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 10 * time.Second
+	if o.ReadyReport <= 0 {
+		o.ReadyReport = 10 * time.Second
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 5 * time.Second

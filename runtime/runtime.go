@@ -59,8 +59,16 @@ func New(t *topology.Topology, o Options) *Runtime {
 
 // RunID identifies this run: every socket of its nodes announces it to its
 // peers (with "instance.socket"), so a socket tells the run's own peers
-// from external ones. Random, fixed at New.
+// from external ones. Fixed at New: random for a topology without hosts;
+// for one with hosts TOPOLOGY/HOST (TopologyID, Options.Host), so the
+// processes that run the hosts of one file recognise each other's
+// sockets as peers of the topology (plugins.SameTopology), while each
+// still counts the others as external for lingering (socket.Context.StopRun).
 func (r *Runtime) RunID() string { return r.runID }
+
+// Host returns Options.Host: the host whose instances this Runtime runs
+// ("all" for every one, "" for a topology without hosts).
+func (r *Runtime) Host() string { return r.opts.Host }
 
 // newRunID returns 16 random hex digits.
 func newRunID() string {
@@ -70,7 +78,8 @@ func newRunID() string {
 }
 
 func newRuntime(t *topology.Topology, o Options) *Runtime {
-	return &Runtime{topo: t, opts: o, runID: newRunID()}
+	o.ReadyTimeout = readyTimeout(t, o.ReadyTimeout)
+	return &Runtime{topo: t, opts: o, runID: runIDFor(t, o)}
 }
 
 // Topology returns the topology the Runtime runs.
@@ -165,19 +174,25 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, *curveKeys, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var peers map[topology.SocketRef][]topology.SocketRef
+	if len(r.topo.Hosts) > 0 {
+		// Across hosts readiness names its peers: who is connected now.
+		peers = r.topo.ExpectedPeerRefs()
+	}
+	insts := r.selected()
 	plugs := map[string]*topology.Plugin{}
 	for _, p := range r.topo.Plugins {
 		plugs[p.Name] = p
 	}
 	pluginKinds := map[string]map[string]*plugins.Kind{}
 	width := 0
-	for _, in := range r.topo.Instances {
+	for _, in := range insts {
 		width = max(width, len(in.Name))
 	}
 	mux := &lineMux{w: r.opts.Stdout, width: width}
 	var nodes []*node
 	var errs []error
-	for _, in := range r.topo.Instances {
+	for _, in := range insts {
 		n := &node{inst: in, restart: in.Node.Restart, state: StatePending}
 		if n.restart == "" {
 			n.restart = "on-failure"
@@ -216,13 +231,13 @@ func (r *Runtime) prepare(ctx context.Context) ([]*node, *curveKeys, error) {
 			errs = append(errs, fmt.Errorf("%s: isolation = \"process\" needs a plugin launcher, none configured", in.Name))
 			continue
 		}
-		spec, err := buildSpec(in, kindName, r.runID, exp)
+		spec, err := buildSpec(in, kindName, r.runID, exp, peers)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		n.spec = spec
-		keys.setCurve(n, nil, nil) // the declared endpoints; Run fills in the bound ones
+		keys.setCurve(n, nil, nil, nil) // the declared endpoints; Run fills in the bound ones
 		n.out = mux.writer(in.Name)
 		n.logs = newWarnLimiter(r.opts.Logger.Handler(), in.Name, nil)
 		n.log = slog.New(n.logs.handler()).With("node", in.Name)
@@ -253,6 +268,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	r.mu.Unlock()
 	if r.topo == nil {
 		return errors.New("runtime: nil topology")
+	}
+	if err := checkHost(r.topo, r.opts.Host); err != nil {
+		return err
 	}
 	stopObserve, err := r.observe()
 	if err != nil {
@@ -301,15 +319,21 @@ func (r *Runtime) Run(ctx context.Context) error {
 			}
 		}
 	}
+	// remote: the instances of other hosts, which run in other processes.
 	byName := map[string]*topology.Instance{}
+	remote := map[string]bool{}
 	for _, in := range r.topo.Instances {
 		byName[in.Name] = in
+		remote[in.Name] = true
+	}
+	for _, n := range nodes {
+		delete(remote, n.inst.Name)
 	}
 	for _, i := range order {
 		n := nodes[i]
 		n.setState(StateStarting)
 		r.emit(n, Event{Kind: EventStarting})
-		keys.setCurve(n, byName, bound) // server keys by the endpoints bound so far
+		keys.setCurve(n, byName, bound, remote) // server keys by the endpoints bound so far
 		a, b, err := r.makeActor(ctx, n, sc)
 		if err != nil && retryStart(n, err) && ctx.Err() == nil {
 			// Its supervisor reports the failure and retries with
@@ -339,8 +363,8 @@ func (r *Runtime) Run(ctx context.Context) error {
 	// Phase 2: resolve references to actual endpoints, connect.
 	for _, i := range order {
 		n := nodes[i]
-		n.connect = resolveConnects(n.inst, byName, bound)
-		changed := keys.setCurve(n, byName, bound) // for restarts
+		n.connect = resolveConnects(n.inst, byName, bound, remote)
+		changed := keys.setCurve(n, byName, bound, remote) // for restarts
 		if actors[i] == nil {
 			continue // retried by its supervisor, which connects it
 		}

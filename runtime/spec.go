@@ -19,7 +19,11 @@ func expectations(t *topology.Topology) map[topology.SocketRef]int {
 // buildSpec turns an instance into the plain-data Spec its actor needs.
 // kindName is the name within the serving registry ("upper" for
 // "text.upper"); run is the run id the instance's sockets announce.
-func buildSpec(in *topology.Instance, kindName, run string, exp map[topology.SocketRef]int) (plugins.Spec, error) {
+//
+// peers, when not nil, names each socket's expected peers
+// (topology.ExpectedPeerRefs): they go into SocketSpec.Peers, the rule of a
+// topology with hosts.
+func buildSpec(in *topology.Instance, kindName, run string, exp map[topology.SocketRef]int, peers map[topology.SocketRef][]topology.SocketRef) (plugins.Spec, error) {
 	spec := plugins.Spec{
 		Name:  in.Name,
 		Run:   run,
@@ -40,6 +44,9 @@ func buildSpec(in *topology.Instance, kindName, run string, exp map[topology.Soc
 			Identity:  s.Identity,
 			Expect:    exp[topology.SocketRef{Instance: in.Name, Socket: s.Name}],
 		}
+		for _, p := range peers[topology.SocketRef{Instance: in.Name, Socket: s.Name}] {
+			ss.Peers = append(ss.Peers, p.String())
+		}
 		for _, b := range s.Bind {
 			ss.Bind = append(ss.Bind, b.URL)
 		}
@@ -54,13 +61,17 @@ func buildSpec(in *topology.Instance, kindName, run string, exp map[topology.Soc
 // of the socket's bind list). A reference's URL is the connectable form of
 // the bind it names (endpoint.Connectable, the rule topology resolved it
 // with), which picks that bind's actual endpoint.
-func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance, bound map[string]map[string][]string) map[string][]string {
+//
+// remote names the instances that run in other processes (on other
+// hosts): a reference to one of them is connected as topology resolved it,
+// at its host's address.
+func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance, bound map[string]map[string][]string, remote map[string]bool) map[string][]string {
 	out := map[string][]string{}
 	for _, s := range in.Sockets {
 		var eps []string
 		seen := map[string]bool{}
 		for _, c := range s.Connect {
-			for _, ep := range resolveConnect(c, byName, bound) {
+			for _, ep := range resolveConnect(c, byName, bound, remote) {
 				if !seen[ep] {
 					seen[ep] = true
 					eps = append(eps, ep)
@@ -76,8 +87,10 @@ func resolveConnects(in *topology.Instance, byName map[string]*topology.Instance
 
 // resolveConnect is resolveConnects for one connect endpoint: the
 // endpoints it stands for, as Connect receives them.
-func resolveConnect(c topology.Endpoint, byName map[string]*topology.Instance, bound map[string]map[string][]string) []string {
-	if c.Ref == nil {
+func resolveConnect(c topology.Endpoint, byName map[string]*topology.Instance, bound map[string]map[string][]string, remote map[string]bool) []string {
+	if c.Ref == nil || remote[c.Ref.Instance] {
+		// A literal, or an instance on another host: the address topology
+		// resolved (the other host's).
 		return []string{c.URL}
 	}
 	var eps []string

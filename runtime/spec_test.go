@@ -77,7 +77,7 @@ func TestResolveConnectsUsesActualEndpoints(t *testing.T) {
 	for _, in := range topo.Instances {
 		byName[in.Name] = in
 	}
-	got := resolveConnects(topo.Instances[1], byName, bound)
+	got := resolveConnects(topo.Instances[1], byName, bound, nil)
 	if g := strings.Join(got["in"], ","); g != "tcp://127.0.0.1:40001" {
 		t.Errorf("worker[0].in connects %q", g)
 	}
@@ -86,7 +86,7 @@ func TestResolveConnectsUsesActualEndpoints(t *testing.T) {
 	}
 	// A literal connect (no reference) is kept as written.
 	lit := &topology.Instance{Name: "x", Sockets: []*topology.Socket{{Name: "in", Type: "SUB", Connect: []topology.Endpoint{{URL: "tcp://example.org:1"}}}}}
-	if g := resolveConnects(lit, byName, bound)["in"]; len(g) != 1 || g[0] != "tcp://example.org:1" {
+	if g := resolveConnects(lit, byName, bound, nil)["in"]; len(g) != 1 || g[0] != "tcp://example.org:1" {
 		t.Errorf("literal connect = %v", g)
 	}
 }
@@ -105,7 +105,7 @@ func TestResolveConnectsOneRule(t *testing.T) {
 		ref := endpoint.Connectable(pub.Sockets[0].Bind[i].URL) // as the loader writes node.pub.out[i]
 		sub := &topology.Instance{Name: "sub", Sockets: []*topology.Socket{{Name: "in", Type: "SUB",
 			Connect: []topology.Endpoint{{URL: ref, Ref: &topology.SocketRef{Instance: "pub", Socket: "out"}}}}}}
-		if g := strings.Join(resolveConnects(sub, byName, bound)["in"], ","); g != want {
+		if g := strings.Join(resolveConnects(sub, byName, bound, nil)["in"], ","); g != want {
 			t.Errorf("a reference to bind %d (%s) connects %q, want %q", i, ref, g, want)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/topo-zmq/topo/plugins"
@@ -81,19 +82,40 @@ func sumBlocked(m map[string]socket.Stats) (d time.Duration) {
 	return d
 }
 
-// waiting lists the sockets of a that are still short of their expected peers.
-func waiting(spec plugins.Spec, a plugins.Actor) []string {
+// waiting lists the sockets of a that are still short of their expected
+// peers. For a socket with named peers (a topology with hosts) it names
+// the missing ones and, through hostOf, the host each should come from:
+// "in: 1/2 peers, missing worker[3].out (host workers)".
+func waiting(spec plugins.Spec, a plugins.Actor, hostOf func(peer string) string) []string {
 	st := a.Stats()
 	var out []string
 	for _, s := range spec.Sockets {
-		if s.Expect <= 0 {
+		if s.Expect <= 0 && len(s.Peers) == 0 {
 			continue
 		}
-		have := st[s.Name].Wired(s.Type)
 		what := "peers"
 		if s.Type == socket.PUB || s.Type == socket.XPUB {
 			what = "subscribers"
 		}
+		if len(s.Peers) > 0 {
+			// From the Actor's Stats only: a receiving socket's peer that
+			// sent and left (which Ready counts) is listed as missing
+			// here while the socket still waits for others.
+			miss := plugins.MissingPeers(s.Type, spec.Run, s.Peers, st[s.Name].Conns, nil)
+			if len(miss) == 0 {
+				continue
+			}
+			names := make([]string, len(miss))
+			for i, m := range miss {
+				names[i] = m
+				if h := hostOf(m); h != "" {
+					names[i] += " (host " + h + ")"
+				}
+			}
+			out = append(out, fmt.Sprintf("%s: %d/%d %s, missing %s", s.Name, len(s.Peers)-len(miss), len(s.Peers), what, strings.Join(names, ", ")))
+			continue
+		}
+		have := st[s.Name].Wired(s.Type)
 		if have < uint64(s.Expect) {
 			out = append(out, fmt.Sprintf("%s: %d/%d %s", s.Name, have, s.Expect, what))
 		}

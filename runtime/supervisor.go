@@ -303,10 +303,18 @@ func (s *supervisor) supervise(ctx context.Context, n *node, first plugins.Actor
 // body. A stop through ctx is success.
 func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, markStarted func()) (err error) {
 	r := s.r
-	rctx, cancel := context.WithTimeout(ctx, r.opts.ReadyTimeout)
+	var rctx context.Context
+	var cancel context.CancelFunc
+	if r.opts.ReadyTimeout > 0 {
+		rctx, cancel = context.WithTimeout(ctx, r.opts.ReadyTimeout)
+	} else {
+		rctx, cancel = context.WithCancel(ctx) // no bound: until the peers are there
+	}
+	stopReport := s.reportWaiting(rctx, n, a)
 	rerr := recovery.Call(func() error { return a.Ready(rctx) }, actorPanic)
 	timedOut := rctx.Err() != nil
 	cancel()
+	stopReport()
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -314,7 +322,7 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		return nodeErr(n.inst.Name, "ready", rerr)
 	}
 	if rerr != nil {
-		w := waiting(n.spec, a)
+		w := waiting(n.spec, a, s.r.hostOf)
 		n.log.Warn("starting before every expected peer is connected (external or slow peers?)",
 			"timeout", r.opts.ReadyTimeout, "waiting", strings.Join(w, "; "))
 		r.emit(n, Event{Kind: EventReady, Waiting: w})
@@ -390,6 +398,49 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		return &plugins.NodeError{Node: n.inst.Name, Op: "health", Err: herr}
 	}
 	return nodeErr(n.inst.Name, "run", err)
+}
+
+// reportWaiting logs, every ReadyReport while ctx lasts, which sockets of
+// n are still short of peers and the host each missing one should come
+// from. The returned func stops it and waits for its goroutine.
+func (s *supervisor) reportWaiting(ctx context.Context, n *node, a plugins.Actor) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.r.opts.ReadyReport)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if w := waiting(n.spec, a, s.r.hostOf); len(w) > 0 {
+					n.log.Info("waiting for peers", "for", time.Since(start).Round(time.Second), "waiting", strings.Join(w, "; "))
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// hostOf returns the host of the instance of a peer socket name
+// ("worker[3].out"), "" when the topology declares no hosts.
+func (r *Runtime) hostOf(peer string) string {
+	if len(r.topo.Hosts) == 0 {
+		return ""
+	}
+	name := peer
+	if i := strings.LastIndexByte(peer, '.'); i >= 0 {
+		name = peer[:i]
+	}
+	for _, in := range r.topo.Instances {
+		if in.Name == name {
+			return in.Host
+		}
+	}
+	return ""
 }
 
 // actorPanic is the error of an Actor that panicked (plugins.NewActor's

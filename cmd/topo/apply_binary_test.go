@@ -27,7 +27,7 @@ import (
 // it: signals from outside, streams redirected to files, /dev/null and
 // pseudo-terminals.
 
-func buildTopo(t *testing.T) string {
+func buildTopo(t testing.TB) string {
 	t.Helper()
 	topoBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "topo-cli-bin-")

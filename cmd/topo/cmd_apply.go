@@ -42,6 +42,22 @@ const applyHelp = `Usage: topo apply [options] FILE
   else: diagnostics, log lines, status records with numeric rates, and a
   last "summary" record with one object per node.
 
+  Many machines: when FILE declares host blocks, each machine runs its
+  share with -host NAME (the instances placed on NAME; their peers on
+  other hosts are reached at the host addresses, which -host-address
+  NAME=ADDR overrides), and -host is required. -host all runs every host
+  in this one process, each on its own loopback address (127.0.0.2,
+  127.0.0.3, ... in declaration order; a host's tcp binds use it), to try
+  a distributed file on one machine. The hosts may start in any order: a
+  node's body starts once the peers the file wires it to are connected
+  right now, whichever hosts they run on (an outside client does not
+  count, nor a peer that left, except on a socket that only receives),
+  and with hosts -ready-timeout defaults to 0, which waits without bound
+  and logs every 10s which sockets are still short of which peers, and
+  the host each should come from. A host's run ends when its own task
+  nodes have finished (its services then stop); a host with only
+  services runs until stopped. The summary names the host.
+
   Exit status: 0 when the topology completed or was interrupted cleanly,
   1 when the file is invalid or a node failed, 130 when nodes failed to stop
   after an interruption.
@@ -56,7 +72,10 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 	noColor := fs.Bool("no-color", false, "do not colour the output")
 	logFormat := fs.String("log-format", "text", "log line format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error (on a terminal with a status line, the default shows warn and up)")
-	readyTimeout := fs.Duration("ready-timeout", 10*time.Second, "how long a node waits for its expected peers before starting anyway")
+	readyTimeout := fs.Duration("ready-timeout", 0, "how long a node waits for its expected peers before starting anyway; 0 waits without bound (default 10s, or 0 when FILE declares hosts)")
+	host := fs.String("host", "", "run the instances placed on this host of FILE (required when FILE declares hosts); \"all\" runs every host here, each on its own loopback address")
+	hostAddrs := map[string]string{}
+	fs.Var(hostAddrFlag(hostAddrs), "host-address", "reach host NAME at ADDR instead of the address in FILE: -host-address NAME=ADDR (repeatable)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "how long stopping the topology may take")
 	httpAddr := fs.String("http", "", "serve /metrics, /healthz, /readyz and /v1/status on this address while the topology runs (e.g. 127.0.0.1:9464; port 0 picks one, logged as \"http listening\"); off when empty")
 	httpTap := fs.Bool("http-tap", false, "with -http, also serve /v1/tap (for topo tap), which shows the contents of the messages flowing through a socket")
@@ -77,8 +96,20 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "topo apply: -log-level: %v\n", err)
 		return 1
 	}
-	levelSet := false
-	fs.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	levelSet, readySet := false, false
+	fs.Visit(func(f *flag.Flag) {
+		levelSet = levelSet || f.Name == "log-level"
+		readySet = readySet || f.Name == "ready-timeout"
+	})
+	// runtime.Options.ReadyTimeout: 0 is its default (10s, none with
+	// hosts), negative no bound.
+	rt0 := time.Duration(0)
+	if readySet {
+		rt0 = *readyTimeout
+		if rt0 <= 0 {
+			rt0 = -1
+		}
+	}
 	if *logFormat != "text" && *logFormat != "json" {
 		fmt.Fprintf(c.stderr, "topo apply: -log-format must be text or json, not %q\n", *logFormat)
 		return 1
@@ -181,6 +212,9 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintln(c.stderr, "topo: forced exit: nodes did not stop")
 		}
 		if st != nil {
+			if *host != "" && !asJSON {
+				fmt.Fprintf(c.stderr, "\nhost %s of %s:", *host, path)
+			}
 			writeSummary(c.stderr, logger, asJSON, st, color)
 		}
 		return 130
@@ -206,7 +240,8 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		VarArgs: *vars, Environ: environ,
 		OnWarnings: diags,
 		Stdout:     stdout, Logger: logger,
-		ReadyTimeout: *readyTimeout, ShutdownTimeout: *shutdownTimeout,
+		ReadyTimeout: rt0, ShutdownTimeout: *shutdownTimeout,
+		Host: *host, HostAddresses: hostAddrs,
 		Registerer: hs.registerer(),
 	}
 	opts.OnEvent = func(ev runtime.Event) { logEvent(logger, ev) }
@@ -239,11 +274,22 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 			return 0
 		}
 		var d *runtime.DiagnosticsError
+		var he *runtime.HostError
 		if errors.As(err, &d) {
 			diags(d)
+		} else if errors.As(err, &he) {
+			fail(hostErr(path, he))
 		} else {
 			fail(err)
 		}
+		return 1
+	}
+	if hosts := rt.Topology().Hosts; len(hosts) > 0 && *host == "" {
+		he := &runtime.HostError{}
+		for _, h := range hosts {
+			he.Hosts = append(he.Hosts, h.Name)
+		}
+		fail(hostErr(path, he))
 		return 1
 	}
 	hs.serve(rt)
@@ -252,6 +298,11 @@ func runApply(ctx context.Context, c *cli, args []string) int {
 		return forcedExit(rt.Status())
 	}
 	live.clear()
+	if h := rt.Host(); h != "" && !asJSON {
+		fmt.Fprintf(c.stderr, "\nhost %s of %s:", h, path)
+	} else if h != "" {
+		logger = logger.With("host", h)
+	}
 	writeSummary(c.stderr, logger, asJSON, rt.Status(), color)
 	if runErr != nil {
 		fail(runErr)
@@ -268,4 +319,29 @@ func dirOf(path string) string {
 		return path[:i+1]
 	}
 	return "."
+}
+
+// hostErr says what -host a user must give for FILE.
+func hostErr(path string, he *runtime.HostError) error {
+	switch {
+	case len(he.Hosts) == 0:
+		return fmt.Errorf("-host %s: %s declares no host blocks; run it without -host", he.Host, path)
+	case he.Host == "":
+		return fmt.Errorf("%s declares hosts %s: give -host NAME for the one this machine runs, or -host all to run every host here", path, strings.Join(he.Hosts, ", "))
+	}
+	return fmt.Errorf("-host %s: %s declares no such host (hosts: %s; -host all runs every one)", he.Host, path, strings.Join(he.Hosts, ", "))
+}
+
+// hostAddrFlag is the repeatable -host-address NAME=ADDR.
+type hostAddrFlag map[string]string
+
+func (f hostAddrFlag) String() string { return "" }
+
+func (f hostAddrFlag) Set(s string) error {
+	name, addr, ok := strings.Cut(s, "=")
+	if !ok || name == "" || addr == "" {
+		return fmt.Errorf("want NAME=ADDR, like -host-address sink=10.0.0.3, not %q", s)
+	}
+	f[name] = addr
+	return nil
 }

@@ -160,6 +160,7 @@ type SocketSpec struct {
 	HWM       int      `json:"hwm"`
 	Identity  string   `json:"identity"`
 	Expect    int      `json:"expect"`
+	Peers     []string `json:"peers,omitempty"`
 	// Curve is the socket's CURVE mechanism (revision 2); absent for
 	// plaintext.
 	Curve *CurveSpec `json:"curve,omitempty"`

@@ -452,7 +452,7 @@ func specToWire(s plugins.Spec) (*pluginproto.Spec, error) {
 	for _, ss := range s.Sockets {
 		w.Sockets = append(w.Sockets, pluginproto.SocketSpec{
 			Name: ss.Name, Type: string(ss.Type), Bind: ss.Bind, Subscribe: ss.Subscribe,
-			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect, Curve: plugins.CurveToWire(ss.Curve),
+			HWM: ss.HWM, Identity: ss.Identity, Expect: ss.Expect, Curve: plugins.CurveToWire(ss.Curve), Peers: ss.Peers,
 		})
 	}
 	return w, nil

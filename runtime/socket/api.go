@@ -213,6 +213,9 @@ type PeerInfo struct {
 	// non-empty Run: a libzmq peer, a topo socket of another run, or any
 	// peer of a socket that has no Run.
 	External bool
+	// Subscribed is true, on a PUB or XPUB, once the peer has sent a
+	// subscription on this connection.
+	Subscribed bool
 }
 
 // The ZMTP metadata properties that carry Options.Run and Name.

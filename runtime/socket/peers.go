@@ -57,6 +57,12 @@ func (s *Socket) attach(p *pipe, peerID []byte, addr string, meta peerMeta) erro
 	p.connected.Store(true)
 	p.addr = addr
 	p.meta = meta
+	if _, ok := s.seen[meta]; !ok && meta.name != "" && len(s.seen) < maxSeen {
+		if s.seen == nil {
+			s.seen = map[peerMeta]struct{}{}
+		}
+		s.seen[meta] = struct{}{}
+	}
 	s.peers++
 	s.st.connects.Add(1)
 	s.changedLocked()

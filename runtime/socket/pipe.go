@@ -42,7 +42,7 @@ type peerMeta struct{ run, name string }
 
 // infoLocked describes p's peer. Caller holds p.s.mu.
 func (p *pipe) infoLocked() PeerInfo {
-	return PeerInfo{Endpoint: p.endpoint, Addr: p.addr, Run: p.meta.run, Name: p.meta.name, External: p.s.external(p.meta)}
+	return PeerInfo{Endpoint: p.endpoint, Addr: p.addr, Run: p.meta.run, Name: p.meta.name, External: p.s.external(p.meta), Subscribed: p.subscribed.Load()}
 }
 
 // external reports whether a peer that announced m is outside s's run.

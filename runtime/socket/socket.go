@@ -283,6 +283,7 @@ type Socket struct {
 	bindSeq int
 	peers   int
 	gone    map[edgeKey]EdgeStats // Stats.Edges of pipes removed for good
+	seen    map[peerMeta]struct{} // peers that announced a Name, ever (PeersSeen); at most maxSeen
 
 	st struct { // rarely changing counters
 		dropped, connects, disconnects, hsFailed atomic.Uint64
@@ -446,6 +447,48 @@ func (s *Socket) WaitPeers(ctx context.Context, n int) error {
 		case <-ch:
 		case <-ctx.Done():
 			return fmt.Errorf("socket %s: waiting for %d peers (have %d): %w", s.typ, n, have, ctx.Err())
+		case <-s.closing:
+			return ErrClosed
+		}
+	}
+}
+
+// maxSeen bounds what PeersSeen remembers: a socket that hostile or
+// numerous peers connect to keeps at most this many names.
+const maxSeen = 4096
+
+// PeersSeen names every peer that completed a handshake with the socket
+// since it was created and announced a name (Options.Name of a topo
+// socket), whether it is still connected or not, each (Run, Name) once, in
+// no particular order; only Run and Name are set. It remembers at most
+// 4096. Readiness uses it for sockets that only receive: a peer that sent
+// and left was wired (see plugins.SocketSpec.Peers).
+func (s *Socket) PeersSeen() []PeerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PeerInfo, 0, len(s.seen))
+	for m := range s.seen {
+		out = append(out, PeerInfo{Run: m.run, Name: m.name})
+	}
+	return out
+}
+
+// WaitUntil blocks until ok returns true for the socket's Stats, ctx is
+// done (returning ctx's error) or the socket is closed (ErrClosed). ok is
+// asked again each time a peer connects, disconnects or subscribes; it
+// runs on the caller's goroutine and may call the socket's methods.
+func (s *Socket) WaitUntil(ctx context.Context, ok func(Stats) bool) error {
+	for {
+		s.mu.Lock()
+		ch := s.stateCh
+		s.mu.Unlock()
+		if ok(s.Stats()) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-s.closing:
 			return ErrClosed
 		}

@@ -54,6 +54,7 @@ func commands() map[string]command {
 		"nodes":    {synopsis: "List every available node kind with its attributes and sockets", run: runNodes},
 		"version":  {synopsis: "Print the topo version", run: runVersion},
 		"top":      {synopsis: "Show a running topology live, from topo apply -http", run: runTop},
+		"export":   {synopsis: "Print Kubernetes manifests for a topology: topo export kubernetes FILE", run: runExport},
 
 		"plugin-serve": {synopsis: "Serve the built-in kinds as a plugin (used by isolation = \"process\")", run: runPluginServe, hidden: true},
 	}

@@ -97,7 +97,7 @@ type HostNames struct {
 	DNS       string   // NAME.NS.svc.cluster.local: the host's address in every pod
 	Workload  string   // "Deployment" (services only) or "Job" (task nodes)
 	Instances []string // the instances it runs, in file order
-	Ports     []int32  // the tcp ports its instances bind
+	Ports     []int32  // the tcp ports its instances bind on all interfaces (tcp://*:PORT)
 }
 
 // SecretItem is one file of the Secret: its key and its path in the pod,
@@ -268,7 +268,7 @@ func (x *exporter) build() (*Manifest, hcl.Diagnostics) {
 			}
 			for _, s := range in.Sockets {
 				for _, b := range s.Bind {
-					if ep, err := endpoint.Parse(b.URL, true); err == nil && ep.Transport == "tcp" && !ep.Ephemeral() {
+					if ep, err := endpoint.Parse(b.URL, true); err == nil && ep.Transport == "tcp" && ep.Wildcard() && !ep.Ephemeral() {
 						if p, err := strconv.Atoi(ep.Port); err == nil {
 							ports[int32(p)] = true
 						}

@@ -92,6 +92,7 @@ func runExport(ctx context.Context, c *cli, args []string) int {
 		renderDiags(c.stderr, files, diags, color, diagWidth(c))
 		return 1
 	}
+	pre := diags // warnings, shown with the export's
 	res, code := loadForOutput(ctx, c, "export kubernetes", path, lf)
 	if code != 0 {
 		return code
@@ -103,7 +104,7 @@ func runExport(ctx context.Context, c *cli, args []string) int {
 		Filename: filepath.Base(path), Source: src, Name: *name, Namespace: *ns, Image: *image,
 		Schemas: res.schemas, Files: keyFiles,
 	})
-	renderDiags(c.stderr, files, diags, color, diagWidth(c))
+	renderDiags(c.stderr, files, append(pre, diags...), color, diagWidth(c))
 	if diags.HasErrors() {
 		return 1
 	}

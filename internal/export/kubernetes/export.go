@@ -141,12 +141,19 @@ func errorAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
 }
 
 // CheckPlugins refuses plugins built from source: a pod runs a static
-// image without a Go toolchain. Callers run it before loading a file,
+// image without a Go toolchain. It warns about a command path relative
+// to the topology file (in a pod, inside MountPath). Callers run it before loading a file,
 // which would build them; Export runs it too.
 func CheckPlugins(plugins []*topology.Plugin) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, p := range plugins {
 		if p.Source == "" {
+			if strings.ContainsRune(p.Command, '/') && !path.IsAbs(p.Command) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Plugin command relative to the topology file",
+					Detail: fmt.Sprintf("Plugin %q has command = %q: in a pod that is inside %s, where only the topology and its files are. "+
+						"Put the executable in the image and give its absolute path, or a bare name found on the image's PATH.", p.Name, p.Command, MountPath),
+					Subject: p.DeclRange.Ptr()})
+			}
 			continue
 		}
 		diags = append(diags, errorAt(p.DeclRange, "Plugin built from source cannot be exported",

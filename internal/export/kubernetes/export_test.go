@@ -378,13 +378,14 @@ func TestLabel(t *testing.T) {
 }
 
 // TestInvalid exports every testdata/invalid file and expects the error
-// its "# ERROR summary" comment names, on that line.
+// (or warning) its "# ERROR summary" ("# WARNING summary") comment names,
+// on that line.
 func TestInvalid(t *testing.T) {
 	files, _ := filepath.Glob("testdata/invalid/*.hcl")
 	if len(files) == 0 {
 		t.Fatal("no fixtures")
 	}
-	re := regexp.MustCompile(`# ERROR (.*)$`)
+	re := regexp.MustCompile(`# (ERROR|WARNING) (.*)$`)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			fh, err := os.Open(path)
@@ -392,20 +393,23 @@ func TestInvalid(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer fh.Close()
-			line, summary := 0, ""
+			line, summary, sev := 0, "", hcl.DiagError
 			sc := bufio.NewScanner(fh)
 			for n := 1; sc.Scan(); n++ {
 				if m := re.FindStringSubmatch(sc.Text()); m != nil {
-					line, summary = n, m[1]
+					line, summary = n, m[2]
+					if m[1] == "WARNING" {
+						sev = hcl.DiagWarning
+					}
 				}
 			}
 			_, diags := exportFile(t, path, Options{})
 			for _, d := range diags {
-				if d.Severity == hcl.DiagError && d.Summary == summary && d.Subject != nil && d.Subject.Start.Line == line && d.Subject.Filename == path {
+				if d.Severity == sev && d.Summary == summary && d.Subject != nil && d.Subject.Start.Line == line && d.Subject.Filename == path {
 					return
 				}
 			}
-			t.Errorf("want error %q at %s:%d, got %v", summary, path, line, diags)
+			t.Errorf("want %v %q at %s:%d, got %v", sev, summary, path, line, diags)
 		})
 	}
 }
@@ -451,4 +455,25 @@ func TestFilesGoToTheSecret(t *testing.T) {
 	if sec == nil || len(sec.Data) != 1 || !bytes.Equal(sec.Data["keys-sink.key"], key) {
 		t.Fatalf("Secret %+v", sec)
 	}
+}
+
+// FuzzLabel: whatever the name, Label gives a DNS-1035 label, and the
+// same one every time.
+func FuzzLabel(f *testing.F) {
+	for _, s := range []string{"worker[2]", "Edge_Box", "9lives", "", strings.Repeat("ab-", 40), "ü-ñ", "--"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		l := Label(name)
+		if errs := validation.IsDNS1035Label(l); len(errs) > 0 {
+			t.Fatalf("Label(%q) = %q: %v", name, l, errs)
+		}
+		if Label(name) != l {
+			t.Fatalf("Label(%q) is not deterministic", name)
+		}
+		j := joinLabel(l, Label(name+"x"))
+		if errs := validation.IsDNS1035Label(j); len(errs) > 0 {
+			t.Fatalf("joinLabel = %q: %v", j, errs)
+		}
+	})
 }

@@ -45,6 +45,10 @@ const (
 	// image's PATH (the Dockerfile puts it in /usr/local/bin).
 	Command = "topo"
 
+	// MaxObjectData is the most data a ConfigMap or a Secret holds (the
+	// API server refuses more).
+	MaxObjectData = 1 << 20
+
 	runAs       = 65532 // the image's user (nonroot)
 	labelPrefix = "topo-zmq.github.io/"
 )
@@ -300,6 +304,10 @@ func (x *exporter) build() (*Manifest, hcl.Diagnostics) {
 	if vars != nil {
 		cm.Data[VarFile] = string(vars)
 		items = append(items, corev1.KeyToPath{Key: VarFile, Path: VarFile})
+	}
+	if n := len(x.opts.Source) + len(vars); n > MaxObjectData {
+		diags = append(diags, errorAt(hcl.Range{}, "Topology too large for a ConfigMap",
+			fmt.Sprintf("%s and its variables are %d bytes; a ConfigMap holds at most %d.", x.opts.Filename, n, MaxObjectData)))
 	}
 	m.Objects = append(m.Objects, cm)
 	sources := []corev1.VolumeProjection{{ConfigMap: &corev1.ConfigMapProjection{

@@ -498,3 +498,25 @@ func FuzzLabel(f *testing.F) {
 		}
 	})
 }
+
+// TestTooLargeForTheAPIServer: a topology or files the API server would
+// refuse (over 1 MiB in a ConfigMap or a Secret) are an error here.
+func TestTooLargeForTheAPIServer(t *testing.T) {
+	big := Options{Files: []File{{Path: "big.key", Data: bytes.Repeat([]byte("k"), MaxObjectData+1)}}}
+	if _, diags := exportFile(t, "testdata/pipeline3.hcl", big); !strings.Contains(diags.Error(), "Files too large for a Secret") {
+		t.Errorf("a 1 MiB+1 file: %v", diags)
+	}
+	src, err := os.ReadFile("testdata/pipeline3.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.hcl")
+	padded := append(src, bytes.Repeat([]byte("#\n"), MaxObjectData/2)...)
+	if err := os.WriteFile(path, padded, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := exportFile(t, path, Options{}); !strings.Contains(diags.Error(), "Topology too large for a ConfigMap") {
+		t.Errorf("a 1 MiB+ topology: %v", diags)
+	}
+}

@@ -120,5 +120,13 @@ func (x *exporter) secret() (*corev1.Secret, []SecretItem, hcl.Diagnostics) {
 	if len(items) == 0 {
 		return nil, nil, diags
 	}
+	n := 0
+	for _, d := range sec.Data {
+		n += len(d)
+	}
+	if n > MaxObjectData {
+		diags = append(diags, errorAt(hcl.Range{}, "Files too large for a Secret",
+			fmt.Sprintf("The files read with file() are %d bytes; a Secret holds at most %d.", n, MaxObjectData)))
+	}
 	return sec, items, diags
 }

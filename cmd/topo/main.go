@@ -56,6 +56,7 @@ func commands() map[string]command {
 		"top":      {synopsis: "Show a running topology live, from topo apply -http", run: runTop},
 		"tap":      {synopsis: "Print the messages through a socket of a running topology (topo apply -http-tap)", run: runTap},
 		"keygen":   {synopsis: "Write a CURVE key pair (NAME.key, NAME.pub) or a topology seed", run: runKeygen},
+		"export":   {synopsis: "Print Kubernetes manifests for a topology: topo export kubernetes FILE", run: runExport},
 
 		"plugin-serve": {synopsis: "Serve the built-in kinds as a plugin (used by isolation = \"process\")", run: runPluginServe, hidden: true},
 	}

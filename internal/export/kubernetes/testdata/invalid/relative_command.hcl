@@ -1,0 +1,3 @@
+plugin "upper" { # WARNING Plugin command relative to the topology file
+  command = "./bin/upper"
+}

@@ -41,9 +41,18 @@ type conn struct {
 	wdone chan struct{}
 
 	// The read side: owned by the reader goroutine, or lent to Recv (see
-	// direct.go; rd says who holds it).
-	br *bufio.Reader
-	fr *frameReader
+	// direct.go; rd says who holds it). br is nil while the reader
+	// goroutine waits on an idle connection (bufpool.go); rraw, rfn, pfn
+	// and the fields after them serve those waits and their reads.
+	br     *bufio.Reader
+	fr     *frameReader
+	rraw   syscall.RawConn // nil: no waits without a buffer
+	rfn    func(uintptr) bool
+	pfn    func(uintptr) bool
+	rb     []byte
+	rn     int
+	rerr   error
+	pfirst bool
 	// ttl is the TTL of the peer's last PING (ZMTP 3.1), 0 if none: while
 	// it is set, every read from the network must see bytes within ttl.
 	// ttlArmed says a read deadline is set. Both owned by the read side.
@@ -61,9 +70,9 @@ type conn struct {
 	// The write side: held by the writer goroutine while it writes, and by
 	// a direct write (direct.go). Guarded by wmu.
 	wmu   sync.Mutex
-	codec frameCodec // encodes every frame written (frame.go)
-	bw    *bufio.Writer
-	pend  []byte // the unwritten tail of a direct write, written first
+	codec frameCodec    // encodes every frame written (frame.go)
+	bw    *bufio.Writer // nil while nothing is buffered (bufpool.go)
+	pend  []byte        // the unwritten tail of a direct write, written first
 	wbuf  []byte
 	wn    int
 	werr  error
@@ -85,28 +94,41 @@ type ttlReader struct{ c *conn }
 func (r ttlReader) Read(b []byte) (int, error) {
 	c := r.c
 	for {
-		if c.ttl > 0 {
-			c.ttlDeadline = time.Now().Add(c.ttl)
-			_ = c.nc.SetReadDeadline(c.ttlDeadline)
-			c.ttlArmed = true
-		} else if c.ttlArmed {
-			_ = c.nc.SetReadDeadline(time.Time{})
-			c.ttlArmed = false
-		}
-		if c.rd.Load() == rdApp {
+		c.armTTL()
+		var n int
+		var err error
+		ok := false
+		if rd := c.rd.Load(); rd == rdApp {
 			if c.appStop() {
 				return 0, errKicked
 			}
 		} else if c.want.Load() && !c.fr.mid {
 			return 0, errYield
+		} else if rd == rdReader && !c.fr.mid {
+			n, err, ok = c.readIdle(b) // errIdle: nothing to read (bufpool.go)
 		}
-		n, err := c.nc.Read(b)
+		if !ok {
+			n, err = c.nc.Read(b)
+		}
 		if n == 0 && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && (c.ttl == 0 || time.Now().Before(c.ttlDeadline)) {
 			// Not the TTL: a kick. Clear its deadline and look again.
 			c.ttlArmed = true
 			continue
 		}
 		return n, err
+	}
+}
+
+// armTTL sets the read deadline the peer's PING TTL asks for, or clears
+// one no longer asked for. Read side only.
+func (c *conn) armTTL() {
+	if c.ttl > 0 {
+		c.ttlDeadline = time.Now().Add(c.ttl)
+		_ = c.nc.SetReadDeadline(c.ttlDeadline)
+		c.ttlArmed = true
+	} else if c.ttlArmed {
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.ttlArmed = false
 	}
 }
 
@@ -173,13 +195,15 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	}
 	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
 		grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
-	c.br = bufio.NewReaderSize(ttlReader{c}, 64<<10)
+	c.br = s.ctx.getReader(ttlReader{c})
 	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
-	c.bw = bufio.NewWriterSize(nc, 64<<10)
 	c.codec = zmtpCodec{}
-	if sc, ok := nc.(syscall.Conn); ok && s.tr.direct {
+	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw, c.wfn = raw, c.rawWrite
+			c.rraw, c.rfn, c.pfn = raw, c.rawRead, c.peekRead
+			if s.tr.direct {
+				c.raw, c.wfn = raw, c.rawWrite
+			}
 		}
 	}
 	if s.tr.subscriber {
@@ -225,7 +249,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 
 func (c *conn) reader() {
 	s, p := c.s, c.p
-	br, fr := c.br, c.fr
+	fr := c.fr
 	wake := make(chan struct{}, 1)
 	hb := s.opt.HeartbeatIvl > 0
 	// PUB and XPUB see subscriptions, handled one by one; other types hand
@@ -242,6 +266,11 @@ func (c *conn) reader() {
 					return
 				}
 				continue
+			}
+			if err == errIdle {
+				if err = c.idleWait(); err == nil {
+					continue
+				}
 			}
 			c.readFailed(err)
 			return
@@ -270,7 +299,7 @@ func (c *conn) reader() {
 				}
 			}
 			batch = append(batch, item{m: m, p: p})
-			if len(batch) < cap(batch) && br.Buffered() > 0 {
+			if len(batch) < cap(batch) && c.br.Buffered() > 0 {
 				continue
 			}
 		}
@@ -431,11 +460,11 @@ func (c *conn) writer() {
 // then commands (PONG, PING), then queued messages — and flushes. Caller
 // holds c.wmu.
 func (c *conn) drainLocked() error {
-	w, p := c.bw, c.p
+	p := c.p
 	for {
 		wrote := false
 		if len(c.pend) > 0 {
-			if _, err := w.Write(c.pend); err != nil {
+			if _, err := c.writerLocked().Write(c.pend); err != nil {
 				return err
 			}
 			c.pend = c.pend[:0]
@@ -447,7 +476,7 @@ func (c *conn) drainLocked() error {
 				break
 			}
 			wrote = true
-			if err := writeCmd(w, c.codec, string(it.m[0]), it.m[1]); err != nil {
+			if err := writeCmd(c.writerLocked(), c.codec, string(it.m[0]), it.m[1]); err != nil {
 				return err
 			}
 		}
@@ -457,14 +486,19 @@ func (c *conn) drainLocked() error {
 				break
 			}
 			wrote = true
-			if err := writeMsg(w, c.codec, it.m); err != nil {
+			if err := writeMsg(c.writerLocked(), c.codec, it.m); err != nil {
 				return err
 			}
 		}
 		if wrote {
 			continue
 		}
+		w := c.bw
+		if w == nil {
+			return nil
+		}
 		if w.Buffered() == 0 {
+			c.releaseWriterLocked()
 			return nil
 		}
 		if err := w.Flush(); err != nil {

@@ -22,9 +22,10 @@ import (
 //   - the write buffer is taken when the writer has something to write and
 //     given back once all of it is flushed (drainLocked);
 //   - the reader goroutine reads at a message boundary without blocking
-//     (readIdle); when the network has nothing, its buffer goes back to the
-//     pool and it waits for the connection to become readable without one
-//     (idleWait), then takes a buffer again.
+//     (readIdle); when the network has nothing, its buffer (and the array
+//     it batches messages in, 8 KiB that would otherwise sit on its stack)
+//     goes back to the pool and it waits for the connection to become
+//     readable without one (idleWait), then takes a buffer again.
 //
 // A buffer given back is empty, so no byte changes hands; what a pool holds
 // the garbage collector may free.
@@ -34,7 +35,22 @@ const connBufSize = 64 << 10
 type bufPools struct {
 	r sync.Pool // *bufio.Reader of connBufSize
 	w sync.Pool // *bufio.Writer of connBufSize
+	b sync.Pool // *itemBatch
 }
+
+// itemBatch is the array of the batch a reader goroutine hands to its
+// pipe's inbound queue (one lock per batch).
+type itemBatch [256]item
+
+func (c *Context) getBatch() *itemBatch {
+	if b, ok := c.bufs.b.Get().(*itemBatch); ok {
+		return b
+	}
+	return new(itemBatch)
+}
+
+// putBatch gives back b, whose items are cleared.
+func (c *Context) putBatch(b *itemBatch) { c.bufs.b.Put(b) }
 
 func (c *Context) getReader(r io.Reader) *bufio.Reader {
 	if br, ok := c.bufs.r.Get().(*bufio.Reader); ok {

@@ -256,7 +256,8 @@ func (c *conn) reader() {
 	// messages to the pipe's inbound queue in batches (one lock per batch).
 	batched := !s.tr.publisher
 	var filter *subSet
-	batch := make([]item, 0, 256)
+	var bb *itemBatch // batch's array, from the pool while messages flow
+	var batch []item
 	discard := false
 	for {
 		m, isCmd, err := fr.next()
@@ -268,6 +269,10 @@ func (c *conn) reader() {
 				continue
 			}
 			if err == errIdle {
+				if bb != nil && len(batch) == 0 {
+					s.ctx.putBatch(bb)
+					bb, batch = nil, nil
+				}
 				if err = c.idleWait(); err == nil {
 					continue
 				}
@@ -290,16 +295,23 @@ func (c *conn) reader() {
 			}
 			continue
 		} else {
+			keep := true
 			if f := s.tr.filter; f != nil {
 				if filter == nil || len(batch) == 0 {
 					filter = f.Load()
 				}
-				if !filter.match(m[0]) {
-					continue
-				}
+				keep = filter.match(m[0])
 			}
-			batch = append(batch, item{m: m, p: p})
-			if len(batch) < cap(batch) && c.br.Buffered() > 0 {
+			if keep {
+				if bb == nil {
+					bb = s.ctx.getBatch()
+					batch = bb[:0]
+				}
+				batch = append(batch, item{m: m, p: p})
+			}
+			// A dropped message that was the last one buffered hands
+			// over what the batch holds, as a kept one does.
+			if len(batch) < cap(batch) && c.br.Buffered() > 0 || len(batch) == 0 {
 				continue
 			}
 		}

@@ -2,10 +2,12 @@ package socket
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestPeerSubsMatchesNaiveModel checks subSet against a plain map for
@@ -178,5 +180,37 @@ func TestPrefixTrieLongPrefixIsBounded(t *testing.T) {
 	}
 	if tr.without(p) != nil {
 		t.Fatal("removing the only prefix left a trie")
+	}
+}
+
+// TestSubDeliversMatchBeforeFilteredTail: a message the SUB keeps, followed
+// in the same read by one its filter drops, is delivered at once; the
+// reader used to go back to the network holding the kept one until more
+// bytes came.
+func TestSubDeliversMatchBeforeFilteredTail(t *testing.T) {
+	zc := &Context{}
+	defer zc.Close()
+	s, err := zc.NewSocket(SUB, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Subscribe([]byte("wx")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind("tcp://127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	p := dialRaw(t, s.Endpoints()[0], "PUB")
+	if m, cmd := p.next(); cmd || len(m) != 1 || string(m[0]) != "\x01wx" {
+		t.Fatalf("want the SUB's subscription first, got %q (command %v)", m, cmd)
+	}
+	_ = writeMsg(p.w, zmtpCodec{}, Msg{[]byte("wx 1")})
+	_ = writeMsg(p.w, zmtpCodec{}, Msg{[]byte("zz 2")})
+	p.flush() // one write: the SUB reads both at once
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	m, err := s.Recv(ctx)
+	if err != nil || string(m[0]) != "wx 1" {
+		t.Fatalf("Recv: %q, %v; want \"wx 1\" at once", m, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -15,7 +16,7 @@ import (
 func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	word := func() []byte {
-		b := make([]byte, r.IntN(4))
+		b := make([]byte, r.IntN(6))
 		for i := range b {
 			b[i] = "ab"[r.IntN(2)]
 		}
@@ -23,9 +24,12 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	}
 	ps := newSubSet()
 	model := map[string]int{}
-	for step := 0; step < 20000; step++ {
+	crossed := false
+	for step := 0; step < 40000; step++ {
 		w := word()
-		if r.IntN(3) == 0 {
+		// Phases that mostly add and mostly cancel move the set across
+		// smallSubs (up to 63 distinct words) and back.
+		if cancel := 1 + (step/2000)%2; r.IntN(3) < cancel {
 			before, _ := ps.add(w, -1)
 			known := before > 0
 			if known != (model[string(w)] > 0) {
@@ -49,6 +53,15 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 		if got := ps.match(topic); got != want {
 			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
 		}
+		if len(ps.counts) != len(model) || (ps.lens == nil) != (len(model) <= smallSubs) || ps.lens == nil && len(ps.list) != len(model) {
+			t.Fatalf("step %d: %d prefixes (list %d, lens %v), model %d", step, len(ps.counts), len(ps.list), ps.lens, len(model))
+		}
+		if step%2000 == 1999 {
+			crossed = crossed || len(model) > smallSubs
+		}
+	}
+	if !crossed {
+		t.Fatal("the random sequence never left the small regime")
 	}
 	// Many distinct subscriptions stay cheap to add and to match.
 	big := newSubSet()
@@ -212,5 +225,39 @@ func TestSubDeliversMatchBeforeFilteredTail(t *testing.T) {
 	m, err := s.Recv(ctx)
 	if err != nil || string(m[0]) != "wx 1" {
 		t.Fatalf("Recv: %q, %v; want \"wx 1\" at once", m, err)
+	}
+}
+
+// subSetHeap returns the Go heap a subSet of n distinct prefixes like the
+// cost curves' ("q%07d") holds per prefix, after a GC.
+func subSetHeap(n int) float64 {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	ps := newSubSet()
+	k := make([]byte, 0, 16)
+	for i := 0; i < n; i++ {
+		k = fmt.Appendf(k[:0], "q%07d", i)
+		ps.add(k, 1)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	runtime.KeepAlive(ps)
+	return float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(n)
+}
+
+// BenchmarkPeerSubsMemory: what a publisher holds per distinct prefix of
+// one peer (b.N prefixes); B/prefix is Go heap after a GC.
+func BenchmarkPeerSubsMemory(b *testing.B) {
+	b.ReportMetric(subSetHeap(b.N), "B/prefix")
+}
+
+// TestPeerSubsMemoryPerPrefix: a large set holds one map entry per prefix
+// (it held three maps' and a list's entries, 121 B per 8-byte prefix).
+func TestPeerSubsMemoryPerPrefix(t *testing.T) {
+	if got := subSetHeap(100000); got > 80 {
+		t.Fatalf("a set of 100,000 8-byte prefixes holds %.0f B per prefix, want at most 80", got)
+	} else {
+		t.Logf("%.0f B per prefix", got)
 	}
 }

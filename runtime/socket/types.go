@@ -377,7 +377,7 @@ func (t *subscriber) snapshotLocked(prefix []byte, old, now int) {
 	default:
 		return
 	}
-	if len(t.own.list) <= smallSubs {
+	if t.own.lens == nil {
 		t.filter.Store(&subSet{list: slices.Clone(t.own.list)})
 		return
 	}
@@ -386,8 +386,8 @@ func (t *subscriber) snapshotLocked(prefix []byte, old, now int) {
 
 func (t *subscriber) attachLocked(*pipe, []byte) ([]Msg, error) {
 	var subs []Msg
-	for _, k := range t.own.list {
-		subs = append(subs, subMsg(k, true))
+	for k := range t.own.counts {
+		subs = append(subs, subMsg([]byte(k), true))
 	}
 	return subs, nil
 }

@@ -140,12 +140,10 @@ func (c *conn) rawRead(fd uintptr) bool {
 
 // peekRead is conn.pfn: it reports whether the connection has a byte (or
 // its end, or an error) to read, without reading it. The first call of a
-// wait returns false at once: the caller just saw nothing to read.
+// wait must look too, though the caller just saw nothing to read: RawConn.Read
+// forgets a readiness the poller reported since, and the poller reports
+// each change once.
 func (c *conn) peekRead(fd uintptr) bool {
-	if c.pfirst {
-		c.pfirst = false
-		return false
-	}
 	var b [1]byte
 	for {
 		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
@@ -177,7 +175,6 @@ func (c *conn) waitReadable() error {
 		if c.want.Load() {
 			return nil // ttlReader.Read yields
 		}
-		c.pfirst = true
 		err := c.rraw.Read(c.pfn)
 		if err == nil {
 			return nil

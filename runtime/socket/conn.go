@@ -44,15 +44,14 @@ type conn struct {
 	// direct.go; rd says who holds it). br is nil while the reader
 	// goroutine waits on an idle connection (bufpool.go); rraw, rfn, pfn
 	// and the fields after them serve those waits and their reads.
-	br     *bufio.Reader
-	fr     *frameReader
-	rraw   syscall.RawConn // nil: no waits without a buffer
-	rfn    func(uintptr) bool
-	pfn    func(uintptr) bool
-	rb     []byte
-	rn     int
-	rerr   error
-	pfirst bool
+	br   *bufio.Reader
+	fr   *frameReader
+	rraw syscall.RawConn // nil: no waits without a buffer
+	rfn  func(uintptr) bool
+	pfn  func(uintptr) bool
+	rb   []byte
+	rn   int
+	rerr error
 	// ttl is the TTL of the peer's last PING (ZMTP 3.1), 0 if none: while
 	// it is set, every read from the network must see bytes within ttl.
 	// ttlArmed says a read deadline is set. Both owned by the read side.

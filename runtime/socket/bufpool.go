@@ -157,10 +157,13 @@ func (c *conn) peekRead(fd uintptr) bool {
 // idleWait gives the read buffer back and waits, holding none, until the
 // connection is readable, Recv asks for the read side (direct.go), or the
 // connection fails (its error is returned, as a read's would be). Reader
-// goroutine only, at a message boundary with nothing buffered.
+// goroutine only, at a message boundary with nothing buffered (or before
+// the first read: a connection starts without a read buffer).
 func (c *conn) idleWait() error {
-	c.s.ctx.putReader(c.br)
-	c.br, c.fr.r = nil, nil
+	if c.br != nil {
+		c.s.ctx.putReader(c.br)
+		c.br, c.fr.r = nil, nil
+	}
 	if err := c.waitReadable(); err != nil {
 		return err // the connection ends: it needs no buffer
 	}

@@ -194,8 +194,6 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	}
 	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
 		grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
-	c.br = s.ctx.getReader(ttlReader{c})
-	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
 	c.codec = zmtpCodec{}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -205,6 +203,10 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 			}
 		}
 	}
+	if c.rraw == nil { // else the reader takes a buffer once bytes come
+		c.br = s.ctx.getReader(ttlReader{c})
+	}
+	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
 	if s.tr.subscriber {
 		p.out.reset() // subscriptions are re-sent by attach
 	}
@@ -258,6 +260,12 @@ func (c *conn) reader() {
 	var bb *itemBatch // batch's array, from the pool while messages flow
 	var batch []item
 	discard := false
+	if c.br == nil {
+		if err := c.idleWait(); err != nil {
+			c.readFailed(err)
+			return
+		}
+	}
 	for {
 		m, isCmd, err := fr.next()
 		if err != nil {

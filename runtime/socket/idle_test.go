@@ -79,8 +79,8 @@ func heapPerIdleConn(tb testing.TB, n int) (heap, stack float64, s *Socket) {
 // neither of its 64 KiB buffers (bufpool.go); it held both, 136 KB of heap
 // per idle peer. A peer that was idle is still read and written.
 func TestIdleConnsHoldNoBuffers(t *testing.T) {
-	heap, _, s := heapPerIdleConn(t, 200)
-	t.Logf("heap per idle connection: %.0f B", heap)
+	heap, stack, s := heapPerIdleConn(t, 200)
+	t.Logf("per idle connection: heap %.0f B, goroutine stacks %.0f B", heap, stack)
 	if heap > 32<<10 {
 		t.Fatalf("an idle connection holds %.0f B of heap, want at most 32 KiB (its buffers go back to the pool)", heap)
 	}

@@ -43,9 +43,17 @@ type conn struct {
 	wdone chan struct{}
 
 	// The read side: owned by the reader goroutine, or lent to Recv (see
-	// direct.go; rd says who holds it).
-	br *bufio.Reader
-	fr *frameReader
+	// direct.go; rd says who holds it). br is nil while the reader
+	// goroutine waits on an idle connection (bufpool.go); rraw, rfn, pfn
+	// and the fields after them serve those waits and their reads.
+	br   *bufio.Reader
+	fr   *frameReader
+	rraw syscall.RawConn // nil: no waits without a buffer
+	rfn  func(uintptr) bool
+	pfn  func(uintptr) bool
+	rb   []byte
+	rn   int
+	rerr error
 	// ttl is the TTL of the peer's last PING (ZMTP 3.1), 0 if none: while
 	// it is set, every read from the network must see bytes within ttl.
 	// ttlArmed says a read deadline is set. Both owned by the read side.
@@ -65,9 +73,9 @@ type conn struct {
 	// The write side: held by the writer goroutine while it writes, and by
 	// a direct write (direct.go). Guarded by wmu.
 	wmu   sync.Mutex
-	codec frameCodec // encodes every frame written (frame.go)
-	bw    *bufio.Writer
-	pend  []byte // the unwritten tail of a direct write, written first
+	codec frameCodec    // encodes every frame written (frame.go)
+	bw    *bufio.Writer // nil while nothing is buffered (bufpool.go)
+	pend  []byte        // the unwritten tail of a direct write, written first
 	wbuf  []byte
 	wn    int
 	werr  error
@@ -89,28 +97,41 @@ type ttlReader struct{ c *conn }
 func (r ttlReader) Read(b []byte) (int, error) {
 	c := r.c
 	for {
-		if c.ttl > 0 {
-			c.ttlDeadline = time.Now().Add(c.ttl)
-			_ = c.nc.SetReadDeadline(c.ttlDeadline)
-			c.ttlArmed = true
-		} else if c.ttlArmed {
-			_ = c.nc.SetReadDeadline(time.Time{})
-			c.ttlArmed = false
-		}
-		if c.rd.Load() == rdApp {
+		c.armTTL()
+		var n int
+		var err error
+		ok := false
+		if rd := c.rd.Load(); rd == rdApp {
 			if c.appStop() {
 				return 0, errKicked
 			}
 		} else if c.want.Load() && !c.fr.mid {
 			return 0, errYield
+		} else if rd == rdReader && !c.fr.mid {
+			n, err, ok = c.readIdle(b) // errIdle: nothing to read (bufpool.go)
 		}
-		n, err := c.nc.Read(b)
+		if !ok {
+			n, err = c.nc.Read(b)
+		}
 		if n == 0 && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && (c.ttl == 0 || time.Now().Before(c.ttlDeadline)) {
 			// Not the TTL: a kick. Clear its deadline and look again.
 			c.ttlArmed = true
 			continue
 		}
 		return n, err
+	}
+}
+
+// armTTL sets the read deadline the peer's PING TTL asks for, or clears
+// one no longer asked for. Read side only.
+func (c *conn) armTTL() {
+	if c.ttl > 0 {
+		c.ttlDeadline = time.Now().Add(c.ttl)
+		_ = c.nc.SetReadDeadline(c.ttlDeadline)
+		c.ttlArmed = true
+	} else if c.ttlArmed {
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.ttlArmed = false
 	}
 }
 
@@ -188,10 +209,19 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	}
 	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
 		grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
-	c.br = bufio.NewReaderSize(ttlReader{c}, 64<<10)
-	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
-	c.bw = bufio.NewWriterSize(nc, 64<<10)
 	c.codec = zmtpCodec{}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.rraw, c.rfn, c.pfn = raw, c.rawRead, c.peekRead
+			if s.tr.direct {
+				c.raw, c.wfn = raw, c.rawWrite
+			}
+		}
+	}
+	if c.rraw == nil { // else the reader takes a buffer once bytes come
+		c.br = s.ctx.getReader(ttlReader{c})
+	}
+	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
 	if sess != nil {
 		c.codec = &curveCodec{sess: sess}
 		c.fr.sess = sess
@@ -199,11 +229,6 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		// it buffered, which it cannot tell through the boxes: a CURVE
 		// connection is always read by its reader goroutine.
 		c.noDirectRead = true
-	}
-	if sc, ok := nc.(syscall.Conn); ok && s.tr.direct {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw, c.wfn = raw, c.rawWrite
-		}
 	}
 	if s.tr.subscriber {
 		p.out.reset() // subscriptions are re-sent by attach
@@ -248,16 +273,23 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 
 func (c *conn) reader() {
 	s, p := c.s, c.p
-	br, fr := c.br, c.fr
+	fr := c.fr
 	wake := make(chan struct{}, 1)
 	hb := s.opt.HeartbeatIvl > 0
 	// PUB and XPUB see subscriptions, handled one by one; other types hand
 	// messages to the pipe's inbound queue in batches (one lock per batch).
 	batched := !s.tr.publisher
 	var filter *subSet
-	batch := make([]item, 0, 256)
+	var bb *itemBatch // batch's array, from the pool while messages flow
+	var batch []item
 	discard := false
 	var failed error // a read error, reported once the batch read before it is delivered
+	if c.br == nil {
+		if err := c.idleWait(); err != nil {
+			c.readFailed(err)
+			return
+		}
+	}
 	for {
 		m, isCmd, err := fr.next()
 		if err != nil {
@@ -266,6 +298,15 @@ func (c *conn) reader() {
 					return
 				}
 				continue
+			}
+			if err == errIdle {
+				if bb != nil && len(batch) == 0 {
+					s.ctx.putBatch(bb)
+					bb, batch = nil, nil
+				}
+				if err = c.idleWait(); err == nil {
+					continue
+				}
 			}
 			if len(batch) == 0 || discard {
 				c.readFailed(err)
@@ -291,16 +332,23 @@ func (c *conn) reader() {
 			}
 			continue
 		default:
+			keep := true
 			if f := s.tr.filter; f != nil {
 				if filter == nil || len(batch) == 0 {
 					filter = f.Load()
 				}
-				if !filter.match(m[0]) {
-					continue
-				}
+				keep = filter.match(m[0])
 			}
-			batch = append(batch, item{m: m, p: p})
-			if len(batch) < cap(batch) && br.Buffered() > 0 {
+			if keep {
+				if bb == nil {
+					bb = s.ctx.getBatch()
+					batch = bb[:0]
+				}
+				batch = append(batch, item{m: m, p: p})
+			}
+			// A dropped message that was the last one buffered hands
+			// over what the batch holds, as a kept one does.
+			if len(batch) < cap(batch) && c.br.Buffered() > 0 || len(batch) == 0 {
 				continue
 			}
 		}
@@ -465,11 +513,11 @@ func (c *conn) writer() {
 // then commands (PONG, PING), then queued messages — and flushes. Caller
 // holds c.wmu.
 func (c *conn) drainLocked() error {
-	w, p := c.bw, c.p
+	p := c.p
 	for {
 		wrote := false
 		if len(c.pend) > 0 {
-			if _, err := w.Write(c.pend); err != nil {
+			if _, err := c.writerLocked().Write(c.pend); err != nil {
 				return err
 			}
 			c.pend = c.pend[:0]
@@ -481,7 +529,7 @@ func (c *conn) drainLocked() error {
 				break
 			}
 			wrote = true
-			if err := writeCmd(w, c.codec, string(it.m[0]), it.m[1]); err != nil {
+			if err := writeCmd(c.writerLocked(), c.codec, string(it.m[0]), it.m[1]); err != nil {
 				return err
 			}
 		}
@@ -491,14 +539,19 @@ func (c *conn) drainLocked() error {
 				break
 			}
 			wrote = true
-			if err := writeMsg(w, c.codec, it.m); err != nil {
+			if err := writeMsg(c.writerLocked(), c.codec, it.m); err != nil {
 				return err
 			}
 		}
 		if wrote {
 			continue
 		}
+		w := c.bw
+		if w == nil {
+			return nil
+		}
 		if w.Buffered() == 0 {
+			c.releaseWriterLocked()
 			return nil
 		}
 		if err := w.Flush(); err != nil {

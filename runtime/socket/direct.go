@@ -302,7 +302,7 @@ func (c *conn) tryWrite(m Msg) bool {
 		return false
 	}
 	defer c.wmu.Unlock()
-	if c.rd.Load() == rdGone || len(c.pend) > 0 || c.bw.Buffered() > 0 || !c.p.out.drained() || !c.ctrl.drained() {
+	if c.rd.Load() == rdGone || len(c.pend) > 0 || (c.bw != nil && c.bw.Buffered() > 0) || !c.p.out.drained() || !c.ctrl.drained() {
 		return false
 	}
 	c.wbuf = appendMsg(c.wbuf[:0], c.codec, m)

@@ -27,7 +27,9 @@
 // After the handshake this package owns the stream: a buffered frame reader
 // that enforces Options.MaxMsgSize before allocating, and a per-connection
 // writer goroutine that drains the outbound queue into a bufio.Writer and
-// flushes only when the queue is empty. ZMTP commands never reach the
+// flushes only when the queue is empty. Both 64 KiB buffers come from pools
+// on the Context and are held only while bytes move: an idle connection
+// holds neither (bufpool.go). ZMTP commands never reach the
 // application: PING is answered with PONG (and a TTL in the peer's PING is
 // honoured: a peer that then sends nothing for the TTL is disconnected, see
 // Options.HeartbeatIvl), SUBSCRIBE/CANCEL (ZMTP 3.1) are

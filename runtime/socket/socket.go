@@ -22,7 +22,8 @@ type Context struct {
 	links    map[string]map[*inprocLink]bool // inproc name -> connectors
 	sockets  map[*Socket]struct{}
 	closed   bool
-	stopping bool // StopRun was called
+	stopping bool     // StopRun was called
+	bufs     bufPools // connection buffers (bufpool.go)
 }
 
 // StopRun says the run the sockets of c belong to is stopping (every

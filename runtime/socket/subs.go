@@ -9,30 +9,32 @@ import (
 // subSet is a set of reference-counted subscription prefixes: a peer's
 // subscriptions on a publisher, an XPUB's across its peers, a SUB's or
 // XSUB's own (and, while small, the snapshot a SUB filters with; a larger
-// snapshot is a prefixTrie, updated per change). Matching costs one
-// bytes.HasPrefix per prefix while the set is small and one map lookup per
-// distinct prefix length once it grows, and every update is O(1)
-// (amortised), so a peer sending many subscriptions cannot make the
-// publisher quadratic. Not safe for concurrent use: each owner says what
-// guards it.
+// snapshot is a prefixTrie, updated per change). It is one map from prefix
+// to count, which is all a large set holds per prefix (issue 16: it held
+// three maps' and a list's entries); while the set is small, a list of its
+// prefixes too. Matching costs one bytes.HasPrefix per prefix while the set
+// is small, and once it grows one map lookup per distinct prefix length up
+// to the topic's length (lens: few in practice, at most len(topic)), and
+// every update is O(1) (amortised), so a peer sending many subscriptions
+// cannot make the publisher quadratic. Not safe for concurrent use: each
+// owner says what guards it.
 type subSet struct {
 	bytes  int64 // total length of the distinct prefixes
-	peak   int   // most distinct prefixes held since the maps were made
+	peak   int   // most distinct prefixes held since counts was made
 	counts map[string]int
-	list   [][]byte       // distinct prefixes, for small sets
-	pos    map[string]int // index in list
-	lens   map[int]int    // prefixes per length
-	lensL  []int          // distinct lengths, ascending
+	list   [][]byte   // the distinct prefixes while there are at most smallSubs
+	lens   []lenCount // distinct prefix lengths, ascending, once past smallSubs
 	// trie, if set, is all a SUB's filter snapshot holds: its prefixes
 	// past smallSubs (subscriber.snapshotLocked).
 	trie *prefixTrie
 }
 
+// lenCount is how many distinct prefixes of a subSet have length l.
+type lenCount struct{ l, n int }
+
 const smallSubs = 16
 
-func newSubSet() *subSet {
-	return &subSet{counts: map[string]int{}, pos: map[string]int{}, lens: map[int]int{}}
-}
+func newSubSet() *subSet { return &subSet{counts: map[string]int{}} }
 
 // has reports whether prefix is subscribed.
 func (ps *subSet) has(prefix []byte) bool { return ps.counts[string(prefix)] > 0 }
@@ -51,55 +53,84 @@ func cloneCounts(m map[string]int) map[string]int {
 // a count that would drop to 0 or below removes the prefix (after is 0),
 // and a cancel of an unknown prefix changes nothing.
 func (ps *subSet) add(prefix []byte, d int) (before, after int) {
-	k := string(prefix)
-	old := ps.counts[k]
+	old := ps.counts[string(prefix)]
 	if d < 0 && old == 0 {
 		return 0, 0
 	}
 	n := old + d
 	if n > 0 {
+		if old > 0 {
+			ps.counts[string(prefix)] = n
+			return old, n
+		}
+		k := string(prefix)
 		ps.counts[k] = n
-		if old == 0 {
-			ps.bytes += int64(len(k))
-			ps.pos[k] = len(ps.list)
+		ps.bytes += int64(len(k))
+		ps.peak = max(ps.peak, len(ps.counts))
+		switch {
+		case len(ps.counts) <= smallSubs:
 			ps.list = append(ps.list, []byte(k))
-			ps.peak = max(ps.peak, len(ps.list))
-			if ps.lens[len(k)]++; ps.lens[len(k)] == 1 {
-				i, _ := slices.BinarySearch(ps.lensL, len(k))
-				ps.lensL = slices.Insert(ps.lensL, i, len(k))
+		case ps.lens == nil:
+			// Past small: lengths instead of the list.
+			ps.list = nil
+			for k := range ps.counts {
+				ps.addLen(len(k), 1)
 			}
+		default:
+			ps.addLen(len(k), 1)
 		}
 		return old, n
 	}
+	k := string(prefix)
 	delete(ps.counts, k)
 	ps.bytes -= int64(len(k))
-	i := ps.pos[k]
-	last := len(ps.list) - 1
-	ps.list[i] = ps.list[last]
-	ps.pos[string(ps.list[i])] = i
-	ps.list[last] = nil
-	ps.list = ps.list[:last]
-	delete(ps.pos, k)
-	if ps.lens[len(k)]--; ps.lens[len(k)] == 0 {
-		delete(ps.lens, len(k))
-		if i, ok := slices.BinarySearch(ps.lensL, len(k)); ok {
-			ps.lensL = slices.Delete(ps.lensL, i, i+1)
+	switch {
+	case ps.lens == nil:
+		for i, l := range ps.list {
+			if string(l) == k {
+				last := len(ps.list) - 1
+				ps.list[i] = ps.list[last]
+				ps.list[last] = nil
+				ps.list = ps.list[:last]
+				break
+			}
 		}
+	case len(ps.counts) <= smallSubs:
+		// Back to small: the list instead of the lengths.
+		ps.lens = nil
+		ps.list = make([][]byte, 0, smallSubs)
+		for k := range ps.counts {
+			ps.list = append(ps.list, []byte(k))
+		}
+	default:
+		ps.addLen(len(k), -1)
 	}
-	if ps.peak >= 1024 && len(ps.list) < ps.peak/4 {
+	if ps.peak >= 1024 && len(ps.counts) < ps.peak/4 {
 		// Most prefixes were cancelled: give their memory back.
-		ps.counts, ps.pos = cloneCounts(ps.counts), cloneCounts(ps.pos)
-		ps.list = slices.Clone(ps.list)
-		ps.peak = len(ps.list)
+		ps.counts = cloneCounts(ps.counts)
+		ps.peak = len(ps.counts)
 	}
 	return old, 0
+}
+
+// addLen counts one distinct prefix of length l more (d 1) or less (-1).
+func (ps *subSet) addLen(l, d int) {
+	i, ok := slices.BinarySearchFunc(ps.lens, l, func(e lenCount, l int) int { return e.l - l })
+	switch {
+	case ok:
+		if ps.lens[i].n += d; ps.lens[i].n == 0 {
+			ps.lens = slices.Delete(ps.lens, i, i+1)
+		}
+	case d > 0:
+		ps.lens = slices.Insert(ps.lens, i, lenCount{l, d})
+	}
 }
 
 func (ps *subSet) match(topic []byte) bool {
 	if ps.trie != nil {
 		return ps.trie.match(topic)
 	}
-	if len(ps.list) <= smallSubs {
+	if ps.lens == nil {
 		for _, p := range ps.list {
 			if bytes.HasPrefix(topic, p) {
 				return true
@@ -107,11 +138,11 @@ func (ps *subSet) match(topic []byte) bool {
 		}
 		return false
 	}
-	for _, l := range ps.lensL {
-		if l > len(topic) {
+	for _, e := range ps.lens {
+		if e.l > len(topic) {
 			return false
 		}
-		if ps.counts[string(topic[:l])] > 0 {
+		if ps.counts[string(topic[:e.l])] > 0 {
 			return true
 		}
 	}

@@ -2,10 +2,12 @@ package socket
 
 import (
 	"bytes"
+	"context"
 	"fmt"
-	"maps"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // TestPeerSubsMatchesNaiveModel checks subSet against a plain map for
@@ -13,7 +15,7 @@ import (
 func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	word := func() []byte {
-		b := make([]byte, r.IntN(4))
+		b := make([]byte, r.IntN(6))
 		for i := range b {
 			b[i] = "ab"[r.IntN(2)]
 		}
@@ -21,9 +23,12 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	}
 	ps := newSubSet()
 	model := map[string]int{}
-	for step := 0; step < 20000; step++ {
+	crossed := false
+	for step := 0; step < 40000; step++ {
 		w := word()
-		if r.IntN(3) == 0 {
+		// Phases that mostly add and mostly cancel move the set across
+		// smallSubs (up to 63 distinct words) and back.
+		if cancel := 1 + (step/2000)%2; r.IntN(3) < cancel {
 			before, _ := ps.add(w, -1)
 			known := before > 0
 			if known != (model[string(w)] > 0) {
@@ -47,6 +52,15 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 		if got := ps.match(topic); got != want {
 			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
 		}
+		if len(ps.counts) != len(model) || (ps.lens == nil) != (len(model) <= smallSubs) || ps.lens == nil && len(ps.list) != len(model) {
+			t.Fatalf("step %d: %d prefixes (list %d, lens %v), model %d", step, len(ps.counts), len(ps.list), ps.lens, len(model))
+		}
+		if step%2000 == 1999 {
+			crossed = crossed || len(model) > smallSubs
+		}
+	}
+	if !crossed {
+		t.Fatal("the random sequence never left the small regime")
 	}
 	// Many distinct subscriptions stay cheap to add and to match.
 	big := newSubSet()
@@ -58,14 +72,14 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	}
 }
 
-// TestPrefixTrieMatchesNaiveModel checks the persistent trie against a plain
-// map for random with/without sequences, short prefixes and prefixes past
-// maxTrieDepth, and that an old version is left as it was.
+// TestPrefixTrieMatchesNaiveModel checks the trie against a plain map for
+// random add/remove sequences, short prefixes and prefixes past
+// maxTrieDepth, while readers match concurrently (go test -race).
 func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	// Short words, and words around maxTrieDepth long (a shared run of
 	// a's), whose tails the trie keeps whole.
-	word := func() []byte {
+	word := func(r *rand.Rand) []byte {
 		var b []byte
 		if r.IntN(4) == 0 {
 			b = bytes.Repeat([]byte("a"), maxTrieDepth-2+r.IntN(4))
@@ -75,7 +89,7 @@ func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 		}
 		return b
 	}
-	var tr *prefixTrie
+	var tr prefixTrie
 	model := map[string]bool{}
 	naive := func(m map[string]bool, topic []byte) bool {
 		for k := range m {
@@ -85,27 +99,36 @@ func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 		}
 		return false
 	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a reader, as a connection's: its answers are not checked
+		defer close(done)
+		r := rand.New(rand.NewPCG(5, 6))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = tr.match(append(word(r), word(r)...))
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
 	for step := 0; step < 20000; step++ {
-		oldTr, oldModel := tr, maps.Clone(model)
-		w := word()
+		w := word(r)
 		if r.IntN(2) == 0 {
-			tr = tr.without(w)
+			tr.remove(w)
 			delete(model, string(w))
 		} else {
-			tr = tr.with(w)
+			tr.add(w)
 			model[string(w)] = true
 		}
-		if len(model) == 0 && tr != nil {
-			t.Fatalf("step %d: empty set left a trie", step)
+		if len(model) == 0 && !tr.root.empty() {
+			t.Fatalf("step %d: empty set left nodes", step)
 		}
-		topic := append(word(), word()...)
-		if got, want := tr != nil && tr.match(topic), naive(model, topic); got != want {
+		topic := append(word(r), word(r)...)
+		if got, want := tr.match(topic), naive(model, topic); got != want {
 			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
-		}
-		if oldTr != nil {
-			if got, want := oldTr.match(topic), naive(oldModel, topic); got != want {
-				t.Fatalf("step %d: old version changed: match(%q) = %v, want %v", step, topic, got, want)
-			}
 		}
 	}
 }
@@ -161,14 +184,16 @@ func TestSubscribeDoesNotRebuildFilter(t *testing.T) {
 // maxTrieDepth nodes, not one per byte.
 func TestPrefixTrieLongPrefixIsBounded(t *testing.T) {
 	p := bytes.Repeat([]byte("x"), 1<<20)
-	tr := (*prefixTrie)(nil).with(p)
+	var tr prefixTrie
+	tr.add(p)
 	nodes := 0
-	for n := tr; n != nil; {
+	for n := &tr.root; n != nil; {
 		nodes++
-		if len(n.kids) == 0 {
+		kp := n.kids.Load()
+		if kp == nil {
 			break
 		}
-		n = n.kids[0]
+		n = (*kp)[0].n
 	}
 	if nodes > maxTrieDepth+1 {
 		t.Fatalf("%d nodes for one long prefix, want at most %d", nodes, maxTrieDepth+1)
@@ -176,7 +201,74 @@ func TestPrefixTrieLongPrefixIsBounded(t *testing.T) {
 	if !tr.match(append(bytes.Clone(p), 'y')) || tr.match(p[:len(p)-1]) {
 		t.Fatal("long prefix matches wrongly")
 	}
-	if tr.without(p) != nil {
-		t.Fatal("removing the only prefix left a trie")
+	tr.remove(p)
+	if !tr.root.empty() {
+		t.Fatal("removing the only prefix left nodes")
+	}
+}
+
+// TestSubDeliversMatchBeforeFilteredTail: a message the SUB keeps, followed
+// in the same read by one its filter drops, is delivered at once; the
+// reader used to go back to the network holding the kept one until more
+// bytes came.
+func TestSubDeliversMatchBeforeFilteredTail(t *testing.T) {
+	zc := &Context{}
+	defer zc.Close()
+	s, err := zc.NewSocket(SUB, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Subscribe([]byte("wx")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind("tcp://127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	p := dialRaw(t, s.Endpoints()[0], "PUB")
+	if m, cmd := p.next(); cmd || len(m) != 1 || string(m[0]) != "\x01wx" {
+		t.Fatalf("want the SUB's subscription first, got %q (command %v)", m, cmd)
+	}
+	_ = writeMsg(p.w, zmtpCodec{}, Msg{[]byte("wx 1")})
+	_ = writeMsg(p.w, zmtpCodec{}, Msg{[]byte("zz 2")})
+	p.flush() // one write: the SUB reads both at once
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	m, err := s.Recv(ctx)
+	if err != nil || string(m[0]) != "wx 1" {
+		t.Fatalf("Recv: %q, %v; want \"wx 1\" at once", m, err)
+	}
+}
+
+// subSetHeap returns the Go heap a subSet of n distinct prefixes like the
+// cost curves' ("q%07d") holds per prefix, after a GC.
+func subSetHeap(n int) float64 {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	ps := newSubSet()
+	k := make([]byte, 0, 16)
+	for i := 0; i < n; i++ {
+		k = fmt.Appendf(k[:0], "q%07d", i)
+		ps.add(k, 1)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	runtime.KeepAlive(ps)
+	return float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(n)
+}
+
+// BenchmarkPeerSubsMemory: what a publisher holds per distinct prefix of
+// one peer (b.N prefixes); B/prefix is Go heap after a GC.
+func BenchmarkPeerSubsMemory(b *testing.B) {
+	b.ReportMetric(subSetHeap(b.N), "B/prefix")
+}
+
+// TestPeerSubsMemoryPerPrefix: a large set holds one map entry per prefix
+// (it held three maps' and a list's entries, 121 B per 8-byte prefix).
+func TestPeerSubsMemoryPerPrefix(t *testing.T) {
+	if got := subSetHeap(100000); got > 80 {
+		t.Fatalf("a set of 100,000 8-byte prefixes holds %.0f B per prefix, want at most 80", got)
+	} else {
+		t.Logf("%.0f B per prefix", got)
 	}
 }

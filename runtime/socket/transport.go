@@ -133,7 +133,7 @@ func (s *Socket) accept(l *listener) {
 
 func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	defer s.wg.Done()
-	id, meta, sess, err := s.handshake(nc, true, "")
+	id, meta, sess, err := s.handshakeApart(nc, true, "")
 	s.mu.Lock()
 	delete(s.shaking, nc)
 	s.mu.Unlock()
@@ -144,6 +144,21 @@ func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	p := newPipe(s, l.endpoint)
 	p.out = newMQ(s.opt.SendHWM)
 	s.serve(s.bg, nc, p, id, meta, sess, false)
+}
+
+// handshakeApart runs handshake on a goroutine of its own and waits for
+// it, so that the stack the handshake grows (zmq4's runs deep) is freed
+// when it ends instead of staying, for the connection's lifetime, with the
+// goroutine that goes on to read the connection (issue 16: 8 KiB per idle
+// connection).
+func (s *Socket) handshakeApart(nc net.Conn, server bool, ep string) (id []byte, meta peerMeta, sess *curve.Session, err error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		id, meta, sess, err = s.handshake(nc, server, ep)
+	}()
+	<-done
+	return id, meta, sess, err
 }
 
 func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
@@ -246,7 +261,7 @@ func (s *Socket) runConnector(cn *connector) {
 			}
 			s.shaking[nc] = struct{}{}
 			s.mu.Unlock()
-			id, meta, sess, herr := s.handshake(nc, false, cn.endpoint)
+			id, meta, sess, herr := s.handshakeApart(nc, false, cn.endpoint)
 			s.mu.Lock()
 			delete(s.shaking, nc)
 			s.mu.Unlock()

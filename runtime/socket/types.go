@@ -349,9 +349,9 @@ type subscriber struct {
 	// filter is a snapshot of own, read without locks (SUB: filters set).
 	filter  atomic.Pointer[subSet]
 	filters bool
-	// trie holds own's prefixes for the snapshot (SUB), updated per change
-	// in O(len(prefix)); guarded by s.mu.
-	trie *prefixTrie
+	// trie holds own's prefixes for the snapshot (SUB), changed in place
+	// in O(len(prefix)) under s.mu and read by the filter without locks.
+	trie prefixTrie
 }
 
 func (t *subscriber) subscribe(prefix []byte, on bool) error {
@@ -367,7 +367,7 @@ func (t *subscriber) subscribe(prefix []byte, on bool) error {
 		t.snapshotLocked(prefix, old, now)
 	}
 	s.mu.Unlock()
-	if old == 0 && now > 0 || old > 0 && now == 0 {
+	if (old == 0 && now > 0 || old > 0 && now == 0) && len(*s.pipes.Load()) > 0 {
 		forceAll(s, subMsg(prefix, on))
 	}
 	return nil
@@ -375,27 +375,30 @@ func (t *subscriber) subscribe(prefix []byte, on bool) error {
 
 // snapshotLocked publishes the filter after prefix's count went from old to
 // now: a copy of own's list while it is small (the HasPrefix loop), else the
-// trie, which a change updates along prefix's path only. Caller holds s.mu.
+// trie, which a change updates in place along prefix's path. Caller holds
+// s.mu.
 func (t *subscriber) snapshotLocked(prefix []byte, old, now int) {
 	switch {
 	case old == 0 && now > 0:
-		t.trie = t.trie.with(prefix)
+		t.trie.add(prefix)
 	case old > 0 && now == 0:
-		t.trie = t.trie.without(prefix)
+		t.trie.remove(prefix)
 	default:
 		return
 	}
-	if len(t.own.list) <= smallSubs {
+	if t.own.lens == nil {
 		t.filter.Store(&subSet{list: slices.Clone(t.own.list)})
 		return
 	}
-	t.filter.Store(&subSet{trie: t.trie})
+	if t.filter.Load().trie != &t.trie {
+		t.filter.Store(&subSet{trie: &t.trie})
+	}
 }
 
 func (t *subscriber) attachLocked(*pipe, []byte) ([]Msg, error) {
 	var subs []Msg
-	for _, k := range t.own.list {
-		subs = append(subs, subMsg(k, true))
+	for k := range t.own.counts {
+		subs = append(subs, subMsg([]byte(k), true))
 	}
 	return subs, nil
 }

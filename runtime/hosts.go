@@ -77,8 +77,10 @@ func runIDFor(t *topology.Topology, o Options) string {
 // over every host name and every instance (name, host, kind, restart,
 // isolation, attributes with variable values applied, sockets with their
 // types, binds, subscriptions, HWM, identity, and connects as the
-// references or literal endpoints written). Host addresses are left out,
-// so processes given different -host-address values agree; anything
+// references or literal endpoints written, binds as written). Host
+// addresses are left out, as are the loopback addresses -host all binds
+// on (topology.Endpoint.Written), so processes given different
+// -host-address values, and a -host all process, agree; anything
 // else that changes what runs (another file, a version with one more
 // worker, another -var) changes it. The processes that run the hosts of
 // one file announce it as the first part of their run id
@@ -107,7 +109,11 @@ func TopologyID(t *topology.Topology) string {
 		for _, s := range in.Sockets {
 			w("socket", s.Name, s.Type, fmt.Sprint(s.HWM), s.Identity, strings.Join(s.Subscribe, "\x00"))
 			for _, b := range s.Bind {
-				w("bind", b.URL)
+				if b.Written != "" {
+					w("bind", b.Written) // -host all's loopback address is an address too
+				} else {
+					w("bind", b.URL)
+				}
 			}
 			for _, c := range s.Connect {
 				if c.Ref != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/topo-zmq/topo/internal/lockedbuf"
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/topology"
 )
 
@@ -147,6 +148,37 @@ func TestTopologyIDIsTheContent(t *testing.T) {
 	}
 	if other := TopologyID(mustLoad(t, twoHosts(7002, 5))); other == base {
 		t.Errorf("another port kept the id %s", base)
+	}
+}
+
+// TestTopologyIDSameForHostAll: a -host all load (each host binding its
+// own loopback address) and -host NAME loads of the same file have one
+// TopologyID, so their run ids count each other as one topology.
+func TestTopologyIDSameForHostAll(t *testing.T) {
+	ctx := context.Background()
+	src := []byte(twoHosts(7001, 5))
+	load := func(host string) *Runtime {
+		o := Options{Registry: builtinRegistry(t), Host: host}
+		if host != topology.AllHosts {
+			o.HostAddresses = map[string]string{"a": "10.0.0.9"} // another machine's view
+		}
+		rt, err := Load(ctx, "two.hcl", src, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	all, a, b := load(topology.AllHosts), load("a"), load("b")
+	if got := all.Topology().InstancesOn("a")[0].Sockets[0].Bind[0].URL; !strings.HasPrefix(got, "tcp://127.0.0.") {
+		t.Fatalf("-host all binds gen.out on %s, want its loopback address", got)
+	}
+	if ta, tb := TopologyID(all.Topology()), TopologyID(a.Topology()); ta != tb || ta != TopologyID(b.Topology()) {
+		t.Errorf("TopologyID: -host all %s, -host a %s, -host b %s; want one id", ta, tb, TopologyID(b.Topology()))
+	}
+	for _, o := range []*Runtime{a, b} {
+		if !plugins.SameTopology(all.RunID(), o.RunID()) {
+			t.Errorf("run ids %q and %q are not of one topology", all.RunID(), o.RunID())
+		}
 	}
 }
 

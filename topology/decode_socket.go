@@ -86,12 +86,12 @@ func (e *evaluator) decodeSocket(nd *nodeDecl, sd *socketDecl, s *Socket, inst *
 				diags = append(diags, errorAt(ep.rng, "Invalid bind endpoint", err.Error()+"."))
 				continue
 			}
-			url := ep.url
+			bind := Endpoint{URL: ep.url, Range: ep.rng}
 			if h := e.hosts[inst.Host]; e.opts.LoopbackHosts && h != nil && h.Address != "" && parsed.Transport == "tcp" {
 				parsed.Host = h.Address // -host all: each host binds its own loopback address
-				url = parsed.String()
+				bind.URL, bind.Written = parsed.String(), ep.url
 			}
-			s.Bind = append(s.Bind, Endpoint{URL: url, Range: ep.rng})
+			s.Bind = append(s.Bind, bind)
 		}
 	}
 	if a, ok := sd.attrs["subscribe"]; ok {

@@ -118,8 +118,12 @@ type Endpoint struct {
 	// replaced by the bound instance's host address
 	// ("tcp://10.0.0.3:5558" for tcp://*:5558 on host sink); Ref still
 	// names the bound socket.
-	Ref   *SocketRef
-	Range hcl.Range
+	Ref *SocketRef
+	// Written is a bind as the file wrote it ("tcp://*:5557") when URL
+	// is not: Options.LoopbackHosts (-host all) put the host's loopback
+	// address in URL ("tcp://127.0.0.2:5557"). Empty otherwise.
+	Written string
+	Range   hcl.Range
 }
 
 // SocketRef names one socket of one instance.

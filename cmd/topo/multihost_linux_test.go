@@ -89,36 +89,47 @@ func TestMultiHostPipelineAnyStartOrder(t *testing.T) {
 			if code := procs["workers"].wait(t, 20*time.Second); code != 0 {
 				t.Fatalf("host workers exited %d\nstderr:\n%s", code, procs["workers"].stderr.String())
 			}
-			for _, h := range hosts {
-				if want := "host " + h + " of "; !strings.Contains(procs[h].stderr.String(), want) {
-					t.Errorf("host %s: the summary does not say %q:\n%s", h, want, procs[h].stderr.String())
-				}
-			}
-			sink := parseSummary(procs["sink"].stderr.String())["sink"]
-			vent := parseSummary(procs["edge"].stderr.String())["ventilator"]
-			if sink.state != "finished" || sink.in != 101 || vent.out != 101 {
-				t.Errorf("sink %+v (want finished, 101 in: the start message and 100 results), ventilator %+v (want 101 out)", sink, vent)
-			}
-			ws := parseSummary(procs["workers"].stderr.String())
-			var total uint64
-			var counts []string
-			for i := range 4 {
-				w, ok := ws["worker["+strconv.Itoa(i)+"]"]
-				if !ok {
-					t.Fatalf("no worker[%d] in the workers' summary:\n%s", i, procs["workers"].stderr.String())
-				}
-				total += w.in
-				counts = append(counts, strconv.FormatUint(w.in, 10))
-				if w.in < 20 || w.in > 30 || w.out != w.in {
-					t.Errorf("worker[%d] got %d tasks and sent %d results; want 25 ± 5 of 100, each answered", i, w.in, w.out)
-				}
-			}
-			if total != 100 {
-				t.Errorf("the workers got %d tasks in all, want 100", total)
-			}
-			t.Logf("start order %v: tasks per worker %s", order, strings.Join(counts, " "))
+			counts := checkPipelineRun(t, procs)
+			t.Logf("start order %v: tasks per worker %s", order, counts)
 		})
 	}
+}
+
+// checkPipelineRun checks the summaries of the three finished hosts of
+// examples/multihost/pipeline.hcl (or secure-pipeline.hcl): each names
+// its host, the sink got the start message and all 100 results, and each
+// of the 4 workers got 25 ± 5 tasks and answered each. It returns the
+// tasks per worker.
+func checkPipelineRun(t *testing.T, procs map[string]*hostProc) string {
+	t.Helper()
+	for _, h := range []string{"edge", "workers", "sink"} {
+		if want := "host " + h + " of "; !strings.Contains(procs[h].stderr.String(), want) {
+			t.Errorf("host %s: the summary does not say %q:\n%s", h, want, procs[h].stderr.String())
+		}
+	}
+	sink := parseSummary(procs["sink"].stderr.String())["sink"]
+	vent := parseSummary(procs["edge"].stderr.String())["ventilator"]
+	if sink.state != "finished" || sink.in != 101 || vent.out != 101 {
+		t.Errorf("sink %+v (want finished, 101 in: the start message and 100 results), ventilator %+v (want 101 out)", sink, vent)
+	}
+	ws := parseSummary(procs["workers"].stderr.String())
+	var total uint64
+	var counts []string
+	for i := range 4 {
+		w, ok := ws["worker["+strconv.Itoa(i)+"]"]
+		if !ok {
+			t.Fatalf("no worker[%d] in the workers' summary:\n%s", i, procs["workers"].stderr.String())
+		}
+		total += w.in
+		counts = append(counts, strconv.FormatUint(w.in, 10))
+		if w.in < 20 || w.in > 30 || w.out != w.in {
+			t.Errorf("worker[%d] got %d tasks and sent %d results; want 25 ± 5 of 100, each answered", i, w.in, w.out)
+		}
+	}
+	if total != 100 {
+		t.Errorf("the workers got %d tasks in all, want 100", total)
+	}
+	return strings.Join(counts, " ")
 }
 
 // TestMultiHostWeatherAnyStartOrder runs examples/multihost/weather.hcl

@@ -29,7 +29,8 @@ import (
 var labSeq atomic.Int32
 
 // lab is a set of network namespaces, each with one veth on a shared
-// bridge and the address 10.77.0.(i+1)/24, lo up.
+// bridge and the address 10.77.0.(i+1)/24 (or another /24 of newLabOn),
+// lo up.
 type lab struct {
 	t      testing.TB
 	bridge string
@@ -56,9 +57,17 @@ func needNetns(t testing.TB) {
 	t.Skipf("multi-host test %s (Linux and root only; it runs under CI)", why)
 }
 
-// newLab creates n namespaces on a fresh bridge and removes them all in
-// t.Cleanup, also when the test fails.
+// newLab creates n namespaces on a fresh bridge, addressed from
+// 10.77.0.0/24, and removes them all in t.Cleanup, also when the test
+// fails.
 func newLab(t testing.TB, n int) *lab {
+	t.Helper()
+	return newLabOn(t, n, "10.77.0.")
+}
+
+// newLabOn is newLab with the addresses net+"1", net+"2", ... (net is
+// the first three octets of a /24, with the dot).
+func newLabOn(t testing.TB, n int, net string) *lab {
 	t.Helper()
 	needNetns(t)
 	seq := labSeq.Add(1)
@@ -73,7 +82,7 @@ func newLab(t testing.TB, n int) *lab {
 		if len(vh) > 15 { // IFNAMSIZ
 			vh, vn = fmt.Sprintf("tv%xh%d", pid*100+int(seq), i), fmt.Sprintf("tv%xn%d", pid*100+int(seq), i)
 		}
-		addr := fmt.Sprintf("10.77.0.%d", i+1)
+		addr := fmt.Sprintf("%s%d", net, i+1)
 		l.ip("netns", "add", ns)
 		l.ns = append(l.ns, ns)
 		l.addrs = append(l.addrs, addr)

@@ -436,45 +436,71 @@ func TestInvalid(t *testing.T) {
 }
 
 // TestFilesGoToTheSecret: a file read with file() is in the Secret,
-// projected next to the topology file with mode 0400, and not in the
-// ConfigMap.
+// projected next to the topology file with mode 0400 in every workload,
+// and not in the ConfigMap: key files found by syntax (testdata), and the
+// CURVE seed of examples/multihost/secure-pipeline.hcl, read by the
+// language's file() in a top-level curve block.
 func TestFilesGoToTheSecret(t *testing.T) {
-	m, diags := exportFile(t, "testdata/pipeline3.hcl", withFiles(t, Options{}, "testdata/files.hcl"))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	key, err := os.ReadFile("testdata/keys/sink.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sec *corev1.Secret
-	for _, o := range m.Objects {
-		switch o := o.(type) {
-		case *corev1.Secret:
-			sec = o
-		case *corev1.ConfigMap:
-			for k, v := range o.Data {
-				if strings.Contains(v, strings.TrimSpace(string(key))) {
-					t.Errorf("the key is in the ConfigMap, under %s", k)
+	for _, tc := range []struct {
+		name, file, filesFrom string
+		keyFile, key, path    string
+	}{
+		{"files", "testdata/pipeline3.hcl", "testdata/files.hcl", "testdata/keys/sink.key", "keys-sink.key", "keys/sink.key"},
+		{"curve seed", "../../../examples/multihost/secure-pipeline.hcl", "",
+			"../../../examples/multihost/keys/example.seed", "keys-example.seed", "keys/example.seed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, diags := exportFile(t, tc.file, withFiles(t, Options{}, tc.filesFrom))
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			key, err := os.ReadFile(tc.keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sec *corev1.Secret
+			workloads := 0
+			projected := func(name string, pod corev1.PodSpec) {
+				workloads++
+				var found bool
+				for _, src := range pod.Volumes[0].Projected.Sources {
+					if src.Secret != nil && len(src.Secret.Items) == 1 && src.Secret.Items[0].Path == tc.path && *src.Secret.Items[0].Mode == 0o400 {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: the Secret is not projected at %s: %+v", name, tc.path, pod.Volumes)
 				}
 			}
-		case *batchv1.Job:
-			var found bool
-			for _, src := range o.Spec.Template.Spec.Volumes[0].Projected.Sources {
-				if src.Secret != nil && len(src.Secret.Items) == 1 && src.Secret.Items[0].Path == "keys/sink.key" && *src.Secret.Items[0].Mode == 0o400 {
-					found = true
+			for _, o := range m.Objects {
+				switch o := o.(type) {
+				case *corev1.Secret:
+					sec = o
+				case *corev1.ConfigMap:
+					for k, v := range o.Data {
+						if strings.Contains(v, strings.TrimSpace(string(key))) {
+							t.Errorf("the file's content is in the ConfigMap, under %s", k)
+						}
+					}
+				case *batchv1.Job:
+					projected(o.Name, o.Spec.Template.Spec)
+				case *appsv1.Deployment:
+					projected(o.Name, o.Spec.Template.Spec)
 				}
 			}
-			if !found {
-				t.Errorf("the Secret is not projected at keys/sink.key: %+v", o.Spec.Template.Spec.Volumes)
+			if workloads != 3 {
+				t.Errorf("%d workloads, want 3", workloads)
 			}
-		}
-	}
-	if len(m.Secrets) != 1 || m.Secrets[0] != (SecretItem{Key: "keys-sink.key", Path: "keys/sink.key"}) {
-		t.Errorf("Secrets %v", m.Secrets)
-	}
-	if sec == nil || len(sec.Data) != 1 || !bytes.Equal(sec.Data["keys-sink.key"], key) {
-		t.Fatalf("Secret %+v", sec)
+			if len(m.Secrets) != 1 || m.Secrets[0] != (SecretItem{Key: tc.key, Path: tc.path}) {
+				t.Errorf("Secrets %v", m.Secrets)
+			}
+			if sec == nil || len(sec.Data) != 1 || !bytes.Equal(sec.Data[tc.key], key) {
+				t.Fatalf("Secret %+v", sec)
+			}
+			if out := writeYAML(t, m); bytes.Contains(out, bytes.TrimSpace(key)) {
+				t.Errorf("the file's content is in the YAML in the clear")
+			}
+		})
 	}
 }
 

@@ -79,19 +79,33 @@ type pod struct {
 // container's exact command and arguments in a network namespace of its
 // own, through `ip netns exec`, which bind-mounts /etc/netns/NAME/hosts
 // on /etc/hosts: that file maps every Service DNS name to the address of
-// the matching namespace, as cluster DNS would. The ConfigMap's data (and
-// the Secret's) are written to a directory that stands for the mount, the
-// container's working directory. The pods start in reverse order (the
-// sink first); the Jobs must exit 0, the sink must collect every task,
-// and the Deployment's probes must answer as the kubelet would ask them.
+// the matching namespace, as cluster DNS would. The ConfigMap's data and
+// the Secret's files (at the paths the pods project them to) are written
+// to a directory that stands for the mount, the container's working
+// directory. The pods start in reverse order (the sink first); the Jobs
+// must exit 0, the sink must collect every task, and the Deployment's
+// probes must answer as the kubelet would ask them. Two exports: the
+// three-host pipeline, and examples/multihost/secure-pipeline.hcl, whose
+// CURVE seed the pods read from the Secret's file (CURVE on every edge).
+// Addresses from 10.77.2.0/24 only.
 func TestClusterNetworkSimulation(t *testing.T) {
 	needNetns(t)
 	bin := buildImageBinary(t)
 	if out, _ := exec.Command(bin, "apply", "-help").CombinedOutput(); !bytes.Contains(out, []byte("-host-address")) {
 		t.Fatalf("%s apply has no -host/-host-address: the exported pods need them (topo apply -host, branch hosts-run)", bin)
 	}
+	t.Run("pipeline3", func(t *testing.T) {
+		simulate(t, bin, 0, "testdata/pipeline3.hcl", topology.VarArg{Flag: "var", Value: "tasks=100"})
+	})
+	t.Run("secure-pipeline", func(t *testing.T) {
+		simulate(t, bin, 1, "../../../examples/multihost/secure-pipeline.hcl")
+	})
+}
 
-	m, diags := exportFile(t, "testdata/pipeline3.hcl", Options{Namespace: "sim"}, topology.VarArg{Flag: "var", Value: "tasks=100"})
+// simulate is one export's run of TestClusterNetworkSimulation; variant
+// keeps its names and addresses apart from the other runs'.
+func simulate(t *testing.T, bin string, variant int, file string, args ...topology.VarArg) {
+	m, diags := exportFile(t, file, withFiles(t, Options{Namespace: "sim"}, ""), args...)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -102,6 +116,7 @@ func TestClusterNetworkSimulation(t *testing.T) {
 	docs := decodeStrict(t, out.Bytes()) // the objects as kubectl would send them
 	mount := t.TempDir()
 	var pods []*pod
+	secrets := map[string][]byte{}
 	for _, d := range docs {
 		switch o := d.obj.(type) {
 		case *corev1.ConfigMap:
@@ -109,6 +124,10 @@ func TestClusterNetworkSimulation(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(mount, k), []byte(v), 0o644); err != nil {
 					t.Fatal(err)
 				}
+			}
+		case *corev1.Secret:
+			for k, v := range o.Data {
+				secrets[k] = v
 			}
 		case *appsv1.Deployment:
 			pods = append(pods, &pod{name: o.Name, kind: "Deployment", spec: o.Spec.Template.Spec})
@@ -119,23 +138,46 @@ func TestClusterNetworkSimulation(t *testing.T) {
 	if len(pods) != 3 {
 		t.Fatalf("want 3 workloads, got %d", len(pods))
 	}
+	// The Secret's files, where the pods' projected volume puts them
+	// (0400; the simulation runs as root, so no fsGroup is needed).
+	for _, p := range pods {
+		for _, src := range p.spec.Volumes[0].Projected.Sources {
+			if src.Secret == nil {
+				continue
+			}
+			for _, it := range src.Secret.Items {
+				data, ok := secrets[it.Key]
+				if !ok {
+					t.Fatalf("%s projects Secret key %s, which the Secret lacks", p.name, it.Key)
+				}
+				path := filepath.Join(mount, it.Path)
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, data, 0o400); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 
 	// The network: one bridge, one namespace per pod with a veth on it.
 	pid := os.Getpid()
-	bridge := fmt.Sprintf("tk8s%d", pid)
+	bridge := fmt.Sprintf("tk8s%d-%d", pid, variant)
 	t.Cleanup(func() { quiet("ip", "link", "del", bridge) })
 	run(t, "ip", "link", "add", bridge, "type", "bridge")
-	run(t, "ip", "addr", "add", "10.77.2.1/24", "dev", bridge) // the node: the kubelet probes from here
+	node := fmt.Sprintf("10.77.2.%d", 1+variant*50)
+	run(t, "ip", "addr", "add", node+"/24", "dev", bridge) // the node: the kubelet probes from here
 	run(t, "ip", "link", "set", bridge, "up")
 	var hosts strings.Builder
 	hosts.WriteString("127.0.0.1 localhost\n")
 	for i, p := range pods {
-		p.ns = fmt.Sprintf("topo-k8s-%d-%d", pid, i)
-		p.addr = fmt.Sprintf("10.77.2.%d", 10+i)
+		p.ns = fmt.Sprintf("topo-k8s-%d-%d-%d", pid, variant, i)
+		p.addr = fmt.Sprintf("10.77.2.%d", 10+variant*50+i)
 		fmt.Fprintf(&hosts, "%s %s.sim.svc.cluster.local\n", p.addr, p.name)
 	}
 	for i, p := range pods {
-		veth, peer := fmt.Sprintf("tkv%d-%d", pid, i), fmt.Sprintf("tkp%d-%d", pid, i)
+		veth, peer := fmt.Sprintf("tkv%d-%d%d", pid, variant, i), fmt.Sprintf("tkp%d-%d%d", pid, variant, i)
 		t.Cleanup(func() {
 			quiet("ip", "netns", "del", p.ns)
 			quiet("ip", "link", "del", veth)

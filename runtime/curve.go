@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/topo-zmq/topo/plugins"
 	"github.com/topo-zmq/topo/runtime/socket"
 	"github.com/topo-zmq/topo/topology"
 )
@@ -131,17 +132,19 @@ func (k *curveKeys) curve(in *topology.Instance, s *topology.Socket, resolve fun
 // ephemeral ports not yet bound when it was created).
 func (k *curveKeys) setCurve(n *node, byName map[string]*topology.Instance, bound map[string]map[string][]string, remote map[string]bool) (changed string) {
 	resolve := func(c topology.Endpoint) []string { return resolveConnect(c, byName, bound, remote) }
-	for i := range n.spec.Sockets {
-		ss := &n.spec.Sockets[i]
-		s := n.inst.Socket(ss.Name)
-		if s == nil {
-			continue
+	n.updateSockets(func(socks []plugins.SocketSpec) {
+		for i := range socks {
+			ss := &socks[i]
+			s := n.inst.Socket(ss.Name)
+			if s == nil {
+				continue
+			}
+			c := k.curve(n.inst, s, resolve)
+			if ss.Curve != nil && c != nil && !maps.Equal(ss.Curve.ServerKeys, c.ServerKeys) {
+				changed = ss.Name
+			}
+			ss.Curve = c
 		}
-		c := k.curve(n.inst, s, resolve)
-		if ss.Curve != nil && c != nil && !maps.Equal(ss.Curve.ServerKeys, c.ServerKeys) {
-			changed = ss.Name
-		}
-		ss.Curve = c
-	}
+	})
 	return changed
 }

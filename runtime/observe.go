@@ -83,12 +83,12 @@ func (r *Runtime) Readiness() (short []NodeWaiting, ok bool) {
 			continue
 		}
 		w := NodeWaiting{Node: n.inst.Name, State: n.state}
-		a := n.actor
+		a, spec := n.actor, n.spec
 		n.mu.Unlock()
 		if a != nil {
-			w.Sockets = waiting(n.spec, a, r.hostOf)
+			w.Sockets = waiting(spec, a, r.hostOf)
 		} else {
-			for _, s := range n.spec.Sockets {
+			for _, s := range spec.Sockets {
 				if s.Expect > 0 {
 					w.Sockets = append(w.Sockets, fmt.Sprintf("%s: 0/%d %s", s.Name, s.Expect, peersWord(s.Type)))
 				}

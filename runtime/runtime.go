@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,6 +166,26 @@ func (n *node) setState(s State) {
 	n.mu.Lock()
 	n.state = s
 	n.mu.Unlock()
+}
+
+// updateSockets replaces n.spec.Sockets with a copy that f has changed.
+// An actor made from the spec shares its Sockets array, and the status
+// handlers read it, so the runtime never writes it in place: it swaps the
+// slice under n.mu. Only the goroutine that starts n calls it.
+func (n *node) updateSockets(f func(socks []plugins.SocketSpec)) {
+	socks := slices.Clone(n.spec.Sockets)
+	f(socks)
+	n.mu.Lock()
+	n.spec.Sockets = socks
+	n.mu.Unlock()
+}
+
+// specNow is n.spec as of now, for goroutines other than the one that
+// starts n.
+func (n *node) specNow() plugins.Spec {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.spec
 }
 
 // prepare resolves every instance's kind and builds its spec.

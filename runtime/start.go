@@ -31,11 +31,13 @@ func (r *Runtime) makeActor(ctx context.Context, n *node, sc *socket.Context) (p
 		_ = a.Close()
 		return nil, nil, startFailed{addrInUseHint(nodeErr(n.inst.Name, "bind", err))}
 	}
-	for i := range n.spec.Sockets {
-		if eps, ok := bound[n.spec.Sockets[i].Name]; ok && len(eps) > 0 {
-			n.spec.Sockets[i].Bind = append([]string(nil), eps...)
+	n.updateSockets(func(socks []plugins.SocketSpec) {
+		for i := range socks {
+			if eps, ok := bound[socks[i].Name]; ok && len(eps) > 0 {
+				socks[i].Bind = append([]string(nil), eps...)
+			}
 		}
-	}
+	})
 	return a, bound, nil
 }
 

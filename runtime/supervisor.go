@@ -322,7 +322,7 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 		return nodeErr(n.inst.Name, "ready", rerr)
 	}
 	if rerr != nil {
-		w := waiting(n.spec, a, s.r.hostOf)
+		w := waiting(n.specNow(), a, s.r.hostOf)
 		n.log.Warn("starting before every expected peer is connected (external or slow peers?)",
 			"timeout", r.opts.ReadyTimeout, "waiting", strings.Join(w, "; "))
 		r.emit(n, Event{Kind: EventReady, Waiting: w})
@@ -416,7 +416,7 @@ func (s *supervisor) reportWaiting(ctx context.Context, n *node, a plugins.Actor
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if w := waiting(n.spec, a, s.r.hostOf); len(w) > 0 {
+				if w := waiting(n.specNow(), a, s.r.hostOf); len(w) > 0 {
 					n.log.Info("waiting for peers", "for", time.Since(start).Round(time.Second), "waiting", strings.Join(w, "; "))
 				}
 			}

@@ -439,7 +439,7 @@ type Actor interface {
 }
 
 // Tapper is an Actor whose sockets can be tapped: the in-process actor of
-// NewActor. A process or plugin node's actor is not one.
+// NewActor. A process or plugin node's actor is a StreamTapper instead.
 type Tapper interface {
 	// SetTap makes f see the messages of the socket named sock
 	// (socket.Socket.SetTap), for this actor's sockets now and those its

@@ -176,8 +176,9 @@ type nodeServer struct {
 	actor    Actor           // guarded by mu
 	name     string          // guarded by mu
 	stop     context.CancelFunc
-	stopping bool   // guarded by mu
-	gone     string // guarded by mu; why the host is gone, once abandon runs
+	stopping bool                 // guarded by mu
+	gone     string               // guarded by mu; why the host is gone, once abandon runs
+	taps     map[string]*tapSides // guarded by mu; Tap streams by socket name
 }
 
 var _ pluginproto.Server = (*nodeServer)(nil)
@@ -207,6 +208,11 @@ func (s *nodeServer) Bind(ctx context.Context, w *pluginproto.Spec) (map[string]
 		return nil, toWire(err)
 	}
 	s.sockets, s.actor, s.name = sockets, a, spec.Name
+	if tp, ok := a.(Tapper); ok {
+		for sock, h := range s.taps { // streams opened before Bind
+			_ = tp.SetTap(sock, h.see)
+		}
+	}
 	s.mu.Unlock()
 	// Binding without mu: Health and Stats must not wait for it.
 	eps, err := a.Bind(ctx)

@@ -28,8 +28,9 @@ type collector struct {
 
 	nodeL, stateL, sockL, reasonL []string // label names
 
-	mu    sync.Mutex
-	cache map[string][]*dto.LabelPair // pairs
+	mu     sync.Mutex
+	cache  map[string][]*dto.LabelPair // pairs
+	layout []nodeLayout                // layoutFor
 }
 
 // Collector returns a prometheus.Collector of the run's series, read
@@ -101,67 +102,68 @@ func dropReason(t socket.Type) string {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	hosts := map[string]string{}
-	if c.hosts {
-		for _, in := range c.r.topo.Instances {
-			hosts[in.Name] = in.Host
-		}
-	}
 	socks := c.r.Sockets()
 	edges := edgeSeries(socks)
 	status := c.r.Status()
+	lay := c.layoutFor(status, socks)
 	n := len(edges) * 2
-	for _, st := range status {
-		n += 4 + len(states) + 14*len(socks[st.Name])
+	for _, nl := range lay {
+		n += 4 + len(states) + 13*len(nl.socks) + len(nl.drops)
 	}
 	// One allocation for every sample of the scrape; their label pairs
-	// are made once per run (pairs) and shared by every scrape.
+	// are made once per run (layoutFor, pairs) and shared by every scrape.
 	buf := make([]sample, 0, n)
 	emit := func(d *prometheus.Desc, counter bool, v float64, l []*dto.LabelPair) {
 		buf = append(buf, sample{desc: d, counter: counter, v: v, labels: l})
 		ch <- &buf[len(buf)-1]
 	}
-	for _, st := range status {
-		nv := []string{st.Name, st.Kind}
-		if c.hosts {
-			nv = append(nv, hosts[st.Name])
-		}
-		nl := c.pairs(c.nodeL, nv)
+	// The registry sorts each family's series by their label values;
+	// the layout's order is that order already, so its sort only checks.
+	for _, nl := range lay {
+		st := &status[nl.status]
+		ns := socks[st.Name]
 		up := 0.0
 		if st.State == StateRunning {
 			up = 1
 		}
-		emit(c.up, false, up, nl)
-		emit(c.restarts, true, float64(st.Restarts), nl)
-		emit(c.held, true, float64(st.Held), nl)
-		emit(c.approxMe, false, b2f(st.Approx), nl)
-		for _, s := range states {
-			emit(c.state, false, b2f(st.State == s), c.pairs(c.stateL, append(nv, string(s))))
+		emit(c.up, false, up, nl.labels)
+		emit(c.restarts, true, float64(st.Restarts), nl.labels)
+		emit(c.held, true, float64(st.Held), nl.labels)
+		emit(c.approxMe, false, b2f(st.Approx), nl.labels)
+		for _, sl := range nl.states {
+			emit(c.state, false, b2f(st.State == sl.state), sl.labels)
 		}
-		for _, s := range socks[st.Name] {
-			sv := []string{st.Name, st.Kind, s.Name, string(s.Type)}
-			if c.hosts {
-				sv = append(sv, hosts[st.Name])
+		for _, d := range nl.drops {
+			ss := &ns[d.sock].Stats
+			v := ss.Dropped
+			if d.subLimit {
+				v = ss.SubLimited
 			}
-			sl := c.pairs(c.sockL, sv)
-			ss := s.Stats
-			emit(c.sent, true, float64(ss.MsgsOut), sl)
-			emit(c.recv, true, float64(ss.MsgsIn), sl)
-			emit(c.bytesSent, true, float64(ss.BytesOut), sl)
-			emit(c.bytesRecv, true, float64(ss.BytesIn), sl)
-			emit(c.dropped, true, float64(ss.Dropped), c.pairs(c.reasonL, append(sv, dropReason(s.Type))))
-			if s.Type == socket.PUB || s.Type == socket.XPUB {
-				emit(c.dropped, true, float64(ss.SubLimited), c.pairs(c.reasonL, append(sv, "subscription_limit")))
-			}
-			emit(c.peers, false, float64(ss.Peers), sl)
-			emit(c.subscribers, false, float64(ss.Subscribers), sl)
-			emit(c.expected, false, float64(s.Expect), sl)
-			emit(c.connects, true, float64(ss.Connects), sl)
-			emit(c.disconnects, true, float64(ss.Disconnects), sl)
-			emit(c.handshakeFailures, true, float64(ss.HandshakeFailures), sl)
-			emit(c.blocked, true, ss.SendBlocked.Seconds(), sl)
+			emit(c.dropped, true, float64(v), d.labels)
+		}
+		for _, sl := range nl.socks {
+			s := &ns[sl.sock]
+			ss := &s.Stats
+			l := sl.labels
+			emit(c.sent, true, float64(ss.MsgsOut), l)
+			emit(c.recv, true, float64(ss.MsgsIn), l)
+			emit(c.bytesSent, true, float64(ss.BytesOut), l)
+			emit(c.bytesRecv, true, float64(ss.BytesIn), l)
+			emit(c.peers, false, float64(ss.Peers), l)
+			emit(c.subscribers, false, float64(ss.Subscribers), l)
+			emit(c.expected, false, float64(s.Expect), l)
+			emit(c.connects, true, float64(ss.Connects), l)
+			emit(c.disconnects, true, float64(ss.Disconnects), l)
+			emit(c.handshakeFailures, true, float64(ss.HandshakeFailures), l)
+			emit(c.blocked, true, ss.SendBlocked.Seconds(), l)
 		}
 	}
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].from != edges[j].from {
+			return edges[i].from < edges[j].from
+		}
+		return edges[i].to < edges[j].to
+	})
 	for _, e := range edges {
 		el := c.pairs(edgeL, []string{e.from, e.to})
 		if e.msgs {
@@ -169,6 +171,123 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		emit(c.edgeQueued, false, float64(e.queued), el)
 	}
+}
+
+// nodeLayout is one node instance's series at every scrape: their label
+// pairs, made once per run, in the order the registry sorts them.
+type nodeLayout struct {
+	name   string // the instance, to tell a stale layout
+	status int    // index in Status
+	labels []*dto.LabelPair
+	states []stateLayout
+	socks  []sockLayout // by socket name
+	drops  []dropLayout // by reason, then socket name
+}
+
+type stateLayout struct {
+	state  State
+	labels []*dto.LabelPair
+}
+
+type sockLayout struct {
+	sock   int // index in the node's Sockets
+	labels []*dto.LabelPair
+}
+
+type dropLayout struct {
+	sock     int
+	subLimit bool // Stats.SubLimited under "subscription_limit", else Stats.Dropped
+	labels   []*dto.LabelPair
+}
+
+// layoutFor returns the layout of status's nodes, in the order of their
+// sorted label values (host, kind, node): made at the first scrape that
+// sees them and kept while the run's instances and their sockets stay the
+// same (they do for a run; a scrape before Run prepared the nodes sees none).
+func (c *collector) layoutFor(status []NodeStatus, socks map[string][]SocketStatus) []nodeLayout {
+	c.mu.Lock()
+	lay := c.layout
+	c.mu.Unlock()
+	if layoutFits(lay, status, socks) {
+		return lay
+	}
+	var hosts map[string]string
+	if c.hosts {
+		hosts = map[string]string{}
+		for _, in := range c.r.topo.Instances {
+			hosts[in.Name] = in.Host
+		}
+	}
+	lay = make([]nodeLayout, 0, len(status))
+	for i, st := range status {
+		nv := []string{st.Name, st.Kind}
+		if c.hosts {
+			nv = append(nv, hosts[st.Name])
+		}
+		nl := nodeLayout{name: st.Name, status: i, labels: c.pairs(c.nodeL, nv)}
+		for _, s := range states {
+			nl.states = append(nl.states, stateLayout{s, c.pairs(c.stateL, append(nv[:len(nv):len(nv)], string(s)))})
+		}
+		sort.Slice(nl.states, func(a, b int) bool { return nl.states[a].state < nl.states[b].state })
+		type drop struct {
+			reason, sock string
+			d            dropLayout
+		}
+		var drops []drop
+		ns := socks[st.Name]
+		for j, s := range ns {
+			sv := []string{st.Name, st.Kind, s.Name, string(s.Type)}
+			if c.hosts {
+				sv = append(sv, hosts[st.Name])
+			}
+			nl.socks = append(nl.socks, sockLayout{sock: j, labels: c.pairs(c.sockL, sv)})
+			r := dropReason(s.Type)
+			drops = append(drops, drop{r, s.Name, dropLayout{sock: j, labels: c.pairs(c.reasonL, append(sv[:len(sv):len(sv)], r))}})
+			if s.Type == socket.PUB || s.Type == socket.XPUB {
+				r := "subscription_limit"
+				drops = append(drops, drop{r, s.Name, dropLayout{sock: j, subLimit: true, labels: c.pairs(c.reasonL, append(sv[:len(sv):len(sv)], r))}})
+			}
+		}
+		sort.Slice(nl.socks, func(a, b int) bool { return ns[nl.socks[a].sock].Name < ns[nl.socks[b].sock].Name })
+		sort.Slice(drops, func(a, b int) bool {
+			if drops[a].reason != drops[b].reason {
+				return drops[a].reason < drops[b].reason
+			}
+			return drops[a].sock < drops[b].sock
+		})
+		for _, d := range drops {
+			nl.drops = append(nl.drops, d.d)
+		}
+		lay = append(lay, nl)
+	}
+	// Every node family's labels sort as host, kind, node.
+	sort.SliceStable(lay, func(a, b int) bool {
+		x, y := status[lay[a].status], status[lay[b].status]
+		if c.hosts && hosts[x.Name] != hosts[y.Name] {
+			return hosts[x.Name] < hosts[y.Name]
+		}
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		return x.Name < y.Name
+	})
+	c.mu.Lock()
+	c.layout = lay
+	c.mu.Unlock()
+	return lay
+}
+
+// layoutFits reports whether lay was made for these nodes and sockets.
+func layoutFits(lay []nodeLayout, status []NodeStatus, socks map[string][]SocketStatus) bool {
+	if len(lay) != len(status) || len(lay) == 0 {
+		return false
+	}
+	for _, nl := range lay {
+		if nl.status >= len(status) || status[nl.status].Name != nl.name || len(socks[nl.name]) != len(nl.socks) {
+			return false
+		}
+	}
+	return true
 }
 
 var edgeL = []string{"from", "to"}
@@ -194,8 +313,10 @@ func (c *collector) pairs(names, values []string) []*dto.LabelPair {
 	// Copies: the callers reuse their slices.
 	names, values = append([]string(nil), names...), append([]string(nil), values...)
 	p := make([]*dto.LabelPair, len(names))
+	lp := make([]dto.LabelPair, len(names)) // together: the registry reads them one after another
 	for i := range names {
-		p[i] = &dto.LabelPair{Name: &names[i], Value: &values[i]}
+		lp[i].Name, lp[i].Value = &names[i], &values[i]
+		p[i] = &lp[i]
 	}
 	sort.Slice(p, func(i, j int) bool { return *p[i].Name < *p[j].Name })
 	if c.cache == nil {

@@ -13,15 +13,16 @@ import (
 
 // TapFrameMax is the most of each frame a tap copies; the rest is cut
 // (TapMessage.Truncated).
-const TapFrameMax = 64 << 10
+const TapFrameMax = plugins.TapFrameMax
 
 // DefaultTapRing is the ring size Tap uses for a size of 0 or less.
-const DefaultTapRing = 1024
+const DefaultTapRing = plugins.DefaultTapRing
 
-// ErrTapNotSupported is returned by Tap for a node whose sockets live in
-// another process (isolation = "process", plugin kinds): the plugin
-// protocol does not carry taps yet.
-var ErrTapNotSupported = errors.New("tapping a process or plugin node is not supported yet (only goroutine nodes)")
+// ErrTapNotSupported is wrapped by Tap's error for a node whose actor
+// cannot be tapped: a plugin built before taps crossed the plugin
+// protocol (revision 3; the error says to rebuild it), or a Launcher's
+// actor that is neither a plugins.Tapper nor a plugins.StreamTapper.
+var ErrTapNotSupported = errors.New("this node cannot be tapped")
 
 // ErrNotRunning is wrapped by Tap's error while Run has not prepared the
 // nodes yet, or after it returned.
@@ -76,8 +77,11 @@ func (t *Tap) Close() {
 		defer n.mu.Unlock()
 		if t.hub.remove(t) == 0 {
 			delete(n.taps, t.sock)
-			if tp, ok := n.actor.(plugins.Tapper); ok {
+			switch tp := n.actor.(type) {
+			case plugins.Tapper:
 				_ = tp.SetTap(t.sock, nil)
+			case plugins.StreamTapper:
+				_ = tp.TapStream(t.sock, 0, nil)
 			}
 		}
 	})
@@ -140,6 +144,30 @@ func (h *tapHub) see(out bool, m socket.Msg) {
 	}
 }
 
+// seeEvent is a StreamTapper's callback: the skips the socket's side
+// counted are every tap's skips (none of them saw those messages), and
+// the message goes into every tap with room, like see.
+func (h *tapHub) seeEvent(ev plugins.TapEvent) {
+	p := h.list.Load()
+	if p == nil {
+		return
+	}
+	msg := TapMessage{Time: ev.Time, Out: ev.Out, Frames: ev.Frames, Truncated: ev.Truncated}
+	for _, t := range *p {
+		if ev.Skipped > 0 {
+			t.skipped.Add(ev.Skipped)
+		}
+		if !ev.Msg {
+			continue
+		}
+		select {
+		case t.ch <- msg:
+		default:
+			t.skipped.Add(1)
+		}
+	}
+}
+
 func copyTap(out bool, m socket.Msg) TapMessage {
 	msg := TapMessage{Time: time.Now(), Out: out, Frames: make([][]byte, len(m))}
 	for i, f := range m {
@@ -156,8 +184,11 @@ func copyTap(out bool, m socket.Msg) TapMessage {
 // copies of the messages the instance sends and receives on that socket,
 // holding up to ring of them (0 or less: DefaultTapRing) until they are
 // read from Tap.C; what finds the ring full is skipped and counted. The
-// caller must Close it. Only goroutine nodes can be tapped: a process or
-// plugin node gives an error wrapping ErrTapNotSupported.
+// caller must Close it. A process or plugin node is tapped in its own
+// process, over the plugin protocol's Tap stream: its messages are
+// copied there into a ring of DefaultTapRing whose overflow counts in
+// Skipped too; a plugin built before that stream existed gives an error
+// wrapping ErrTapNotSupported.
 func (r *Runtime) Tap(inst, sock string, ring int) (*Tap, error) {
 	r.mu.Lock()
 	nodes, live := r.nodes, r.live
@@ -179,16 +210,16 @@ func (r *Runtime) Tap(inst, sock string, ring int) (*Tap, error) {
 	if n.inst.Socket(sock) == nil {
 		return nil, fmt.Errorf("tap %s.%s: node %q has no socket %q: %w", inst, sock, inst, sock, ErrNoSuchSocket)
 	}
-	if n.process {
-		return nil, fmt.Errorf("tap %s.%s: %w", inst, sock, ErrTapNotSupported)
-	}
 	if ring <= 0 {
 		ring = DefaultTapRing
 	}
 	ch := make(chan TapMessage, ring)
 	t := &Tap{C: ch, ch: ch, done: make(chan struct{}), n: n, sock: sock}
 	if err := n.addTap(t); err != nil {
-		return nil, err
+		if errors.Is(err, plugins.ErrTapUnsupported) {
+			return nil, fmt.Errorf("tap %s.%s: %w: %w", inst, sock, ErrTapNotSupported, err)
+		}
+		return nil, fmt.Errorf("tap %s.%s: %w", inst, sock, err)
 	}
 	// The run may have ended since live was read, its closeTaps done.
 	r.mu.Lock()
@@ -211,13 +242,20 @@ func (n *node) addTap(t *Tap) error {
 	h := n.taps[t.sock]
 	if h == nil {
 		h = &tapHub{}
-		n.taps[t.sock] = h
-		if tp, ok := n.actor.(plugins.Tapper); ok {
-			if err := tp.SetTap(t.sock, h.see); err != nil {
-				delete(n.taps, t.sock)
-				return err
-			}
+		var err error
+		switch tp := n.actor.(type) {
+		case plugins.Tapper:
+			err = tp.SetTap(t.sock, h.see)
+		case plugins.StreamTapper:
+			err = tp.TapStream(t.sock, DefaultTapRing, h.seeEvent)
+		case nil: // between runs of the node: installTapsLocked
+		default:
+			err = ErrTapNotSupported
 		}
+		if err != nil {
+			return err
+		}
+		n.taps[t.sock] = h
 	}
 	t.hub = h
 	h.add(t)
@@ -227,12 +265,13 @@ func (n *node) addTap(t *Tap) error {
 // installTapsLocked gives a new actor of n the taps attached to n.
 // Caller holds n.mu.
 func (n *node) installTapsLocked(a plugins.Actor) {
-	tp, ok := a.(plugins.Tapper)
-	if !ok {
-		return
-	}
 	for sock, h := range n.taps {
-		_ = tp.SetTap(sock, h.see)
+		switch tp := a.(type) {
+		case plugins.Tapper:
+			_ = tp.SetTap(sock, h.see)
+		case plugins.StreamTapper:
+			_ = tp.TapStream(sock, DefaultTapRing, h.seeEvent)
+		}
 	}
 }
 

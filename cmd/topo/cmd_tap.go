@@ -27,8 +27,10 @@ const tapHelp = `Usage: topo tap [options] NODE.SOCKET
 
   The tap samples without slowing the socket: it holds up to -ring
   messages, and when it falls behind it skips messages and says how many
-  ("skipped N messages"). Only goroutine nodes can be tapped, not process
-  or plugin nodes (isolation = "process").
+  ("skipped N messages"). Any node can be tapped: a process or plugin
+  node (isolation = "process") is tapped in its own process, which
+  copies into a ring of its own and counts its skips the same way (a
+  plugin built against an older topo cannot be tapped: rebuild it).
 
   Formats: text prints each frame quoted (Go syntax, so any byte is
   visible), hex prints each frame in hexadecimal, json prints the
@@ -37,7 +39,7 @@ const tapHelp = `Usage: topo tap [options] NODE.SOCKET
 
   Exit status: 0 after -n messages, when interrupted or when the run
   ended; 1 when the tap cannot be attached (no such node or socket, no
-  -http-tap, a process node, nobody listening).
+  -http-tap, a plugin too old to be tapped, nobody listening).
 
 Options:
 `

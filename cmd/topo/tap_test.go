@@ -165,6 +165,83 @@ node "sink" {
 	t.Logf("tap: %d messages shown, %d skipped, of %d", msgs, skipped, n)
 }
 
+// TestTapProcessNode: `topo tap` on a node with isolation = "process"
+// (a fast generate in its own process, 3M messages over tcp, a ring of
+// 16): the tap streams from the node's process what it sends ("out"),
+// the run completes with every message counted, and the tap reports
+// what it skipped, on either side of the plugin protocol.
+func TestTapProcessNode(t *testing.T) {
+	bin := buildTopo(t)
+	const n = 3_000_000
+	file := filepath.Join(t.TempDir(), "fast.hcl")
+	if err := os.WriteFile(file, []byte(`node "gen" {
+  type      = "generate"
+  isolation = "process"
+  messages  = 3000000
+  size      = 8
+  socket "out" {
+    type = "PUSH"
+    bind = "tcp://127.0.0.1:0"
+  }
+}
+
+node "sink" {
+  type   = "count"
+  expect = 3000000
+  socket "in" {
+    type    = "PULL"
+    connect = node.gen.out
+  }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, addr := startApplyHTTP(t, bin, file, "-http-tap")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	tap := exec.CommandContext(ctx, bin, "tap", "-addr", addr, "-n", "0", "-ring", "16", "-format", "json", "gen.out")
+	var tapOut strings.Builder
+	tap.Stdout, tap.Stderr = &tapOut, &tapOut
+	if err := tap.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if tap.ProcessState == nil {
+			_ = tap.Process.Kill()
+			_ = tap.Wait()
+		}
+	}()
+	if code := waitExit(t, cmd, 100*time.Second); code != 0 {
+		t.Fatalf("apply with a tap attached to a process node: exit %d", code)
+	}
+	if err := tap.Wait(); err != nil { // the run ended: so does the tap
+		t.Fatalf("topo tap: %v\n%s", err, tapOut.String())
+	}
+	var msgs, skipped uint64
+	for _, l := range strings.Split(strings.TrimSpace(tapOut.String()), "\n") {
+		var tl struct {
+			Time    *time.Time `json:"time"`
+			Dir     string     `json:"dir"`
+			Frames  [][]byte   `json:"frames"`
+			Skipped uint64     `json:"skipped"`
+		}
+		if err := json.Unmarshal([]byte(l), &tl); err != nil {
+			t.Fatalf("tap line %q: %v", l, err)
+		}
+		if tl.Dir != "" {
+			msgs++
+			if tl.Dir != "out" || len(tl.Frames) != 1 || len(tl.Frames[0]) != 8 || tl.Time == nil || tl.Time.IsZero() {
+				t.Errorf("tap line %q: want out, a time and one 8-byte frame", l)
+			}
+		}
+		skipped += tl.Skipped
+	}
+	if msgs == 0 || skipped == 0 || msgs+skipped > n {
+		t.Errorf("tap saw %d messages and skipped %d of %d: want some of each", msgs, skipped, n)
+	}
+	t.Logf("tap: %d messages shown, %d skipped, of %d", msgs, skipped, n)
+}
+
 // tapExit is a command's exit status from its error (0 for nil).
 func tapExit(err error) int {
 	var ee *exec.ExitError

@@ -15,7 +15,7 @@
 //     started by a topo host as a plugin.
 //   - Server is what a plugin process implements: the lifecycle of ONE node
 //     instance (Describe, Bind, Connect, Ready, Run, Stop, Health, Stats,
-//     Close), plus Check, which runs the kinds' configuration checks
+//     Tap, Close), plus Check, which runs the kinds' configuration checks
 //     (plugins.Kind.Check) for validation without building anything.
 //     Register it with go-plugin through GRPCPlugin{Impl: srv}.
 //   - Client is the host's view of that server (GRPCPlugin's GRPCClient
@@ -24,7 +24,8 @@
 // Messages between nodes never cross this protocol: the plugin process opens
 // its own ZeroMQ sockets from the Spec it receives. The protocol carries only
 // lifecycle calls and, in Run's response stream, the node's user-visible
-// output (Env.Out), in order, before Run's result.
+// output (Env.Out), in order, before Run's result; and, only while
+// someone taps a socket (Tap), copies of that socket's messages.
 //
 // Health. The host calls Health every health interval while a node runs.
 // The answer is the node's own verdict (plugins.HealthChecker) in a
@@ -57,6 +58,10 @@
 // and a host of revision 0 never asks and ignores the new fields.
 // Revision 2 adds SocketSpec.Curve: a host does not give a CURVE socket to
 // a plugin of an older revision, which would run it in plaintext.
+// Revision 3 adds Tap, a server stream of TapEvents: copies of the
+// messages through one of the node's sockets, from a bounded ring on the
+// plugin side whose overflow is counted (TapEvent.Skipped), never waited
+// for; a host refuses to tap a node of a plugin of an older revision.
 // ProtocolVersion changes only when a method changes meaning or a message
 // its shape.
 //

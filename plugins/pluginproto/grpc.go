@@ -52,6 +52,11 @@ type Server interface {
 	// configuration of an unknown kind gets a problem saying so.
 	Check(ctx context.Context, req *CheckRequest) (*CheckReply, error)
 	Stats(ctx context.Context) (map[string]socket.Stats, error)
+	// Tap (revision 3) taps the socket req names: it sends one TapEvent
+	// with Attached once the tap is installed, then the messages it copies
+	// (and the counts of those it skipped) until ctx is done. A send that
+	// fails ends it.
+	Tap(ctx context.Context, req *TapRequest, send func(*TapEvent) error) error
 	// Close closes the instance's sockets.
 	Close(ctx context.Context) error
 }
@@ -146,6 +151,26 @@ var serviceDesc = grpc.ServiceDesc{
 			w := &streamWriter{stream: stream}
 			defer w.close()
 			return srv.(Server).Run(stream.Context(), w)
+		},
+	}, {
+		StreamName:    "Tap",
+		ServerStreams: true,
+		Handler: func(srv any, stream grpc.ServerStream) error {
+			in := &wrapperspb.BytesValue{}
+			if err := stream.RecvMsg(in); err != nil {
+				return err
+			}
+			var req TapRequest
+			if err := json.Unmarshal(in.GetValue(), &req); err != nil {
+				return fmt.Errorf("tap: decode request: %w", err)
+			}
+			return srv.(Server).Tap(stream.Context(), &req, func(ev *TapEvent) error {
+				b, err := encode(ev)
+				if err != nil {
+					return err
+				}
+				return stream.SendMsg(b)
+			})
 		},
 	}},
 	Metadata: "topo/plugin/v1",
@@ -349,6 +374,53 @@ func (c *Client) Stats(ctx context.Context) (map[string]socket.Stats, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// Tap calls Server.Tap and gives f every event of the stream, in order,
+// until ctx is done (then it returns nil) or the stream fails. A plugin
+// built before Tap existed answers codes.Unimplemented: Tap then returns
+// an error wrapping ErrUnsupported (a host checks Description.Revision
+// first and does not ask).
+func (c *Client) Tap(ctx context.Context, req *TapRequest, f func(*TapEvent)) error {
+	stream, err := c.cc.NewStream(ctx, &serviceDesc.Streams[1], "/"+ServiceName+"/Tap")
+	if err != nil {
+		return c.tapErr(ctx, err)
+	}
+	b, err := encode(req)
+	if err != nil {
+		return err
+	}
+	if err := stream.SendMsg(b); err != nil {
+		return c.tapErr(ctx, err)
+	}
+	if err := stream.CloseSend(); err != nil {
+		return c.tapErr(ctx, err)
+	}
+	for {
+		m := &wrapperspb.BytesValue{}
+		err := stream.RecvMsg(m)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return c.tapErr(ctx, err)
+		}
+		var ev TapEvent
+		if err := json.Unmarshal(m.GetValue(), &ev); err != nil {
+			return fmt.Errorf("Tap: decode event: %w", err)
+		}
+		f(&ev)
+	}
+}
+
+func (c *Client) tapErr(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case status.Code(err) == codes.Unimplemented:
+		return fmt.Errorf("Tap: %w", ErrUnsupported)
+	}
+	return err
 }
 
 // Run calls Server.Run and copies the output it streams to out, in order,

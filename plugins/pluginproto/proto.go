@@ -19,10 +19,11 @@ const ProtocolVersion = 1
 // ProtocolRevision counts the compatible additions to ProtocolVersion a
 // plugin serves, and is sent in Description.Revision: 0 is every plugin
 // built before revisions were counted (Health included), 1 adds Check and
-// KindDesc.Check, 2 adds SocketSpec.Curve. A host uses it to skip calls a
-// plugin cannot answer and to refuse to hand CURVE sockets to a plugin
-// that would ignore the field.
-const ProtocolRevision = 2
+// KindDesc.Check, 2 adds SocketSpec.Curve, 3 adds the Tap stream. A host
+// uses it to skip calls a plugin cannot answer, to refuse to hand CURVE
+// sockets to a plugin that would ignore the field, and to refuse a tap on
+// a plugin that cannot stream one.
+const ProtocolRevision = 3
 
 // The go-plugin magic cookie: not a security measure, it tells a binary that
 // it was started by topo as a plugin.
@@ -175,6 +176,31 @@ type CurveSpec struct {
 	ServerKey  string            `json:"server_key,omitempty"`
 	ServerKeys map[string]string `json:"server_keys,omitempty"`
 	Allow      []string          `json:"allow,omitempty"`
+}
+
+// TapRequest opens a Tap stream (revision 3) on the node's socket named
+// Socket. Ring is the size of the plugin side's ring of copied messages
+// (0 or less: 1024).
+type TapRequest struct {
+	Socket string `json:"socket"`
+	Ring   int    `json:"ring,omitempty"`
+}
+
+// TapEvent is one message of a Tap stream. The first of every stream has
+// Attached set and nothing else: the tap is installed on the socket, and
+// every message from then on is either sent or counted in Skipped. Every
+// other event carries Skipped (messages the plugin side's ring had no
+// room for since the previous event) and, when Msg is set, one message
+// the socket sent (Out) or received, copied at Time (Unix nanoseconds)
+// with each frame cut to the plugin's TapFrameMax (Truncated).
+type TapEvent struct {
+	Attached  bool     `json:"attached,omitempty"`
+	Skipped   uint64   `json:"skipped,omitempty"`
+	Msg       bool     `json:"msg,omitempty"`
+	Time      int64    `json:"time,omitempty"`
+	Out       bool     `json:"out,omitempty"`
+	Frames    [][]byte `json:"frames,omitempty"`
+	Truncated bool     `json:"truncated,omitempty"`
 }
 
 // Value is a cty value with its type, so it round-trips exactly. The zero

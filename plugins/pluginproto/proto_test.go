@@ -144,6 +144,20 @@ func (f *fake) Check(_ context.Context, req *CheckRequest) (*CheckReply, error) 
 func (f *fake) Stats(context.Context) (map[string]socket.Stats, error) {
 	return map[string]socket.Stats{"in": {MsgsIn: 7}}, nil
 }
+func (f *fake) Tap(ctx context.Context, req *TapRequest, send func(*TapEvent) error) error {
+	if req.Socket != "in" {
+		return fmt.Errorf("no socket %q", req.Socket)
+	}
+	if err := send(&TapEvent{Attached: true}); err != nil {
+		return err
+	}
+	if err := send(&TapEvent{Msg: true, Time: 42, Out: true, Frames: [][]byte{[]byte("a"), {}}, Skipped: 3}); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
 func (f *fake) Close(context.Context) error { f.record("close"); return errors.New("close failed") }
 
 // TestServiceOverGRPC drives the hand-written service descriptor over a
@@ -337,5 +351,39 @@ func TestCheckOverGRPC(t *testing.T) {
 	}
 	if r, err := serveFake(t, &fake{}, &old).Check(ctx, req); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("Check of an older plugin = %+v, %v; want ErrUnsupported", r, err)
+	}
+}
+
+// TestTapOverGRPC: the Tap stream carries the attach event, then messages
+// with their skip counts, until the caller cancels; a plugin without Tap
+// (an older one) is ErrUnsupported; a refused tap is its error.
+func TestTapOverGRPC(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := serveFake(t, &fake{stop: make(chan struct{})}, &serviceDesc)
+	tctx, tcancel := context.WithCancel(ctx)
+	var got []TapEvent
+	err := c.Tap(tctx, &TapRequest{Socket: "in", Ring: 4}, func(ev *TapEvent) {
+		got = append(got, *ev)
+		if len(got) == 2 {
+			tcancel()
+		}
+	})
+	tcancel()
+	if err != nil {
+		t.Fatalf("Tap = %v", err)
+	}
+	if len(got) != 2 || !got[0].Attached || !got[1].Msg || !got[1].Out || got[1].Time != 42 || got[1].Skipped != 3 ||
+		len(got[1].Frames) != 2 || string(got[1].Frames[0]) != "a" || len(got[1].Frames[1]) != 0 {
+		t.Errorf("events = %+v", got)
+	}
+	if err := c.Tap(ctx, &TapRequest{Socket: "nope"}, func(*TapEvent) {}); err == nil || !strings.Contains(err.Error(), `no socket "nope"`) {
+		t.Errorf("Tap of an unknown socket = %v", err)
+	}
+	old := serviceDesc
+	old.Streams = old.Streams[:1]
+	oc := serveFake(t, &fake{stop: make(chan struct{})}, &old)
+	if err := oc.Tap(ctx, &TapRequest{Socket: "in"}, func(*TapEvent) {}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Tap of an older plugin = %v, want ErrUnsupported", err)
 	}
 }

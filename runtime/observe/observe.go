@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/topo-zmq/topo/runtime"
 	"github.com/topo-zmq/topo/runtime/socket"
@@ -18,7 +17,7 @@ import (
 func Handler(r *runtime.Runtime, g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	if g != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+		mux.Handle("GET /metrics", Metrics(g))
 	}
 	mux.Handle("GET /healthz", Healthz(r))
 	mux.Handle("GET /readyz", Readyz(r))

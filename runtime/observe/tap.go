@@ -28,7 +28,8 @@ type TapLine struct {
 // until the client goes away or the run ends. It shows message contents:
 // serve it only when asked to (topo apply -http-tap). 400 for a malformed
 // request, 404 for an unknown node or socket, 501 for a node that cannot
-// be tapped (a process or plugin node), 503 when r is not running (a
+// be tapped (a plugin built before taps crossed the plugin protocol),
+// 503 when r is not running (a
 // request made as the run starts waits up to 5 s for it).
 func Tap(r *runtime.Runtime) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

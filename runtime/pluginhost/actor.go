@@ -38,9 +38,93 @@ type actor struct {
 	closeDone chan struct{}           // guarded by mu; made by the first Close, closed when it is done
 	ran       bool                    // guarded by mu; Run has returned
 	final     bool                    // guarded by mu; lastStats were read after the body stopped
+	taps      map[string]func()       // guarded by mu; TapStream: ends a socket's stream
 }
 
-var _ plugins.Actor = (*actor)(nil)
+var (
+	_ plugins.Actor        = (*actor)(nil)
+	_ plugins.StreamTapper = (*actor)(nil)
+)
+
+// tapAttachWait bounds how long TapStream waits for the plugin to say
+// the tap is installed.
+const tapAttachWait = 5 * time.Second
+
+// TapStream implements plugins.StreamTapper over the plugin protocol's
+// Tap stream (revision 3): it opens the stream, waits until the plugin
+// has installed the tap on its socket (at most tapAttachWait), and hands
+// f every event until f is replaced, removed (nil), or the actor closed.
+// A plugin of an older revision is an error wrapping
+// plugins.ErrTapUnsupported.
+func (a *actor) TapStream(sock string, ring int, f func(plugins.TapEvent)) error {
+	a.mu.Lock()
+	if stop := a.taps[sock]; stop != nil {
+		stop()
+		delete(a.taps, sock)
+	}
+	if f == nil || a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	if rev := a.pr.desc.Revision; rev < 3 {
+		a.mu.Unlock()
+		return fmt.Errorf("node %q: plugin %s (protocol revision %d) cannot stream taps; rebuild it against this topo (revision %d): %w",
+			a.spec.Name, a.pr.exe, rev, pluginproto.ProtocolRevision, plugins.ErrTapUnsupported)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if a.taps == nil {
+		a.taps = map[string]func(){}
+	}
+	a.taps[sock] = func() { cancel(); <-done }
+	a.mu.Unlock()
+	attached := make(chan error, 1)
+	go func() {
+		defer close(done)
+		defer cancel()
+		err := a.pr.conn.Tap(ctx, &pluginproto.TapRequest{Socket: sock, Ring: ring}, func(ev *pluginproto.TapEvent) {
+			if ev.Attached {
+				select {
+				case attached <- nil:
+				default:
+				}
+				return
+			}
+			te := plugins.TapEvent{Skipped: ev.Skipped, Msg: ev.Msg, Out: ev.Out, Frames: ev.Frames, Truncated: ev.Truncated}
+			if ev.Msg {
+				te.Time = time.Unix(0, ev.Time)
+			}
+			f(te)
+		})
+		if err != nil {
+			a.log.Debug("tap stream ended", "socket", sock, "error", err)
+		}
+		select {
+		case attached <- a.err("tap", err):
+		default:
+		}
+	}()
+	t := time.NewTimer(tapAttachWait)
+	defer t.Stop()
+	select {
+	case err := <-attached:
+		return err
+	case <-t.C:
+		a.log.Warn("tap: the plugin did not confirm the tap in time; its messages may start late", "socket", sock, "timeout", tapAttachWait)
+		return nil
+	}
+}
+
+// stopTaps ends every tap stream (Close).
+func (a *actor) stopTaps() {
+	a.mu.Lock()
+	taps := a.taps
+	a.taps = nil
+	a.mu.Unlock()
+	for _, stop := range taps {
+		stop()
+	}
+}
 
 // PID returns the plugin process's id (for tests and diagnostics).
 func (a *actor) PID() int { return a.pr.pid() }
@@ -228,6 +312,7 @@ func (a *actor) Close() error {
 	done := a.closeDone
 	a.mu.Unlock()
 	defer close(done)
+	a.stopTaps()
 	if a.stopWatch != nil {
 		a.stopWatch()
 	}

@@ -19,7 +19,11 @@
 //     ONE node instance and returns its plugins.Actor. The runtime drives
 //     it like an in-process actor (Bind, Connect, Ready, Run, Stats, Close);
 //     the plugin opens the instance's ZeroMQ sockets itself, so messages
-//     never cross the host. plugin == nil runs Options.Self, topo serving
+//     never cross the host, except copies of a tapped socket's messages:
+//     the Actor is a plugins.StreamTapper, whose TapStream opens the
+//     protocol's Tap stream (revision 3; an older plugin is an error
+//     wrapping plugins.ErrTapUnsupported) only while a tap is attached.
+//     plugin == nil runs Options.Self, topo serving
 //     its own built-in kinds (`topo plugin-serve`), for isolation = "process".
 //   - Close kills every process still running.
 //   - Abort SIGKILLs every process (group) it started, those still

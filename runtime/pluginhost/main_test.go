@@ -374,6 +374,9 @@ func (unimplemented) Check(context.Context, *pluginproto.CheckRequest) (*pluginp
 func (unimplemented) Stats(context.Context) (map[string]socket.Stats, error) {
 	return nil, errUnimplemented
 }
+func (unimplemented) Tap(context.Context, *pluginproto.TapRequest, func(*pluginproto.TapEvent) error) error {
+	return errUnimplemented
+}
 func (unimplemented) Close(context.Context) error { return errUnimplemented }
 
 // hostHelper is a tiny topo host: it launches the test binary as a plugin

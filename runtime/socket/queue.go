@@ -179,33 +179,29 @@ func (q *mq) deactivate() bool {
 	return true
 }
 
-// tryPop returns the next item without waiting. Consumer only.
 // maxKeptBatch is the largest batch slice a bounded queue keeps for reuse
 // (an unbounded one streams large batches and keeps its slices).
 const maxKeptBatch = 16 << 10
 
+// tryPop returns the next item without waiting. Consumer only.
 func (q *mq) tryPop() (item, bool) {
 	if q.head < len(q.local) {
 		it := q.local[q.head]
 		q.head++
+		if q.head == len(q.local) {
+			q.releaseLocal()
+		}
 		return it, true
 	}
 	if !q.avail.Load() {
 		return item{}, false // nothing pending (producers set avail under q.mu)
 	}
-	clear(q.local) // release the consumed messages before handing the slice back
 	q.mu.Lock()
 	if len(q.items) == 0 {
 		q.mu.Unlock()
 		return item{}, false
 	}
-	back := q.local[:0]
-	if q.cap > 0 && cap(back) > maxKeptBatch {
-		// Only forced pushes (subscriptions, commands) grow a bounded
-		// queue's batch this far: let the burst's memory go.
-		back = nil
-	}
-	q.local, q.items = q.items, back
+	q.local, q.items = q.items, q.local[:0] // local was released: empty
 	q.avail.Store(q.closed)
 	q.head = 0
 	for _, w := range q.spaceW {
@@ -215,7 +211,27 @@ func (q *mq) tryPop() (item, bool) {
 	q.mu.Unlock()
 	it := q.local[0]
 	q.head = 1
+	if q.head == len(q.local) {
+		q.releaseLocal()
+	}
 	return it, true
+}
+
+// releaseLocal empties the consumer's batch once its last item is popped,
+// so that the messages it held are not kept alive until the next batch
+// comes (which may be never: a peer's last burst, its cancels when it
+// left, stayed reachable from the pipe and its socket's ring). A bounded
+// queue's batch slice past maxKeptBatch goes too: only forced pushes
+// (subscriptions, commands) grow it that far, so let the burst's memory go.
+// Consumer only.
+func (q *mq) releaseLocal() {
+	clear(q.local)
+	if q.cap > 0 && cap(q.local) > maxKeptBatch {
+		q.local = nil
+	} else {
+		q.local = q.local[:0]
+	}
+	q.head = 0
 }
 
 // drained reports whether the queue holds nothing, as the consumer sees it.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,7 +51,8 @@ type securePlan struct {
 }
 
 // TestMultiHostSecurePipeline runs examples/multihost/secure-pipeline.hcl
-// (a top-level curve seed, curve {} on every serving socket) on three
+// (a top-level curve seed, curve {} on every serving socket; a copy with
+// its seed ports moved to 15557-15559, its keys beside it) on three
 // network namespaces from 10.77.3.0/24, one topo apply -host each: every
 // edge is CURVE (plan says so), each host derives the same keys from the
 // seed, and the pipeline completes with a fair split over the 4 workers.
@@ -65,10 +66,7 @@ func TestMultiHostSecurePipeline(t *testing.T) {
 		t.Fatalf("needs /usr/bin/python3 with pyzmq: %v", err)
 	}
 	l := newLabOn(t, 4, "10.77.3.")
-	file, err := filepath.Abs("../../examples/multihost/secure-pipeline.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, ports := withoutSeedPorts(t, "../../examples/multihost/secure-pipeline.hcl", nonSeedPort)
 	hosts := []string{"edge", "workers", "sink"}
 	nsOf := map[string]string{}
 	var vars []string
@@ -124,7 +122,8 @@ func TestMultiHostSecurePipeline(t *testing.T) {
 	}
 
 	// The workers' host serves hello until stopped: outside clients now.
-	hello := "tcp://" + l.addrs[1] + ":5559"
+	helloPort := ":" + strconv.Itoa(ports[5559]) // the file's tcp://*:5559, rewritten
+	hello := "tcp://" + l.addrs[1] + helloPort
 	client := func(key string, waitMs string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -148,7 +147,7 @@ func TestMultiHostSecurePipeline(t *testing.T) {
 	workersLog := procs["workers"].stderr.String()
 	refused := 0
 	for _, line := range strings.Split(workersLog, "\n") {
-		if strings.Contains(line, `msg="handshake failed"`) && strings.Contains(line, ":5559") && strings.Contains(line, l.addrs[3]+":") {
+		if strings.Contains(line, `msg="handshake failed"`) && strings.Contains(line, helloPort) && strings.Contains(line, l.addrs[3]+":") {
 			refused++
 		}
 	}

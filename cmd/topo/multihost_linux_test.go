@@ -51,7 +51,8 @@ func permutations(s []string) [][]string {
 }
 
 // TestMultiHostPipelineAnyStartOrder runs examples/multihost/pipeline.hcl
-// on three network namespaces, one topo apply -host each (-host-address
+// (a copy with its seed ports moved to 15557 and 15558) on three network
+// namespaces, one topo apply -host each (-host-address
 // points the hosts at the namespaces), started in each of the 6 orders
 // 700ms apart: every run completes, the sink gets every one of the 100
 // results and each of the 4 workers gets 25 ± 5 tasks (the ventilator
@@ -59,10 +60,7 @@ func permutations(s []string) [][]string {
 func TestMultiHostPipelineAnyStartOrder(t *testing.T) {
 	bin := buildTopo(t)
 	l := newLab(t, 3)
-	file, err := filepath.Abs("../../examples/multihost/pipeline.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, _ := withoutSeedPorts(t, "../../examples/multihost/pipeline.hcl", nonSeedPort)
 	hosts := []string{"edge", "workers", "sink"}
 	nsOf := map[string]string{}
 	var vars []string
@@ -133,17 +131,14 @@ func checkPipelineRun(t *testing.T, procs map[string]*hostProc) string {
 }
 
 // TestMultiHostWeatherAnyStartOrder runs examples/multihost/weather.hcl
-// on three network namespaces in each of the 6 start orders: the
+// (a copy, its seed port moved to 15556) on three network namespaces in each of the 6 start orders: the
 // publisher's body waits for the subscriptions of the four clients on the
 // two other hosts, whichever comes up first, and every client averages
 // its updates and finishes.
 func TestMultiHostWeatherAnyStartOrder(t *testing.T) {
 	bin := buildTopo(t)
 	l := newLab(t, 3)
-	file, err := filepath.Abs("../../examples/multihost/weather.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, _ := withoutSeedPorts(t, "../../examples/multihost/weather.hcl", nonSeedPort)
 	hosts := []string{"feed", "north", "south"}
 	nsOf := map[string]string{}
 	var vars []string
@@ -314,15 +309,23 @@ func TestMultiHostWorkersHostCrash(t *testing.T) {
 // TestApplyHostAllRunsMultiHostFiles runs every multi-host example
 // (examples/multihost/*.hcl) with topo apply -host all: every host in one
 // process, each on its own loopback address (the pipeline's replicas and
-// binds of different hosts do not collide), to completion.
+// binds of different hosts do not collide), to completion. It runs a
+// copy of each whose seed ports are free ports found at run time, while
+// it holds the seed ports on the hosts' loopback addresses 127.0.0.2-4
+// (as a user's own run of the examples would): a run in the root
+// namespace must not need them.
 func TestApplyHostAllRunsMultiHostFiles(t *testing.T) {
 	bin := buildTopo(t)
 	files, _ := filepath.Glob("../../examples/multihost/*.hcl")
 	if len(files) < 2 {
 		t.Fatalf("examples/multihost has %d files, want the pipeline and the weather feed", len(files))
 	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	for _, example := range files {
+		t.Run(filepath.Base(example), func(t *testing.T) {
+			holdSeedPorts(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+			port, release := freePorts(t)
+			f, _ := withoutSeedPorts(t, example, port)
+			release()
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "apply", "-host", "all", f)

@@ -345,7 +345,7 @@ func TestPipeline3Objects(t *testing.T) {
 			pod = o.Spec.Template.Spec
 		case *corev1.Service:
 			ports := fmt.Sprint(o.Spec.Ports)
-			if o.Name == "pipeline3-sink" && !strings.Contains(ports, "5558") || o.Name == "pipeline3-edge" && !strings.Contains(ports, "5557") {
+			if o.Name == "pipeline3-sink" && !strings.Contains(ports, "15558") || o.Name == "pipeline3-edge" && !strings.Contains(ports, "15557") {
 				t.Errorf("Service %s ports %s", o.Name, ports)
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
 	"strings"
 	"syscall"
@@ -85,8 +86,9 @@ type pod struct {
 // directory. The pods start in reverse order (the sink first); the Jobs
 // must exit 0, the sink must collect every task, and the Deployment's
 // probes must answer as the kubelet would ask them. Two exports: the
-// three-host pipeline, and examples/multihost/secure-pipeline.hcl, whose
-// CURVE seed the pods read from the Secret's file (CURVE on every edge).
+// three-host pipeline, and examples/multihost/secure-pipeline.hcl (a copy
+// whose seed ports are moved to 15557-15559), whose CURVE seed the pods
+// read from the Secret's file (CURVE on every edge).
 // Addresses from 10.77.2.0/24 only.
 func TestClusterNetworkSimulation(t *testing.T) {
 	needNetns(t)
@@ -98,8 +100,54 @@ func TestClusterNetworkSimulation(t *testing.T) {
 		simulate(t, bin, 0, "testdata/pipeline3.hcl", topology.VarArg{Flag: "var", Value: "tasks=100"})
 	})
 	t.Run("secure-pipeline", func(t *testing.T) {
-		simulate(t, bin, 1, "../../../examples/multihost/secure-pipeline.hcl")
+		simulate(t, bin, 1, withoutSeedPorts(t, "../../../examples/multihost/secure-pipeline.hcl"))
 	})
+}
+
+// seedPortRE is a seed port (the zguide's 5555-5560, which the examples
+// bind for users) after the colon of an endpoint.
+var seedPortRE = regexp.MustCompile(`:(555[5-9]|5560)\b`)
+
+// withoutSeedPorts writes a copy of the example src to a fresh
+// t.TempDir() with every seed port moved up by 10000 (15555-15560), and
+// copies the keys it reads with file() (src's keys directory) beside it:
+// the simulation's pods run the copy, never binding a seed port.
+func withoutSeedPorts(t *testing.T, src string) string {
+	t.Helper()
+	text, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := seedPortRE.ReplaceAll(text, []byte(":1$1"))
+	if bytes.Equal(out, text) {
+		t.Fatalf("%s names no seed port (5555-5560) to rewrite: update the test", src)
+	}
+	dir := t.TempDir()
+	keys := filepath.Join(filepath.Dir(src), "keys")
+	entries, err := os.ReadDir(keys)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			t.Fatalf("%s: only regular files are copied", filepath.Join(keys, e.Name()))
+		}
+		data, err := os.ReadFile(filepath.Join(keys, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "keys", e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, filepath.Base(src))
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // simulate is one export's run of TestClusterNetworkSimulation; variant

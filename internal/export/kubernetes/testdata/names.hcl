@@ -17,7 +17,7 @@ node "publisher" {
   host = "Edge_Box"
   socket "out" {
     type = "PUB"
-    bind = ["tcp://*:5556"]
+    bind = ["tcp://*:15556"]
   }
 }
 

@@ -23,7 +23,7 @@ node "ventilator" {
   max_work = "5ms"
   socket "out" {
     type = "PUSH"
-    bind = ["tcp://*:5557"]
+    bind = ["tcp://*:15557"]
   }
   socket "sink" {
     type    = "PUSH"
@@ -51,6 +51,6 @@ node "sink" {
   tasks = var.tasks
   socket "in" {
     type = "PULL"
-    bind = ["tcp://*:5558"]
+    bind = ["tcp://*:15558"]
   }
 }

@@ -249,9 +249,14 @@ func TestHostAddressOptions(t *testing.T) {
 			t.Errorf("%v: no error", c.addrs)
 			continue
 		}
+		errs := diags.Errs()
+		var all []string
+		for _, e := range errs {
+			all = append(all, e.Error())
+		}
 		for _, w := range c.want {
-			if !strings.Contains(diags.Error(), w) {
-				t.Errorf("%v: %q not in %v", c.addrs, w, diags)
+			if !strings.Contains(strings.Join(all, "\n"), w) {
+				t.Errorf("%v: %q not in %v", c.addrs, w, errs)
 			}
 		}
 	}

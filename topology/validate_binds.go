@@ -134,7 +134,9 @@ func (e *evaluator) checkBinds(t *Topology) (bindIndex, hcl.Diagnostics) {
 						wildcardWarned[b.Range] = true
 						diags = append(diags, warnAt(b.Range, "Bind on all interfaces",
 							fmt.Sprintf("%s listens on every network interface, so other machines can connect, in plaintext. Bind tcp://127.0.0.1:%s to stay local, unless peers on other hosts need it; then add a curve block to the socket (CURVE encrypts and authenticates).", b.URL, ep.Port)))
-					} else if !ep.Wildcard() && ep.Transport == "tcp" && !loopback(ep.Host) {
+					} else if ep.Transport == "tcp" && (ep.Wildcard() || !loopback(ep.Host)) {
+						// With hosts a wildcard bind is how other machines
+						// connect: what is worth saying is that it is plaintext.
 						wildcardWarned[b.Range] = true
 						diags = append(diags, warnAt(b.Range, "Plaintext bind on a network address",
 							fmt.Sprintf("%s listens on a network address without CURVE, so anyone who can reach it can send and receive in plaintext. Add a curve block to the socket, or bind 127.0.0.1 to stay local.", b.URL)))

@@ -32,7 +32,7 @@ node "any" {
   host = "sink"
   socket "in" {
     type = "PULL"
-    bind = ["tcp://*:0"]
+    bind = ["tcp://*:0"] # WARNING: Plaintext bind on a network address
   }
 }
 
@@ -65,7 +65,7 @@ node "pair" {
   host  = "sink"
   socket "in" {
     type = "PULL"
-    bind = ["tcp://*:6200"] # ERROR: Endpoint bound twice
+    bind = ["tcp://*:6200"] # ERROR: Endpoint bound twice # WARNING: Plaintext bind on a network address
   }
 }
 
@@ -76,7 +76,7 @@ node "spread" {
   host  = count.index == 0 ? "edge" : "sink"
   socket "in" {
     type = "PULL"
-    bind = ["tcp://*:6300"]
+    bind = ["tcp://*:6300"] # WARNING: Plaintext bind on a network address
   }
 }
 

@@ -19,7 +19,7 @@ node "ventilator" {
   tasks = 100
   socket "out" {
     type = "PUSH"
-    bind = ["tcp://*:5557"]
+    bind = ["tcp://*:5557"] # WARNING: Plaintext bind on a network address
   }
   socket "sink" {
     type    = "PUSH"
@@ -47,6 +47,6 @@ node "sink" {
   tasks = 100
   socket "in" {
     type = "PULL"
-    bind = ["tcp://*:5558", "ipc:///tmp/topo-multihost-sink"]
+    bind = ["tcp://*:5558", "ipc:///tmp/topo-multihost-sink"] # WARNING: Plaintext bind on a network address
   }
 }

@@ -61,3 +61,8 @@ func (server) Stop(context.Context) error                             { return n
 func (server) Health(context.Context) error                           { return nil }
 func (server) Stats(context.Context) (map[string]socket.Stats, error) { return nil, nil }
 func (server) Close(context.Context) error                            { return nil }
+
+// Tap answers as a plugin built before taps did (revision < 3).
+func (server) Tap(context.Context, *pluginproto.TapRequest, func(*pluginproto.TapEvent) error) error {
+	return status.Error(codes.Unimplemented, "unknown method Tap for service "+pluginproto.ServiceName)
+}

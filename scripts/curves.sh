@@ -117,12 +117,17 @@ for rep in $(seq 1 "$REPS"); do
 			case $size in
 			16) n=1000000 ;; 1024) n=300000 ;; 16384) n=40000 ;; 65536) n=10000 ;; 1048576) n=600 ;; *) n=30 ;;
 			esac
+			# with BASE, topo-base runs before topo in even repetitions
+			base() { [ -n "$B" ] && { nextep; run size "$size" topo-base 1 0.3 "$B -role pull -bind -ep $EP -n $n -size $size" "$B -role push -ep $EP -n $n -size $size"; }; }
+			[ $((rep % 2)) -eq 0 ] && base
 			nextep; run size "$size" topo 1 0.3 "$T -role pull -bind -ep $EP -n $n -size $size" "$T -role push -ep $EP -n $n -size $size"
-			[ -n "$B" ] && { nextep; run size "$size" topo-base 1 0.3 "$B -role pull -bind -ep $EP -n $n -size $size" "$B -role push -ep $EP -n $n -size $size"; }
+			[ $((rep % 2)) -eq 1 ] && base
 			nextep; run size "$size" libzmq 1 0.3 "$C -role pull -bind -ep $EP -n $n -size $size" "$C -role push -ep $EP -n $n -size $size"
 			nextep; run size "$size" raw-go 1 0.3 "$T -role raw-recv -ep $EP -n $n -size $size" "$T -role raw-send -ep $EP -n $n -size $size"
+			ibase() { [ -n "$B" ] && run size-inproc "$size" topo-base 1 0 "$B -role inproc-pushpull -n $n -size $size"; }
+			[ $((rep % 2)) -eq 0 ] && ibase
 			run size-inproc "$size" topo 1 0 "$T -role inproc-pushpull -n $n -size $size"
-			[ -n "$B" ] && run size-inproc "$size" topo-base 1 0 "$B -role inproc-pushpull -n $n -size $size"
+			[ $((rep % 2)) -eq 1 ] && ibase
 			run size-inproc "$size" libzmq 1 0 "$C -role inproc-pushpull -n $n -size $size"
 		done
 	fi

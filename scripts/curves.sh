@@ -8,6 +8,8 @@
 #   scripts/curves.sh                 # every curve, REPS=1
 #   REPS=3 scripts/curves.sh size peers
 #   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
+#   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
+#                                             # BASE (impl topo-base): before/after
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE
 #   PUSH->PULL at 16 B and 1 KiB against plaintext, and handshakes per
@@ -46,6 +48,14 @@ echo "# building internal/bench and cbench-curves in $WORK"
 cc -O2 -Wall -o "$WORK/cbench" "$ROOT/internal/bench/cbench-curves/cbench_curves.c" -lzmq -lpthread || exit 1
 BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- runtime internal/bench plugins || echo ' + uncommitted changes')"
 T=$WORK/topobench C=$WORK/cbench
+B=""
+if [ -n "${BASE:-}" ]; then
+	echo "# building internal/bench from $BASE (impl topo-base, size curve)"
+	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
+	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
+	B=$WORK/topobase
+	BUILT_FROM="$BUILT_FROM, base $(git -C "$ROOT" rev-parse --short "$BASE")"
+fi
 TMO=${TMO:-90}
 
 port=${PORT_BASE:-24700}
@@ -107,10 +117,17 @@ for rep in $(seq 1 "$REPS"); do
 			case $size in
 			16) n=1000000 ;; 1024) n=300000 ;; 16384) n=40000 ;; 65536) n=10000 ;; 1048576) n=600 ;; *) n=30 ;;
 			esac
+			# with BASE, topo-base runs before topo in even repetitions
+			base() { [ -n "$B" ] && { nextep; run size "$size" topo-base 1 0.3 "$B -role pull -bind -ep $EP -n $n -size $size" "$B -role push -ep $EP -n $n -size $size"; }; }
+			[ $((rep % 2)) -eq 0 ] && base
 			nextep; run size "$size" topo 1 0.3 "$T -role pull -bind -ep $EP -n $n -size $size" "$T -role push -ep $EP -n $n -size $size"
+			[ $((rep % 2)) -eq 1 ] && base
 			nextep; run size "$size" libzmq 1 0.3 "$C -role pull -bind -ep $EP -n $n -size $size" "$C -role push -ep $EP -n $n -size $size"
 			nextep; run size "$size" raw-go 1 0.3 "$T -role raw-recv -ep $EP -n $n -size $size" "$T -role raw-send -ep $EP -n $n -size $size"
+			ibase() { [ -n "$B" ] && run size-inproc "$size" topo-base 1 0 "$B -role inproc-pushpull -n $n -size $size"; }
+			[ $((rep % 2)) -eq 0 ] && ibase
 			run size-inproc "$size" topo 1 0 "$T -role inproc-pushpull -n $n -size $size"
+			[ $((rep % 2)) -eq 1 ] && ibase
 			run size-inproc "$size" libzmq 1 0 "$C -role inproc-pushpull -n $n -size $size"
 		done
 	fi

@@ -3,6 +3,7 @@ package socket
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +82,7 @@ type conn struct {
 	werr  error
 	raw   syscall.RawConn // nil: no direct writes
 	wfn   func(uintptr) bool
+	hdr   [9]byte // a large frame's header (writeLargeLocked)
 }
 
 // ttlReader is what the reader's bufio.Reader reads from: before every read
@@ -222,6 +224,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		c.br = s.ctx.getReader(ttlReader{c})
 	}
 	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
+	c.fr.src = ttlReader{c}
 	if sess != nil {
 		c.codec = &curveCodec{sess: sess}
 		c.fr.sess = sess
@@ -539,7 +542,7 @@ func (c *conn) drainLocked() error {
 				break
 			}
 			wrote = true
-			if err := writeMsg(c.writerLocked(), c.codec, it.m); err != nil {
+			if err := c.writeMsgLocked(it.m); err != nil {
 				return err
 			}
 		}
@@ -558,6 +561,61 @@ func (c *conn) drainLocked() error {
 			return err
 		}
 	}
+}
+
+// vecWriteMin is the smallest frame the writer sends from the Msg's own
+// buffer (writeLargeLocked) rather than copying it into the write buffer.
+// Below it the copy is cheaper than the extra system call a message of its
+// own would cost a stream of them.
+const vecWriteMin = 32 << 10
+
+// writeMsgLocked writes all frames of m. On a plain (NULL, PLAIN)
+// connection a frame of vecWriteMin bytes or more is not copied: it goes
+// from the sender's buffer to the connection with a vectored write
+// (writeLargeLocked). A CURVE frame is sealed into the write buffer, so
+// there it is copied whatever its size. The bytes on the wire are the same
+// either way. Caller holds c.wmu.
+func (c *conn) writeMsgLocked(m Msg) error {
+	if _, plain := c.codec.(zmtpCodec); !plain {
+		return writeMsg(c.writerLocked(), c.codec, m)
+	}
+	for i, f := range m {
+		flags := moreFlag(i, len(m))
+		var err error
+		if len(f) >= vecWriteMin {
+			err = c.writeLargeLocked(flags, f)
+		} else {
+			err = writeFrame(c.writerLocked(), flags, f)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLargeLocked writes one plain frame of more than 255 bytes straight
+// to the connection, after whatever the write buffer holds: with nothing
+// buffered, header and body in one vectored write (writev); else the header
+// joins the buffered bytes, they are flushed, and the body follows. Either
+// way the body is not copied and the write buffer is not taken for it. The
+// write returns only once the kernel has all of body, so the socket holds
+// no reference to it afterwards. Caller holds c.wmu.
+func (c *conn) writeLargeLocked(flags byte, body []byte) error {
+	hdr := c.hdr[:]
+	hdr[0] = flags | flagLong
+	binary.BigEndian.PutUint64(hdr[1:], uint64(len(body)))
+	if bw := c.bw; bw != nil && bw.Buffered() > 0 {
+		_, _ = bw.Write(hdr)
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		_, err := c.nc.Write(body)
+		return err
+	}
+	v := net.Buffers{hdr, body}
+	_, err := v.WriteTo(c.nc)
+	return err
 }
 
 // pingTTL encodes a PING's TTL field: deciseconds, rounded up so a peer

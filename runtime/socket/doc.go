@@ -29,7 +29,14 @@
 // writer goroutine that drains the outbound queue into a bufio.Writer and
 // flushes only when the queue is empty. Both 64 KiB buffers come from pools
 // on the Context and are held only while bytes move: an idle connection
-// holds neither (bufpool.go). ZMTP commands never reach the
+// holds neither (bufpool.go). Frames of 32 KiB or more bypass them on a
+// NULL or PLAIN connection: the writer sends such a frame from the sent
+// Msg's own memory (one vectored write of header and body), and the reader
+// reads the part of its body not yet buffered straight into the received
+// frame (a CURVE frame too, then opened in place); a frame over 1 MiB is
+// grown while it arrives (to at most 4 times what has arrived), so a header
+// alone cannot make the reader allocate. A CURVE frame is sealed into the
+// write buffer, so it is copied whatever its size. ZMTP commands never reach the
 // application: PING is answered with PONG (and a TTL in the peer's PING is
 // honoured: a peer that then sends nothing for the TTL is disconnected, see
 // Options.HeartbeatIvl), SUBSCRIBE/CANCEL (ZMTP 3.1) are

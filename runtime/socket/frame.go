@@ -24,16 +24,20 @@ const maxFrames = 1 << 16
 var errProtocol = errors.New("socket: ZMTP protocol error")
 
 const (
-	slabSize    = 8 << 10 // small frame bodies are carved from slabs of this size
-	smallFrame  = 256     // frames up to this size come from a slab
-	chunkedRead = 1 << 20 // frames above this size grow while they are read
-	hdrSlab     = 128     // message headers ([][]byte) are carved from slabs of this many
+	slabSize    = 8 << 10  // small frame bodies are carved from slabs of this size
+	smallFrame  = 256      // frames up to this size come from a slab
+	chunkedRead = 1 << 20  // frames above this size grow while they are read
+	directBody  = 32 << 10 // bodies at least this large bypass the read buffer (fill)
+	hdrSlab     = 128      // message headers ([][]byte) are carved from slabs of this many
 )
 
 // frameReader reads ZMTP 3.x frames from a buffered stream, enforcing a
 // maximum message size before allocating anything. Not safe for concurrent use.
 type frameReader struct {
-	r    *bufio.Reader
+	r *bufio.Reader
+	// src is the stream r reads from, or nil: a large body's bytes past
+	// what r holds are read from it straight into the body (fill).
+	src  io.Reader
 	max  int64 // largest message (sum of frame bodies)
 	mid  bool  // next has consumed part of a message: a read now is mid-message
 	slab []byte
@@ -173,28 +177,49 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 func (fr *frameReader) readBody(n int) ([]byte, error) {
 	if n <= chunkedRead {
 		b := fr.alloc(n)
-		if _, err := io.ReadFull(fr.r, b); err != nil {
+		if err := fr.fill(b); err != nil {
 			return nil, eof(err)
 		}
 		return b, nil
 	}
 	// Large frame: grow as bytes arrive, so a header alone cannot make us
-	// allocate the whole announced size.
+	// allocate the whole announced size (at most 4 times what arrived).
 	b := make([]byte, 0, chunkedRead)
 	for len(b) < n {
 		if len(b) == cap(b) {
-			nb := make([]byte, len(b), min(n, 2*cap(b)))
+			nb := make([]byte, len(b), min(n, 4*cap(b)))
 			copy(nb, b)
 			b = nb
 		}
 		want := min(n, cap(b)) - len(b)
-		k, err := io.ReadFull(fr.r, b[len(b):len(b)+want])
-		b = b[:len(b)+k]
+		err := fr.fill(b[len(b) : len(b)+want])
 		if err != nil {
 			return nil, eof(err)
 		}
+		b = b[:len(b)+want]
 	}
 	return b, nil
+}
+
+// fill reads len(b) bytes of a body. A large one takes what r holds and
+// reads the rest from src straight into b, not through r's buffer (a copy
+// fewer); a small one, or a small rest, is read through r, which may bring
+// the frames after it along in the same read.
+func (fr *frameReader) fill(b []byte) error {
+	if fr.src == nil || len(b) < directBody {
+		_, err := io.ReadFull(fr.r, b)
+		return err
+	}
+	k := 0
+	if h := fr.r.Buffered(); h > 0 {
+		k, _ = fr.r.Read(b[:min(h, len(b))])
+	}
+	if len(b)-k < directBody/4 {
+		_, err := io.ReadFull(fr.r, b[k:])
+		return err
+	}
+	_, err := io.ReadFull(fr.src, b[k:])
+	return err
 }
 
 func eof(err error) error {

@@ -20,8 +20,13 @@ func TestExportKubernetes(t *testing.T) {
 	if r.stdout != string(want) {
 		t.Errorf("stdout differs from internal/export/kubernetes/testdata/golden/pipeline3.yaml:\n%s", r.stdout)
 	}
-	if r.stderr != "" {
-		t.Errorf("stderr: %s", r.stderr)
+	// The file's binds are plaintext on every interface: validate's
+	// warning, and nothing else.
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(line, "Error") || strings.HasPrefix(line, "Warning") && line != "Warning: Plaintext bind on a network address" {
+			t.Errorf("stderr: %s", r.stderr)
+			break
+		}
 	}
 }
 

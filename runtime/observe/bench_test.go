@@ -121,7 +121,7 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkHTTPOverhead is the issue's throughput target: generate →
-// count (1M 16-byte messages) with what apply -http adds (the collector
+// count (10M 16-byte messages) with what apply -http adds (the collector
 // on a registry, the endpoints served, /metrics and /v1/status fetched
 // every second as Prometheus and topo top would; no tap) against the same
 // run without, in alternating pairs (benchpair): median-ratio is with ÷
@@ -161,7 +161,9 @@ var rateRe = regexp.MustCompile(`\((\d+) msgs/s\)`)
 // genCount runs generate → count once, with or without the -http
 // machinery, and returns count's steady rate.
 func genCount(b *testing.B, ep string, withHTTP bool) float64 {
-	const n = 1_000_000
+	// 10M messages: a run of 1.5–3 s here, so the 1 s scrapes land in it
+	// as often as they do in a long run.
+	const n = 10_000_000
 	src := `
 node "count" {
   type   = "count"
@@ -203,16 +205,19 @@ node "generate" {
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			for {
+				// A scrape a second, the first a second in, as a scraper
+				// with a 1 s interval does; not one at once, which would
+				// put a whole scrape inside a run this short.
+				select {
+				case <-scrapeCtx.Done():
+					return
+				case <-t.C:
+				}
 				for _, path := range []string{"/metrics", "/v1/status"} {
 					if resp, err := http.Get(srv.URL + path); err == nil {
 						_, _ = io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
 					}
-				}
-				select {
-				case <-scrapeCtx.Done():
-					return
-				case <-t.C:
 				}
 			}
 		}()

@@ -96,73 +96,12 @@ func TestTapNeedsHTTPTap(t *testing.T) {
 	}
 }
 
-// TestTapFastEdgeSkips: a tap on a fast generate → count edge (3M
+// TestTapFastEdgeSkips: a tap on a fast edge (generate → count, 3M
 // messages over tcp, a ring of 16) does not hold the run up: apply
 // completes, every message is counted, and the tap reports what it
 // skipped.
 func TestTapFastEdgeSkips(t *testing.T) {
-	bin := buildTopo(t)
-	const n = 3_000_000
-	file := filepath.Join(t.TempDir(), "fast.hcl")
-	if err := os.WriteFile(file, []byte(`node "gen" {
-  type     = "generate"
-  messages = 3000000
-  socket "out" {
-    type = "PUSH"
-    bind = "tcp://127.0.0.1:0"
-  }
-}
-
-node "sink" {
-  type   = "count"
-  expect = 3000000
-  socket "in" {
-    type    = "PULL"
-    connect = node.gen.out
-  }
-}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd, addr := startApplyHTTP(t, bin, file, "-http-tap")
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	tap := exec.CommandContext(ctx, bin, "tap", "-addr", addr, "-n", "0", "-ring", "16", "-format", "json", "sink.in")
-	var tapOut strings.Builder
-	tap.Stdout, tap.Stderr = &tapOut, &tapOut
-	if err := tap.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if tap.ProcessState == nil {
-			_ = tap.Process.Kill()
-			_ = tap.Wait()
-		}
-	}()
-	if code := waitExit(t, cmd, 100*time.Second); code != 0 {
-		t.Fatalf("apply with a tap attached: exit %d", code)
-	}
-	if err := tap.Wait(); err != nil { // the run ended: so does the tap
-		t.Fatalf("topo tap: %v\n%s", err, tapOut.String())
-	}
-	var msgs, skipped uint64
-	for _, l := range strings.Split(strings.TrimSpace(tapOut.String()), "\n") {
-		var tl struct {
-			Dir     string `json:"dir"`
-			Skipped uint64 `json:"skipped"`
-		}
-		if err := json.Unmarshal([]byte(l), &tl); err != nil {
-			t.Fatalf("tap line %q: %v", l, err)
-		}
-		if tl.Dir != "" {
-			msgs++
-		}
-		skipped += tl.Skipped
-	}
-	if msgs == 0 || skipped == 0 || msgs+skipped > n {
-		t.Errorf("tap saw %d messages and skipped %d of %d: want some of each", msgs, skipped, n)
-	}
-	t.Logf("tap: %d messages shown, %d skipped, of %d", msgs, skipped, n)
+	tapFastEdge(t, "goroutine", "sink.in", "in")
 }
 
 // TestTapProcessNode: `topo tap` on a node with isolation = "process"
@@ -171,12 +110,22 @@ node "sink" {
 // the run completes with every message counted, and the tap reports
 // what it skipped, on either side of the plugin protocol.
 func TestTapProcessNode(t *testing.T) {
+	tapFastEdge(t, "process", "gen.out", "out")
+}
+
+// tapFastEdge runs generate (with the given isolation) → count, 3M
+// 8-byte messages over tcp, under apply -http-tap, with `topo tap -ring
+// 16` on sock, and checks that the run completes and that the tap shows
+// some messages, each in direction dir with a time and one 8-byte frame,
+// and skips some.
+func tapFastEdge(t *testing.T, isolation, sock, dir string) {
+	t.Helper()
 	bin := buildTopo(t)
 	const n = 3_000_000
 	file := filepath.Join(t.TempDir(), "fast.hcl")
 	if err := os.WriteFile(file, []byte(`node "gen" {
   type      = "generate"
-  isolation = "process"
+  isolation = "`+isolation+`"
   messages  = 3000000
   size      = 8
   socket "out" {
@@ -199,7 +148,7 @@ node "sink" {
 	cmd, addr := startApplyHTTP(t, bin, file, "-http-tap")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	tap := exec.CommandContext(ctx, bin, "tap", "-addr", addr, "-n", "0", "-ring", "16", "-format", "json", "gen.out")
+	tap := exec.CommandContext(ctx, bin, "tap", "-addr", addr, "-n", "0", "-ring", "16", "-format", "json", sock)
 	var tapOut strings.Builder
 	tap.Stdout, tap.Stderr = &tapOut, &tapOut
 	if err := tap.Start(); err != nil {
@@ -212,7 +161,7 @@ node "sink" {
 		}
 	}()
 	if code := waitExit(t, cmd, 100*time.Second); code != 0 {
-		t.Fatalf("apply with a tap attached to a process node: exit %d", code)
+		t.Fatalf("apply with a tap attached to %s (isolation %s): exit %d", sock, isolation, code)
 	}
 	if err := tap.Wait(); err != nil { // the run ended: so does the tap
 		t.Fatalf("topo tap: %v\n%s", err, tapOut.String())
@@ -230,8 +179,8 @@ node "sink" {
 		}
 		if tl.Dir != "" {
 			msgs++
-			if tl.Dir != "out" || len(tl.Frames) != 1 || len(tl.Frames[0]) != 8 || tl.Time == nil || tl.Time.IsZero() {
-				t.Errorf("tap line %q: want out, a time and one 8-byte frame", l)
+			if tl.Dir != dir || len(tl.Frames) != 1 || len(tl.Frames[0]) != 8 || tl.Time == nil || tl.Time.IsZero() {
+				t.Errorf("tap line %q: want %s, a time and one 8-byte frame", l, dir)
 			}
 		}
 		skipped += tl.Skipped

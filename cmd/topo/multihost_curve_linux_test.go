@@ -68,12 +68,7 @@ func TestMultiHostSecurePipeline(t *testing.T) {
 	l := newLabOn(t, 4, "10.77.3.")
 	file, ports := withoutSeedPorts(t, "../../examples/multihost/secure-pipeline.hcl", nonSeedPort)
 	hosts := []string{"edge", "workers", "sink"}
-	nsOf := map[string]string{}
-	var vars []string
-	for i, h := range hosts {
-		nsOf[h] = l.ns[i]
-		vars = append(vars, "-host-address", h+"="+l.addrs[i])
-	}
+	nsOf, vars := l.place(hosts)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -107,14 +102,7 @@ func TestMultiHostSecurePipeline(t *testing.T) {
 
 	// The workers' host first, with debug logs for the refused handshakes;
 	// the others join while it waits for them.
-	procs := map[string]*hostProc{}
-	for i, h := range []string{"workers", "sink", "edge"} {
-		if i > 0 {
-			time.Sleep(700 * time.Millisecond)
-		}
-		args := append([]string{"apply", "-no-color", "-host", h, "-log-level", "debug"}, vars...)
-		procs[h] = l.start(t, h, nsOf[h], bin, append(args, file)...)
-	}
+	procs := l.startHosts(t, bin, file, []string{"workers", "sink", "edge"}, nsOf, vars, "-no-color", "-log-level", "debug")
 	for _, h := range []string{"edge", "sink"} {
 		if code := procs[h].wait(t, 60*time.Second); code != 0 {
 			t.Fatalf("host %s exited %d\nstderr:\n%s", h, code, procs[h].stderr.String())

@@ -62,22 +62,10 @@ func TestMultiHostPipelineAnyStartOrder(t *testing.T) {
 	l := newLab(t, 3)
 	file, _ := withoutSeedPorts(t, "../../examples/multihost/pipeline.hcl", nonSeedPort)
 	hosts := []string{"edge", "workers", "sink"}
-	nsOf := map[string]string{}
-	var vars []string
-	for i, h := range hosts {
-		nsOf[h] = l.ns[i]
-		vars = append(vars, "-host-address", h+"="+l.addrs[i])
-	}
+	nsOf, vars := l.place(hosts)
 	for _, order := range permutations(hosts) {
 		t.Run(strings.Join(order, ","), func(t *testing.T) {
-			procs := map[string]*hostProc{}
-			for i, h := range order {
-				if i > 0 {
-					time.Sleep(700 * time.Millisecond)
-				}
-				args := append([]string{"apply", "-host", h}, vars...)
-				procs[h] = l.start(t, h, nsOf[h], bin, append(args, file)...)
-			}
+			procs := l.startHosts(t, bin, file, order, nsOf, vars)
 			for _, h := range []string{"edge", "sink"} {
 				if code := procs[h].wait(t, 60*time.Second); code != 0 {
 					t.Fatalf("host %s exited %d\nstderr:\n%s", h, code, procs[h].stderr.String())
@@ -140,22 +128,10 @@ func TestMultiHostWeatherAnyStartOrder(t *testing.T) {
 	l := newLab(t, 3)
 	file, _ := withoutSeedPorts(t, "../../examples/multihost/weather.hcl", nonSeedPort)
 	hosts := []string{"feed", "north", "south"}
-	nsOf := map[string]string{}
-	var vars []string
-	for i, h := range hosts {
-		nsOf[h] = l.ns[i]
-		vars = append(vars, "-host-address", h+"="+l.addrs[i])
-	}
+	nsOf, vars := l.place(hosts)
 	for _, order := range permutations(hosts) {
 		t.Run(strings.Join(order, ","), func(t *testing.T) {
-			procs := map[string]*hostProc{}
-			for i, h := range order {
-				if i > 0 {
-					time.Sleep(700 * time.Millisecond)
-				}
-				args := append([]string{"apply", "-host", h, "-log-level", "debug"}, vars...)
-				procs[h] = l.start(t, h, nsOf[h], bin, append(args, file)...)
-			}
+			procs := l.startHosts(t, bin, file, order, nsOf, vars, "-log-level", "debug")
 			for _, h := range []string{"north", "south"} {
 				if code := procs[h].wait(t, 60*time.Second); code != 0 {
 					t.Fatalf("host %s exited %d\nstderr:\n%s", h, code, procs[h].stderr.String())

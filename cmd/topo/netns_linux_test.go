@@ -204,3 +204,29 @@ func writeTopology(t testing.TB, name, src string) string {
 	}
 	return path
 }
+
+// place puts hosts[i] in the lab's namespace i: the namespace of each
+// host, and the -host-address flags that point every host at its
+// namespace's address.
+func (l *lab) place(hosts []string) (nsOf map[string]string, addrFlags []string) {
+	nsOf = map[string]string{}
+	for i, h := range hosts {
+		nsOf[h] = l.ns[i]
+		addrFlags = append(addrFlags, "-host-address", h+"="+l.addrs[i])
+	}
+	return nsOf, addrFlags
+}
+
+// startHosts starts `topo apply -host H EXTRA... ADDRFLAGS... FILE` for
+// each host of order in its namespace, 700 ms apart.
+func (l *lab) startHosts(t testing.TB, bin, file string, order []string, nsOf map[string]string, addrFlags []string, extra ...string) map[string]*hostProc {
+	procs := map[string]*hostProc{}
+	for i, h := range order {
+		if i > 0 {
+			time.Sleep(700 * time.Millisecond)
+		}
+		args := append(append(append([]string{"apply", "-host", h}, extra...), addrFlags...), file)
+		procs[h] = l.start(t, h, nsOf[h], bin, args...)
+	}
+	return procs
+}

@@ -229,7 +229,7 @@ func (e *evaluator) decodeConnectsAndAttrs(nd *nodeDecl) hcl.Diagnostics {
 			if d.HasErrors() {
 				e.failed[s] = true
 			} else {
-				diags = append(diags, e.checkCrossRefs(a.Expr, inst, s)...)
+				diags = append(diags, e.checkCrossRefs(a.Expr, ctx, inst, s)...)
 			}
 			used := map[refMark]bool{}
 			for _, ep := range eps {

@@ -7,23 +7,44 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/topo-zmq/topo/internal/endpoint"
 )
 
-// checkCrossRefs checks the references node.X.S (or node.X[i].S) in a
-// connect expression of instance from against the binds they reach on
-// other hosts: a reference across hosts needs a tcp bind (ipc and inproc
-// stay on one machine) that is neither on a loopback address (unless the
-// bound host's own address is loopback: every host on one machine) nor on
-// an ephemeral port (the other host cannot learn it). A reference whose
-// replica index is computed (node.X[count.index].S) is not traced here.
-func (e *evaluator) checkCrossRefs(expr hcl.Expression, from *Instance, s *Socket) hcl.Diagnostics {
+// checkCrossRefs checks the references node.X.S, node.X[i].S and
+// node.X[EXPR].S (EXPR evaluated in ctx, the instance's context, so
+// node.X[count.index].S is traced per replica) in a connect expression of
+// instance from against the binds they reach on other hosts: a reference
+// across hosts needs a tcp bind (ipc and inproc stay on one machine) that
+// is neither on a loopback address (unless the bound host's own address is
+// loopback: every host on one machine) nor on an ephemeral port (the other
+// host cannot learn it).
+func (e *evaluator) checkCrossRefs(expr hcl.Expression, ctx *hcl.EvalContext, from *Instance, s *Socket) hcl.Diagnostics {
 	if len(e.hostOrder) == 0 {
 		return nil
 	}
 	var diags hcl.Diagnostics
+	for _, r := range e.crossRefs(expr, ctx) {
+		diags = append(diags, e.checkCrossRef(r, from, s)...)
+	}
+	return diags
+}
+
+// crossRef is one reference to a node's socket in a connect expression:
+// the instances it may reach and how the file wrote it.
+type crossRef struct {
+	ref, socket string
+	targets     []*Instance
+	rng         hcl.Range
+}
+
+// crossRefs lists the socket references in expr: literal traversals
+// (node.X.S, node.X[1].S) and, in native syntax, a replica chosen by an
+// expression (node.X[count.index].S), whose index is evaluated in ctx.
+func (e *evaluator) crossRefs(expr hcl.Expression, ctx *hcl.EvalContext) []crossRef {
+	var refs []crossRef
 	for _, tr := range expr.Variables() {
 		if tr.RootName() != "node" {
 			continue
@@ -33,8 +54,7 @@ func (e *evaluator) checkCrossRefs(expr hcl.Expression, from *Instance, s *Socke
 		if nd == nil {
 			continue
 		}
-		targets := nd.instances
-		ref := "node." + name
+		r := crossRef{ref: "node." + name, targets: nd.instances, rng: tr.SourceRange()}
 		step := 2
 		if len(tr) > step {
 			if ti, ok := tr[step].(hcl.TraverseIndex); ok {
@@ -42,59 +62,103 @@ func (e *evaluator) checkCrossRefs(expr hcl.Expression, from *Instance, s *Socke
 				if !ok || i < 0 || i >= len(nd.instances) {
 					continue // out of range: hcl reported it
 				}
-				targets = nd.instances[i : i+1]
-				ref += fmt.Sprintf("[%d]", i)
+				r.targets = nd.instances[i : i+1]
+				r.ref += fmt.Sprintf("[%d]", i)
 				step++
 			}
 		}
 		sock, ok := attrStep(tr, step)
 		if !ok {
+			continue // node.X[EXPR].S, found below, or not a socket
+		}
+		r.ref += "." + sock
+		r.socket = sock
+		refs = append(refs, r)
+	}
+	native, ok := expr.(hclsyntax.Expression)
+	if !ok {
+		return refs
+	}
+	_ = hclsyntax.VisitAll(native, func(n hclsyntax.Node) hcl.Diagnostics {
+		rel, ok := n.(*hclsyntax.RelativeTraversalExpr)
+		if !ok || len(rel.Traversal) == 0 {
+			return nil
+		}
+		ix, ok := rel.Source.(*hclsyntax.IndexExpr)
+		if !ok {
+			return nil
+		}
+		src, ok := ix.Collection.(*hclsyntax.ScopeTraversalExpr)
+		if !ok || len(src.Traversal) != 2 || src.Traversal.RootName() != "node" {
+			return nil
+		}
+		name, _ := attrStep(src.Traversal, 1)
+		sock, ok := attrStep(rel.Traversal, 0)
+		nd := e.nodeByName[name]
+		if !ok || nd == nil {
+			return nil
+		}
+		key, d := ix.Key.Value(ctx)
+		i, known := indexOf(key)
+		if d.HasErrors() || !known || i < 0 || i >= len(nd.instances) {
+			return nil // evaluating the connect reported it
+		}
+		refs = append(refs, crossRef{
+			ref:     fmt.Sprintf("node.%s[%d].%s", name, i, sock),
+			socket:  sock,
+			targets: nd.instances[i : i+1],
+			rng:     rel.SrcRange,
+		})
+		return nil
+	})
+	return refs
+}
+
+// checkCrossRef checks one reference of instance from's socket s.
+func (e *evaluator) checkCrossRef(cr crossRef, from *Instance, s *Socket) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	r, ref, sock := cr.rng, cr.ref, cr.socket
+	for _, to := range cr.targets {
+		if !e.crossHost(from.Host, to.Host) {
 			continue
 		}
-		r := tr.SourceRange()
-		ref += "." + sock
-		for _, to := range targets {
-			if !e.crossHost(from.Host, to.Host) {
+		ts := to.Socket(sock)
+		if ts == nil {
+			continue
+		}
+		h := e.hosts[to.Host]
+		tcp := false
+		var others []string
+		for _, b := range ts.Bind {
+			ep, err := endpoint.Parse(b.URL, true)
+			if err != nil {
 				continue
 			}
-			ts := to.Socket(sock)
-			if ts == nil {
+			if ep.Transport != "tcp" {
+				others = append(others, b.URL)
 				continue
 			}
-			h := e.hosts[to.Host]
-			tcp := false
-			var others []string
-			for _, b := range ts.Bind {
-				ep, err := endpoint.Parse(b.URL, true)
-				if err != nil {
-					continue
-				}
-				if ep.Transport != "tcp" {
-					others = append(others, b.URL)
-					continue
-				}
-				tcp = true
-				switch {
-				case ep.Ephemeral():
-					diags = append(diags, errorAt(r, "Cross-host reference to an ephemeral port",
-						fmt.Sprintf("%s on %s refers to %s, but %s.%s binds %s on %s: a port the system picks when it binds, which a process on another host cannot learn. Give the bind a fixed port, like tcp://*:5558.",
-							from.Name, hostName(from.Host), ref, to.Name, sock, b.URL, hostName(to.Host))))
-				case isLoopback(ep.Host) && (h == nil || !isLoopback(h.Address)):
-					diags = append(diags, errorAt(r, "Cross-host reference to a loopback bind",
-						fmt.Sprintf("%s on %s refers to %s, but %s.%s binds %s, a loopback address that only %s itself can reach. Bind tcp://*:%s (every interface) or the host's own address for peers on other hosts.",
-							from.Name, hostName(from.Host), ref, to.Name, sock, b.URL, hostName(to.Host), ep.Port)))
-				}
+			tcp = true
+			switch {
+			case ep.Ephemeral():
+				diags = append(diags, errorAt(r, "Cross-host reference to an ephemeral port",
+					fmt.Sprintf("%s on %s refers to %s, but %s.%s binds %s on %s: a port the system picks when it binds, which a process on another host cannot learn. Give the bind a fixed port, like tcp://*:5558.",
+						from.Name, hostName(from.Host), ref, to.Name, sock, b.URL, hostName(to.Host))))
+			case isLoopback(ep.Host) && (h == nil || !isLoopback(h.Address)):
+				diags = append(diags, errorAt(r, "Cross-host reference to a loopback bind",
+					fmt.Sprintf("%s on %s refers to %s, but %s.%s binds %s, a loopback address that only %s itself can reach. Bind tcp://*:%s (every interface) or the host's own address for peers on other hosts.",
+						from.Name, hostName(from.Host), ref, to.Name, sock, b.URL, hostName(to.Host), ep.Port)))
 			}
-			if !tcp {
-				e.failed[s] = true
-				binds := "nothing"
-				if len(others) > 0 {
-					binds = "only " + strings.Join(others, ", ")
-				}
-				diags = append(diags, errorAt(r, "Cross-host reference without a tcp endpoint",
-					fmt.Sprintf("%s on %s refers to %s, but %s.%s on %s binds %s; ipc:// and inproc:// do not cross machines, so this edge has no endpoint. Add a tcp bind to %s.%s (bind = [..., \"tcp://*:PORT\"]) or place both nodes on one host.",
-						from.Name, hostName(from.Host), ref, to.Name, sock, hostName(to.Host), binds, to.Node.Name, sock)))
+		}
+		if !tcp {
+			e.failed[s] = true
+			binds := "nothing"
+			if len(others) > 0 {
+				binds = "only " + strings.Join(others, ", ")
 			}
+			diags = append(diags, errorAt(r, "Cross-host reference without a tcp endpoint",
+				fmt.Sprintf("%s on %s refers to %s, but %s.%s on %s binds %s; ipc:// and inproc:// do not cross machines, so this edge has no endpoint. Add a tcp bind to %s.%s (bind = [..., \"tcp://*:PORT\"]) or place both nodes on one host.",
+					from.Name, hostName(from.Host), ref, to.Name, sock, hostName(to.Host), binds, to.Node.Name, sock)))
 		}
 	}
 	return diags

@@ -88,3 +88,25 @@ node "feeder" {
     connect = [node.spread[1].in, node.spread[0].in]
   }
 }
+
+# A replica picked by an expression is traced per replica: pumps[1] is on
+# another host than lanes[1], whose only bind is ipc.
+node "lanes" {
+  type  = "count"
+  count = 2
+  host  = count.index == 0 ? "edge" : "sink"
+  socket "in" {
+    type = "PULL"
+    bind = ["ipc:///tmp/topo-hosts-lane-${count.index}"]
+  }
+}
+
+node "pumps" {
+  type  = "generate"
+  count = 2
+  host  = "edge"
+  socket "out" {
+    type    = "PUSH"
+    connect = [node.lanes[count.index].in] # ERROR: Cross-host reference without a tcp endpoint
+  }
+}

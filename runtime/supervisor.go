@@ -360,18 +360,30 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	// the runtime says so and stops waiting for it (errHeld).
 	runDone := make(chan struct{})
 	held := make(chan struct{})
-	defer s.graceWatch(ctx, bodyCtx, n, a, runDone, held)()
+	gw := &graceWatch{s: s, ctx: ctx, n: n, a: a, runDone: runDone, held: held}
+	defer gw.stop()
 	var bodyErr error
 	bodyDone := make(chan struct{})
 	go func() { // owned until it returns; left behind only when it holds the stop (errHeld)
 		defer close(bodyDone)
 		bodyErr = recovery.Call(func() error { return a.Run(bodyCtx) }, actorPanic)
 	}()
-	select {
-	case <-bodyDone:
-		err = bodyErr
-	case <-held:
-		return errHeld
+	// This goroutine waits for the body anyway: it arms the StopGrace
+	// timer itself when the body is told to stop (no goroutine per node
+	// waits for that).
+	stopping := bodyCtx.Done()
+wait:
+	for {
+		select {
+		case <-bodyDone:
+			err = bodyErr
+			break wait
+		case <-held:
+			return errHeld
+		case <-stopping:
+			stopping = nil
+			gw.arm()
+		}
 	}
 	herr := healthVerdict()
 	if ctx.Err() != nil {
@@ -389,47 +401,49 @@ func (s *supervisor) runOnce(ctx context.Context, n *node, a plugins.Actor, mark
 	return nodeErr(n.inst.Name, "run", err)
 }
 
-// graceWatch arms the StopGrace watch of a body that runs until runDone
-// is closed: once bodyCtx is done, a body still running StopGrace later
-// gets its sockets closed, or, when the run is stopping (ctx done) and
-// the body is blocked writing its output, is left behind: held is closed
-// for runOnce to return errHeld. No goroutine waits meanwhile: a callback
-// of bodyCtx arms a timer, whose callback acts. The returned func closes
-// runDone and waits for whatever callback already started.
-func (s *supervisor) graceWatch(ctx, bodyCtx context.Context, n *node, a plugins.Actor, runDone, held chan struct{}) func() {
-	r := s.r
-	var grace *time.Timer            // written before armed is closed
-	armed := make(chan struct{})     // the bodyCtx callback has run
-	graceDone := make(chan struct{}) // the grace timer's callback has run
-	stopArm := context.AfterFunc(bodyCtx, func() {
-		defer close(armed)
-		grace = time.AfterFunc(r.opts.StopGrace, func() {
-			defer close(graceDone)
-			select {
-			case <-runDone:
-				return
-			default:
-			}
-			if ctx.Err() != nil && n.out.blocked() {
-				n.log.Warn(n.inst.Name+" held the stop: its body is blocked writing its output; not waiting for it", "grace", r.opts.StopGrace)
-				n.out.mux.abandoned.Store(true)
-				close(held)
-				_ = a.Close()
-				return
-			}
-			n.log.Warn("node did not stop within the grace period; closing its sockets", "grace", r.opts.StopGrace)
-			_ = a.Close()
-		})
+// graceWatch is the StopGrace watch of a body that runs until runDone is
+// closed: armed once the body is told to stop, StopGrace later it closes
+// the sockets of a body still running, or, when the run is stopping (ctx
+// done) and the body is blocked writing its output, leaves it behind:
+// held is closed for runOnce to return errHeld. The goroutine that waits
+// for the body arms it; a timer's callback acts.
+type graceWatch struct {
+	s             *supervisor
+	ctx           context.Context
+	n             *node
+	a             plugins.Actor
+	runDone, held chan struct{}
+	timer         *time.Timer
+	fired         chan struct{} // closed when the timer's callback has run
+}
+
+func (g *graceWatch) arm() {
+	r, n := g.s.r, g.n
+	g.fired = make(chan struct{})
+	g.timer = time.AfterFunc(r.opts.StopGrace, func() {
+		defer close(g.fired)
+		select {
+		case <-g.runDone:
+			return
+		default:
+		}
+		if g.ctx.Err() != nil && n.out.blocked() {
+			n.log.Warn(n.inst.Name+" held the stop: its body is blocked writing its output; not waiting for it", "grace", r.opts.StopGrace)
+			n.out.mux.abandoned.Store(true)
+			close(g.held)
+			_ = g.a.Close()
+			return
+		}
+		n.log.Warn("node did not stop within the grace period; closing its sockets", "grace", r.opts.StopGrace)
+		_ = g.a.Close()
 	})
-	return func() {
-		close(runDone)
-		if stopArm() {
-			return // bodyCtx was never done while the body ran
-		}
-		<-armed
-		if !grace.Stop() {
-			<-graceDone
-		}
+}
+
+// stop closes runDone and waits for the timer's callback if it started.
+func (g *graceWatch) stop() {
+	close(g.runDone)
+	if g.timer != nil && !g.timer.Stop() {
+		<-g.fired
 	}
 }
 

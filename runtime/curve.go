@@ -56,6 +56,22 @@ func newCurveKeys(t *topology.Topology) (*curveKeys, error) {
 	return k, nil
 }
 
+// touches reports whether setCurve has anything to do for n: a socket
+// with a CURVE role, or one whose spec holds a mechanism.
+func (k *curveKeys) touches(n *node) bool {
+	for _, s := range n.inst.Sockets {
+		if s.CurveRole != "" {
+			return true
+		}
+	}
+	for _, ss := range n.spec.Sockets {
+		if ss.Curve != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // curve returns the CURVE mechanism of one socket (nil for plaintext).
 // For a client, the server key of each connect comes from the server's
 // pair when the file serves it, else from the socket's own server_key;
@@ -131,6 +147,9 @@ func (k *curveKeys) curve(in *topology.Instance, s *topology.Socket, resolve fun
 // (only possible when a socket connects to several CURVE servers with
 // ephemeral ports not yet bound when it was created).
 func (k *curveKeys) setCurve(n *node, byName map[string]*topology.Instance, bound map[string]map[string][]string, remote map[string]bool) (changed string) {
+	if !k.touches(n) {
+		return "" // plaintext sockets only: nothing to set (and no copy of the spec)
+	}
 	resolve := func(c topology.Endpoint) []string { return resolveConnect(c, byName, bound, remote) }
 	n.updateSockets(func(socks []plugins.SocketSpec) {
 		for i := range socks {

@@ -42,10 +42,12 @@
 //
 // Run creates one plugins.Actor per instance — plugins.NewActor for
 // registered kinds, the [Launcher] (runtime/pluginhost) for plugin kinds and
-// isolation = "process" — and drives them in phases: every actor binds
-// (ephemeral ports such as tcp://127.0.0.1:0 are read back), references
-// node.NAME.SOCKET are re-resolved to the endpoints actually bound (a
-// wildcard host becomes 127.0.0.1), every actor connects, and each node's
+// isolation = "process" — and drives them in phases: every actor binds,
+// in the topology's start order (ephemeral ports such as tcp://127.0.0.1:0
+// are read back); every actor connects, in the same order, as soon as it
+// and every instance it connects to have bound (while the instances after
+// it bind), references node.NAME.SOCKET re-resolved to the endpoints
+// actually bound (a wildcard host becomes 127.0.0.1); and each node's
 // body starts as soon as its own sockets have the peers the topology
 // expects (Options.ReadyTimeout bounds the wait; after it the body starts
 // anyway and a warning names the sockets still short, whose peers may be

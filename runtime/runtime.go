@@ -324,12 +324,17 @@ func (r *Runtime) Run(ctx context.Context) error {
 	defer sc.Close()
 
 	// Phase 1: every actor binds, in the topology's start order (the one
-	// `topo plan` shows); phase 2 connects in the same order.
+	// `topo plan` shows); phase 2 connects in the same order. The phases
+	// overlap: an instance connects, still in start order, as soon as it
+	// and every instance of this process it connects to have bound, so
+	// its connections' handshakes proceed while the instances after it
+	// bind (at 1,000 nodes binding alone kept one core busy and the other
+	// idle for a third of the start-up).
 	order := startOrder(r.topo, nodes)
 	start := time.Now()
 	actors := make([]plugins.Actor, len(nodes))
 	startErrs := make([]error, len(nodes)) // nodes whose supervisor retries their start
-	bound := map[string]map[string][]string{}
+	bound := make(map[string]map[string][]string, len(nodes))
 	closeAll := func() {
 		for i, a := range actors {
 			if a != nil {
@@ -341,7 +346,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		}
 	}
 	// remote: the instances of other hosts, which run in other processes.
-	byName := map[string]*topology.Instance{}
+	byName := make(map[string]*topology.Instance, len(r.topo.Instances))
 	remote := map[string]bool{}
 	for _, in := range r.topo.Instances {
 		byName[in.Name] = in
@@ -350,7 +355,42 @@ func (r *Runtime) Run(ctx context.Context) error {
 	for _, n := range nodes {
 		delete(remote, n.inst.Name)
 	}
-	for _, i := range order {
+	connectAfter := connectPositions(r.topo, nodes, order, remote)
+	connected := 0 // positions in order connected so far
+	// connectUpTo connects, in start order, every instance that may connect
+	// once the instance at position p has bound. done says the start-up
+	// is over: Run returns err.
+	connectUpTo := func(p int) (done bool, err error) {
+		for ; connected < len(order) && connectAfter[connected] <= p; connected++ {
+			i := order[connected]
+			n := nodes[i]
+			n.connect = resolveConnects(n.inst, byName, bound, remote)
+			changed := keys.setCurve(n, byName, bound, remote) // for restarts
+			if actors[i] == nil {
+				continue // retried by its supervisor, which connects it
+			}
+			var err error
+			if changed != "" {
+				err = fmt.Errorf("socket %s: it connects to CURVE servers with different keys on ephemeral ports that were not bound when it was created (its node starts before them: a start-order cycle); bind them on fixed ports", changed)
+			} else {
+				err = actors[i].Connect(ctx, n.connect)
+			}
+			if err != nil {
+				closeAll()
+				if ctx.Err() != nil {
+					return true, r.abandonStart(nodes)
+				}
+				err = nodeErr(n.inst.Name, "connect", err)
+				n.mu.Lock()
+				n.state, n.err = StateFailed, err
+				n.mu.Unlock()
+				r.emit(n, Event{Kind: EventFailed, Err: err})
+				return true, err
+			}
+		}
+		return false, nil
+	}
+	for p, i := range order {
 		n := nodes[i]
 		n.setState(StateStarting)
 		r.emit(n, Event{Kind: EventStarting})
@@ -361,9 +401,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 			// backoff; peers connect to the endpoints it declares and
 			// reconnect once it binds them.
 			startErrs[i] = err
-			continue
-		}
-		if err != nil {
+		} else if err != nil {
 			closeAll()
 			if ctx.Err() != nil {
 				return r.abandonStart(nodes)
@@ -373,40 +411,20 @@ func (r *Runtime) Run(ctx context.Context) error {
 			n.mu.Unlock()
 			r.emit(n, Event{Kind: EventFailed, Err: err})
 			return err
-		}
-		actors[i] = a
-		bound[n.inst.Name] = b
-		n.mu.Lock()
-		n.actor = a
-		n.installTapsLocked(a)
-		n.mu.Unlock()
-	}
-	// Phase 2: resolve references to actual endpoints, connect.
-	for _, i := range order {
-		n := nodes[i]
-		n.connect = resolveConnects(n.inst, byName, bound, remote)
-		changed := keys.setCurve(n, byName, bound, remote) // for restarts
-		if actors[i] == nil {
-			continue // retried by its supervisor, which connects it
-		}
-		var err error
-		if changed != "" {
-			err = fmt.Errorf("socket %s: it connects to CURVE servers with different keys on ephemeral ports that were not bound when it was created (its node starts before them: a start-order cycle); bind them on fixed ports", changed)
 		} else {
-			err = actors[i].Connect(ctx, n.connect)
-		}
-		if err != nil {
-			closeAll()
-			if ctx.Err() != nil {
-				return r.abandonStart(nodes)
-			}
-			err = nodeErr(n.inst.Name, "connect", err)
+			actors[i] = a
+			bound[n.inst.Name] = b
 			n.mu.Lock()
-			n.state, n.err = StateFailed, err
+			n.actor = a
+			n.installTapsLocked(a)
 			n.mu.Unlock()
-			r.emit(n, Event{Kind: EventFailed, Err: err})
+		}
+		if done, err := connectUpTo(p); done {
 			return err
 		}
+	}
+	if done, err := connectUpTo(len(order)); done {
+		return err
 	}
 	r.opts.Logger.Debug("topology bound and connected", "instances", len(nodes), "elapsed", time.Since(start))
 
@@ -433,6 +451,45 @@ func (r *Runtime) Run(ctx context.Context) error {
 	statsCancel()
 	r.pollOnce(nodes, 0)
 	return supErr
+}
+
+// connectPositions returns, for each position in order (indexes of
+// nodes), the last position that must have bound before that instance
+// connects: its own, or that of the latest instance of this process it
+// connects to (by an edge of t or a reference). Connecting in order, an
+// instance waits for those before it too, so the result never decreases.
+func connectPositions(t *topology.Topology, nodes []*node, order []int, remote map[string]bool) []int {
+	pos := make(map[string]int, len(order))
+	for p, i := range order {
+		pos[nodes[i].inst.Name] = p
+	}
+	binders := map[string][]string{} // connecting instance -> instances it connects to
+	for _, e := range t.Edges {
+		binders[e.Connect.Instance] = append(binders[e.Connect.Instance], e.Bind.Instance)
+	}
+	out := make([]int, len(order))
+	last := 0
+	after := func(name string) {
+		if q, ok := pos[name]; ok && !remote[name] {
+			last = max(last, q)
+		}
+	}
+	for p, i := range order {
+		last = max(last, p)
+		in := nodes[i].inst
+		for _, b := range binders[in.Name] {
+			after(b)
+		}
+		for _, s := range in.Sockets {
+			for _, c := range s.Connect {
+				if c.Ref != nil {
+					after(c.Ref.Instance)
+				}
+			}
+		}
+		out[p] = last
+	}
+	return out
 }
 
 // startOrder returns the indexes of nodes (one per instance of t, in file

@@ -10,6 +10,7 @@
 #   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
 #   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
 #                                             # BASE (impl topo-base): before/after
+#                                             # (size and nodes curves)
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE
 #   PUSH->PULL at 16 B and 1 KiB against plaintext, and handshakes per
@@ -50,7 +51,7 @@ BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff 
 T=$WORK/topobench C=$WORK/cbench
 B=""
 if [ -n "${BASE:-}" ]; then
-	echo "# building internal/bench from $BASE (impl topo-base, size curve)"
+	echo "# building internal/bench from $BASE (impl topo-base, size and nodes curves)"
 	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
 	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
 	B=$WORK/topobase
@@ -165,9 +166,14 @@ for rep in $(seq 1 "$REPS"); do
 		done
 	fi
 	if has nodes; then
-		for k in 10 100 1000; do
+		# NODES_POINTS (10 100 1000 2000); with BASE, topo-base runs
+		# before topo in even repetitions, after it in odd ones
+		for k in ${NODES_POINTS:-10 100 1000 2000}; do
 			for tr in tcp inproc; do
+				nbase() { [ -n "$B" ] && run "nodes-$tr" "$k" topo-base 1 0 "$B -role topo-size -nodes $k -transport $tr -idle 60s"; }
+				[ $((rep % 2)) -eq 0 ] && nbase
 				run "nodes-$tr" "$k" topo 1 0 "$T -role topo-size -nodes $k -transport $tr -idle 60s"
+				[ $((rep % 2)) -eq 1 ] && nbase
 			done
 		done
 	fi

@@ -79,8 +79,9 @@
 //
 // A Topology also says how it starts, for the runtime and `topo plan`
 // alike: InStartOrder is the order in which the runtime binds every
-// instance's sockets and then connects them (depends_on targets first,
-// then binders before connectors, ties in file order), and ExpectedPeers
+// instance's sockets, and connects them, each instance once the instances
+// it connects to have bound (depends_on targets first, then binders
+// before connectors, ties in file order), and ExpectedPeers
 // counts the in-topology peers each socket must have before its node's
 // body starts.
 //

@@ -27,7 +27,8 @@ type Topology struct {
 	// Variables are the declared variables with their final values.
 	Variables []*Variable
 	// StartOrder lists instance names in the order the runtime creates
-	// and binds them, and then connects them: depends_on targets first,
+	// and binds them, and connects them (each once the instances it
+	// connects to have bound, while later ones bind): depends_on targets first,
 	// then (where no cycle prevents it) binders before connectors, ties in
 	// file order. Bodies start later, each once its ExpectedPeers are
 	// connected and its depends_on nodes are running. InStartOrder returns

@@ -325,7 +325,7 @@ func writePlan(w io.Writer, res loadResult, host string) error {
 		}
 	}
 
-	b.WriteString("\nStart order (apply binds, then connects, in this order; a body starts when what it waits for is there):\n")
+	b.WriteString("\nStart order (apply binds in this order, and connects in it, each instance once what it connects to is bound; a body starts when what it waits for is there):\n")
 	exp := t.ExpectedPeers()
 	peers := t.ExpectedPeerRefs()
 	hostOf := map[string]string{}

@@ -15,7 +15,8 @@
 // one process; sub-many reports send-to-receive latency of a -stamp PUB),
 // req-many (-conns concurrent REQ clients), idle-hold | idle-peers (memory
 // per idle connection and a live peer's rate), topo-size (-nodes idle nodes
-// run by the runtime: time to running, memory per node) and proxy-chain
+// run by the runtime: wall and CPU time to running and to stopped, memory
+// per node) and proxy-chain
 // (generate → -hops proxy nodes → count). sub takes -subs N prefixes;
 // push/pub take -peers, -rate and -stamp.
 //

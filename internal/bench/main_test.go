@@ -213,7 +213,7 @@ func TestCurveRoles(t *testing.T) {
 	t.Run("topo-size", func(t *testing.T) {
 		for _, tr := range []string{"tcp", "inproc"} {
 			res, code := runRole(t, "-role", "topo-size", "-nodes", "10", "-transport", tr)
-			if code != 0 || res["nodes"] != float64(10) || res["running_ms"] == nil {
+			if code != 0 || res["nodes"] != float64(10) || res["running_ms"] == nil || res["running_cpu_ms"] == nil || res["shutdown_cpu_ms"] == nil {
 				t.Fatalf("%s: exit %d, %v", tr, code, res)
 			}
 		}

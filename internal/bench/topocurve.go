@@ -7,6 +7,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -70,7 +71,8 @@ func idleTopology(nodes int, transport string) *topology.Topology {
 
 // topoSize runs a -nodes topology with the real runtime and reports the
 // time from Run to every node running (EventRunning), RSS and Go heap per
-// node, and the shutdown time.
+// node, and the shutdown time; each time also as the process's CPU time
+// (user + system), the figure that means something on a shared machine.
 func topoSize(c config) (map[string]any, error) {
 	reg, err := registry()
 	if err != nil {
@@ -93,6 +95,7 @@ func topoSize(c config) (map[string]any, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
+	c0 := cpuTime()
 	start := time.Now()
 	go func() { errc <- rt.Run(ctx) }()
 	select {
@@ -104,15 +107,17 @@ func topoSize(c config) (map[string]any, error) {
 		<-errc
 		return nil, fmt.Errorf("not every node running after %v", c.idle)
 	}
-	ready := time.Since(start)
+	ready, c1 := time.Since(start), cpuTime()
 	time.Sleep(200 * time.Millisecond)
 	h1, r1, g1 := heapInuse(), rssKB(), goruntime.NumGoroutine()
-	stop := time.Now()
+	stop, c2 := time.Now(), cpuTime()
 	cancel()
 	err = <-errc
+	shutdown, c3 := time.Since(stop), cpuTime()
 	nn := float64(len(topo.Instances))
 	return map[string]any{"nodes": len(topo.Instances), "transport": c.transport,
-		"running_ms": float64(ready.Microseconds()) / 1e3, "shutdown_ms": float64(time.Since(stop).Microseconds()) / 1e3,
+		"running_ms": float64(ready.Microseconds()) / 1e3, "shutdown_ms": float64(shutdown.Microseconds()) / 1e3,
+		"running_cpu_ms": float64((c1 - c0).Microseconds()) / 1e3, "shutdown_cpu_ms": float64((c3 - c2).Microseconds()) / 1e3,
 		"rss_bytes_per_node": float64(r1-r0) * 1024 / nn, "heap_bytes_per_node": float64(int64(h1)-int64(h0)) / nn,
 		"goroutines_per_node": float64(g1-g0) / nn}, err
 }
@@ -168,4 +173,14 @@ func proxyChain(c config) (map[string]any, error) {
 	res := map[string]any{"hops": c.hops, "transport": c.transport, "count": n, "expect": c.n, "gaps": 0, "elapsed_s": el}
 	res["msgs_per_s"], _ = strconv.ParseFloat(m[3], 64)
 	return res, nil
+}
+
+// cpuTime is the process's user and system CPU time so far (0 if
+// getrusage fails).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -224,6 +224,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		c.br = s.ctx.getReader(ttlReader{c})
 	}
 	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
+	c.fr.pool = &s.ctx.frames
 	c.fr.src = ttlReader{c}
 	if sess != nil {
 		c.codec = &curveCodec{sess: sess}
@@ -544,6 +545,12 @@ func (c *conn) drainLocked() error {
 			wrote = true
 			if err := c.writeMsgLocked(it.m); err != nil {
 				return err
+			}
+			if it.p != nil {
+				// SendRelease: the write has returned, so the connection
+				// holds no reference to the frames (writeMsgLocked copies
+				// or writes them whole).
+				c.s.ctx.frames.putMsg(it.m)
 			}
 		}
 		if wrote {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 )
 
 // Frame buffers a program may reuse (issue 16; the contract is in doc.go,
@@ -39,6 +40,65 @@ type framePool struct {
 	// class's size (a pointer in an interface costs no allocation, which a
 	// slice would).
 	c [poolClasses]sync.Pool
+
+	// lent holds the frames SendRelease handed to an inproc peer: only
+	// those may a receiver with inproc peers give back (Release), as an
+	// inproc frame may otherwise be one the sender still reads (Send lets
+	// it resend a buffer) or one a fan-out shares. Weak pointers: a frame
+	// never released does not stay alive for it, and a new buffer at a
+	// dead one's address does not match. At most maxLent entries; when
+	// full it is forgotten (those frames are then left to the garbage
+	// collector), so a receiver that never releases costs a bounded map.
+	lentMu sync.Mutex
+	lent   map[weak.Pointer[byte]]struct{}
+	lentN  atomic.Int32 // len(lent), read without the lock
+}
+
+const maxLent = 4096
+
+// lend records m's poolable frames as handed over inproc by SendRelease.
+func (fp *framePool) lend(m Msg) {
+	for _, f := range m {
+		if cap(f) < poolMin {
+			continue
+		}
+		w := weak.Make(unsafe.SliceData(f))
+		fp.lentMu.Lock()
+		if fp.lent == nil || len(fp.lent) >= maxLent {
+			fp.lent = make(map[weak.Pointer[byte]]struct{})
+		}
+		fp.lent[w] = struct{}{}
+		fp.lentN.Store(int32(len(fp.lent)))
+		fp.lentMu.Unlock()
+	}
+}
+
+// reclaim reports whether f was lent (and forgets it).
+func (fp *framePool) reclaim(f []byte) bool {
+	if cap(f) < poolMin || fp.lentN.Load() == 0 {
+		return false
+	}
+	w := weak.Make(unsafe.SliceData(f))
+	fp.lentMu.Lock()
+	_, ok := fp.lent[w]
+	if ok {
+		delete(fp.lent, w)
+		fp.lentN.Store(int32(len(fp.lent)))
+	}
+	fp.lentMu.Unlock()
+	return ok
+}
+
+// disown forgets m's lent frames: sent on over inproc with Send, they may
+// reach several receivers (a fan-out, a resend), none of which may give
+// them back.
+func (fp *framePool) disown(m Msg) {
+	if fp.lentN.Load() == 0 {
+		return
+	}
+	for _, f := range m {
+		fp.reclaim(f)
+	}
 }
 
 // ceilClass returns the smallest class holding n bytes; ok is false when n
@@ -149,11 +209,12 @@ func (c *Context) ReleaseFrame(b []byte) {
 // reuse. The caller must not read, write or resend m's frames, or any slice
 // sharing their memory, after calling it, whatever it returns. Frames that
 // are not sent (an error, a message dropped at the high-water mark, a
-// connection that ends first), frames sent over inproc (handed to the
-// receiver as they are), frames a fan-out socket (PUB, XPUB, RADIO) sends,
+// connection that ends first), frames a fan-out socket (PUB, XPUB) sends,
 // and frames under 4 KiB are left to the garbage collector instead, as is
-// everything while a tap is set (SetTap). One goroutine at a time, like
-// Send.
+// everything while a tap is set (SetTap). Over inproc the frames are
+// handed to the receiver as they are (no copy); they come back to the pool
+// when the receiver gives them back with Release. One goroutine at a time,
+// like Send.
 func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -182,17 +243,25 @@ func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
 
 // Release gives back the frames of m, a message Recv returned on s that
 // the caller has finished with: frames s read from a tcp or ipc
-// connection go to the Context's pool, for the next large frames any
-// connection of the Context reads (and for AllocFrame). The caller must not
-// use m's frames, or any slice sharing their memory, afterwards. On a
-// socket that has ever had an inproc peer Release does nothing (an inproc
-// frame may be the sender's, or shared with other receivers), nor for
-// frames under 4 KiB. Releasing is optional: a message never released is
-// garbage as before. Safe for concurrent use with Recv.
+// connection, and frames an inproc peer sent with SendRelease, go to the
+// Context's pool, for the next large frames any connection of the Context
+// reads and for AllocFrame. The caller must not use m's frames, or any
+// slice sharing their memory, afterwards. Other frames are left to the
+// garbage collector: frames under 4 KiB, and on a socket that has ever had
+// an inproc peer, every frame but those SendRelease sent it (an inproc
+// frame may be one its sender still reads, as Send allows, or one a
+// fan-out shares with other receivers). Releasing is optional: a message
+// never released is garbage as before. Safe for concurrent use with Recv.
 func (s *Socket) Release(m Msg) {
-	s.ctx.frames.on.Store(true)
-	if s.inprocSeen.Load() {
+	fp := &s.ctx.frames
+	fp.on.Store(true)
+	if !s.inprocSeen.Load() {
+		fp.putMsg(m)
 		return
 	}
-	s.ctx.frames.putMsg(m)
+	for _, f := range m {
+		if fp.reclaim(f) {
+			fp.put(f)
+		}
+	}
 }

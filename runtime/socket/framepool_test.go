@@ -182,28 +182,65 @@ func TestSendReleaseDirectWrite(t *testing.T) {
 	}
 }
 
+// Over inproc, SendRelease hands the frames over as they are and the
+// receiver's Release gives them back: AllocFrame reuses them, and no
+// message changes. Frames sent with Send are not taken back: neither the
+// sender's (Send lets it resend a buffer) nor a lent frame a forwarder
+// sends on with Send (it may go to several receivers).
+func TestReleaseInproc(t *testing.T) {
+	const size, n = 64 << 10, 200
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	zctx := &socket.Context{}
+	defer zctx.Close()
+	pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 20})
+	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 20})
+	if err := pull.Bind("inproc://rel"); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, push, "inproc://rel")
+	sr, rr := relStream(ctx, t, push, pull, n, size, true)
+	if sr == 0 || rr == 0 {
+		t.Errorf("reused: %d AllocFrame buffers, %d received frames; want both > 0", sr, rr)
+	}
+	for socket.TakePooled(zctx, size) != nil { // empty the pool
+	}
+	// Send: not taken back.
+	b := make([]byte, size)
+	mustSend(ctx, t, push, socket.Msg{b}, "plain")
+	pull.Release(mustRecv(ctx, t, pull, "plain"))
+	if socket.TakePooled(zctx, size) != nil {
+		t.Fatal("a frame sent with Send went to the pool")
+	}
+	// A lent frame forwarded twice with Send, then released by both
+	// receivers: not taken back.
+	fwd := newSock(t, zctx, socket.PUSH, socket.Options{})
+	if err := fwd.Bind("inproc://fwd"); err != nil {
+		t.Fatal(err)
+	}
+	last := newSock(t, zctx, socket.PULL, socket.Options{})
+	connect(t, last, "inproc://fwd")
+	lb := push.AllocFrame(size)
+	if err := push.SendRelease(ctx, socket.Msg{lb}); err != nil {
+		t.Fatal(err)
+	}
+	m := mustRecv(ctx, t, pull, "lent")
+	mustSend(ctx, t, fwd, m, "forward 1")
+	mustSend(ctx, t, fwd, m, "forward 2")
+	last.Release(mustRecv(ctx, t, last, "forwarded 1"))
+	last.Release(mustRecv(ctx, t, last, "forwarded 2"))
+	if socket.TakePooled(zctx, size) != nil {
+		t.Fatal("a forwarded lent frame went to the pool")
+	}
+}
+
 // Where the socket cannot know it holds the only reference, nothing is
-// pooled: frames SendRelease hands to an inproc peer, frames Release
-// gives back on a socket with an inproc peer, frames a PUB fans out, and
-// everything SendRelease sends while a tap is set.
+// pooled: frames a PUB fans out, and everything SendRelease sends while a
+// tap is set.
 func TestReleaseNotPooledWhenShared(t *testing.T) {
 	const size, n = 64 << 10, 50
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	t.Run("inproc", func(t *testing.T) {
-		zctx := &socket.Context{}
-		defer zctx.Close()
-		pull := newSock(t, zctx, socket.PULL, socket.Options{})
-		push := newSock(t, zctx, socket.PUSH, socket.Options{})
-		if err := pull.Bind("inproc://rel"); err != nil {
-			t.Fatal(err)
-		}
-		connect(t, push, "inproc://rel")
-		relStream(ctx, t, push, pull, n, size, true)
-		if b := socket.TakePooled(zctx, size); b != nil {
-			t.Fatal("an inproc frame went to the pool")
-		}
-	})
 	t.Run("pub fan-out", func(t *testing.T) {
 		pctx, sctx := &socket.Context{}, &socket.Context{}
 		defer pctx.Close()

@@ -333,7 +333,7 @@ func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect 
 			}
 			next = seq + step
 		}
-		if release {
+		if release && cap(b) >= reuseMin {
 			s.Release(msg)
 		}
 	}

@@ -56,6 +56,14 @@ type framePool struct {
 
 const maxLent = 4096
 
+// turnOn sets on, writing it only the first time (a store per message
+// would contend with the connections that read it).
+func (fp *framePool) turnOn() {
+	if !fp.on.Load() {
+		fp.on.Store(true)
+	}
+}
+
 // lend records m's poolable frames as handed over inproc by SendRelease.
 func (fp *framePool) lend(m Msg) {
 	for _, f := range m {
@@ -183,7 +191,7 @@ func (c *Context) AllocFrame(n int) []byte {
 	if n < 0 {
 		n = 0
 	}
-	c.frames.on.Store(true)
+	c.frames.turnOn()
 	return c.frames.get(n)
 }
 
@@ -198,7 +206,7 @@ func (s *Socket) AllocFrame(n int) []byte { return s.ctx.AllocFrame(n) }
 // frame Recv returned over inproc, nor a frame handed to Send). Buffers
 // under 4 KiB are left to the garbage collector. Safe for concurrent use.
 func (c *Context) ReleaseFrame(b []byte) {
-	c.frames.on.Store(true)
+	c.frames.turnOn()
 	c.frames.put(b)
 }
 
@@ -222,7 +230,7 @@ func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
 	if len(m) == 0 {
 		m = Msg{nil}
 	}
-	s.ctx.frames.on.Store(true)
+	s.ctx.frames.turnOn()
 	t := s.tap.Load()
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
@@ -254,7 +262,7 @@ func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
 // never released is garbage as before. Safe for concurrent use with Recv.
 func (s *Socket) Release(m Msg) {
 	fp := &s.ctx.frames
-	fp.on.Store(true)
+	fp.turnOn()
 	if !s.inprocSeen.Load() {
 		fp.putMsg(m)
 		return

@@ -183,8 +183,9 @@
 // a steady stream allocates nothing on either side. A frame received into
 // a pooled buffer is the receiver's until it releases it: the socket never
 // writes it again, and a message kept unreleased stays as it arrived.
-// MaxMsgSize is checked before any buffer is taken, and a frame over 1 MiB
-// with no pooled buffer still grows as it arrives. The bytes of a pooled
+// MaxMsgSize is checked before any buffer is taken (a class's size is at
+// most 1.25 times the frame's), and a frame over 1 MiB with no pooled
+// buffer still grows as it arrives (to at most 4 times what has arrived). The bytes of a pooled
 // buffer past a frame's length, up to its capacity, are left from an
 // earlier message of the same process. The pools are sync.Pools: what they
 // hold the garbage collector may free.

@@ -105,3 +105,65 @@ func TestPooledBodyReads(t *testing.T) {
 		t.Fatalf("%d bytes allocated for a refused header", d)
 	}
 }
+
+// FuzzPooledFrameReader reads arbitrary bytes with the frame pool on (and
+// a released buffer in it, dirty) and off: both must accept the same
+// messages with the same bytes, within the limit, and the pooled read must
+// never panic.
+func FuzzPooledFrameReader(f *testing.F) {
+	f.Add(appendMsg(nil, zmtpCodec{}, Msg{bytes.Repeat([]byte{7}, 5000)}))
+	f.Add(appendMsg(appendMsg(nil, zmtpCodec{}, Msg{[]byte("a"), bytes.Repeat([]byte{1}, 4096)}), zmtpCodec{}, Msg{bytes.Repeat([]byte{2}, 9000)}))
+	f.Add(appendMsg(nil, zmtpCodec{}, Msg{bytes.Repeat([]byte{3}, 6000)})[:3000]) // cut short
+	f.Add(hugeHeader(1 << 40))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 1 << 15
+		read := func(pooled bool) []Msg {
+			var fp framePool
+			if pooled {
+				fp.on.Store(true)
+				dirty := bytes.Repeat([]byte{0xee}, 8<<10)
+				fp.put(dirty)
+			}
+			fr := newFrameReader(bufio.NewReaderSize(bytes.NewReader(data), 16), limit)
+			fr.pool = &fp
+			var out []Msg
+			for {
+				m, _, err := fr.next()
+				if err != nil {
+					return out
+				}
+				n := 0
+				for _, b := range m {
+					n += len(b)
+				}
+				if n > limit {
+					t.Fatalf("message of %d bytes passed a %d-byte limit", n, limit)
+				}
+				out = append(out, cloneMsg(m))
+				fp.putMsg(m) // released at once: the next frames may reuse it
+			}
+		}
+		plain, pooled := read(false), read(true)
+		if len(plain) != len(pooled) {
+			t.Fatalf("%d messages unpooled, %d pooled", len(plain), len(pooled))
+		}
+		for i := range plain {
+			if len(plain[i]) != len(pooled[i]) {
+				t.Fatalf("message %d: frames differ", i)
+			}
+			for j := range plain[i] {
+				if !bytes.Equal(plain[i][j], pooled[i][j]) {
+					t.Fatalf("message %d frame %d differs pooled", i, j)
+				}
+			}
+		}
+	})
+}
+
+func cloneMsg(m Msg) Msg {
+	c := make(Msg, len(m))
+	for i, b := range m {
+		c[i] = bytes.Clone(b)
+	}
+	return c
+}

@@ -110,6 +110,13 @@ func (r ttlReader) Read(b []byte) (int, error) {
 		} else if c.want.Load() && !c.fr.mid {
 			return 0, errYield
 		} else if rd == rdReader && !c.fr.mid {
+			if c.fr.large && len(b) > longHeader {
+				// After a large frame, read only the next frame's header
+				// at a boundary: a full buffer would take most of a large
+				// body too, to be copied out of it; this way the body is
+				// read straight into its frame (frameReader.fill).
+				b = b[:longHeader]
+			}
 			n, err, ok = c.readIdle(b) // errIdle: nothing to read (bufpool.go)
 		}
 		if !ok {

@@ -15,6 +15,7 @@ const (
 	flagMore    = 0x01
 	flagLong    = 0x02
 	flagCommand = 0x04
+	longHeader  = 9 // flags and an 8-byte size
 )
 
 // maxFrames bounds the frames of one message, so a peer sending endless empty
@@ -47,6 +48,9 @@ type frameReader struct {
 	// box whose plaintext carries the frame's MORE and COMMAND flags.
 	sess *curve.Session
 	pre  []byte // the payload of the frame sess just opened
+	// large: the last frame read was directBody bytes or more; the reader
+	// goroutine then reads just the next header at a boundary (ttlReader).
+	large bool
 	// pool, when on (framepool.go), gives bodies of poolMin bytes or more
 	// a class-sized buffer, reused when the program released one.
 	pool *framePool
@@ -152,6 +156,7 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 		if len(fr.tmp) >= maxFrames {
 			return nil, false, fmt.Errorf("%w: more than %d frames in a message", ErrTooLarge, maxFrames)
 		}
+		fr.large = size >= directBody
 		var body []byte
 		if fr.sess != nil {
 			body, fr.pre = fr.pre, nil

@@ -33,7 +33,10 @@
 // NULL or PLAIN connection: the writer sends such a frame from the sent
 // Msg's own memory (one vectored write of header and body), and the reader
 // reads the part of its body not yet buffered straight into the received
-// frame (a CURVE frame too, then opened in place); a frame over 1 MiB is
+// frame (a CURVE frame too, then opened in place); after such a frame the
+// reader goroutine reads only the next frame's header at a message boundary,
+// so that a stream of large frames is not read ahead into the read buffer
+// (and copied out of it) but straight into each frame; a frame over 1 MiB is
 // grown while it arrives (to at most 4 times what has arrived), so a header
 // alone cannot make the reader allocate. A CURVE frame is sealed into the
 // write buffer, so it is copied whatever its size. ZMTP commands never reach the

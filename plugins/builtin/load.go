@@ -104,7 +104,8 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 	// buffer from the socket's frame pool and sent with SendRelease: over
 	// tcp and ipc the buffer comes back once written, so a stream of them
 	// allocates nothing, and each message still owns its memory (the
-	// receiver may modify it). Over inproc the buffer goes to the receiver.
+	// receiver may modify it). Over inproc the buffer goes to the receiver,
+	// and comes back when the receiver releases it (count does).
 	reuse := g.Size >= reuseMin
 	start := time.Now()
 	sent, limit, paced := 0, g.Messages, g.Rate > 0
@@ -233,7 +234,7 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 		}
 		n++
 		if len(m) > 0 && cap(m[0]) >= reuseMin {
-			in.Release(m) // large frames back to the pool (tcp, ipc)
+			in.Release(m) // large frames back to the pool (see socket.Release)
 		}
 		// Reading the clock per message costs more than an inproc receive,
 		// so past the first 1024 messages sample it every 1024th; the rate

@@ -35,6 +35,7 @@ type config struct {
 	verbose bool
 	cpuprof string
 	curve   string // "", "server" or "client": CURVE with the built-in keys (security.go)
+	reuse   bool   // push/pull: AllocFrame + SendRelease, Release (framepool.go)
 	curveFlags
 }
 
@@ -59,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&c.curve, "curve", "", "server|client: CURVE (ZMQ_CURVE_SERVER or the client) with built-in benchmark keys; plaintext when empty")
+	fs.BoolVar(&c.reuse, "reuse", true, "push, pull, inproc-pushpull: frames of 4 KiB or more come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease; the receiver Releases each message. false: a fresh buffer per message and Send")
 	c.curveFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -166,6 +168,58 @@ func (a *arena) msg(i int, topic string) socket.Msg {
 	return socket.Msg(m)
 }
 
+// reuser builds the messages of a sender that reuses its frame buffers
+// (-reuse): each message's frame comes from AllocFrame and gets the whole
+// payload copied in (fresh data each message, as zmq_send copies the
+// caller's buffer), then its topic and sequence number. Sent with
+// SendRelease, the buffer goes back to the pool once written. Below the
+// pool's smallest class it falls back to the arena.
+type reuser struct {
+	s    *socket.Socket
+	a    *arena
+	size int
+	tmpl []byte
+	hdrs [][]byte
+}
+
+const reuseMin = 4 << 10 // socket's smallest pooled frame (framepool.go)
+
+func newReuser(s *socket.Socket, size int) *reuser {
+	r := &reuser{s: s, a: newArena(size), size: size}
+	if size >= reuseMin {
+		r.tmpl = make([]byte, size)
+		for i := range r.tmpl {
+			r.tmpl[i] = 'a' + byte(i%26)
+		}
+	}
+	return r
+}
+
+func (r *reuser) msg(i int, topic string) socket.Msg {
+	if r.tmpl == nil {
+		return r.a.msg(i, topic)
+	}
+	b := r.s.AllocFrame(r.size)
+	copy(b, r.tmpl)
+	copy(b, topic)
+	binary.BigEndian.PutUint64(b[2:10], uint64(i))
+	if len(r.hdrs) == 0 {
+		r.hdrs = make([][]byte, 4096)
+	}
+	m := r.hdrs[:1:1]
+	r.hdrs = r.hdrs[1:]
+	m[0] = b
+	return socket.Msg(m)
+}
+
+// send sends m: with SendRelease when m's frame came from AllocFrame.
+func (r *reuser) send(ctx context.Context, m socket.Msg) error {
+	if r.tmpl == nil {
+		return r.s.Send(ctx, m)
+	}
+	return r.s.SendRelease(ctx, m)
+}
+
 func seqOf(b []byte) (uint64, bool) {
 	if len(b) < 10 {
 		return 0, false
@@ -242,7 +296,7 @@ func mallocs() uint64 {
 // the result line's fields (count, expect, gaps, bad, mallocs_per_msg,
 // elapsed_s, msgs_per_s, mbit_per_s), how many messages arrived, and the
 // receive error if any. count is updated for the idle watchdog.
-func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect int, step uint64, prefix []byte, size int) (map[string]any, int, error) {
+func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect int, step uint64, prefix []byte, size int, release bool) (map[string]any, int, error) {
 	var (
 		start     time.Time
 		next      uint64
@@ -278,6 +332,9 @@ func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect 
 				gaps++
 			}
 			next = seq + step
+		}
+		if release && cap(b) >= reuseMin {
+			s.Release(msg)
 		}
 	}
 	end := time.Now()
@@ -341,7 +398,7 @@ func recvRole(c config) (map[string]any, error) {
 	if t == socket.SUB {
 		prefix = []byte(c.sub)
 	}
-	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size)
+	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size, c.reuse)
 	st := s.Stats()
 	res["dropped"] = st.Dropped
 	if t == socket.SUB {
@@ -381,6 +438,10 @@ func sendRole(c config) (map[string]any, error) {
 	time.Sleep(c.settle)
 	rssReady := rssKB()
 	a := newArena(c.size)
+	var r *reuser
+	if c.reuse && t == socket.PUSH {
+		r = newReuser(s, c.size)
+	}
 	m0 := mallocs()
 	t0 := time.Now()
 	for i := 0; i < c.n; i++ {
@@ -396,11 +457,21 @@ func sendRole(c config) (map[string]any, error) {
 				time.Sleep(d)
 			}
 		}
-		m := a.msg(i, topic)
+		var m socket.Msg
+		if r != nil {
+			m = r.msg(i, topic)
+		} else {
+			m = a.msg(i, topic)
+		}
 		if c.stamp {
 			stamp(m[0])
 		}
-		if err := s.Send(ctx, m); err != nil {
+		if r != nil {
+			err = r.send(ctx, m)
+		} else {
+			err = s.Send(ctx, m)
+		}
+		if err != nil {
 			_ = s.Close()
 			return map[string]any{"sent": i}, fmt.Errorf("send %d: %w", i, err)
 		}
@@ -555,8 +626,18 @@ func inprocPushPull(c config) (map[string]any, error) {
 	sendErr := make(chan error, 1)
 	go func() {
 		a := newArena(c.size)
+		var r *reuser
+		if c.reuse {
+			r = newReuser(push, c.size)
+		}
 		for i := 0; i < c.n; i++ {
-			if err := push.Send(ctx, a.msg(i, "pp")); err != nil {
+			var err error
+			if r != nil {
+				err = r.send(ctx, r.msg(i, "pp"))
+			} else {
+				err = push.Send(ctx, a.msg(i, "pp"))
+			}
+			if err != nil {
 				sendErr <- fmt.Errorf("send %d: %w", i, err)
 				return
 			}
@@ -568,7 +649,7 @@ func inprocPushPull(c config) (map[string]any, error) {
 	defer stop()
 	// mallocs_per_msg covers both ends and the harness's arena (about 1/4096
 	// per message).
-	res, n, rerr := receive(ctx, pull, &count, c.n, 1, nil, c.size)
+	res, n, rerr := receive(ctx, pull, &count, c.n, 1, nil, c.size, c.reuse)
 	cancel()
 	if err := <-sendErr; err != nil && rerr == nil && n < c.n {
 		rerr = err

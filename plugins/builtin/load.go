@@ -66,7 +66,12 @@ func decodeGenerate(cfg plugins.Config) (generateConfig, error) {
 
 type generate struct{ generateConfig }
 
-// Run sends the messages. Payloads are cut from shared chunks so the hot
+// reuseMin is the smallest payload generate sends from a reused frame
+// buffer and count gives back: the socket's smallest pooled frame
+// (runtime/socket, AllocFrame).
+const reuseMin = 4 << 10
+
+// Run sends the messages. Payloads under reuseMin are cut from shared chunks so the hot
 // path allocates once per batch, yet each message owns disjoint memory (a
 // receiver may modify what it receives).
 func (g *generate) Run(ctx context.Context, env plugins.Env) error {
@@ -95,6 +100,13 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 		hdrs socket.Msg
 		p    = pacer{rate: g.Rate}
 	)
+	// Large payloads (reuseMin and up) are copied each message into a
+	// buffer from the socket's frame pool and sent with SendRelease: over
+	// tcp and ipc the buffer comes back once written, so a stream of them
+	// allocates nothing, and each message still owns its memory (the
+	// receiver may modify it). Over inproc the buffer goes to the receiver,
+	// and comes back when the receiver releases it (count does).
+	reuse := g.Size >= reuseMin
 	start := time.Now()
 	sent, limit, paced := 0, g.Messages, g.Rate > 0
 	k := batch // index in the current batch; batch: a new one is due
@@ -103,6 +115,26 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 			if err := p.wait(ctx); err != nil {
 				return err
 			}
+		}
+		if reuse {
+			if sent&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if len(hdrs) == 0 {
+				hdrs = make(socket.Msg, 1024)
+			}
+			b := out.AllocFrame(g.Size)
+			copy(b, pattern[:g.Size])
+			m := hdrs[:1:1]
+			hdrs = hdrs[1:]
+			m[0] = b
+			if err := out.SendRelease(ctx, m); err != nil {
+				return sockErr("out", "send", err)
+			}
+			sent++
+			continue
 		}
 		if k == batch { // (not sent % batch: a division per message shows at inproc rates)
 			k = 0
@@ -192,7 +224,8 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 		line(env, "Received %d messages in %.3f s (%.0f msgs/s)", n, el.Seconds(), perSecond(lastN-1, el))
 	}
 	for c.expect == 0 || n < c.expect {
-		if _, err := in.Recv(ctx); err != nil { // (not recv(): it does not inline)
+		m, err := in.Recv(ctx) // (not recv(): it does not inline)
+		if err != nil {
 			err = sockErr("in", "recv", err)
 			if c.expect == 0 && n > 0 && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				report()
@@ -200,6 +233,9 @@ func (c *count) Run(ctx context.Context, env plugins.Env) error {
 			return err
 		}
 		n++
+		if len(m) > 0 && cap(m[0]) >= reuseMin {
+			in.Release(m) // large frames back to the pool (see socket.Release)
+		}
 		// Reading the clock per message costs more than an inproc receive,
 		// so past the first 1024 messages sample it every 1024th; the rate
 		// is over the sampled window, which ends at most 1023 messages short.

@@ -110,6 +110,13 @@ func (r ttlReader) Read(b []byte) (int, error) {
 		} else if c.want.Load() && !c.fr.mid {
 			return 0, errYield
 		} else if rd == rdReader && !c.fr.mid {
+			if c.fr.large && len(b) > longHeader {
+				// After a large frame, read only the next frame's header
+				// at a boundary: a full buffer would take most of a large
+				// body too, to be copied out of it; this way the body is
+				// read straight into its frame (frameReader.fill).
+				b = b[:longHeader]
+			}
 			n, err, ok = c.readIdle(b) // errIdle: nothing to read (bufpool.go)
 		}
 		if !ok {
@@ -224,6 +231,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		c.br = s.ctx.getReader(ttlReader{c})
 	}
 	c.fr = newFrameReader(c.br, s.opt.MaxMsgSize)
+	c.fr.pool = &s.ctx.frames
 	c.fr.src = ttlReader{c}
 	if sess != nil {
 		c.codec = &curveCodec{sess: sess}
@@ -544,6 +552,12 @@ func (c *conn) drainLocked() error {
 			wrote = true
 			if err := c.writeMsgLocked(it.m); err != nil {
 				return err
+			}
+			if it.p != nil {
+				// SendRelease: the write has returned, so the connection
+				// holds no reference to the frames (writeMsgLocked copies
+				// or writes them whole).
+				c.s.ctx.frames.putMsg(it.m)
 			}
 		}
 		if wrote {

@@ -73,8 +73,15 @@ func curveTranscript(t testing.TB, cs *curve.Session) []byte {
 // readCurve is the socket's read of a CURVE connection after the
 // handshake: frames opened by sess, commands parsed as conn.command does.
 func readCurve(b []byte, sess *curve.Session, max int64) (msgs, cmds int, err error) {
+	return readCurvePool(b, sess, max, nil)
+}
+
+// readCurvePool is readCurve with frames read through fp (nil: none);
+// every message is released to it at once.
+func readCurvePool(b []byte, sess *curve.Session, max int64, fp *framePool) (msgs, cmds int, err error) {
 	fr := newFrameReader(bufio.NewReaderSize(bytes.NewReader(b), 64), max)
 	fr.sess = sess
+	fr.pool = fp
 	for {
 		m, isCmd, err := fr.next()
 		if err != nil {
@@ -95,6 +102,9 @@ func readCurve(b []byte, sess *curve.Session, max int64) (msgs, cmds int, err er
 			panic("a message over the size limit was delivered")
 		}
 		msgs++
+		if fp != nil {
+			fp.putMsg(m)
+		}
 	}
 }
 
@@ -141,6 +151,15 @@ func FuzzCurveRead(f *testing.F) {
 	base := *ss
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sess := base // a fresh copy: nonces start where the handshake left them
-		_, _, _ = readCurve(b, &sess, 4096)
+		m1, c1, _ := readCurve(b, &sess, 4096)
+		// With the frame pool on (payloads of 4 KiB opened into pooled
+		// buffers): the same messages.
+		var fp framePool
+		fp.on.Store(true)
+		sess = base
+		m2, c2, _ := readCurvePool(b, &sess, 4096, &fp)
+		if m1 != m2 || c1 != c2 {
+			t.Fatalf("pooled read: %d messages, %d commands; unpooled %d, %d", m2, c2, m1, c1)
+		}
 	})
 }

@@ -33,7 +33,10 @@
 // NULL or PLAIN connection: the writer sends such a frame from the sent
 // Msg's own memory (one vectored write of header and body), and the reader
 // reads the part of its body not yet buffered straight into the received
-// frame (a CURVE frame too, then opened in place); a frame over 1 MiB is
+// frame (a CURVE frame too, then opened in place); after such a frame the
+// reader goroutine reads only the next frame's header at a message boundary,
+// so that a stream of large frames is not read ahead into the read buffer
+// (and copied out of it) but straight into each frame; a frame over 1 MiB is
 // grown while it arrives (to at most 4 times what has arrived), so a header
 // alone cannot make the reader allocate. A CURVE frame is sealed into the
 // write buffer, so it is copied whatever its size. ZMTP commands never reach the
@@ -141,6 +144,54 @@
 // Options.OnEvent is called synchronously from those goroutines (sometimes
 // with internal locks held) and must not block or call back into the socket
 // or its Context.
+//
+// # Reusing frame buffers
+//
+// By default every large message costs fresh memory on both sides: the
+// sender's new buffer (a sent Msg belongs to the socket, so it cannot be
+// refilled) and the receiver's new frame. A program that moves many large
+// messages can opt in to reusing them (framepool.go); one that never calls
+// the four methods below behaves exactly as before, and never sees a buffer
+// reused under it:
+//
+//   - Context.AllocFrame(n) (or Socket.AllocFrame) returns a buffer of n
+//     bytes from the Context's pool of size-classed frame buffers (4 KiB to
+//     1 GiB, four classes per power of two), or a new one. Its contents are
+//     not zeroed and its capacity may exceed n. Under 4 KiB it is a plain
+//     allocation.
+//   - Socket.SendRelease(ctx, m) is Send that gives m's frames up for good:
+//     the caller must not read, write or resend them afterwards, whatever it
+//     returns. Over tcp and ipc the connection puts each frame of 4 KiB or
+//     more back in the pool once its write has returned (a vectored write
+//     from the frame, a copy into the write buffer, a CURVE seal into it, or
+//     a direct write's copy, and, for a write the kernel takes in parts,
+//     after the last part). Over inproc the frames are handed to the
+//     receiver as they are. Frames a PUB or XPUB fans out, frames not sent
+//     (an error, a drop, a connection that ends first), and all frames while
+//     a tap is set, are left to the garbage collector.
+//   - Socket.Release(m) gives back a message Recv returned that the caller
+//     has finished with: it must not use m's frames afterwards. Frames read
+//     from tcp or ipc, and frames an inproc peer sent with SendRelease, go
+//     to the pool; others (frames under 4 KiB, frames an inproc peer sent
+//     with Send, which Send lets it still read or send elsewhere) are left
+//     to the garbage collector. A message never released is garbage as
+//     before.
+//   - Context.ReleaseFrame(b) gives the pool a buffer the caller owns
+//     outright (one AllocFrame returned and that was never sent, say).
+//
+// Once any of them has been called on a Context, its connections read
+// frames of 4 KiB or more into buffers of a class's size, taken from the
+// pool when it has one (CURVE frames are then opened into such a buffer
+// rather than in place), so released buffers carry the next messages and
+// a steady stream allocates nothing on either side. A frame received into
+// a pooled buffer is the receiver's until it releases it: the socket never
+// writes it again, and a message kept unreleased stays as it arrived.
+// MaxMsgSize is checked before any buffer is taken (a class's size is at
+// most 1.25 times the frame's), and a frame over 1 MiB with no pooled
+// buffer still grows as it arrives (to at most 4 times what has arrived). The bytes of a pooled
+// buffer past a frame's length, up to its capacity, are left from an
+// earlier message of the same process. The pools are sync.Pools: what they
+// hold the garbage collector may free.
 //
 // # Patterns
 //

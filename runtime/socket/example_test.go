@@ -91,3 +91,49 @@ func ExampleCurve() {
 	fmt.Printf("%s (server key %d characters of Z85)\n", m[0], len(server.Public.Z85()))
 	// Output: sealed (server key 40 characters of Z85)
 }
+
+// A sender that reuses its buffers: each message's frame comes from
+// AllocFrame and is filled with fresh data; SendRelease gives it back to
+// the Context's pool once the connection has written it. The receiver
+// gives each message back with Release once it has read it, so its next
+// large frames are read into the same buffers.
+func ExampleSocket_SendRelease() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var sctx, rctx socket.Context // two Contexts: as two programs would
+	defer sctx.Close()
+	defer rctx.Close()
+
+	pull, _ := rctx.NewSocket(socket.PULL, socket.Options{})
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	push, _ := sctx.NewSocket(socket.PUSH, socket.Options{})
+	_ = push.Connect(pull.Endpoints()[0])
+
+	payload := make([]byte, 64<<10)
+	go func() {
+		for i := 0; i < 100; i++ {
+			b := push.AllocFrame(len(payload))
+			copy(b, payload)
+			b[0] = byte(i)
+			if err := push.SendRelease(ctx, socket.Msg{b}); err != nil {
+				return
+			}
+			// b is the socket's now: not touched again.
+		}
+	}()
+	sum := 0
+	for i := 0; i < 100; i++ {
+		m, err := pull.Recv(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		sum += int(m[0][0])
+		pull.Release(m) // m is not used after this
+	}
+	fmt.Println(sum)
+	// Output: 4950
+}

@@ -17,3 +17,16 @@ func DirectIO(s *Socket) (read, wrote bool) {
 // ReadingDirect reports whether a Recv on s is reading a connection
 // directly right now.
 func ReadingDirect(s *Socket) bool { return s.direct.Load() != nil }
+
+// TakePooled takes a buffer for n bytes from c's frame pool, or nil when
+// the pool holds none of n's class.
+func TakePooled(c *Context, n int) []byte {
+	idx, size, ok := ceilClass(n)
+	if !ok {
+		return nil
+	}
+	return c.frames.take(idx, size)
+}
+
+// FramePoolOn reports whether c's frame pool is on (framepool.go).
+func FramePoolOn(c *Context) bool { return c.frames.on.Load() }

@@ -15,6 +15,7 @@ const (
 	flagMore    = 0x01
 	flagLong    = 0x02
 	flagCommand = 0x04
+	longHeader  = 9 // flags and an 8-byte size
 )
 
 // maxFrames bounds the frames of one message, so a peer sending endless empty
@@ -47,6 +48,12 @@ type frameReader struct {
 	// box whose plaintext carries the frame's MORE and COMMAND flags.
 	sess *curve.Session
 	pre  []byte // the payload of the frame sess just opened
+	// large: the last frame read was directBody bytes or more; the reader
+	// goroutine then reads just the next header at a boundary (ttlReader).
+	large bool
+	// pool, when on (framepool.go), gives bodies of poolMin bytes or more
+	// a class-sized buffer, reused when the program released one.
+	pool *framePool
 }
 
 func newFrameReader(r *bufio.Reader, max int64) *frameReader {
@@ -55,6 +62,9 @@ func newFrameReader(r *bufio.Reader, max int64) *frameReader {
 
 func (fr *frameReader) alloc(n int) []byte {
 	if n > smallFrame {
+		if n >= poolMin && fr.pool != nil && fr.pool.on.Load() {
+			return fr.pool.get(n)
+		}
 		return make([]byte, n)
 	}
 	if len(fr.slab) < n {
@@ -110,7 +120,18 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 			if err != nil {
 				return nil, false, err
 			}
-			inner, payload, err := fr.sess.OpenInPlace(body)
+			var inner byte
+			var payload []byte
+			if plen := int(size) - curve.MessageOverhead; plen >= poolMin && fr.pool != nil && fr.pool.on.Load() {
+				// Decrypted into a buffer of its own class, so that
+				// Release can pool it as one (in place, the payload would
+				// start past the box's header); the box's buffer, read
+				// from the pool too, goes straight back.
+				inner, payload, err = fr.sess.Open(fr.pool.get(plen)[:0], body)
+				fr.pool.put(body)
+			} else {
+				inner, payload, err = fr.sess.OpenInPlace(body)
+			}
 			if err != nil {
 				return nil, false, fmt.Errorf("%w: CURVE: %v", errProtocol, err)
 			}
@@ -135,6 +156,7 @@ func (fr *frameReader) next() (m Msg, cmd bool, err error) {
 		if len(fr.tmp) >= maxFrames {
 			return nil, false, fmt.Errorf("%w: more than %d frames in a message", ErrTooLarge, maxFrames)
 		}
+		fr.large = size >= directBody
 		var body []byte
 		if fr.sess != nil {
 			body, fr.pre = fr.pre, nil
@@ -182,12 +204,33 @@ func (fr *frameReader) readBody(n int) ([]byte, error) {
 		}
 		return b, nil
 	}
+	// A buffer the program released is read into whole: it costs no
+	// allocation, whatever the header announces. Else the last step of
+	// growth below allocates the class's size, so the frame, released,
+	// is one.
+	limit := n
+	if fr.pool != nil && fr.pool.on.Load() {
+		if idx, size, ok := ceilClass(n); ok {
+			limit = size
+			if b := fr.pool.take(idx, size); b != nil {
+				if err := fr.fill(b[:n]); err != nil {
+					fr.pool.put(b) // not handed out: reusable
+					return nil, eof(err)
+				}
+				return b[:n], nil
+			}
+		}
+	}
 	// Large frame: grow as bytes arrive, so a header alone cannot make us
 	// allocate the whole announced size (at most 4 times what arrived).
 	b := make([]byte, 0, chunkedRead)
 	for len(b) < n {
 		if len(b) == cap(b) {
-			nb := make([]byte, len(b), min(n, 4*cap(b)))
+			c := min(n, 4*cap(b))
+			if c == n && limit <= 4*cap(b) {
+				c = limit // still at most 4 times what arrived
+			}
+			nb := make([]byte, len(b), c)
 			copy(nb, b)
 			b = nb
 		}

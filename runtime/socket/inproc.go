@@ -79,6 +79,8 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 	}
 	pa, pb := newPipe(a, l.ep), newPipe(b, l.ep)
 	pa.peer, pb.peer = pb, pa
+	a.inprocSeen.Store(true)
+	b.inprocSeen.Store(true)
 	// Every message into an inproc pipe comes from the peer's Send, except
 	// subscriptions into PUB and XPUB, which come from the peer's Subscribe
 	// and attach as well: those keep the multi-producer queue.

@@ -158,7 +158,7 @@ func (l *lb) send(s *Socket, ctx context.Context, m Msg) (*pipe, error) {
 				j -= n
 			}
 			p := ps[j]
-			if p.trySend(m, s.sendWake) == pushOK {
+			if p.trySend(m, s.sendWake, s.relSend) == pushOK {
 				l.rr = j + 1
 				if l.rr >= n {
 					l.rr = 0
@@ -287,7 +287,7 @@ func dist(s *Socket, m Msg, bySubs bool, why string) {
 		if bySubs && !p.subMatch(m[0]) {
 			continue
 		}
-		if p.trySend(m, nil) == pushFull {
+		if p.trySend(m, nil, false) == pushFull {
 			s.drop(p, why)
 		}
 	}

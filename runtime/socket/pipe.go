@@ -169,11 +169,22 @@ func (p *pipe) deactivate() bool {
 	return p.in.deactivate()
 }
 
-// trySend queues m toward the peer without blocking.
-func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
+// trySend queues m toward the peer without blocking. rel (SendRelease on
+// a single-receiver pattern) asks a connection to give m's frames to the
+// Context's pool once it has written them; an inproc peer takes m's frames
+// as they are (lent: its Release gives them back), and a direct write
+// copies them.
+func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 	if q := p.peer; q != nil {
 		if p.dead.Load() {
 			return pushClosed
+		}
+		if rel {
+			p.s.ctx.frames.lend(m) // before the receiver can see m
+		} else {
+			// A lent frame sent on with Send may go to several receivers
+			// (a fan-out, a resend): none may give it back.
+			p.s.ctx.frames.disown(m)
 		}
 		r := q.s.deliver(q, m, w)
 		if r == pushRefused {
@@ -184,10 +195,17 @@ func (p *pipe) trySend(m Msg, w chan struct{}) pushResult {
 	}
 	if p.s.tr.direct {
 		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
+			if rel {
+				p.s.ctx.frames.putMsg(m) // tryWrite copied m
+			}
 			return pushOK
 		}
 	}
-	return p.out.push(item{m: m}, false, w)
+	it := item{m: m}
+	if rel {
+		it.p = p // on an outbound queue, p set means: release once written
+	}
+	return p.out.push(it, false, w)
 }
 
 // sendForce queues m ignoring the high-water mark (subscriptions).

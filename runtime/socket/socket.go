@@ -22,8 +22,9 @@ type Context struct {
 	links    map[string]map[*inprocLink]bool // inproc name -> connectors
 	sockets  map[*Socket]struct{}
 	closed   bool
-	stopping bool     // StopRun was called
-	bufs     bufPools // connection buffers (bufpool.go)
+	stopping bool      // StopRun was called
+	bufs     bufPools  // connection buffers (bufpool.go)
+	frames   framePool // frame buffers a program reuses (framepool.go)
 }
 
 // StopRun says the run the sockets of c belong to is stopping (every
@@ -237,6 +238,7 @@ type Socket struct {
 	runStopping atomic.Bool
 	pipes       atomic.Pointer[[]*pipe] // copy-on-write list of outbound pipes
 	tap         atomic.Pointer[TapFunc] // SetTap; nil (the usual case) costs one load per message
+	inprocSeen  atomic.Bool             // an inproc peer ever attached: Release does nothing
 	ready       *mq                     // tokens: pipes whose inbound queue became readable
 	sendWake    chan struct{}           // wakes a blocked Send: space freed or a pipe attached
 	closing     chan struct{}           // closed by Close
@@ -251,6 +253,7 @@ type Socket struct {
 	sendMu   sync.Mutex
 	sendSpin spinBudget
 	out      localCount // sent, not yet added to msgsOut/bytesOut
+	relSend  bool       // SendRelease is sending: a connection pools the frames once written
 	msgsOut  atomic.Uint64
 	bytesOut atomic.Uint64
 

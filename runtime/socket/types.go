@@ -160,7 +160,7 @@ func (t *rep) send(_ context.Context, m Msg) error {
 	out := make(Msg, 0, len(env)+len(m))
 	out = append(out, env...)
 	out = append(out, m...)
-	if p.trySend(out, nil) != pushOK {
+	if p.trySend(out, nil, s.relSend) != pushOK {
 		s.drop(p, "reply to a peer that is gone or at high-water mark")
 	}
 	return nil
@@ -203,7 +203,7 @@ func (t *router) send(ctx context.Context, m Msg) error {
 	}
 	var blocked blockClock
 	for {
-		r := p.trySend(m[1:], s.sendWake)
+		r := p.trySend(m[1:], s.sendWake, s.relSend)
 		if r != pushFull {
 			blocked.stop(s)
 		}

@@ -1,0 +1,275 @@
+package socket
+
+import (
+	"context"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+	"weak"
+)
+
+// Frame buffers a program may reuse (issue 16; the contract is in doc.go,
+// "Reusing frame buffers").
+//
+// A Context keeps pools of frame buffers by size class: four classes per
+// power of two from 4 KiB (4, 5, 6, 7, 8 KiB, 10 KiB, ...) up to 1 GiB, so
+// a buffer wastes at most a quarter of what it holds. Buffers enter a pool
+// only when a program gives them up explicitly: SendRelease's frames once
+// the connection has written them, Release's frames once the program has
+// read them. Nothing else puts a buffer in a pool, so a program that never
+// calls SendRelease or Release never sees a buffer reused, and its
+// connections allocate received frames exactly as before (the pools stay
+// off until the first AllocFrame, SendRelease or Release on the Context).
+// What a pool holds the garbage collector may free (sync.Pool).
+
+const (
+	poolMinShift = 12 // smallest class: 4 KiB
+	poolMin      = 1 << poolMinShift
+	poolMaxShift = 30 // largest class: 1 GiB
+	poolClasses  = (poolMaxShift-poolMinShift)*4 + 1
+)
+
+// framePool is a Context's frame buffers (zero value ready).
+type framePool struct {
+	// on is set by the first AllocFrame, SendRelease or Release: from then
+	// on connections read large frames into buffers of class sizes, from
+	// the pool when it has one.
+	on atomic.Bool
+	// c holds unsafe.Pointers to the first byte of buffers of exactly the
+	// class's size (a pointer in an interface costs no allocation, which a
+	// slice would).
+	c [poolClasses]sync.Pool
+
+	// lent holds the frames SendRelease handed to an inproc peer: only
+	// those may a receiver with inproc peers give back (Release), as an
+	// inproc frame may otherwise be one the sender still reads (Send lets
+	// it resend a buffer) or one a fan-out shares. Weak pointers: a frame
+	// never released does not stay alive for it, and a new buffer at a
+	// dead one's address does not match. At most maxLent entries; when
+	// full it is forgotten (those frames are then left to the garbage
+	// collector), so a receiver that never releases costs a bounded map.
+	lentMu sync.Mutex
+	lent   map[weak.Pointer[byte]]struct{}
+	lentN  atomic.Int32 // len(lent), read without the lock
+}
+
+const maxLent = 4096
+
+// turnOn sets on, writing it only the first time (a store per message
+// would contend with the connections that read it).
+func (fp *framePool) turnOn() {
+	if !fp.on.Load() {
+		fp.on.Store(true)
+	}
+}
+
+// lend records m's poolable frames as handed over inproc by SendRelease.
+func (fp *framePool) lend(m Msg) {
+	for _, f := range m {
+		if cap(f) < poolMin {
+			continue
+		}
+		w := weak.Make(unsafe.SliceData(f))
+		fp.lentMu.Lock()
+		if fp.lent == nil || len(fp.lent) >= maxLent {
+			fp.lent = make(map[weak.Pointer[byte]]struct{})
+		}
+		fp.lent[w] = struct{}{}
+		fp.lentN.Store(int32(len(fp.lent)))
+		fp.lentMu.Unlock()
+	}
+}
+
+// reclaim reports whether f was lent (and forgets it).
+func (fp *framePool) reclaim(f []byte) bool {
+	if cap(f) < poolMin || fp.lentN.Load() == 0 {
+		return false
+	}
+	w := weak.Make(unsafe.SliceData(f))
+	fp.lentMu.Lock()
+	_, ok := fp.lent[w]
+	if ok {
+		delete(fp.lent, w)
+		fp.lentN.Store(int32(len(fp.lent)))
+	}
+	fp.lentMu.Unlock()
+	return ok
+}
+
+// disown forgets m's lent frames: sent on over inproc with Send, they may
+// reach several receivers (a fan-out, a resend), none of which may give
+// them back.
+func (fp *framePool) disown(m Msg) {
+	if fp.lentN.Load() == 0 {
+		return
+	}
+	for _, f := range m {
+		fp.reclaim(f)
+	}
+}
+
+// ceilClass returns the smallest class holding n bytes; ok is false when n
+// is larger than the largest class.
+func ceilClass(n int) (idx, size int, ok bool) {
+	if n <= poolMin {
+		return 0, poolMin, true
+	}
+	if n > 1<<poolMaxShift {
+		return 0, 0, false
+	}
+	e := bits.Len(uint(n-1)) - 1 // 2^e < n <= 2^(e+1)
+	step := 1 << (e - 2)
+	q := (n - 1<<e + step - 1) / step // 1..4
+	return (e-poolMinShift)*4 + q, 1<<e + q*step, true
+}
+
+// floorClass returns the largest class of at most c bytes; ok is false when
+// c is smaller than the smallest class.
+func floorClass(c int) (idx, size int, ok bool) {
+	if c < poolMin {
+		return 0, 0, false
+	}
+	e := bits.Len(uint(c)) - 1 // 2^e <= c < 2^(e+1)
+	if e >= poolMaxShift {
+		return poolClasses - 1, 1 << poolMaxShift, true
+	}
+	step := 1 << (e - 2)
+	q := (c - 1<<e) / step // 0..3
+	return (e-poolMinShift)*4 + q, 1<<e + q*step, true
+}
+
+// get returns a buffer of length n and a class's capacity, from the pool
+// when it holds one (not zeroed), else newly allocated; under the smallest
+// class or past the largest, a plain allocation of n.
+func (fp *framePool) get(n int) []byte {
+	idx, size, ok := ceilClass(n)
+	if !ok || n < poolMin {
+		return make([]byte, n)
+	}
+	if b := fp.take(idx, size); b != nil {
+		return b[:n]
+	}
+	return make([]byte, n, size)
+}
+
+// take returns a pooled buffer of class idx (size bytes), or nil.
+func (fp *framePool) take(idx, size int) []byte {
+	if v, _ := fp.c[idx].Get().(unsafe.Pointer); v != nil {
+		return unsafe.Slice((*byte)(v), size)
+	}
+	return nil
+}
+
+// put gives b's memory, from its start to its capacity, to the pool of the
+// largest class it holds. The caller guarantees nothing else uses that
+// memory any more. Buffers smaller than the smallest class are left to the
+// garbage collector.
+func (fp *framePool) put(b []byte) {
+	idx, _, ok := floorClass(cap(b))
+	if !ok {
+		return
+	}
+	fp.c[idx].Put(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+// putMsg puts every frame of m.
+func (fp *framePool) putMsg(m Msg) {
+	for _, f := range m {
+		fp.put(f)
+	}
+}
+
+// AllocFrame returns a frame buffer of n bytes (len n) for a message to
+// send, from the Context's pool when it holds one of n's size class: its
+// bytes are then whatever its last user left, not zeros, and its capacity
+// may exceed n. Give it back by sending it with SendRelease (or, unsent,
+// with ReleaseFrame); a buffer sent with Send, or dropped, is simply
+// garbage. Safe for concurrent use. See "Reusing frame buffers" in the
+// package documentation.
+func (c *Context) AllocFrame(n int) []byte {
+	if n < 0 {
+		n = 0
+	}
+	c.frames.turnOn()
+	return c.frames.get(n)
+}
+
+// AllocFrame is s's Context's AllocFrame, for code that holds a socket but
+// not its Context (a plugin's node).
+func (s *Socket) AllocFrame(n int) []byte { return s.ctx.AllocFrame(n) }
+
+// ReleaseFrame gives b to the Context's pool, for a later AllocFrame or
+// received frame to reuse: the caller must not use b, or any slice sharing
+// its memory, afterwards. b need not come from AllocFrame, but its memory
+// from b's start to its capacity must be the caller's alone (not part of a
+// frame Recv returned over inproc, nor a frame handed to Send). Buffers
+// under 4 KiB are left to the garbage collector. Safe for concurrent use.
+func (c *Context) ReleaseFrame(b []byte) {
+	c.frames.turnOn()
+	c.frames.put(b)
+}
+
+// SendRelease is Send for a program that gives m's frames up for good: it
+// sends m as Send does, and once the socket no longer needs the frames'
+// memory — over tcp and ipc, after the connection has written them — it
+// puts them in the Context's pool for AllocFrame (and received frames) to
+// reuse. The caller must not read, write or resend m's frames, or any slice
+// sharing their memory, after calling it, whatever it returns. Frames that
+// are not sent (an error, a message dropped at the high-water mark, a
+// connection that ends first), frames a fan-out socket (PUB, XPUB) sends,
+// and frames under 4 KiB are left to the garbage collector instead, as is
+// everything while a tap is set (SetTap). Over inproc the frames are
+// handed to the receiver as they are (no copy); they come back to the pool
+// when the receiver gives them back with Release. One goroutine at a time,
+// like Send.
+func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(m) == 0 {
+		m = Msg{nil}
+	}
+	s.ctx.frames.turnOn()
+	t := s.tap.Load()
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	// A tap sees m after it is sent, when a writer may already have given
+	// it to the pool: with a tap, nothing is released.
+	s.relSend = t == nil
+	err := s.pat.send(ctx, m)
+	s.relSend = false
+	if err != nil {
+		return err
+	}
+	s.out.add(m, &s.msgsOut, &s.bytesOut)
+	if t != nil {
+		(*t)(true, m)
+	}
+	return nil
+}
+
+// Release gives back the frames of m, a message Recv returned on s that
+// the caller has finished with: frames s read from a tcp or ipc
+// connection, and frames an inproc peer sent with SendRelease, go to the
+// Context's pool, for the next large frames any connection of the Context
+// reads and for AllocFrame. The caller must not use m's frames, or any
+// slice sharing their memory, afterwards. Other frames are left to the
+// garbage collector: frames under 4 KiB, and on a socket that has ever had
+// an inproc peer, every frame but those SendRelease sent it (an inproc
+// frame may be one its sender still reads, as Send allows, or one a
+// fan-out shares with other receivers). Releasing is optional: a message
+// never released is garbage as before. Safe for concurrent use with Recv.
+func (s *Socket) Release(m Msg) {
+	fp := &s.ctx.frames
+	fp.turnOn()
+	if !s.inprocSeen.Load() {
+		fp.putMsg(m)
+		return
+	}
+	for _, f := range m {
+		if fp.reclaim(f) {
+			fp.put(f)
+		}
+	}
+}

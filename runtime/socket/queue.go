@@ -74,6 +74,11 @@ func newMQ(capacity int) *mq {
 // appendLocked appends its to the tail, starting a new segment whenever the
 // tail holds segItems. Caller holds q.mu.
 func (q *mq) appendLocked(its ...item) {
+	if len(its) == 1 && len(q.items) < cap(q.items) {
+		q.n++
+		q.items = append(q.items, its[0]) // one message, room in the tail: no segment to start
+		return
+	}
 	q.n += len(its)
 	for len(its) > 0 {
 		if len(q.items) == cap(q.items) && cap(q.items) >= segItems {

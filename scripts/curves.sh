@@ -60,7 +60,14 @@ fi
 TMO=${TMO:-90}
 
 port=${PORT_BASE:-24700}
-nextep() { port=$((port + 1)); EP="tcp://127.0.0.1:$port"; }
+# nextep skips ports in use: PORT_BASE may lie in Linux's ephemeral range
+# (32768-60999), where other processes' connections hold local ports and a
+# bind to one fails with "address already in use".
+nextep() {
+	port=$((port + 1))
+	while ss -Htan "sport = :$port" 2>/dev/null | grep -q .; do port=$((port + 1)); done
+	EP="tcp://127.0.0.1:$port"
+}
 
 # run CURVE POINT IMPL MEAS GAP CMD...
 #   Starts each CMD (under `timeout $TMO`) GAP seconds after the previous;

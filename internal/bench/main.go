@@ -12,7 +12,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -539,7 +539,7 @@ func reqRole(c config) (map[string]any, error) {
 }
 
 func latencyStats(lat []time.Duration, wall float64, mism int) map[string]any {
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	slices.Sort(lat)
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 	pct := func(p float64) float64 {
 		if len(lat) == 0 {

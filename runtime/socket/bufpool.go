@@ -142,8 +142,15 @@ func (c *conn) rawRead(fd uintptr) bool {
 // its end, or an error) to read, without reading it. The first call of a
 // wait must look too, though the caller just saw nothing to read: RawConn.Read
 // forgets a readiness the poller reported since, and the poller reports
-// each change once.
+// each change once. A call after that comes once the poller reported the
+// connection readable and does not look again (a system call per wake-up
+// that a request-reply server pays on every request): if the report was
+// spurious, the read after it finds nothing and the reader waits again.
 func (c *conn) peekRead(fd uintptr) bool {
+	if c.pwok {
+		return true
+	}
+	c.pwok = true
 	var b [1]byte
 	for {
 		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
@@ -178,6 +185,7 @@ func (c *conn) waitReadable() error {
 		if c.want.Load() {
 			return nil // ttlReader.Read yields
 		}
+		c.pwok = false
 		err := c.rraw.Read(c.pfn)
 		if err == nil {
 			return nil

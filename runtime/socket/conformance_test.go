@@ -179,7 +179,7 @@ func queued(s *Socket) int {
 			continue
 		}
 		p.in.mu.Lock()
-		n += len(p.in.items)
+		n += p.in.n
 		p.in.mu.Unlock()
 	}
 	return n

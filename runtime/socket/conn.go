@@ -52,6 +52,7 @@ type conn struct {
 	rraw syscall.RawConn // nil: no waits without a buffer
 	rfn  func(uintptr) bool
 	pfn  func(uintptr) bool
+	pwok bool // peekRead: the poller reported the connection readable
 	rb   []byte
 	rn   int
 	rerr error

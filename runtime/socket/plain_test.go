@@ -145,7 +145,10 @@ func TestPlainRefusesWrongCredentials(t *testing.T) {
 	})
 	e.connect(bad, ep)
 	waitFor(e, "refusals on both sides", func() bool {
-		return pull.Stats().HandshakeFailures > 0 && bad.Stats().HandshakeFailures > 0
+		mu.Lock()
+		seen := len(cliErrs) > 0 // Stats counts the failure before OnEvent reports it
+		mu.Unlock()
+		return seen && pull.Stats().HandshakeFailures > 0 && bad.Stats().HandshakeFailures > 0
 	})
 	mu.Lock()
 	if !errors.Is(cliErrs[0], errAuth) {

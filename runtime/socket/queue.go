@@ -26,11 +26,24 @@ const (
 // mq is a bounded multi-producer, single-consumer message queue with batched
 // hand-off: producers append to a shared slice under a mutex; the consumer
 // swaps the whole slice out at once and then pops without locking. The
-// consumer (one goroutine at a time) owns local and head.
+// consumer (one goroutine at a time) owns local, head, lsegs and spent.
+//
+// A backlog (an unbounded queue whose consumer falls behind: a SUB under a
+// flat-out PUB) is kept in segments of segItems rather than one slice: a
+// slice grown by append copies everything queued at every doubling, and
+// with a hundred such queues in one process those copies (and the garbage
+// they leave) were a quarter of the receiving side's CPU. Producers fill
+// items up to segItems, then move it to segs and start another segment,
+// from free (segments the consumer finished and handed back) when there is
+// one. While batches stay under segItems (every stream that keeps up) segs
+// stays empty and the queue works as a pair of swapped slices.
 type mq struct {
 	mu      sync.Mutex
-	items   []item
-	cap     int // <= 0: unbounded
+	items   []item   // the tail segment producers append to
+	segs    [][]item // full segments ahead of items, oldest first
+	n       int      // messages in segs and items
+	free    [][]item // empty segments for producers to reuse (at most maxFreeSegs)
+	cap     int      // <= 0: unbounded
 	closed  bool
 	waiting bool            // the consumer is parked on wake
 	wake    chan struct{}   // cap 1: wakes the consumer
@@ -40,13 +53,52 @@ type mq struct {
 	pushed  uint64          // messages pushed that were not forced (Stats.Edges)
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
-	local []item   // consumer-owned batch
+	local []item   // consumer-owned batch (its current segment)
 	head  int
+	lsegs [][]item // the batch's segments after local; lsegs[:lsegI] are taken
+	lsegI int
+	spent [][]item // finished segments, emptied, handed to free at the next swap
 	_     [64]byte
 }
 
+// segItems is the size of a backlog segment (8 KiB of items).
+const segItems = 256
+
+// maxFreeSegs bounds the empty segments a queue keeps for reuse (512 KiB).
+const maxFreeSegs = 64
+
 func newMQ(capacity int) *mq {
 	return &mq{cap: capacity, wake: make(chan struct{}, 1)}
+}
+
+// appendLocked appends its to the tail, starting a new segment whenever the
+// tail holds segItems. Caller holds q.mu.
+func (q *mq) appendLocked(its ...item) {
+	if len(its) == 1 && len(q.items) < cap(q.items) {
+		q.n++
+		q.items = append(q.items, its[0]) // one message, room in the tail: no segment to start
+		return
+	}
+	q.n += len(its)
+	for len(its) > 0 {
+		if len(q.items) == cap(q.items) && cap(q.items) >= segItems {
+			q.segs = append(q.segs, q.items)
+			if k := len(q.free); k > 0 {
+				q.items, q.free[k-1] = q.free[k-1], nil
+				q.free = q.free[:k-1]
+			} else {
+				q.items = make([]item, 0, segItems)
+			}
+		}
+		k := len(its)
+		if c := cap(q.items); c >= segItems {
+			k = min(k, c-len(q.items))
+		} else {
+			k = min(k, segItems-len(q.items))
+		}
+		q.items = append(q.items, its[:k]...)
+		its = its[k:]
+	}
 }
 
 func signal(c chan struct{}) {
@@ -68,7 +120,7 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 		q.mu.Unlock()
 		return pushFull
 	}
-	q.items = append(q.items, it)
+	q.appendLocked(it)
 	if !force {
 		q.pushed++
 	}
@@ -85,7 +137,7 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 // because the queue is at its cap; if so it registers w (when not nil) to be
 // signalled once space frees. Caller holds q.mu.
 func (q *mq) fullLocked(force bool, w chan struct{}) bool {
-	if force || q.cap <= 0 || len(q.items) < q.cap {
+	if force || q.cap <= 0 || q.n < q.cap {
 		return false
 	}
 	q.addSpaceWaiterLocked(w)
@@ -112,7 +164,7 @@ func (q *mq) pushActivate(it item, force bool, w chan struct{}) (r pushResult, a
 		q.mu.Unlock()
 		return pushFull, false
 	}
-	q.items = append(q.items, it)
+	q.appendLocked(it)
 	if !force {
 		q.pushed++
 	}
@@ -137,14 +189,14 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 	}
 	n = len(its)
 	if q.cap > 0 {
-		n = min(n, q.cap-len(q.items))
+		n = min(n, q.cap-q.n)
 	}
 	if n <= 0 {
 		q.addSpaceWaiterLocked(w)
 		q.mu.Unlock()
 		return 0, false, false
 	}
-	q.items = append(q.items, its[:n]...)
+	q.appendLocked(its[:n]...)
 	q.pushed += uint64(n)
 	q.markAvail()
 	if !q.active {
@@ -161,7 +213,7 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 func (q *mq) counts() (pushed uint64, depth int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.pushed, len(q.items)
+	return q.pushed, q.n
 }
 
 // deactivate marks an inbound queue unreadable if it is empty (consumer
@@ -172,7 +224,7 @@ func (q *mq) deactivate() bool {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.items) > 0 {
+	if q.n > 0 {
 		return false
 	}
 	q.active = false
@@ -189,7 +241,7 @@ func (q *mq) tryPop() (item, bool) {
 		it := q.local[q.head]
 		q.head++
 		if q.head == len(q.local) {
-			q.releaseLocal()
+			q.nextLocal()
 		}
 		return it, true
 	}
@@ -197,11 +249,30 @@ func (q *mq) tryPop() (item, bool) {
 		return item{}, false // nothing pending (producers set avail under q.mu)
 	}
 	q.mu.Lock()
-	if len(q.items) == 0 {
+	if q.n == 0 {
 		q.mu.Unlock()
 		return item{}, false
 	}
-	q.local, q.items = q.items, q.local[:0] // local was released: empty
+	if len(q.segs) == 0 {
+		q.local, q.items = q.items, q.local[:0] // local was released: empty
+	} else {
+		// A backlog: take every segment; the producers start on the
+		// released local (or a free segment once it fills).
+		q.segs = append(q.segs, q.items)
+		q.items = q.local[:0]
+		q.lsegs, q.segs = q.segs, q.lsegs[:0]
+		q.local, q.lsegs[0] = q.lsegs[0], nil
+		q.lsegI = 1
+		for _, sg := range q.spent {
+			if len(q.free) >= maxFreeSegs {
+				break
+			}
+			q.free = append(q.free, sg)
+		}
+		clear(q.spent)
+		q.spent = q.spent[:0]
+	}
+	q.n = 0
 	q.avail.Store(q.closed)
 	q.head = 0
 	for _, w := range q.spaceW {
@@ -212,9 +283,25 @@ func (q *mq) tryPop() (item, bool) {
 	it := q.local[0]
 	q.head = 1
 	if q.head == len(q.local) {
-		q.releaseLocal()
+		q.nextLocal()
 	}
 	return it, true
+}
+
+// nextLocal moves the consumer to the batch's next segment once local is
+// popped to its end, or releases the batch after its last. Consumer only.
+func (q *mq) nextLocal() {
+	if q.lsegI >= len(q.lsegs) {
+		q.releaseLocal()
+		return
+	}
+	clear(q.local)
+	if cap(q.local) == segItems {
+		q.spent = append(q.spent, q.local[:0])
+	}
+	q.local, q.lsegs[q.lsegI] = q.lsegs[q.lsegI], nil
+	q.lsegI++
+	q.head = 0
 }
 
 // releaseLocal empties the consumer's batch once its last item is popped,
@@ -232,6 +319,7 @@ func (q *mq) releaseLocal() {
 		q.local = q.local[:0]
 	}
 	q.head = 0
+	q.lsegs, q.lsegI = q.lsegs[:0], 0
 }
 
 // drained reports whether the queue holds nothing, as the consumer sees it.
@@ -255,7 +343,7 @@ func (q *mq) park() bool {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.items) > 0 || q.closed {
+	if q.n > 0 || q.closed {
 		return false
 	}
 	q.waiting = true
@@ -312,6 +400,12 @@ func (q *mq) reset() {
 	q.mu.Lock()
 	clear(q.items)
 	q.items = q.items[:0]
+	for _, sg := range q.segs {
+		clear(sg)
+	}
+	clear(q.segs)
+	q.segs = q.segs[:0]
+	q.n = 0
 	q.avail.Store(q.closed)
 	for _, w := range q.spaceW {
 		signal(w)
@@ -321,4 +415,9 @@ func (q *mq) reset() {
 	clear(q.local)
 	q.local = q.local[:0]
 	q.head = 0
+	for _, sg := range q.lsegs {
+		clear(sg)
+	}
+	clear(q.lsegs)
+	q.lsegs, q.lsegI = q.lsegs[:0], 0
 }

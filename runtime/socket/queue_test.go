@@ -44,3 +44,94 @@ func TestMQDrainedHoldsNoMessage(t *testing.T) {
 		})
 	}
 }
+
+// A backlog is kept in segments of segItems, not in one slice that append
+// regrows (and copies) as it doubles; the consumer hands the segments it
+// finished back for reuse; order is kept across segments, batches and
+// interleaved pops; and a drained queue holds no message.
+func TestMQBacklogInSegments(t *testing.T) {
+	for _, capacity := range []int{0, 5000} {
+		q := newMQ(capacity)
+		var next, want int
+		batch := make([]item, 0, 300)
+		check := func(where string) {
+			t.Helper()
+			if cap(q.items) > 2*segItems {
+				t.Fatalf("cap %d, %s: the tail slice has %d slots, more than a segment", capacity, where, cap(q.items))
+			}
+			for i, sg := range q.segs {
+				if cap(sg) > 2*segItems {
+					t.Fatalf("cap %d, %s: segment %d has %d slots", capacity, where, i, cap(sg))
+				}
+			}
+			if len(q.free) > maxFreeSegs {
+				t.Fatalf("cap %d, %s: %d free segments, more than %d", capacity, where, len(q.free), maxFreeSegs)
+			}
+		}
+		pop := func(k int) {
+			t.Helper()
+			for i := 0; i < k; i++ {
+				it, ok := q.tryPop()
+				if !ok {
+					return
+				}
+				if got := int(it.m[0][0]) | int(it.m[0][1])<<8 | int(it.m[0][2])<<16; got != want {
+					t.Fatalf("cap %d: popped message %d, want %d", capacity, got, want)
+				}
+				want++
+			}
+		}
+		msg := func() item {
+			it := item{m: Msg{{byte(next), byte(next >> 8), byte(next >> 16)}}}
+			next++
+			return it
+		}
+		for round := 0; round < 40; round++ {
+			for i := 0; i < 9; i++ {
+				batch = batch[:0]
+				for j := 0; j < 1+(round*37+i*101)%300; j++ {
+					batch = append(batch, msg())
+				}
+				for rest := batch; len(rest) > 0; {
+					n, _, _ := q.pushBatch(rest, nil)
+					if n == 0 {
+						pop(1000)
+					}
+					rest = rest[n:]
+				}
+				if r := q.push(msg(), false, nil); r == pushFull {
+					pop(1000)
+					next--
+					if r := q.push(msg(), false, nil); r != pushOK {
+						t.Fatalf("cap %d: push after popping: %v", capacity, r)
+					}
+				}
+				check("pushing")
+			}
+			pop(round * 50)
+			check("popping")
+		}
+		pop(next)
+		if want != next {
+			t.Fatalf("cap %d: popped %d of %d", capacity, want, next)
+		}
+		if _, ok := q.tryPop(); ok {
+			t.Fatalf("cap %d: popped past the end", capacity)
+		}
+		if len(q.free) == 0 {
+			t.Errorf("cap %d: no finished segment was kept for reuse", capacity)
+		}
+		for i, it := range q.local[:cap(q.local)] {
+			if it.m != nil {
+				t.Fatalf("cap %d: the drained batch still holds item %d", capacity, i)
+			}
+		}
+		for _, sg := range q.free {
+			for i, it := range sg[:cap(sg)] {
+				if it.m != nil {
+					t.Fatalf("cap %d: a free segment still holds item %d", capacity, i)
+				}
+			}
+		}
+	}
+}

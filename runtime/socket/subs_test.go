@@ -55,8 +55,8 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 		if got := ps.match(topic); got != want {
 			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
 		}
-		if ps.len() != len(model) || ps.table != (len(model) > smallSubs) {
-			t.Fatalf("step %d: %d prefixes (table %v, lens %v), model %d", step, ps.len(), ps.table, ps.lens, len(model))
+		if ps.len() != len(model) || (ps.dir != nil) != (len(model) > smallSubs) {
+			t.Fatalf("step %d: %d prefixes (tables %d, lens %v), model %d", step, ps.len(), len(ps.dir), ps.lens, len(model))
 		}
 		for k, c := range model {
 			if got := ps.get([]byte(k)); got != c {
@@ -197,7 +197,7 @@ func TestPrefixTrieNodesHoldNoPointers(t *testing.T) {
 		}
 	}
 	for _, f := range reflect.VisibleFields(reflect.TypeFor[subSlot]()) {
-		if k := f.Type.Kind(); k != reflect.Int && k != reflect.Uint32 {
+		if k := f.Type.Kind(); k != reflect.Uint32 && k != reflect.Uint16 {
 			t.Fatalf("subSlot.%s is a %v", f.Name, k)
 		}
 	}
@@ -335,5 +335,75 @@ func TestPeerSubsMemoryPerPrefix(t *testing.T) {
 		t.Fatalf("a set of 100,000 8-byte prefixes holds %.0f B per prefix, want at most 80", got)
 	} else {
 		t.Logf("%.0f B per prefix", got)
+	}
+}
+
+// TestSubSetLargeMatchesModel drives a subSet through thousands of distinct
+// prefixes, table splits, cancels and rebuilds back to the small list,
+// checking counts, enumeration and matching against a plain map.
+func TestSubSetLargeMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	ps := newSubSet()
+	model := map[string]int{}
+	key := func() []byte {
+		if r.IntN(50) == 0 { // now and then a prefix with a page of its own
+			return append(bytes.Repeat([]byte{'L'}, ownPage+r.IntN(3)), byte(r.IntN(4)))
+		}
+		return fmt.Appendf(nil, "k%d", r.IntN(6000))
+	}
+	check := func(step int) {
+		t.Helper()
+		if ps.len() != len(model) {
+			t.Fatalf("step %d: %d prefixes, model %d", step, ps.len(), len(model))
+		}
+		seen := map[string]int{}
+		ps.each(func(p []byte, c int) { seen[string(p)] += c })
+		if !maps.Equal(seen, model) {
+			t.Fatalf("step %d: each gives %d prefixes, model %d", step, len(seen), len(model))
+		}
+	}
+	splits := false
+	for step := 0; step < 24000; step++ {
+		// Phases of mostly adding and mostly cancelling.
+		k := key()
+		if cancel := (step / 6000) % 2; r.IntN(4) < 1+2*cancel {
+			before, after := ps.add(k, -1)
+			if want := model[string(k)]; before != want || after != max(want-1, 0) {
+				t.Fatalf("step %d: cancel %q: %d -> %d, model %d", step, k, before, after, want)
+			}
+			if model[string(k)]--; model[string(k)] <= 0 {
+				delete(model, string(k))
+			}
+		} else {
+			before, after := ps.add(k, 1)
+			if want := model[string(k)]; before != want || after != want+1 {
+				t.Fatalf("step %d: add %q: %d -> %d, model %d", step, k, before, after, want)
+			}
+			model[string(k)]++
+		}
+		splits = splits || ps.depth > 2
+		topic := append(key(), "-x"...)
+		want := false
+		for p := range model {
+			if want = bytes.HasPrefix(topic, []byte(p)); want {
+				break
+			}
+		}
+		if got := ps.match(topic); got != want {
+			t.Fatalf("step %d: match(%.20q) = %v, want %v", step, topic, got, want)
+		}
+		if step%5000 == 0 {
+			check(step)
+		}
+	}
+	check(-1)
+	if !splits {
+		t.Fatal("the tables never split")
+	}
+	for p, c := range model {
+		ps.add([]byte(p), -c)
+	}
+	if ps.len() != 0 || ps.dir != nil || len(ps.pages) > 1 || ps.match([]byte("k1")) {
+		t.Fatalf("emptied set: %d prefixes, %d tables, %d pages", ps.len(), len(ps.dir), len(ps.pages))
 	}
 }

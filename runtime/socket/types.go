@@ -390,7 +390,7 @@ func (t *subscriber) snapshotLocked() {
 }
 
 func (t *subscriber) attachLocked(*pipe, []byte) ([]Msg, error) {
-	var subs []Msg
+	subs := make([]Msg, 0, t.own.distinct)
 	t.own.each(func(p []byte, _ int) { subs = append(subs, subMsg(p, true)) })
 	return subs, nil
 }

@@ -183,7 +183,7 @@ func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 			tr = nt
 		}
 	}
-	if compactions == 0 || tr.dead > tr.nodes/2+4*trieChunkLen || !tr.match([]byte("keeper")) || tr.match([]byte("k1")) {
+	if compactions == 0 || tr.dead > tr.nodes/2+2048 || !tr.match([]byte("keeper")) || tr.match([]byte("k1")) {
 		t.Fatalf("after cancelling 5,000 prefixes: %d compactions, %d of %d nodes dead", compactions, tr.dead, tr.nodes)
 	}
 }
@@ -239,8 +239,8 @@ func TestSubscribeDoesNotRebuildFilter(t *testing.T) {
 		}
 	}
 	f = s.pat.(*sub).filter.Load()
-	if f.trie != nil || !f.match(key(0)) || f.match(key(1)) {
-		t.Fatalf("filter back to one prefix: trie=%v match(key0)=%v match(key1)=%v", f.trie != nil, f.match(key(0)), f.match(key(1)))
+	if !f.match(key(0)) || f.match(key(1)) {
+		t.Fatalf("filter back to one prefix: match(key0)=%v match(key1)=%v", f.match(key(0)), f.match(key(1)))
 	}
 	if err := s.Unsubscribe(key(0)); err != nil {
 		t.Fatal(err)

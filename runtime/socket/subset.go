@@ -8,9 +8,8 @@ import (
 )
 
 // subSet is a set of reference-counted subscription prefixes: a peer's
-// subscriptions on a publisher and an XPUB's across its peers; and the
-// snapshot a SUB's connection readers filter with (while the SUB holds at
-// most smallSubs prefixes a small subSet, then one holding only trie).
+// subscriptions on a publisher and an XPUB's across its peers; or, holding
+// only trie, what a SUB's connection readers filter with.
 //
 // Its storage holds (almost) no Go pointers, so the garbage collector need
 // not scan it, and grows in pieces of fixed size, so growing leaves no large
@@ -43,8 +42,8 @@ type subSet struct {
 	slots int   // slots in all tables
 	seed  maphash.Seed
 	lens  []lenCount // distinct prefix lengths, ascending, while large
-	// trie, if set, is all a SUB's filter snapshot holds: its prefixes
-	// past smallSubs (subscriber.snapshotLocked).
+	// trie, if set, is all a SUB's filter holds: its own subscriptions
+	// (subscriber.snapshotLocked).
 	trie *prefixTrie
 }
 

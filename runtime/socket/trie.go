@@ -3,18 +3,19 @@ package socket
 import (
 	"bytes"
 	"math"
+	"math/bits"
 	"sync/atomic"
 )
 
 // prefixTrie is a counted byte trie of subscription prefixes: a SUB's or
-// XSUB's own subscriptions (how many times each prefix was subscribed) and,
-// once a SUB holds more than smallSubs prefixes, the filter its connection
-// readers match with. One writer at a time (Subscribe and Unsubscribe,
+// XSUB's own subscriptions (how many times each prefix was subscribed) and
+// the filter a SUB's connection readers match with. One writer at a time (Subscribe and Unsubscribe,
 // under the socket's lock) changes it in place while readers match without
 // locks.
 //
-// Its nodes hold no Go pointers: they live in fixed-size chunks, refer to
-// each other by index and are never moved, so the garbage collector does
+// Its nodes hold no Go pointers: they live in chunks (the first of
+// trieBase nodes, each later one as large as all before it), refer to each
+// other by index and are never moved, so the garbage collector does
 // not scan them (issue 16: the collector marking a heap of 100,000 pointer
 // nodes, and three allocations per Subscribe, were most of a Subscribe's
 // cost). A node's children are a list linked through first-child and
@@ -34,7 +35,7 @@ import (
 // long prefix costs its length in bytes, not a node a byte. The zero
 // prefixTrie is empty and ready to use.
 type prefixTrie struct {
-	chunks atomic.Pointer[[]*trieChunk] // node storage; node 0 is the root
+	chunks atomic.Pointer[[][]trieNode] // node storage; node 0 is the root
 	long   atomic.Pointer[[]longPrefix] // prefixes past maxTrieDepth; replaced whole
 
 	// Writer only.
@@ -45,13 +46,10 @@ type prefixTrie struct {
 }
 
 const (
-	trieChunkBits = 9
-	trieChunkLen  = 1 << trieChunkBits
-	trieChunkMask = trieChunkLen - 1
-	maxTrieDepth  = 64
+	trieBaseBits = 4
+	trieBase     = 1 << trieBaseBits
+	maxTrieDepth = 64
 )
-
-type trieChunk [trieChunkLen]trieNode
 
 type trieNode struct {
 	count atomic.Uint32 // references to the prefix that ends here; 0: none ends here
@@ -69,20 +67,35 @@ type longPrefix struct {
 	rest  []byte
 }
 
+// chunkOf returns the chunk that holds node i and i's place in it: chunk
+// 0 holds nodes [0, trieBase), chunk k > 0 nodes [trieBase<<(k-1),
+// trieBase<<k).
+func chunkOf(i uint32) (k int, j uint32) {
+	if i < trieBase {
+		return 0, i
+	}
+	k = bits.Len32(i >> trieBaseBits)
+	return k, i - trieBase<<(k-1)
+}
+
 // node returns node i of chunks cs.
-func node(cs []*trieChunk, i uint32) *trieNode { return &cs[i>>trieChunkBits][i&trieChunkMask] }
+func node(cs [][]trieNode, i uint32) *trieNode {
+	k, j := chunkOf(i)
+	return &cs[k][j]
+}
 
 // at returns node i, reloading the chunk list if i is in a chunk added
 // since cs was loaded (a node is in the list before its index is linked).
-func (t *prefixTrie) at(cs *[]*trieChunk, i uint32) *trieNode {
-	if int(i>>trieChunkBits) >= len(*cs) {
+func (t *prefixTrie) at(cs *[][]trieNode, i uint32) *trieNode {
+	k, j := chunkOf(i)
+	if k >= len(*cs) {
 		*cs = *t.chunks.Load()
 	}
-	return node(*cs, i)
+	return &(*cs)[k][j]
 }
 
 // child returns the index of n's child on byte c, 0 if there is none.
-func (t *prefixTrie) child(cs *[]*trieChunk, n *trieNode, c byte) uint32 {
+func (t *prefixTrie) child(cs *[][]trieNode, n *trieNode, c byte) uint32 {
 	for k := n.kid.Load(); k != 0; {
 		m := t.at(cs, k)
 		if m.c == c {
@@ -136,10 +149,10 @@ func (t *prefixTrie) matchLong(i uint32, rest []byte) bool {
 func (t *prefixTrie) newNode(c byte) uint32 {
 	cp := t.chunks.Load()
 	i := t.nodes
-	if int(i>>trieChunkBits) == len(*cp) {
-		ncs := make([]*trieChunk, len(*cp), len(*cp)+1)
+	if k, _ := chunkOf(i); k == len(*cp) {
+		ncs := make([][]trieNode, len(*cp), len(*cp)+1)
 		copy(ncs, *cp)
-		ncs = append(ncs, new(trieChunk))
+		ncs = append(ncs, make([]trieNode, trieBase<<(k-1)))
 		t.chunks.Store(&ncs)
 		cp = &ncs
 	}
@@ -155,7 +168,7 @@ func (t *prefixTrie) newNode(c byte) uint32 {
 // math.MaxUint32. Writer only.
 func (t *prefixTrie) add(prefix []byte, d int) (before, after int) {
 	if t.chunks.Load() == nil {
-		cs := []*trieChunk{new(trieChunk)}
+		cs := [][]trieNode{make([]trieNode, trieBase)}
 		t.chunks.Store(&cs)
 		t.nodes = 1
 	}
@@ -327,7 +340,7 @@ func (t *prefixTrie) each(fn func(prefix []byte, count int)) {
 // changed any more, so readers still matching with it finish safely.
 // Writer only.
 func (t *prefixTrie) compacted() *prefixTrie {
-	if t.dead < 4*trieChunkLen || t.dead < t.nodes/2 {
+	if t.dead < 2048 || t.dead < t.nodes/2 {
 		return t
 	}
 	nt := &prefixTrie{}

@@ -9,9 +9,9 @@ import (
 
 // prefixTrie is a counted byte trie of subscription prefixes: a SUB's or
 // XSUB's own subscriptions (how many times each prefix was subscribed) and
-// the filter a SUB's connection readers match with. One writer at a time (Subscribe and Unsubscribe,
-// under the socket's lock) changes it in place while readers match without
-// locks.
+// the filter a SUB's connection readers match with. One writer at a time
+// (Subscribe and Unsubscribe, under the socket's lock) changes it in place
+// while readers match without locks.
 //
 // Its nodes hold no Go pointers: they live in chunks (the first of
 // trieBase nodes, each later one as large as all before it), refer to each

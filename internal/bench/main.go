@@ -319,8 +319,10 @@ func recvRole(c config) (map[string]any, error) {
 		if err := s.Subscribe([]byte(c.sub)); err != nil {
 			return nil, fmt.Errorf("subscribe: %w", err)
 		}
+		var p []byte
 		for i := 1; i < c.subs; i++ { // -subs N: N-1 more distinct prefixes no message matches
-			if err := s.Subscribe(prefixN(i)); err != nil {
+			p = prefixN(p[:0], i)
+			if err := s.Subscribe(p); err != nil {
 				return nil, fmt.Errorf("subscribe: %w", err)
 			}
 		}

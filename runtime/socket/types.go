@@ -359,6 +359,18 @@ func (t *subscriber) subscribe(prefix []byte, on bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	// With no pipe listed, one lock: no peer has the subscriptions to be
+	// told, and a peer attached later takes them under s.mu after this.
+	s.mu.Lock()
+	if len(*s.pipes.Load()) == 0 {
+		old, now := t.changeLocked(prefix, on)
+		if t.filters && (old == 0) != (now == 0) {
+			t.snapshotLocked()
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	s.mu.Lock()

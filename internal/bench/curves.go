@@ -92,8 +92,8 @@ func heapInuse() uint64 {
 }
 
 // prefixN appends the i-th distinct subscription prefix of -subs (never
-// "wx" or "zz") to b: the sub role writes them into one buffer, as
-// cbench-curves snprintfs into one on its stack (Subscribe copies what it
+// "wx" or "zz") to b: the sub role writes them all into one buffer before
+// it starts the clock, as cbench-curves does (Subscribe copies what it
 // keeps).
 func prefixN(b []byte, i int) []byte { return fmt.Appendf(b, "q%07d", i) }
 

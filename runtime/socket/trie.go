@@ -39,10 +39,12 @@ type prefixTrie struct {
 	long   atomic.Pointer[[]longPrefix] // prefixes past maxTrieDepth; replaced whole
 
 	// Writer only.
-	nodes    uint32 // nodes allocated, the root included
-	dead     uint32 // nodes unlinked (garbage until the trie is compacted)
-	distinct int    // distinct prefixes held
-	bytes    int64  // their total length
+	last     []byte   // the prefix the last add walked (at most maxTrieDepth bytes)
+	lastPath []uint32 // lastPath[k]: the node at depth k on last's path
+	nodes    uint32   // nodes allocated, the root included
+	dead     uint32   // nodes unlinked (garbage until the trie is compacted)
+	distinct int      // distinct prefixes held
+	bytes    int64    // their total length
 }
 
 const (
@@ -174,8 +176,14 @@ func (t *prefixTrie) add(prefix []byte, d int) (before, after int) {
 	}
 	var path [maxTrieDepth + 1]uint32 // path[k]: the node at depth k
 	cs := *t.chunks.Load()
-	i := uint32(0)
+	// Start where the last add's path and this prefix part: subscriptions
+	// often come in order, sharing most of their bytes.
 	depth := 0
+	for depth < len(t.last) && depth < len(prefix) && t.last[depth] == prefix[depth] {
+		depth++
+	}
+	copy(path[:depth+1], t.lastPath)
+	i := path[depth]
 	for ; depth < len(prefix); depth++ {
 		if depth == maxTrieDepth {
 			before, after = t.addLong(i, prefix[depth:], d)
@@ -195,6 +203,7 @@ func (t *prefixTrie) add(prefix []byte, d int) (before, after int) {
 		i = k
 		path[depth+1] = i
 	}
+	t.remember(prefix, path[:min(depth, maxTrieDepth)+1])
 	if depth == len(prefix) {
 		n := node(cs, i)
 		old := n.count.Load()
@@ -213,6 +222,12 @@ func (t *prefixTrie) add(prefix []byte, d int) (before, after int) {
 		t.prune(path[:min(depth, maxTrieDepth)+1])
 	}
 	return before, after
+}
+
+// remember keeps prefix's path for the next add. Writer only.
+func (t *prefixTrie) remember(prefix []byte, path []uint32) {
+	t.last = append(t.last[:0], prefix[:len(path)-1]...)
+	t.lastPath = append(t.lastPath[:0], path...)
 }
 
 // count is c changed by d, at least 0 and at most math.MaxUint32; a
@@ -272,6 +287,7 @@ func (t *prefixTrie) addLong(i uint32, rest []byte, d int) (before, after int) {
 // prune unlinks the nodes at the end of path (path[k] at depth k) that no
 // prefix ends at or passes through any more. Writer only.
 func (t *prefixTrie) prune(path []uint32) {
+	t.last, t.lastPath = t.last[:0], t.lastPath[:0] // its nodes may go
 	cs := *t.chunks.Load()
 	for k := len(path) - 1; k > 0; k-- {
 		i := path[k]

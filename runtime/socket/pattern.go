@@ -78,7 +78,7 @@ func newPattern(s *Socket, t Type) (pattern, traits) {
 	case SUB:
 		u := padded[sub](s)
 		u.own, u.filters = &prefixTrie{}, true
-		u.filter.Store(&subSet{trie: u.own})
+		u.filter.Store(&subSet{})
 		return u, traits{subscriber: true, filter: &u.filter}
 	default: // XSUB (NewSocket accepts only the eleven types)
 		x := padded[xsub](s)

@@ -8,15 +8,17 @@ import (
 )
 
 // subSet is a set of reference-counted subscription prefixes: a peer's
-// subscriptions on a publisher and an XPUB's across its peers; or, holding
-// only trie, what a SUB's connection readers filter with.
+// subscriptions on a publisher and an XPUB's across its peers; and what a
+// SUB's connection readers filter with (its few prefixes, or its trie).
 //
 // Its storage holds (almost) no Go pointers, so the garbage collector need
 // not scan it, and grows in pieces of fixed size, so growing leaves no large
 // blocks behind for the process to keep (issue 16: a Go map of prefix to
 // count held 51 B per 8-byte prefix, and one table doubling as a whole left
 // its old copies in the publisher's RSS). The prefixes' bytes are appended to
-// pages of at most arenaPage bytes; slots (12 bytes each: where a prefix is
+// pages of at most arenaPage bytes once the set holds more than smallSubs
+// (before, each is a copy of its own and matching is the HasPrefix loop);
+// slots (12 bytes each: where a prefix is
 // in the pages, its length, count and 16 bits of its hash) index them: a plain
 // list while the set is small, and once it holds more than smallSubs an
 // extendible hash table, a directory of small open-addressed tables (at
@@ -34,16 +36,20 @@ type subSet struct {
 	n     int   // distinct prefixes
 	bytes int64 // their total length
 	pages [][]byte
-	cur   int       // the page short prefixes are appended to; -1: none
-	dead  int       // page bytes of cancelled prefixes
-	list  []subSlot // while small (dir == nil)
-	dir   []*subTable
-	depth uint8 // the directory has 1<<depth entries
-	slots int   // slots in all tables
-	seed  maphash.Seed
-	lens  []lenCount // distinct prefix lengths, ascending, while large
-	// trie, if set, is all a SUB's filter holds: its own subscriptions
-	// (subscriber.snapshotLocked).
+	cur   int // the page short prefixes are appended to; -1: none
+	dead  int // page bytes of cancelled prefixes
+	// While the set is small (dir == nil): its prefixes (copies: a few
+	// pointers) and their counts.
+	small  [][]byte
+	counts []uint32
+	dir    []*subTable
+	depth  uint8 // the directory has 1<<depth entries
+	slots  int   // slots in all tables
+	seed   maphash.Seed
+	lens   []lenCount // distinct prefix lengths, ascending, while large
+	// trie, if set, is all a SUB's filter holds once it holds more than
+	// smallSubs prefixes (before, its filter is a small set without
+	// counts; subscriber.snapshotLocked).
 	trie *prefixTrie
 }
 
@@ -115,8 +121,8 @@ func (ps *subSet) table(h uint64) *subTable {
 // go, its table and hash) and whether it is there.
 func (ps *subSet) find(prefix []byte) (t *subTable, i int, h uint64, ok bool) {
 	if ps.dir == nil {
-		for i, s := range ps.list {
-			if ps.length(s) == len(prefix) && bytes.Equal(ps.key(s), prefix) {
+		for i, p := range ps.small {
+			if bytes.Equal(p, prefix) {
 				return nil, i, 0, true
 			}
 		}
@@ -167,7 +173,7 @@ func (ps *subSet) get(prefix []byte) int {
 	case !ok:
 		return 0
 	case t == nil:
-		return int(ps.list[i].count)
+		return int(ps.counts[i])
 	}
 	return int(t.slots[i].count)
 }
@@ -175,8 +181,8 @@ func (ps *subSet) get(prefix []byte) int {
 // each calls fn with every prefix and its count (prefix is only valid
 // during the call; fn must not change the set).
 func (ps *subSet) each(fn func(prefix []byte, count int)) {
-	for _, s := range ps.list {
-		fn(ps.key(s), int(s.count))
+	for i, p := range ps.small {
+		fn(p, int(ps.counts[i]))
 	}
 	for j, t := range ps.dir {
 		if j&(1<<(ps.depth-t.depth)-1) != 0 {
@@ -202,20 +208,33 @@ func (ps *subSet) add(prefix []byte, d int) (before, after int) {
 		if d <= 0 {
 			return 0, 0
 		}
+		c := count(0, d)
+		if t == nil {
+			ps.putSmall(bytes.Clone(prefix), c)
+			return 0, c
+		}
 		off, ok := ps.store(prefix)
 		if !ok {
 			return 0, 0
 		}
-		c := count(0, d)
 		ps.put(t, i, newSlot(off, prefix, c, h), h)
 		return 0, c
 	}
-	var sl *subSlot
 	if t == nil {
-		sl = &ps.list[i]
-	} else {
-		sl = &t.slots[i]
+		before, after = int(ps.counts[i]), count(ps.counts[i], d)
+		if after > 0 {
+			ps.counts[i] = uint32(after)
+			return before, after
+		}
+		last := len(ps.small) - 1
+		ps.small[i], ps.counts[i] = ps.small[last], ps.counts[last]
+		ps.small[last] = nil
+		ps.small, ps.counts = ps.small[:last], ps.counts[:last]
+		ps.n--
+		ps.bytes -= int64(len(prefix))
+		return before, 0
 	}
+	sl := &t.slots[i]
 	before, after = int(sl.count), count(sl.count, d)
 	if after > 0 {
 		sl.count = uint32(after)
@@ -224,19 +243,13 @@ func (ps *subSet) add(prefix []byte, d int) (before, after int) {
 	ps.n--
 	ps.bytes -= int64(len(prefix))
 	ps.dead += len(prefix)
-	if t == nil {
-		last := len(ps.list) - 1
-		ps.list[i] = ps.list[last]
-		ps.list = ps.list[:last]
-	} else {
-		*sl = subSlot{ln: tomb}
-		t.n--
-		t.tombs++
-		ps.addLen(len(prefix), -1)
-	}
+	*sl = subSlot{ln: tomb}
+	t.n--
+	t.tombs++
+	ps.addLen(len(prefix), -1)
 	switch {
-	case ps.dir != nil && ps.n <= smallSubs,
-		ps.dir != nil && ps.n*8 < ps.slots && ps.slots > 4*maxTableSlots,
+	case ps.n <= smallSubs,
+		ps.n*8 < ps.slots && ps.slots > 4*maxTableSlots,
 		ps.dead > 4096 && ps.dead > int(ps.bytes):
 		ps.rebuild()
 	}
@@ -287,19 +300,24 @@ func (ps *subSet) store(prefix []byte) (uint32, bool) {
 	return off, true
 }
 
-// put adds slot s for a new prefix (hash h) at slot i of t (nil: the
-// list) from find.
+// putSmall adds new prefix p (the set's own copy) with count c to a small
+// set.
+func (ps *subSet) putSmall(p []byte, c int) {
+	ps.small = append(ps.small, p)
+	ps.counts = append(ps.counts, uint32(c))
+	ps.n++
+	ps.bytes += int64(len(p))
+	if ps.n > smallSubs {
+		ps.rebuild()
+	}
+}
+
+// put adds slot s for a new prefix (hash h) at slot i of table t from
+// find.
 func (ps *subSet) put(t *subTable, i int, s subSlot, h uint64) {
 	ps.n++
 	l := ps.length(s)
 	ps.bytes += int64(l)
-	if ps.dir == nil {
-		ps.list = append(ps.list, s)
-		if ps.n > smallSubs {
-			ps.rebuild()
-		}
-		return
-	}
 	ps.addLen(l, 1)
 	ps.place(t, i, s, h)
 }
@@ -401,15 +419,12 @@ func (ps *subSet) rebuild() {
 	}
 	old.each(func(p []byte, c int) {
 		t, i, h, _ := ps.find(p)
-		off, _ := ps.store(p) // fits: it did before
-		s := newSlot(off, p, c, h)
 		if t == nil {
-			ps.n++
-			ps.bytes += int64(len(p))
-			ps.list = append(ps.list, s)
+			ps.putSmall(bytes.Clone(p), c)
 			return
 		}
-		ps.put(t, i, s, h)
+		off, _ := ps.store(p) // fits: it did before
+		ps.put(t, i, newSlot(off, p, c, h), h)
 	})
 }
 
@@ -431,8 +446,8 @@ func (ps *subSet) match(topic []byte) bool {
 		return ps.trie.match(topic)
 	}
 	if ps.dir == nil {
-		for _, s := range ps.list {
-			if bytes.HasPrefix(topic, ps.key(s)) {
+		for _, p := range ps.small {
+			if bytes.HasPrefix(topic, p) {
 				return true
 			}
 		}

@@ -8,8 +8,9 @@ import (
 )
 
 // prefixTrie is a counted byte trie of subscription prefixes: a SUB's or
-// XSUB's own subscriptions (how many times each prefix was subscribed) and
-// the filter a SUB's connection readers match with. One writer at a time
+// XSUB's own subscriptions (how many times each prefix was subscribed) and,
+// once a SUB holds more than smallSubs prefixes, the filter its connection
+// readers match with. One writer at a time
 // (Subscribe and Unsubscribe, under the socket's lock) changes it in place
 // while readers match without locks.
 //

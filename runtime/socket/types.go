@@ -346,10 +346,11 @@ type subscriber struct {
 	base
 	// own holds the socket's own subscriptions and their counts, changed
 	// in place in O(len(prefix)) under s.mu (and replaced by a compacted
-	// copy now and then); a SUB's readers match with it without locks.
+	// copy now and then); a SUB's readers match with it without locks
+	// once it holds more than smallSubs prefixes.
 	own *prefixTrie
 	// filter is what a SUB's readers match with (filters set): a subSet
-	// that holds only own.
+	// that holds a copy of own's few prefixes, or only own.
 	filter  atomic.Pointer[subSet]
 	filters bool
 }
@@ -385,10 +386,17 @@ func (t *subscriber) subscribe(prefix []byte, on bool) error {
 	return nil
 }
 
-// snapshotLocked points the filter at own, if it does not already (own
-// changes in place, and is replaced whole when compacted). Caller holds
-// s.mu.
+// snapshotLocked publishes the filter after a prefix was added to own or
+// removed from it: while own holds at most smallSubs prefixes a list of
+// them (the HasPrefix loop), else own itself (changed in place, replaced
+// whole when compacted). Caller holds s.mu.
 func (t *subscriber) snapshotLocked() {
+	if t.own.distinct <= smallSubs {
+		f := newSubSet()
+		t.own.each(func(p []byte, _ int) { f.add(p, 1) })
+		t.filter.Store(f)
+		return
+	}
 	if t.filter.Load().trie != t.own {
 		t.filter.Store(&subSet{trie: t.own})
 	}

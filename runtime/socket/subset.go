@@ -11,27 +11,26 @@ import (
 // subscriptions on a publisher and an XPUB's across its peers; and what a
 // SUB's connection readers filter with (its few prefixes, or its trie).
 //
-// Its storage holds (almost) no Go pointers, so the garbage collector need
-// not scan it, and grows in pieces of fixed size, so growing leaves no large
-// blocks behind for the process to keep (issue 16: a Go map of prefix to
-// count held 51 B per 8-byte prefix, and one table doubling as a whole left
-// its old copies in the publisher's RSS). The prefixes' bytes are appended to
-// pages of at most arenaPage bytes once the set holds more than smallSubs
-// (before, each is a copy of its own and matching is the HasPrefix loop);
-// slots (12 bytes each: where a prefix is
-// in the pages, its length, count and 16 bits of its hash) index them: a plain
-// list while the set is small, and once it holds more than smallSubs an
+// Up to smallSubs prefixes the set is a list of copies, matched with one
+// bytes.HasPrefix each. Past that its storage holds (almost) no Go
+// pointers, so the garbage collector need not scan it, and grows in pieces
+// of fixed size, so growing leaves no large blocks behind for the process
+// to keep (issue 16: a Go map of prefix to count held 51 B per 8-byte
+// prefix, and one table doubling as a whole left its old copies in the
+// publisher's RSS): the prefixes' bytes are appended to pages of at most
+// arenaPage bytes, and slots (12 bytes each: where a prefix is in the
+// pages, its length, count and 16 bits of its hash) index them in an
 // extendible hash table, a directory of small open-addressed tables (at
 // most maxTableSlots slots, at most three quarters used) indexed by the
 // hash's top bits, where a full table splits in two. The hash is maphash
-// with a seed of the set's own. Matching costs one bytes.HasPrefix per
-// prefix while the set is small, and once it grows one table lookup per
-// distinct prefix length up to the topic's length (lens: few in practice, at
-// most len(topic)). Every update is O(1) amortised, so a peer sending many
-// subscriptions cannot make the publisher quadratic: a cancel leaves its
-// bytes in the pages and a tombstone in its table, and the whole set is
-// rebuilt once the dead bytes outnumber the live ones or the tables are
-// mostly empty. Not safe for concurrent use: each owner says what guards it.
+// with a seed of the set's own. Matching then costs one table lookup per
+// distinct prefix length up to the topic's length (lens: few in practice,
+// at most len(topic)). Every update is O(1) amortised, so a peer sending
+// many subscriptions cannot make the publisher quadratic: a cancel leaves
+// its bytes in the pages and a tombstone in its table, and the whole set
+// is rebuilt once the dead bytes outnumber the live ones, the tables are
+// mostly empty or the set is small again. Not safe for concurrent use:
+// each owner says what guards it.
 type subSet struct {
 	n     int   // distinct prefixes
 	bytes int64 // their total length
@@ -48,8 +47,8 @@ type subSet struct {
 	seed   maphash.Seed
 	lens   []lenCount // distinct prefix lengths, ascending, while large
 	// trie, if set, is all a SUB's filter holds once it holds more than
-	// smallSubs prefixes (before, its filter is a small set without
-	// counts; subscriber.snapshotLocked).
+	// smallSubs prefixes (before, its filter is a small set of copies;
+	// subscriber.snapshotLocked).
 	trie *prefixTrie
 }
 

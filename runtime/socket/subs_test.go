@@ -346,8 +346,11 @@ func TestSubSetLargeMatchesModel(t *testing.T) {
 	ps := newSubSet()
 	model := map[string]int{}
 	key := func() []byte {
-		if r.IntN(50) == 0 { // now and then a prefix with a page of its own
+		switch r.IntN(200) {
+		case 0, 1, 2, 3: // now and then a prefix with a page of its own
 			return append(bytes.Repeat([]byte{'L'}, ownPage+r.IntN(3)), byte(r.IntN(4)))
+		case 4: // and the empty prefix, which matches every topic
+			return []byte{}
 		}
 		return fmt.Appendf(nil, "k%d", r.IntN(6000))
 	}
@@ -383,6 +386,9 @@ func TestSubSetLargeMatchesModel(t *testing.T) {
 		}
 		splits = splits || ps.depth > 2
 		topic := append(key(), "-x"...)
+		if r.IntN(3) == 0 { // a first byte no prefix starts with
+			topic = []byte("zq")
+		}
 		want := false
 		for p := range model {
 			if want = bytes.HasPrefix(topic, []byte(p)); want {

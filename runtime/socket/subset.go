@@ -46,6 +46,10 @@ type subSet struct {
 	slots  int   // slots in all tables
 	seed   maphash.Seed
 	lens   []lenCount // distinct prefix lengths, ascending, while large
+	// first counts the large set's prefixes by first byte: a topic whose
+	// first byte no prefix starts with is matched by the empty prefix
+	// alone, with no lookup.
+	first *[256]uint32
 	// trie, if set, is all a SUB's filter holds once it holds more than
 	// smallSubs prefixes (before, its filter is a small set of copies;
 	// subscriber.snapshotLocked).
@@ -246,6 +250,9 @@ func (ps *subSet) add(prefix []byte, d int) (before, after int) {
 	t.n--
 	t.tombs++
 	ps.addLen(len(prefix), -1)
+	if len(prefix) > 0 {
+		ps.first[prefix[0]]--
+	}
 	switch {
 	case ps.n <= smallSubs,
 		ps.n*8 < ps.slots && ps.slots > 4*maxTableSlots,
@@ -318,6 +325,9 @@ func (ps *subSet) put(t *subTable, i int, s subSlot, h uint64) {
 	l := ps.length(s)
 	ps.bytes += int64(l)
 	ps.addLen(l, 1)
+	if l > 0 {
+		ps.first[ps.key(s)[0]]++
+	}
 	ps.place(t, i, s, h)
 }
 
@@ -415,6 +425,7 @@ func (ps *subSet) rebuild() {
 		}
 		ps.dir = []*subTable{{slots: make([]subSlot, minTable)}}
 		ps.slots = minTable
+		ps.first = new([256]uint32)
 	}
 	old.each(func(p []byte, c int) {
 		t, i, h, _ := ps.find(p)
@@ -451,6 +462,9 @@ func (ps *subSet) match(topic []byte) bool {
 			}
 		}
 		return false
+	}
+	if len(topic) > 0 && ps.first[topic[0]] == 0 {
+		return len(ps.lens) > 0 && ps.lens[0].l == 0 // the empty prefix
 	}
 	for _, e := range ps.lens {
 		if e.l > len(topic) {

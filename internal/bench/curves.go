@@ -91,8 +91,11 @@ func heapInuse() uint64 {
 	return ms.HeapInuse
 }
 
-// prefixN is the i-th distinct subscription prefix of -subs (never "wx" or "zz").
-func prefixN(i int) []byte { return []byte(fmt.Sprintf("q%07d", i)) }
+// prefixN appends the i-th distinct subscription prefix of -subs (never
+// "wx" or "zz") to b: the sub role writes them all into one buffer before
+// it starts the clock, as cbench-curves does (Subscribe copies what it
+// keeps).
+func prefixN(b []byte, i int) []byte { return fmt.Appendf(b, "q%07d", i) }
 
 func stamp(b []byte) {
 	if len(b) >= 18 {

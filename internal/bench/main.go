@@ -372,16 +372,28 @@ func recvRole(c config) (map[string]any, error) {
 	defer s.Close()
 	var subscribeS float64
 	if t == socket.SUB {
+		// -subs N: N-1 more distinct prefixes no message matches, written
+		// into one buffer before the clock starts (as cbench-curves does):
+		// subscribe_s is the Subscribe calls alone.
+		var keys []byte
+		var ends []int
+		for i := 1; i < c.subs; i++ {
+			keys = prefixN(keys, i)
+			ends = append(ends, len(keys))
+		}
 		t0 := time.Now()
 		if err := s.Subscribe([]byte(c.sub)); err != nil {
 			return nil, fmt.Errorf("subscribe: %w", err)
 		}
-		for i := 1; i < c.subs; i++ { // -subs N: N-1 more distinct prefixes no message matches
-			if err := s.Subscribe(prefixN(i)); err != nil {
+		start := 0
+		for _, end := range ends {
+			if err := s.Subscribe(keys[start:end]); err != nil {
 				return nil, fmt.Errorf("subscribe: %w", err)
 			}
+			start = end
 		}
 		subscribeS = time.Since(t0).Seconds()
+		keys, ends = nil, nil
 	}
 	if c.bind {
 		err = s.Bind(c.ep)

@@ -77,12 +77,12 @@ func newPattern(s *Socket, t Type) (pattern, traits) {
 		return x, traits{publisher: true, lazyPipe: true}
 	case SUB:
 		u := padded[sub](s)
-		u.own, u.filters = newSubSet(), true
-		u.filter.Store(newSubSet())
+		u.own, u.filters = &prefixTrie{}, true
+		u.filter.Store(&subSet{})
 		return u, traits{subscriber: true, filter: &u.filter}
 	default: // XSUB (NewSocket accepts only the eleven types)
 		x := padded[xsub](s)
-		x.own = newSubSet()
+		x.own = &prefixTrie{}
 		return x, traits{subscriber: true}
 	}
 }

@@ -123,9 +123,9 @@ func (p *pipe) subMatch(topic []byte) bool {
 }
 
 // resetSubs forgets the peer's subscriptions and returns them.
-func (p *pipe) resetSubs() map[string]int {
+func (p *pipe) resetSubs() *subSet {
 	p.subMu.Lock()
-	old := p.subs.counts
+	old := p.subs
 	p.subs = newSubSet()
 	p.subMu.Unlock()
 	return old

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -52,8 +55,13 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 		if got := ps.match(topic); got != want {
 			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
 		}
-		if len(ps.counts) != len(model) || (ps.lens == nil) != (len(model) <= smallSubs) || ps.lens == nil && len(ps.list) != len(model) {
-			t.Fatalf("step %d: %d prefixes (list %d, lens %v), model %d", step, len(ps.counts), len(ps.list), ps.lens, len(model))
+		if ps.len() != len(model) || (ps.dir != nil) != (len(model) > smallSubs) {
+			t.Fatalf("step %d: %d prefixes (tables %d, lens %v), model %d", step, ps.len(), len(ps.dir), ps.lens, len(model))
+		}
+		for k, c := range model {
+			if got := ps.get([]byte(k)); got != c {
+				t.Fatalf("step %d: count of %q %d, model %d", step, k, got, c)
+			}
 		}
 		if step%2000 == 1999 {
 			crossed = crossed || len(model) > smallSubs
@@ -72,9 +80,10 @@ func TestPeerSubsMatchesNaiveModel(t *testing.T) {
 	}
 }
 
-// TestPrefixTrieMatchesNaiveModel checks the trie against a plain map for
-// random add/remove sequences, short prefixes and prefixes past
-// maxTrieDepth, while readers match concurrently (go test -race).
+// TestPrefixTrieMatchesNaiveModel checks the counted trie against a plain
+// map for random add/remove sequences, short prefixes and prefixes past
+// maxTrieDepth, through compactions, while a reader matches concurrently
+// (go test -race).
 func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	// Short words, and words around maxTrieDepth long (a shared run of
@@ -89,9 +98,10 @@ func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 		}
 		return b
 	}
-	var tr prefixTrie
-	model := map[string]bool{}
-	naive := func(m map[string]bool, topic []byte) bool {
+	var cur atomic.Pointer[prefixTrie]
+	cur.Store(&prefixTrie{})
+	model := map[string]int{}
+	naive := func(m map[string]int, topic []byte) bool {
 		for k := range m {
 			if bytes.HasPrefix(topic, []byte(k)) {
 				return true
@@ -109,26 +119,86 @@ func TestPrefixTrieMatchesNaiveModel(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				_ = tr.match(append(word(r), word(r)...))
+				_ = cur.Load().match(append(word(r), word(r)...))
 			}
 		}
 	}()
 	defer func() { close(stop); <-done }()
-	for step := 0; step < 20000; step++ {
+	compactions := 0
+	for step := 0; step < 30000; step++ {
 		w := word(r)
+		tr := cur.Load()
 		if r.IntN(2) == 0 {
-			tr.remove(w)
-			delete(model, string(w))
+			before, after := tr.add(w, -1)
+			if want := model[string(w)]; before != want || after != max(want-1, 0) {
+				t.Fatalf("step %d: remove %q: %d -> %d, model %d", step, w, before, after, want)
+			}
+			if model[string(w)]--; model[string(w)] <= 0 {
+				delete(model, string(w))
+			}
+			if nt := tr.compacted(); nt != tr {
+				compactions++
+				cur.Store(nt)
+				tr = nt
+			}
 		} else {
-			tr.add(w)
-			model[string(w)] = true
+			before, after := tr.add(w, 1)
+			if want := model[string(w)]; before != want || after != want+1 {
+				t.Fatalf("step %d: add %q: %d -> %d, model %d", step, w, before, after, want)
+			}
+			model[string(w)]++
 		}
-		if len(model) == 0 && !tr.root.empty() {
-			t.Fatalf("step %d: empty set left nodes", step)
+		if tr.distinct != len(model) {
+			t.Fatalf("step %d: %d distinct, model %d", step, tr.distinct, len(model))
+		}
+		if len(model) == 0 && tr.nodes-tr.dead != 1 {
+			t.Fatalf("step %d: empty set left %d nodes", step, tr.nodes-tr.dead-1)
 		}
 		topic := append(word(r), word(r)...)
 		if got, want := tr.match(topic), naive(model, topic); got != want {
 			t.Fatalf("step %d: match(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
+		}
+		if step%1000 == 0 {
+			seen := map[string]int{}
+			tr.each(func(p []byte, c int) { seen[string(p)] = c })
+			if !maps.Equal(seen, model) {
+				t.Fatalf("step %d: each gives %v, model %v", step, seen, model)
+			}
+		}
+	}
+	// Many distinct prefixes added and cancelled: the unlinked nodes are
+	// dropped with a compaction, and the trie keeps what stayed.
+	tr := &prefixTrie{}
+	cur.Store(tr)
+	keep := []byte("keep")
+	tr.add(keep, 1)
+	for i := 0; i < 5000; i++ {
+		tr.add(fmt.Appendf(nil, "k%d", i), 1)
+	}
+	for i := 0; i < 5000; i++ {
+		tr.add(fmt.Appendf(nil, "k%d", i), -1)
+		if nt := tr.compacted(); nt != tr {
+			compactions++
+			cur.Store(nt)
+			tr = nt
+		}
+	}
+	if compactions == 0 || tr.dead > tr.nodes/2+2048 || !tr.match([]byte("keeper")) || tr.match([]byte("k1")) {
+		t.Fatalf("after cancelling 5,000 prefixes: %d compactions, %d of %d nodes dead", compactions, tr.dead, tr.nodes)
+	}
+}
+
+// TestPrefixTrieNodesHoldNoPointers: the collector need not scan a trie's
+// nodes (issue 16).
+func TestPrefixTrieNodesHoldNoPointers(t *testing.T) {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[trieNode]()) {
+		if k := f.Type.Kind(); k != reflect.Struct && k != reflect.Uint8 && k != reflect.Uint16 {
+			t.Fatalf("trieNode.%s is a %v", f.Name, k)
+		}
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[subSlot]()) {
+		if k := f.Type.Kind(); k != reflect.Uint32 && k != reflect.Uint16 {
+			t.Fatalf("subSlot.%s is a %v", f.Name, k)
 		}
 	}
 }
@@ -185,25 +255,20 @@ func TestSubscribeDoesNotRebuildFilter(t *testing.T) {
 func TestPrefixTrieLongPrefixIsBounded(t *testing.T) {
 	p := bytes.Repeat([]byte("x"), 1<<20)
 	var tr prefixTrie
-	tr.add(p)
-	nodes := 0
-	for n := &tr.root; n != nil; {
-		nodes++
-		kp := n.kids.Load()
-		if kp == nil {
-			break
-		}
-		n = (*kp)[0].n
-	}
-	if nodes > maxTrieDepth+1 {
-		t.Fatalf("%d nodes for one long prefix, want at most %d", nodes, maxTrieDepth+1)
+	tr.add(p, 1)
+	if tr.nodes > maxTrieDepth+1 {
+		t.Fatalf("%d nodes for one long prefix, want at most %d", tr.nodes, maxTrieDepth+1)
 	}
 	if !tr.match(append(bytes.Clone(p), 'y')) || tr.match(p[:len(p)-1]) {
 		t.Fatal("long prefix matches wrongly")
 	}
-	tr.remove(p)
-	if !tr.root.empty() {
-		t.Fatal("removing the only prefix left nodes")
+	if b, a := tr.add(p, 1); b != 1 || a != 2 {
+		t.Fatalf("second add of the long prefix: %d -> %d", b, a)
+	}
+	tr.add(p, -1)
+	tr.add(p, -1)
+	if tr.nodes-tr.dead != 1 || !tr.empty() || tr.long.Load() != nil {
+		t.Fatalf("removing the only prefix left %d nodes", tr.nodes-tr.dead-1)
 	}
 }
 
@@ -270,5 +335,81 @@ func TestPeerSubsMemoryPerPrefix(t *testing.T) {
 		t.Fatalf("a set of 100,000 8-byte prefixes holds %.0f B per prefix, want at most 80", got)
 	} else {
 		t.Logf("%.0f B per prefix", got)
+	}
+}
+
+// TestSubSetLargeMatchesModel drives a subSet through thousands of distinct
+// prefixes, table splits, cancels and rebuilds back to the small list,
+// checking counts, enumeration and matching against a plain map.
+func TestSubSetLargeMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	ps := newSubSet()
+	model := map[string]int{}
+	key := func() []byte {
+		switch r.IntN(200) {
+		case 0, 1, 2, 3: // now and then a prefix with a page of its own
+			return append(bytes.Repeat([]byte{'L'}, ownPage+r.IntN(3)), byte(r.IntN(4)))
+		case 4: // and the empty prefix, which matches every topic
+			return []byte{}
+		}
+		return fmt.Appendf(nil, "k%d", r.IntN(6000))
+	}
+	check := func(step int) {
+		t.Helper()
+		if ps.len() != len(model) {
+			t.Fatalf("step %d: %d prefixes, model %d", step, ps.len(), len(model))
+		}
+		seen := map[string]int{}
+		ps.each(func(p []byte, c int) { seen[string(p)] += c })
+		if !maps.Equal(seen, model) {
+			t.Fatalf("step %d: each gives %d prefixes, model %d", step, len(seen), len(model))
+		}
+	}
+	splits := false
+	for step := 0; step < 24000; step++ {
+		// Phases of mostly adding and mostly cancelling.
+		k := key()
+		if cancel := (step / 6000) % 2; r.IntN(4) < 1+2*cancel {
+			before, after := ps.add(k, -1)
+			if want := model[string(k)]; before != want || after != max(want-1, 0) {
+				t.Fatalf("step %d: cancel %q: %d -> %d, model %d", step, k, before, after, want)
+			}
+			if model[string(k)]--; model[string(k)] <= 0 {
+				delete(model, string(k))
+			}
+		} else {
+			before, after := ps.add(k, 1)
+			if want := model[string(k)]; before != want || after != want+1 {
+				t.Fatalf("step %d: add %q: %d -> %d, model %d", step, k, before, after, want)
+			}
+			model[string(k)]++
+		}
+		splits = splits || ps.depth > 2
+		topic := append(key(), "-x"...)
+		if r.IntN(3) == 0 { // a first byte no prefix starts with
+			topic = []byte("zq")
+		}
+		want := false
+		for p := range model {
+			if want = bytes.HasPrefix(topic, []byte(p)); want {
+				break
+			}
+		}
+		if got := ps.match(topic); got != want {
+			t.Fatalf("step %d: match(%.20q) = %v, want %v", step, topic, got, want)
+		}
+		if step%5000 == 0 {
+			check(step)
+		}
+	}
+	check(-1)
+	if !splits {
+		t.Fatal("the tables never split")
+	}
+	for p, c := range model {
+		ps.add([]byte(p), -c)
+	}
+	if ps.len() != 0 || ps.dir != nil || len(ps.pages) > 1 || ps.match([]byte("k1")) {
+		t.Fatalf("emptied set: %d prefixes, %d tables, %d pages", ps.len(), len(ps.dir), len(ps.pages))
 	}
 }

@@ -3,7 +3,6 @@ package socket
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync/atomic"
 )
 
@@ -333,11 +332,11 @@ func (t *xpub) forwardLocked(prefix []byte, d int) bool {
 // sees.
 func (t *xpub) detachLocked(p *pipe) []Msg {
 	var cancels []Msg
-	for k, c := range p.resetSubs() {
-		if _, n := t.subs.add([]byte(k), -c); n <= 0 || t.s.opt.XPubVerboser {
-			cancels = append(cancels, subMsg([]byte(k), false))
+	p.resetSubs().each(func(k []byte, c int) {
+		if _, n := t.subs.add(k, -c); n <= 0 || t.s.opt.XPubVerboser {
+			cancels = append(cancels, subMsg(k, false))
 		}
-	}
+	})
 	return cancels
 }
 
@@ -345,13 +344,15 @@ func (t *xpub) detachLocked(p *pipe) []Msg {
 // every peer.
 type subscriber struct {
 	base
-	own *subSet // guarded by s.mu
-	// filter is a snapshot of own, read without locks (SUB: filters set).
+	// own holds the socket's own subscriptions and their counts, changed
+	// in place in O(len(prefix)) under s.mu (and replaced by a compacted
+	// copy now and then); a SUB's readers match with it without locks
+	// once it holds more than smallSubs prefixes.
+	own *prefixTrie
+	// filter is what a SUB's readers match with (filters set): a subSet
+	// that holds a copy of own's few prefixes, or only own.
 	filter  atomic.Pointer[subSet]
 	filters bool
-	// trie holds own's prefixes for the snapshot (SUB), changed in place
-	// in O(len(prefix)) under s.mu and read by the filter without locks.
-	trie prefixTrie
 }
 
 func (t *subscriber) subscribe(prefix []byte, on bool) error {
@@ -359,47 +360,51 @@ func (t *subscriber) subscribe(prefix []byte, on bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	// With no pipe listed, one lock: no peer has the subscriptions to be
+	// told, and a peer attached later takes them under s.mu after this.
+	s.mu.Lock()
+	if len(*s.pipes.Load()) == 0 {
+		old, now := t.changeLocked(prefix, on)
+		if t.filters && (old == 0) != (now == 0) {
+			t.snapshotLocked()
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	s.mu.Lock()
 	old, now := t.changeLocked(prefix, on)
-	if t.filters {
-		t.snapshotLocked(prefix, old, now)
+	if t.filters && (old == 0) != (now == 0) {
+		t.snapshotLocked()
 	}
 	s.mu.Unlock()
-	if (old == 0 && now > 0 || old > 0 && now == 0) && len(*s.pipes.Load()) > 0 {
+	if (old == 0) != (now == 0) && len(*s.pipes.Load()) > 0 {
 		forceAll(s, subMsg(prefix, on))
 	}
 	return nil
 }
 
-// snapshotLocked publishes the filter after prefix's count went from old to
-// now: a copy of own's list while it is small (the HasPrefix loop), else the
-// trie, which a change updates in place along prefix's path. Caller holds
-// s.mu.
-func (t *subscriber) snapshotLocked(prefix []byte, old, now int) {
-	switch {
-	case old == 0 && now > 0:
-		t.trie.add(prefix)
-	case old > 0 && now == 0:
-		t.trie.remove(prefix)
-	default:
+// snapshotLocked publishes the filter after a prefix was added to own or
+// removed from it: while own holds at most smallSubs prefixes a list of
+// them (the HasPrefix loop), else own itself (changed in place, replaced
+// whole when compacted). Caller holds s.mu.
+func (t *subscriber) snapshotLocked() {
+	if t.own.distinct <= smallSubs {
+		f := newSubSet()
+		t.own.each(func(p []byte, _ int) { f.add(p, 1) })
+		t.filter.Store(f)
 		return
 	}
-	if t.own.lens == nil {
-		t.filter.Store(&subSet{list: slices.Clone(t.own.list)})
-		return
-	}
-	if t.filter.Load().trie != &t.trie {
-		t.filter.Store(&subSet{trie: &t.trie})
+	if t.filter.Load().trie != t.own {
+		t.filter.Store(&subSet{trie: t.own})
 	}
 }
 
 func (t *subscriber) attachLocked(*pipe, []byte) ([]Msg, error) {
-	var subs []Msg
-	for k := range t.own.counts {
-		subs = append(subs, subMsg([]byte(k), true))
-	}
+	subs := make([]Msg, 0, t.own.distinct)
+	t.own.each(func(p []byte, _ int) { subs = append(subs, subMsg(p, true)) })
 	return subs, nil
 }
 
@@ -410,7 +415,11 @@ func (t *subscriber) changeLocked(prefix []byte, on bool) (old, now int) {
 	if on {
 		d = 1
 	}
-	return t.own.add(prefix, d)
+	old, now = t.own.add(prefix, d)
+	if old > 0 && now == 0 { // the caller publishes the filter again
+		t.own = t.own.compacted()
+	}
+	return old, now
 }
 
 // sub keeps what matches its subscriptions.

@@ -134,7 +134,7 @@ func TestPubAcceptsZMTP31SubscribeCommands(t *testing.T) {
 		}
 		ps[0].subMu.Lock()
 		defer ps[0].subMu.Unlock()
-		return len(ps[0].subs.counts) == 2
+		return ps[0].subs.len() == 2
 	})
 	for _, s := range []string{"a1", "c1", "b1"} {
 		e.send(pub, s)
@@ -149,7 +149,7 @@ func TestPubAcceptsZMTP31SubscribeCommands(t *testing.T) {
 		p := (*pub.pipes.Load())[0]
 		p.subMu.Lock()
 		defer p.subMu.Unlock()
-		return len(p.subs.counts) == 1
+		return p.subs.len() == 1
 	})
 	e.send(pub, "a2")
 	e.send(pub, "b2")

@@ -10,7 +10,7 @@ import (
 func xsubCount(s *Socket, k string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pat.(*xpub).subs.counts[k]
+	return s.pat.(*xpub).subs.get([]byte(k))
 }
 
 // XPUB passes subscription messages to Recv: by default only a prefix's

@@ -166,14 +166,20 @@ static int run_recv(void) {
         /* subscriptions travel SUB->PUB as messages: with the default
          * SNDHWM (1000) libzmq drops those past it on connect */
         zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+        /* the prefixes are written before the clock starts (as the Go
+         * side does): subscribe_s is the zmq_setsockopt calls alone */
+        char *keys = malloc(subs > 1 ? (size_t)subs * 16 : 16);
+        if (!keys) return fail("malloc");
+        for (int i = 1; i < subs; i++)
+            snprintf(keys + (size_t)i * 16, 16, "q%07d", i);
         double t0 = now_s();
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, subpfx, strlen(subpfx));
         for (int i = 1; i < subs; i++) {
-            char p[16];
-            snprintf(p, sizeof p, "q%07d", i);
+            const char *p = keys + (size_t)i * 16;
             zmq_setsockopt(s, ZMQ_SUBSCRIBE, p, strlen(p));
         }
         snprintf(extra, sizeof extra, ",\"subscribe_s\":%.6f", now_s() - t0);
+        free(keys);
     }
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &idle_ms, sizeof idle_ms);
     if (attach(s) != 0) return fail("attach");

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,14 +142,19 @@ func BenchmarkHTTPOverhead(b *testing.B) {
 	}
 }
 
-// BenchmarkHTTPOverheadParts turns on one part of -http at a time, inproc,
-// in the same rounds as two runs without (an A/A control): the collector
-// registered and nothing else (1-ratio), the endpoints served and not
-// fetched (2-ratio), everything as in BenchmarkHTTPOverhead (3-ratio),
-// each ÷ the round's run without; control-ratio is the second run without
-// ÷ the first. Rounds rotate the order.
+// BenchmarkHTTPOverheadParts turns on one part of -http at a time, over
+// tcp and inproc, in the same rounds as two runs without (an A/A
+// control): the collector registered and nothing else (1-ratio), the
+// endpoints served and not fetched (2-ratio), everything as in
+// BenchmarkHTTPOverhead (3-ratio), each ÷ the round's run without;
+// control-ratio is the second run without ÷ the first. Rounds rotate the
+// order.
 func BenchmarkHTTPOverheadParts(b *testing.B) {
-	overheadRounds(b, "inproc://overhead", []string{partNone, partRegisterer, partServer, partAll, partNone}, []string{"", "1", "2", "3", "control"})
+	for _, ep := range []string{"tcp://127.0.0.1:0", "inproc://overhead"} {
+		b.Run(ep[:strings.Index(ep, ":")], func(b *testing.B) {
+			overheadRounds(b, ep, []string{partNone, partRegisterer, partServer, partAll, partNone}, []string{"", "1", "2", "3", "control"})
+		})
+	}
 }
 
 // What genCount turns on of -http.
@@ -170,6 +176,7 @@ func overheadRounds(b *testing.B, ep string, parts, names []string) {
 	rates := make([][]float64, len(parts))
 	cpus := make([][]float64, len(parts))
 	logs := make([][]string, len(parts))
+	gcs := make([]float64, len(parts)) // GC cycles, summed over the rounds
 	perms := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
 	for i := range b.N {
 		order := make([]int, len(parts))
@@ -180,9 +187,10 @@ func overheadRounds(b *testing.B, ep string, parts, names []string) {
 			order = perms[i%len(perms)]
 		}
 		for _, j := range order {
-			c0 := cpuTime()
+			c0, g0 := cpuTime(), gcCycles()
 			r := genCount(b, ep, parts[j])
 			c := (cpuTime() - c0).Seconds()
+			gcs[j] += float64(gcCycles() - g0)
 			rates[j] = append(rates[j], r)
 			cpus[j] = append(cpus[j], c)
 			logs[j] = append(logs[j], fmt.Sprintf("%.0f/%.2f", r, c))
@@ -207,7 +215,15 @@ func overheadRounds(b *testing.B, ep string, parts, names []string) {
 	// pooled.
 	for j := range parts {
 		b.Logf("runs (msgs/s / cpu s), %s: %s", parts[j], strings.Join(logs[j], " "))
+		b.Logf("GC cycles per run, %s: %.1f", parts[j], gcs[j]/float64(b.N))
 	}
+}
+
+// gcCycles is how many GC cycles the process has completed.
+func gcCycles() uint64 {
+	s := []rtmetrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	rtmetrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 var rateRe = regexp.MustCompile(`\((\d+) msgs/s\)`)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	rtmetrics "runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,43 +126,111 @@ func cpuTime() time.Duration {
 // count (10M 16-byte messages) with what apply -http adds (the collector
 // on a registry, the endpoints served, /metrics and /v1/status fetched
 // every second as Prometheus and topo top would; no tap) against the same
-// run without, in alternating pairs (benchpair): median-ratio is with ÷
-// without, of count's steady msgs/s. The control rows pair the run
-// without -http with itself: how far from 1 the method strays on this
-// machine.
+// run without. Each round runs with, without, and without again (the A/A
+// control), in an order that goes through all six orders of three, so the
+// control shares the rounds, and so the machine, of the ratio it checks:
+// median-ratio is the median over rounds of with ÷ without of count's
+// steady msgs/s, control-ratio the median of without again ÷ without,
+// how far from 1 the method strays here and now; cpu-ratio and
+// control-cpu-ratio are the same for the process's CPU time per run.
+// Run it with -benchtime a multiple of 6x.
 func BenchmarkHTTPOverhead(b *testing.B) {
-	for _, c := range []struct {
-		ep      string
-		control bool
-	}{{"tcp://127.0.0.1:0", false}, {"inproc://overhead", false}, {"tcp://127.0.0.1:0", true}, {"inproc://overhead", true}} {
-		ep, name := c.ep, c.ep[:strings.Index(c.ep, ":")]
-		if c.control {
-			name += "-control"
-		}
-		b.Run(name, func(b *testing.B) {
-			// Each run's rate and CPU time per message, logged (-test.v) so
-			// batches can be pooled.
-			var with, without []string
-			run := func(h bool, log *[]string) func() float64 {
-				return func() float64 {
-					c0 := cpuTime()
-					r := genCount(b, ep, h)
-					*log = append(*log, fmt.Sprintf("%.0f/%.0f", r, float64((cpuTime()-c0).Nanoseconds())/1e6))
-					return r
-				}
-			}
-			benchpair.Run(b, run(!c.control, &with), run(false, &without))
-			b.Logf("pairs (msgs/s / cpu-ns per msg), with: %s", strings.Join(with, " "))
-			b.Logf("pairs (msgs/s / cpu-ns per msg), without: %s", strings.Join(without, " "))
+	for _, ep := range []string{"tcp://127.0.0.1:0", "inproc://overhead"} {
+		b.Run(ep[:strings.Index(ep, ":")], func(b *testing.B) {
+			overheadRounds(b, ep, []string{partNone, partAll, partNone}, []string{"", "median", "control"})
 		})
 	}
 }
 
+// BenchmarkHTTPOverheadParts turns on one part of -http at a time, over
+// tcp and inproc, in the same rounds as two runs without (an A/A
+// control): the collector registered and nothing else (1-ratio), the
+// endpoints served and not fetched (2-ratio), everything as in
+// BenchmarkHTTPOverhead (3-ratio), each ÷ the round's run without;
+// control-ratio is the second run without ÷ the first. Rounds rotate the
+// order.
+func BenchmarkHTTPOverheadParts(b *testing.B) {
+	for _, ep := range []string{"tcp://127.0.0.1:0", "inproc://overhead"} {
+		b.Run(ep[:strings.Index(ep, ":")], func(b *testing.B) {
+			overheadRounds(b, ep, []string{partNone, partRegisterer, partServer, partAll, partNone}, []string{"", "1", "2", "3", "control"})
+		})
+	}
+}
+
+// What genCount turns on of -http.
+const (
+	partNone       = "none"       // nothing
+	partRegisterer = "registerer" // Options.Registerer: the collector registered, never scraped
+	partServer     = "server"     // that and the endpoints served, never fetched
+	partAll        = "all"        // that and /metrics, /v1/status fetched once a second
+)
+
+// overheadRounds runs b.N rounds of genCount, one run of each part per
+// round (parts[0] the baseline), and reports the median over rounds of
+// each part's rate and CPU time ÷ the baseline's as "<name>-ratio" and
+// "<name>-cpu-ratio" (names[i], "" for the baseline), with the min and
+// max of the first ratio and the median rates of the first two parts as
+// subject-rate and baseline-rate. The order within a round goes through
+// every permutation (three parts) or rotates (more).
+func overheadRounds(b *testing.B, ep string, parts, names []string) {
+	rates := make([][]float64, len(parts))
+	cpus := make([][]float64, len(parts))
+	logs := make([][]string, len(parts))
+	gcs := make([]float64, len(parts)) // GC cycles, summed over the rounds
+	perms := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+	for i := range b.N {
+		order := make([]int, len(parts))
+		for k := range order {
+			order[k] = (i + k) % len(parts)
+		}
+		if len(parts) == 3 {
+			order = perms[i%len(perms)]
+		}
+		for _, j := range order {
+			c0, g0 := cpuTime(), gcCycles()
+			r := genCount(b, ep, parts[j])
+			c := (cpuTime() - c0).Seconds()
+			gcs[j] += float64(gcCycles() - g0)
+			rates[j] = append(rates[j], r)
+			cpus[j] = append(cpus[j], c)
+			logs[j] = append(logs[j], fmt.Sprintf("%.0f/%.2f", r, c))
+		}
+	}
+	for j := 1; j < len(parts); j++ {
+		var rr, cr []float64
+		for i := range rates[j] {
+			rr = append(rr, rates[j][i]/rates[0][i])
+			cr = append(cr, cpus[j][i]/cpus[0][i])
+		}
+		b.ReportMetric(benchpair.Median(rr), names[j]+"-ratio")
+		b.ReportMetric(benchpair.Median(cr), names[j]+"-cpu-ratio")
+		if j == 1 {
+			b.ReportMetric(slices.Min(rr), "min-ratio")
+			b.ReportMetric(slices.Max(rr), "max-ratio")
+		}
+	}
+	b.ReportMetric(benchpair.Median(rates[1]), "subject-rate")
+	b.ReportMetric(benchpair.Median(rates[0]), "baseline-rate")
+	// Each run's rate and CPU seconds, logged (-test.v) so batches can be
+	// pooled.
+	for j := range parts {
+		b.Logf("runs (msgs/s / cpu s), %s: %s", parts[j], strings.Join(logs[j], " "))
+		b.Logf("GC cycles per run, %s: %.1f", parts[j], gcs[j]/float64(b.N))
+	}
+}
+
+// gcCycles is how many GC cycles the process has completed.
+func gcCycles() uint64 {
+	s := []rtmetrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	rtmetrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
 var rateRe = regexp.MustCompile(`\((\d+) msgs/s\)`)
 
-// genCount runs generate → count once, with or without the -http
-// machinery, and returns count's steady rate.
-func genCount(b *testing.B, ep string, withHTTP bool) float64 {
+// genCount runs generate → count once with part of the -http machinery
+// on (partNone, ...) and returns count's steady rate.
+func genCount(b *testing.B, ep, part string) float64 {
 	// 10M messages: a run of 1.5–3 s here, so the 1 s scrapes land in it
 	// as often as they do in a long run.
 	const n = 10_000_000
@@ -186,7 +256,7 @@ node "generate" {
 	var out lockedbuf.Buffer
 	opts := runtime.Options{Registry: registry(), Stdout: &out}
 	var reg *prometheus.Registry
-	if withHTTP {
+	if part != partNone {
 		reg = prometheus.NewRegistry()
 		opts.Registerer = reg
 	}
@@ -196,31 +266,34 @@ node "generate" {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if withHTTP {
+	if part == partServer || part == partAll {
 		srv := httptest.NewServer(observe.Handler(rt, reg))
 		defer srv.Close()
 		scrapeCtx, stop := context.WithCancel(ctx)
 		defer stop()
-		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				// A scrape a second, the first a second in, as a scraper
-				// with a 1 s interval does; not one at once, which would
-				// put a whole scrape inside a run this short.
-				select {
-				case <-scrapeCtx.Done():
-					return
-				case <-t.C:
-				}
-				for _, path := range []string{"/metrics", "/v1/status"} {
-					if resp, err := http.Get(srv.URL + path); err == nil {
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
+		if part == partAll {
+			go func() {
+				t := time.NewTicker(time.Second)
+				defer t.Stop()
+				for {
+					// A scrape a second, the first a second in, as a
+					// scraper with a 1 s interval does; not one at once,
+					// which would put a whole scrape inside a run this
+					// short.
+					select {
+					case <-scrapeCtx.Done():
+						return
+					case <-t.C:
+					}
+					for _, path := range []string{"/metrics", "/v1/status"} {
+						if resp, err := http.Get(srv.URL + path); err == nil {
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+						}
 					}
 				}
-			}
-		}()
+			}()
+		}
 	}
 	if err := rt.Run(ctx); err != nil {
 		b.Fatal(err)

@@ -183,7 +183,11 @@
 // frames of 4 KiB or more into buffers of a class's size, taken from the
 // pool when it has one (CURVE frames are then opened into such a buffer
 // rather than in place), so released buffers carry the next messages and
-// a steady stream allocates nothing on either side. A frame received into
+// a steady stream allocates nothing on either side. Frames read before the
+// first call are plain allocations (Release files them under the next
+// smaller class, where frames of their own size do not find them): a
+// receiver that will release calls Release(nil) before messages flow, which
+// turns the pool on and gives nothing back. A frame received into
 // a pooled buffer is the receiver's until it releases it: the socket never
 // writes it again, and a message kept unreleased stays as it arrived.
 // MaxMsgSize is checked before any buffer is taken (a class's size is at

@@ -24,9 +24,10 @@ const planHelp = `Usage: topo plan [options] FILE
   Shows what apply would run, without running it: every instance (count
   expanded) with its kind, restart policy and isolation; every socket with
   its resolved bind and connect endpoints; every edge with its socket
-  types; the start order (apply binds every instance in that order, then
-  connects them in that order) with what each body waits for before it
-  starts (the peers expected on each socket, the nodes it depends on);
+  types; the start order (apply binds every instance in that order, and
+  connects each in that order as soon as it and the instances it connects
+  to have bound) with what each body waits for before it starts (the
+  peers expected on each socket, the nodes it depends on);
   and, per edge, what it can lose: what it drops at the high-water mark
   (PUB, XPUB, ROUTER) and what is lost when the node at either end dies or
   restarts (every edge: ZeroMQ does not resend).

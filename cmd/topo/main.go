@@ -49,7 +49,7 @@ func commands() map[string]command {
 		"validate": {synopsis: "Check a topology file and report problems with their source lines", run: runValidate},
 		"plan":     {synopsis: "Show the resolved instances, endpoints, edges and start order", run: runPlan},
 		"apply":    {synopsis: "Run a topology in the foreground until it completes or is interrupted", run: runApply},
-		"graph":    {synopsis: "Print the topology graph as DOT or Mermaid", run: runGraph},
+		"graph":    {synopsis: "Print the topology graph as DOT, Mermaid or JSON", run: runGraph},
 		"fmt":      {synopsis: "Rewrite topology files in canonical format", run: runFmt},
 		"nodes":    {synopsis: "List every available node kind with its attributes and sockets", run: runNodes},
 		"version":  {synopsis: "Print the topo version", run: runVersion},

@@ -48,8 +48,8 @@
 // without Health answers it with codes.Unimplemented, which Client.Health
 // reports as healthy (the process answered; it has no node hook): such a
 // plugin is checked for liveness only, and a host that never asks still
-// gets the standard health service every plugin serves. Check is revision
-// 1 (ProtocolRevision): a plugin states its revision in
+// gets the standard health service every plugin serves. Check came with
+// revision 1 (ProtocolRevision, 3 now): a plugin states its revision in
 // Description.Revision (0 when absent) and which kinds have a check in
 // KindDesc.Check, so the host knows from Describe alone whether to ask. A
 // plugin of revision 0 answers Check with codes.Unimplemented all the

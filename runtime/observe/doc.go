@@ -12,6 +12,10 @@
 //	/readyz     200 once every node has passed its ready phase (and from then on), else 503 naming the nodes and sockets still short
 //	/v1/status  JSON: every node and socket, as the end-of-run summary
 //
+// [Tap] serves /v1/tap?socket=NODE.SOCKET, a stream of the messages through
+// one socket (runtime.Runtime.Tap). It shows message contents, so Handler
+// leaves it out: mount it only when asked to (`topo apply -http-tap` does).
+//
 // Everything is read at request time from runtime.Runtime's Status,
 // Sockets and Readiness: serving costs the running nodes nothing between
 // requests. Handlers are safe for concurrent use.

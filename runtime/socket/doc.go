@@ -213,6 +213,14 @@
 // per peer): a peer that subscribes past it is disconnected and counted
 // (Stats.SubLimited), and what it held is released, an XPUB passing the
 // cancels to Recv. libzmq has no such limit.
+// Subscriptions are counted, as in libzmq: Unsubscribe (or a peer's
+// cancel) removes one reference, and a prefix goes when its last one does;
+// a count saturates at 2^32-1, and one peer's set on a PUB or XPUB holds
+// at most 4 GiB of prefix bytes, past which a subscribe is not recorded
+// (far past the default budget). A SUB's own prefixes live in a counted
+// trie (trie.go) and a PUB's per-peer sets in an extendible hash
+// (subset.go) past 16 prefixes; their nodes and slots hold no Go
+// pointers, so the garbage collector does not scan them.
 // SUB sends its subscriptions to every publisher and again after a
 // reconnect; XPUB passes subscription messages to Recv (a prefix's first
 // subscribe and last cancel across peers; every subscribe with

@@ -23,7 +23,7 @@ import (
 // connections allocate received frames exactly as before (the pools stay
 // off until the first AllocFrame, SendRelease or Release on the Context).
 // What a pool holds the garbage collector may free: sync.Pool, and in
-// front of it, for classes of 64 KiB and more, a last-in-first-out stack
+// front of it, for classes of 16 KiB and more, a last-in-first-out stack
 // of at most hotBudget bytes in all that every garbage collection empties.
 // The stack hands out the buffer released last, still warm in the cache:
 // sync.Pool, taken from another P than the one that released (an inproc

@@ -57,8 +57,8 @@ type spsc struct {
 	// worth of chunks behind and then frees them in a burst (one slot,
 	// as libzmq's yqueue has, dropped all but one of them, and the
 	// producer allocated a 3 KiB chunk per 128 messages, 24 B a message).
-	spare     [spscSpares]atomic.Pointer[spscChunk]
-	cap       int // <= 0: unbounded
+	spare [spscSpares]atomic.Pointer[spscChunk]
+	cap   int // <= 0: unbounded
 
 	mu     sync.Mutex    // guards spaceW
 	spaceW chan struct{} // signalled when space frees after a refusal

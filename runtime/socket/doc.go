@@ -194,8 +194,11 @@
 // most 1.25 times the frame's), and a frame over 1 MiB with no pooled
 // buffer still grows as it arrives (to at most 4 times what has arrived). The bytes of a pooled
 // buffer past a frame's length, up to its capacity, are left from an
-// earlier message of the same process. The pools are sync.Pools: what they
-// hold the garbage collector may free.
+// earlier message of the same process. The pools are sync.Pools, and for
+// buffers of 16 KiB and more a last-in-first-out stack in front of them
+// (at most 32 MiB a Context, emptied by every garbage collection), so the
+// buffer given back last, still warm in the cache, is the next one reused:
+// what they hold the garbage collector may free.
 //
 // # Patterns
 //

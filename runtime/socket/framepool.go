@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"math/bits"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -21,7 +22,14 @@ import (
 // calls SendRelease or Release never sees a buffer reused, and its
 // connections allocate received frames exactly as before (the pools stay
 // off until the first AllocFrame, SendRelease or Release on the Context).
-// What a pool holds the garbage collector may free (sync.Pool).
+// What a pool holds the garbage collector may free: sync.Pool, and in
+// front of it, for classes of 16 KiB and more, a last-in-first-out stack
+// of at most hotBudget bytes in all that every garbage collection empties.
+// The stack hands out the buffer released last, still warm in the cache:
+// sync.Pool, taken from another P than the one that released (an inproc
+// receiver's), hands out the oldest of its buffers first, so a sender a
+// few hundred messages ahead cycled through all of them, each cold
+// (inproc 1 MiB, issue 16).
 
 const (
 	poolMinShift = 12 // smallest class: 4 KiB
@@ -52,6 +60,82 @@ type framePool struct {
 	lentMu sync.Mutex
 	lent   map[weak.Pointer[byte]]struct{}
 	lentN  atomic.Int32 // len(lent), read without the lock
+
+	// hot is the LIFO stack in front of c for classes from hotMinIdx up,
+	// made on first use.
+	hotOnce sync.Once
+	hot     *hotStack
+}
+
+const (
+	hotMinShift = 14 // classes of 16 KiB and up have a hot stack
+	hotMinIdx   = (hotMinShift - poolMinShift) * 4
+	hotBudget   = 32 << 20 // bytes a Context's hot stacks hold at most
+)
+
+// hotStack holds the most recently released large buffers, strongly, up to
+// hotBudget bytes; every garbage collection empties it (arm), so idle
+// buffers are garbage after at most two collections, as sync.Pool's are.
+type hotStack struct {
+	mu    sync.Mutex
+	bytes int
+	c     [poolClasses - hotMinIdx][]unsafe.Pointer
+}
+
+// arm empties h after the next garbage collection, and again after each
+// one, as long as h is reachable: the cleanup holds h weakly, so a
+// Context that is garbage takes its stack with it.
+func arm(h *hotStack) {
+	w := weak.Make(h)
+	sentinel := new(byte)
+	runtime.AddCleanup(sentinel, func(w weak.Pointer[hotStack]) {
+		h := w.Value()
+		if h == nil {
+			return
+		}
+		h.mu.Lock()
+		for i := range h.c {
+			clear(h.c[i])
+			h.c[i] = h.c[i][:0]
+		}
+		h.bytes = 0
+		h.mu.Unlock()
+		arm(h)
+	}, w)
+}
+
+func (fp *framePool) hotStack() *hotStack {
+	fp.hotOnce.Do(func() {
+		fp.hot = &hotStack{}
+		arm(fp.hot)
+	})
+	return fp.hot
+}
+
+// push keeps p (size bytes, class idx) if the budget allows.
+func (h *hotStack) push(idx, size int, p unsafe.Pointer) bool {
+	h.mu.Lock()
+	ok := h.bytes+size <= hotBudget
+	if ok {
+		h.bytes += size
+		h.c[idx-hotMinIdx] = append(h.c[idx-hotMinIdx], p)
+	}
+	h.mu.Unlock()
+	return ok
+}
+
+// pop returns the buffer of class idx released last, or nil.
+func (h *hotStack) pop(idx, size int) unsafe.Pointer {
+	h.mu.Lock()
+	var p unsafe.Pointer
+	if st := h.c[idx-hotMinIdx]; len(st) > 0 {
+		p = st[len(st)-1]
+		st[len(st)-1] = nil
+		h.c[idx-hotMinIdx] = st[:len(st)-1]
+		h.bytes -= size
+	}
+	h.mu.Unlock()
+	return p
 }
 
 const maxLent = 4096
@@ -155,6 +239,11 @@ func (fp *framePool) get(n int) []byte {
 
 // take returns a pooled buffer of class idx (size bytes), or nil.
 func (fp *framePool) take(idx, size int) []byte {
+	if idx >= hotMinIdx {
+		if p := fp.hotStack().pop(idx, size); p != nil {
+			return unsafe.Slice((*byte)(p), size)
+		}
+	}
 	if v, _ := fp.c[idx].Get().(unsafe.Pointer); v != nil {
 		return unsafe.Slice((*byte)(v), size)
 	}
@@ -166,8 +255,11 @@ func (fp *framePool) take(idx, size int) []byte {
 // memory any more. Buffers smaller than the smallest class are left to the
 // garbage collector.
 func (fp *framePool) put(b []byte) {
-	idx, _, ok := floorClass(cap(b))
+	idx, size, ok := floorClass(cap(b))
 	if !ok {
+		return
+	}
+	if idx >= hotMinIdx && fp.hotStack().push(idx, size, unsafe.Pointer(unsafe.SliceData(b))) {
 		return
 	}
 	fp.c[idx].Put(unsafe.Pointer(unsafe.SliceData(b)))

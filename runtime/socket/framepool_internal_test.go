@@ -167,3 +167,56 @@ func cloneMsg(m Msg) Msg {
 	}
 	return c
 }
+
+// Large buffers come back last in, first out, also when released on
+// another goroutine than the one that takes them (an inproc receiver's
+// Release, the sender's AllocFrame): the buffer released last is the one
+// still warm in the cache. sync.Pool alone, taken from another P, hands
+// out its oldest first. A garbage collection empties the hot stack, so
+// idle buffers stay collectable.
+func TestFramePoolLIFO(t *testing.T) {
+	var fp framePool
+	const size, k = 1 << 20, 8
+	bufs := make([][]byte, k)
+	for i := range bufs {
+		bufs[i] = fp.get(size)
+	}
+	done := make(chan struct{})
+	go func() { // release on another goroutine, oldest first
+		for _, b := range bufs {
+			fp.put(b)
+		}
+		close(done)
+	}()
+	<-done
+	for i := k - 1; i >= 0; i-- {
+		b := fp.get(size)
+		if &b[0] != &bufs[i][0] {
+			t.Fatalf("get %d: not the buffer released last (want %d)", k-1-i, i)
+		}
+	}
+	fp.put(bufs[0])
+	h := fp.hotStack()
+	for i := 0; ; i++ {
+		runtime.GC()
+		h.mu.Lock()
+		n := h.bytes
+		h.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("hot stack holds %d bytes after %d collections", n, i)
+		}
+	}
+	// Past the budget, buffers go to sync.Pool.
+	for range hotBudget/size + 2 {
+		fp.put(make([]byte, size))
+	}
+	h.mu.Lock()
+	n := h.bytes
+	h.mu.Unlock()
+	if n > hotBudget {
+		t.Fatalf("hot stack holds %d bytes, budget %d", n, hotBudget)
+	}
+}

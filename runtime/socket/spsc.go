@@ -11,7 +11,10 @@ type spscChunk struct {
 	next atomic.Pointer[spscChunk]
 }
 
-const spscChunkLen = 128
+const (
+	spscChunkLen = 128
+	spscSpares   = 8 // chunks (3 KiB each) a queue keeps for reuse
+)
 
 // spsc is the inbound queue of an inproc pipe: exactly one producer (the
 // peer socket's Send, serialised by the peer's sendMu) and one consumer (this
@@ -49,8 +52,13 @@ type spsc struct {
 
 	active    atomic.Bool // registered as readable with the socket
 	wantSpace atomic.Bool // the producer was refused at the mark
-	spare     atomic.Pointer[spscChunk]
-	cap       int // <= 0: unbounded
+	// spare holds chunks the consumer is done with, for the producer's
+	// next ones: several, as the consumer runs up to a high-water mark's
+	// worth of chunks behind and then frees them in a burst (one slot,
+	// as libzmq's yqueue has, dropped all but one of them, and the
+	// producer allocated a 3 KiB chunk per 128 messages, 24 B a message).
+	spare [spscSpares]atomic.Pointer[spscChunk]
+	cap   int // <= 0: unbounded
 
 	mu     sync.Mutex    // guards spaceW
 	spaceW chan struct{} // signalled when space frees after a refusal
@@ -79,7 +87,12 @@ func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated
 		q.wantSpace.Store(false)
 	}
 	if q.tpos == spscChunkLen {
-		c := q.spare.Swap(nil)
+		var c *spscChunk
+		for i := range q.spare {
+			if c = q.spare[i].Swap(nil); c != nil {
+				break
+			}
+		}
 		if c == nil {
 			c = &spscChunk{}
 		}
@@ -146,7 +159,11 @@ func (q *spsc) tryPop() (Msg, bool) {
 		// The producer has moved on to next for good: recycle head.
 		clear(q.head.msgs[:])
 		q.head.next.Store(nil)
-		q.spare.Store(q.head)
+		for i := range q.spare {
+			if q.spare[i].CompareAndSwap(nil, q.head) {
+				break
+			}
+		}
 		q.head, q.hpos = next, 0
 	}
 	m := q.head.msgs[q.hpos]

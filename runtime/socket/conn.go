@@ -356,7 +356,7 @@ func (c *conn) reader() {
 					bb = s.ctx.getBatch()
 					batch = bb[:0]
 				}
-				batch = append(batch, item{m: m}) // p.tryPop names p
+				batch = append(batch, item{m: m, p: p})
 			}
 			// A dropped message that was the last one buffered hands
 			// over what the batch holds, as a kept one does.

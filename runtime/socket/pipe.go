@@ -163,12 +163,7 @@ func (p *pipe) tryPop() (item, bool) {
 		m, ok := p.fast.tryPop()
 		return item{m: m, p: p}, ok
 	}
-	// Inbound items leave p out (one pointer fewer per queued message for
-	// the garbage collector to trace through a SUB's backlog): p's queue
-	// holds only p's messages.
-	it, ok := p.in.tryPop()
-	it.p = p
-	return it, ok
+	return p.in.tryPop()
 }
 
 // avail reports whether p's inbound queue has messages (Recv-side only).

@@ -91,7 +91,7 @@ func (s *Socket) enqueueIn(p *pipe, m Msg, force bool, w chan struct{}) pushResu
 	if p.fast != nil {
 		r, activated = p.fast.push(m, force, w)
 	} else {
-		r, activated = p.in.pushActivate(item{m: m}, force, w) // p.tryPop names p
+		r, activated = p.in.pushActivate(item{m: m, p: p}, force, w)
 	}
 	if activated {
 		s.announce(p)

@@ -25,7 +25,12 @@ type pipe struct {
 	subscribed atomic.Bool
 	subMu      sync.Mutex
 	subs       *subSet // PUB/XPUB: what the peer subscribed to; guarded by subMu
-	dead       atomic.Bool
+	// subView is subs' prefixes while they are few (subSet.smallView),
+	// republished under subMu at every change, so that a publisher's
+	// fan-out matches each message without taking subMu; nil while subs
+	// is large (then subMatch locks).
+	subView atomic.Pointer[[][]byte]
+	dead    atomic.Bool
 	// Messages written or read straight on the connection (direct.go),
 	// past the queues that count the others (Stats.Edges).
 	directOut, directIn atomic.Uint64
@@ -111,22 +116,31 @@ func metaOf(md zmq4.Metadata) peerMeta {
 func newPipe(s *Socket, endpoint string) *pipe {
 	p := &pipe{s: s, endpoint: endpoint, in: newMQ(s.opt.RecvHWM)}
 	p.subs = newSubSet()
+	p.subView.Store(p.subs.smallView())
 	return p
 }
 
 // subMatch reports whether the peer subscribed to a prefix of topic.
 func (p *pipe) subMatch(topic []byte) bool {
+	if v := p.subView.Load(); v != nil {
+		return matchList(*v, topic)
+	}
 	p.subMu.Lock()
 	ok := p.subs.match(topic)
 	p.subMu.Unlock()
 	return ok
 }
 
+// subsChangedLocked republishes subView after subs changed. Caller holds
+// p.subMu.
+func (p *pipe) subsChangedLocked() { p.subView.Store(p.subs.smallView()) }
+
 // resetSubs forgets the peer's subscriptions and returns them.
 func (p *pipe) resetSubs() *subSet {
 	p.subMu.Lock()
 	old := p.subs
 	p.subs = newSubSet()
+	p.subsChangedLocked()
 	p.subMu.Unlock()
 	return old
 }

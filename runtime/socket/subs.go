@@ -41,7 +41,10 @@ func (s *Socket) applyPeerSub(p *pipe, on bool, prefix []byte, x *xpub) (fwd, ov
 		p.subMu.Unlock()
 		return false, true
 	}
-	before, _ := p.subs.add(prefix, d)
+	before, after := p.subs.add(prefix, d)
+	if (before == 0) != (after == 0) { // a prefix added or removed
+		p.subsChangedLocked()
+	}
 	p.subMu.Unlock()
 	if !on && before == 0 { // a cancel of a prefix the peer never subscribed
 		return false, false

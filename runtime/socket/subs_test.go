@@ -413,3 +413,164 @@ func TestSubSetLargeMatchesModel(t *testing.T) {
 		t.Fatalf("emptied set: %d prefixes, %d tables, %d pages", ps.len(), len(ps.dir), len(ps.pages))
 	}
 }
+
+// TestPubPipeSubViewFollowsChanges: a publisher's fan-out matches a peer's
+// few subscriptions through the pipe's lock-free view (pipe.subView), which
+// every subscribe and cancel republishes; it must agree with the locked set
+// through random changes across smallSubs and back, and after a reset. A
+// matcher races the changes (go test -race).
+func TestPubPipeSubViewFollowsChanges(t *testing.T) {
+	zc := &Context{}
+	s, err := zc.NewSocket(PUB, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newPipe(s, "test")
+	r := rand.New(rand.NewPCG(3, 4))
+	word := func() []byte {
+		b := make([]byte, r.IntN(6))
+		for i := range b {
+			b[i] = "ab"[r.IntN(2)]
+		}
+		return b
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a concurrent matcher, as dist is
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				p.subMatch([]byte("abab"))
+			}
+		}
+	}()
+	model := map[string]int{}
+	crossed, viewed := false, 0
+	for step := 0; step < 20000; step++ {
+		w := word()
+		on := r.IntN(3) >= 1+(step/2000)%2
+		if _, over := s.applyPeerSub(p, on, w, nil); over {
+			t.Fatalf("step %d: over the budget", step)
+		}
+		if on {
+			model[string(w)]++
+		} else if model[string(w)] > 0 {
+			if model[string(w)]--; model[string(w)] == 0 {
+				delete(model, string(w))
+			}
+		}
+		crossed = crossed || len(model) > smallSubs
+		if p.subView.Load() != nil {
+			viewed++
+		}
+		topic := append(word(), word()...)
+		want := false
+		for k := range model {
+			want = want || bytes.HasPrefix(topic, []byte(k))
+		}
+		if got := p.subMatch(topic); got != want {
+			t.Fatalf("step %d: subMatch(%q) = %v, want %v (subs %v)", step, topic, got, want, model)
+		}
+		if (p.subView.Load() != nil) != (len(model) <= smallSubs) {
+			t.Fatalf("step %d: view set %v with %d prefixes", step, p.subView.Load() != nil, len(model))
+		}
+	}
+	close(stop)
+	<-done
+	if !crossed || viewed == 0 {
+		t.Fatalf("the sequence did not cross smallSubs both ways (crossed %v, viewed %d)", crossed, viewed)
+	}
+	p.resetSubs()
+	if p.subMatch([]byte("abab")) || p.subMatch(nil) {
+		t.Fatal("a reset pipe still matches")
+	}
+	// hasPrefix agrees with bytes.HasPrefix on both sides of its 16 bytes.
+	for i := 0; i < 2000; i++ {
+		a, b := make([]byte, r.IntN(24)), make([]byte, r.IntN(24))
+		for j := range a {
+			a[j] = "ab"[r.IntN(2)]
+		}
+		for j := range b {
+			b[j] = "ab"[r.IntN(2)]
+		}
+		if i%3 == 0 && len(b) <= len(a) {
+			copy(a, b)
+		}
+		if hasPrefix(a, b) != bytes.HasPrefix(a, b) {
+			t.Fatalf("hasPrefix(%q, %q) = %v", a, b, hasPrefix(a, b))
+		}
+	}
+}
+
+// TestSubUnsubscribeDropsQueued: messages a SUB queued under a prefix it
+// then cancels are not returned by Recv (Recv matches again once any
+// prefix was removed; before, only the readers' match is needed).
+func TestSubUnsubscribeDropsQueued(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	zc := &Context{}
+	pub, err := zc.NewSocket(PUB, Options{SendHWM: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	sub, err := zc.NewSocket(SUB, Options{RecvHWM: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ep := "inproc://unsub-drops-queued"
+	if err := pub.Bind(ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a", "z"} {
+		if err := sub.Subscribe([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Until the PUB has the subscriptions, probes are dropped: send one
+	// until one arrives.
+	for got := false; !got; {
+		if err := pub.Send(ctx, Msg{[]byte("z-probe")}); err != nil {
+			t.Fatal(err)
+		}
+		rctx, rc := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err := sub.Recv(rctx)
+		rc()
+		got = err == nil
+		if ctx.Err() != nil {
+			t.Fatal("no probe arrived")
+		}
+	}
+	for i := 0; i < 100; i++ { // an inproc Send queues at the SUB before it returns
+		if err := pub.Send(ctx, Msg{[]byte("a-queued")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Send(ctx, Msg{[]byte("z-end")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Unsubscribe([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := sub.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch string(m[0]) {
+		case "z-probe": // a late probe
+		case "z-end":
+			return
+		default:
+			t.Fatalf("Recv returned %q after its prefix was cancelled", m[0])
+		}
+	}
+}

@@ -456,12 +456,7 @@ func (ps *subSet) match(topic []byte) bool {
 		return ps.trie.match(topic)
 	}
 	if ps.dir == nil {
-		for _, p := range ps.small {
-			if bytes.HasPrefix(topic, p) {
-				return true
-			}
-		}
-		return false
+		return matchList(ps.small, topic)
 	}
 	if len(topic) > 0 && ps.first[topic[0]] == 0 {
 		return len(ps.lens) > 0 && ps.lens[0].l == 0 // the empty prefix
@@ -477,4 +472,46 @@ func (ps *subSet) match(topic []byte) bool {
 		}
 	}
 	return false
+}
+
+// matchList reports whether one of prefixes is a prefix of topic: the
+// small set's match, and a publisher's lock-free view of a peer's few
+// subscriptions (pipe.subView).
+func matchList(prefixes [][]byte, topic []byte) bool {
+	for _, p := range prefixes {
+		if hasPrefix(topic, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefix is bytes.HasPrefix with short prefixes (topics are mostly a
+// few bytes) compared inline: no call to the runtime's memequal per
+// message and prefix.
+func hasPrefix(topic, p []byte) bool {
+	if len(p) > 16 {
+		return bytes.HasPrefix(topic, p)
+	}
+	if len(topic) < len(p) {
+		return false
+	}
+	t := topic[:len(p)]
+	for i, c := range p {
+		if t[i] != c {
+			return false
+		}
+	}
+	return true
+}
+
+// smallView is a copy of the set's prefix list while it is small (the
+// prefixes themselves are never changed in place, so the copy shares
+// them), nil once it is large.
+func (ps *subSet) smallView() *[][]byte {
+	if ps.dir != nil || ps.trie != nil {
+		return nil
+	}
+	v := slices.Clone(ps.small)
+	return &v
 }

@@ -353,6 +353,11 @@ type subscriber struct {
 	// that holds a copy of own's few prefixes, or only own.
 	filter  atomic.Pointer[subSet]
 	filters bool
+	// cut is set (before the filter without it is published) once any
+	// prefix lost its last reference: until then the filter has only
+	// grown, so a message a reader kept still matches and a SUB's Recv
+	// need not match it again.
+	cut atomic.Bool
 }
 
 func (t *subscriber) subscribe(prefix []byte, on bool) error {
@@ -417,6 +422,7 @@ func (t *subscriber) changeLocked(prefix []byte, on bool) (old, now int) {
 	}
 	old, now = t.own.add(prefix, d)
 	if old > 0 && now == 0 { // the caller publishes the filter again
+		t.cut.Store(true)
 		t.own = t.own.compacted()
 	}
 	return old, now
@@ -439,7 +445,7 @@ func (t *sub) recv(ctx context.Context) (Msg, error) {
 		if err != nil {
 			return nil, s.recvErr(err)
 		}
-		if !t.filter.Load().match(it.m[0]) {
+		if t.cut.Load() && !t.filter.Load().match(it.m[0]) {
 			continue // subscription removed since it was queued
 		}
 		return s.counted(it.m), nil

@@ -7,8 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// item is one queued message and the pipe it came from (inbound) or is bound
-// for (unused outbound).
+// item is one queued message and, inbound, the pipe it came from. On an
+// outbound queue p is nil, or the pipe itself to mark a message sent with
+// SendRelease, whose frames the connection gives to the pool once written
+// (a pointer rather than a flag keeps item at two words on the hot path).
 type item struct {
 	m Msg
 	p *pipe

@@ -455,7 +455,7 @@ func idleHold(c config) (map[string]any, error) {
 	var count atomic.Int64
 	fired, stop := watchdog(&count, c.idle, cancel)
 	defer stop()
-	res, n, rerr := receive(ctx, s, &count, c.n, 1, nil, c.size, false)
+	res, n, rerr := receive(ctx, s, &count, c.n, 1, nil, c.size, 0)
 	res["idle_peers"] = c.peers
 	res["rss_kb_before"], res["rss_kb_after"] = r0, r1
 	res["rss_bytes_per_conn"] = float64(r1-r0) * 1024 / float64(max(1, c.peers))

@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&c.curve, "curve", "", "server|client: CURVE (ZMQ_CURVE_SERVER or the client) with built-in benchmark keys; plaintext when empty")
-	fs.BoolVar(&c.reuse, "reuse", true, "push, pull, inproc-pushpull: frames of 4 KiB or more come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease; the receiver Releases each message. false: a fresh buffer per message and Send")
+	fs.BoolVar(&c.reuse, "reuse", true, "push, pull, inproc-pushpull: frames of 1 KiB or more (inproc: 4 KiB, the smallest an inproc peer gives back) come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease; the receiver Releases each message. false: a fresh buffer per message and Send")
 	c.curveFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -182,11 +182,28 @@ type reuser struct {
 	hdrs [][]byte
 }
 
-const reuseMin = 4 << 10 // socket's smallest pooled frame (framepool.go)
+// reuseMin is the socket's smallest pooled frame; inprocReuseMin the
+// smallest an inproc peer gives back (framepool.go: under it SendRelease
+// hands a frame over as Send does, so reusing gains nothing there).
+const (
+	reuseMin       = 1 << 10
+	inprocReuseMin = 4 << 10
+)
 
-func newReuser(s *socket.Socket, size int) *reuser {
+// releaseMin is the smallest frame a receiver Releases: min with -reuse,
+// else 0 (none).
+func releaseMin(c config, min int) int {
+	if c.reuse {
+		return min
+	}
+	return 0
+}
+
+// newReuser returns a reuser for messages of size bytes: one that reuses
+// frames from min bytes up.
+func newReuser(s *socket.Socket, size, min int) *reuser {
 	r := &reuser{s: s, a: newArena(size), size: size}
-	if size >= reuseMin {
+	if size >= min {
 		r.tmpl = make([]byte, size)
 		for i := range r.tmpl {
 			r.tmpl[i] = 'a' + byte(i%26)
@@ -295,8 +312,9 @@ func mallocs() uint64 {
 // message carries it, and times the first to the last message. It returns
 // the result line's fields (count, expect, gaps, bad, mallocs_per_msg,
 // elapsed_s, msgs_per_s, mbit_per_s), how many messages arrived, and the
-// receive error if any. count is updated for the idle watchdog.
-func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect int, step uint64, prefix []byte, size int, release bool) (map[string]any, int, error) {
+// receive error if any. count is updated for the idle watchdog. Frames of
+// relMin bytes or more are Released once checked (0: none).
+func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect int, step uint64, prefix []byte, size, relMin int) (map[string]any, int, error) {
 	var (
 		start     time.Time
 		next      uint64
@@ -333,7 +351,7 @@ func receive(ctx context.Context, s *socket.Socket, count *atomic.Int64, expect 
 			}
 			next = seq + step
 		}
-		if release && cap(b) >= reuseMin {
+		if relMin > 0 && cap(b) >= relMin {
 			s.Release(msg)
 		}
 	}
@@ -410,7 +428,7 @@ func recvRole(c config) (map[string]any, error) {
 	if t == socket.SUB {
 		prefix = []byte(c.sub)
 	}
-	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size, c.reuse)
+	res, n, recvErr := receive(ctx, s, &count, expect, step, prefix, c.size, releaseMin(c, reuseMin))
 	st := s.Stats()
 	res["dropped"] = st.Dropped
 	if t == socket.SUB {
@@ -452,7 +470,7 @@ func sendRole(c config) (map[string]any, error) {
 	a := newArena(c.size)
 	var r *reuser
 	if c.reuse && t == socket.PUSH {
-		r = newReuser(s, c.size)
+		r = newReuser(s, c.size, reuseMin)
 	}
 	m0 := mallocs()
 	t0 := time.Now()
@@ -640,7 +658,7 @@ func inprocPushPull(c config) (map[string]any, error) {
 		a := newArena(c.size)
 		var r *reuser
 		if c.reuse {
-			r = newReuser(push, c.size)
+			r = newReuser(push, c.size, inprocReuseMin)
 		}
 		for i := 0; i < c.n; i++ {
 			var err error
@@ -661,7 +679,7 @@ func inprocPushPull(c config) (map[string]any, error) {
 	defer stop()
 	// mallocs_per_msg covers both ends and the harness's arena (about 1/4096
 	// per message).
-	res, n, rerr := receive(ctx, pull, &count, c.n, 1, nil, c.size, c.reuse)
+	res, n, rerr := receive(ctx, pull, &count, c.n, 1, nil, c.size, releaseMin(c, inprocReuseMin))
 	cancel()
 	if err := <-sendErr; err != nil && rerr == nil && n < c.n {
 		rerr = err

@@ -542,20 +542,24 @@ func TestGenerateLargeMessages(t *testing.T) {
 	}
 }
 
-// TestGenerateCountReuse: from 4 KiB up generate sends from reused frame
+// TestGenerateCountReuse: from 1 KiB up (4 KiB over inproc) generate sends from reused frame
 // buffers (AllocFrame, SendRelease) and count gives every message back
 // (Release); over tcp and inproc every byte still arrives.
 func TestGenerateCountReuse(t *testing.T) {
-	for _, tr := range []string{"tcp", "inproc"} {
-		t.Run(tr, func(t *testing.T) {
-			const n, size = 300, 64 << 10
+	for _, tc := range []struct {
+		tr   string
+		size int
+	}{{"tcp", 1 << 10}, {"tcp", 64 << 10}, {"inproc", 1 << 10}, {"inproc", 64 << 10}} {
+		tr, size := tc.tr, tc.size
+		t.Run(fmt.Sprintf("%s/%d", tr, size), func(t *testing.T) {
+			const n = 300
 			res := runTopology(t, 30*time.Second, []tnode{
-				{name: "gen", kind: "generate", attrs: map[string]cty.Value{"messages": cty.NumberIntVal(n), "size": cty.NumberIntVal(size)},
+				{name: "gen", kind: "generate", attrs: map[string]cty.Value{"messages": cty.NumberIntVal(n), "size": cty.NumberIntVal(int64(size))},
 					sockets: []plugins.SocketSpec{sock("out", socket.PUSH, endpoint(t, tr, "gen"), 1)}},
 				{name: "count", kind: "count", attrs: map[string]cty.Value{"expect": cty.NumberIntVal(n)},
 					sockets: []plugins.SocketSpec{sock("in", socket.PULL, "", 1)}, connect: map[string][]string{"in": {"gen.out"}}},
 			}, nil)
-			if got := res.stats["count"]["in"].BytesIn; got != n*size {
+			if got := res.stats["count"]["in"].BytesIn; got != uint64(n*size) {
 				t.Errorf("count received %d bytes, want %d", got, n*size)
 			}
 		})

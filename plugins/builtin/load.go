@@ -3,6 +3,7 @@ package builtin
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -68,8 +69,24 @@ type generate struct{ generateConfig }
 
 // reuseMin is the smallest payload generate sends from a reused frame
 // buffer and count gives back: the socket's smallest pooled frame
-// (runtime/socket, AllocFrame).
-const reuseMin = 4 << 10
+// (runtime/socket, AllocFrame). inprocReuseMin is the smallest an inproc
+// peer gives back (smaller ones go as Send's do), so generate, when out
+// has an inproc endpoint, reuses from there: under it AllocFrame would
+// allocate per message what the batch below cuts from one allocation.
+const (
+	reuseMin       = 1 << 10
+	inprocReuseMin = 4 << 10
+)
+
+// reuseFrom is the smallest payload g sends from reused frame buffers on s.
+func reuseFrom(s *socket.Socket) int {
+	for _, ep := range s.Endpoints() {
+		if strings.HasPrefix(ep, "inproc://") {
+			return inprocReuseMin
+		}
+	}
+	return reuseMin
+}
 
 // Run sends the messages. Payloads under reuseMin are cut from shared chunks so the hot
 // path allocates once per batch, yet each message owns disjoint memory (a
@@ -106,7 +123,7 @@ func (g *generate) Run(ctx context.Context, env plugins.Env) error {
 	// allocates nothing, and each message still owns its memory (the
 	// receiver may modify it). Over inproc the buffer goes to the receiver,
 	// and comes back when the receiver releases it (count does).
-	reuse := g.Size >= reuseMin
+	reuse := g.Size >= reuseFrom(out)
 	start := time.Now()
 	sent, limit, paced := 0, g.Messages, g.Rate > 0
 	k := batch // index in the current batch; batch: a new one is due

@@ -152,7 +152,7 @@ func FuzzCurveRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sess := base // a fresh copy: nonces start where the handshake left them
 		m1, c1, _ := readCurve(b, &sess, 4096)
-		// With the frame pool on (payloads of 4 KiB opened into pooled
+		// With the frame pool on (payloads of 1 KiB or more opened into pooled
 		// buffers): the same messages.
 		var fp framePool
 		fp.on.Store(true)

@@ -155,32 +155,35 @@
 // reused under it:
 //
 //   - Context.AllocFrame(n) (or Socket.AllocFrame) returns a buffer of n
-//     bytes from the Context's pool of size-classed frame buffers (4 KiB to
+//     bytes from the Context's pool of size-classed frame buffers (1 KiB to
 //     1 GiB, four classes per power of two), or a new one. Its contents are
-//     not zeroed and its capacity may exceed n. Under 4 KiB it is a plain
+//     not zeroed and its capacity may exceed n. Under 1 KiB it is a plain
 //     allocation.
 //   - Socket.SendRelease(ctx, m) is Send that gives m's frames up for good:
 //     the caller must not read, write or resend them afterwards, whatever it
-//     returns. Over tcp and ipc the connection puts each frame of 4 KiB or
+//     returns. Over tcp and ipc the connection puts each frame of 1 KiB or
 //     more back in the pool once its write has returned (a vectored write
 //     from the frame, a copy into the write buffer, a CURVE seal into it, or
 //     a direct write's copy, and, for a write the kernel takes in parts,
 //     after the last part). Over inproc the frames are handed to the
-//     receiver as they are. Frames a PUB or XPUB fans out, frames not sent
-//     (an error, a drop, a connection that ends first), and all frames while
-//     a tap is set, are left to the garbage collector.
+//     receiver as they are, and those of 4 KiB or more are lent: the
+//     receiver's Release gives them back (recording a loan costs about as
+//     much as a 1 KiB inproc message, so smaller ones go as Send's do).
+//     Frames a PUB or XPUB fans out, frames not sent (an error, a drop, a
+//     connection that ends first), and all frames while a tap is set, are
+//     left to the garbage collector.
 //   - Socket.Release(m) gives back a message Recv returned that the caller
 //     has finished with: it must not use m's frames afterwards. Frames read
-//     from tcp or ipc, and frames an inproc peer sent with SendRelease, go
-//     to the pool; others (frames under 4 KiB, frames an inproc peer sent
-//     with Send, which Send lets it still read or send elsewhere) are left
-//     to the garbage collector. A message never released is garbage as
-//     before.
+//     from tcp or ipc, and frames of 4 KiB or more an inproc peer sent with
+//     SendRelease, go to the pool; others (frames under 1 KiB, frames an
+//     inproc peer sent with Send, which Send lets it still read or send
+//     elsewhere) are left to the garbage collector. A message never
+//     released is garbage as before.
 //   - Context.ReleaseFrame(b) gives the pool a buffer the caller owns
 //     outright (one AllocFrame returned and that was never sent, say).
 //
 // Once any of them has been called on a Context, its connections read
-// frames of 4 KiB or more into buffers of a class's size, taken from the
+// frames of 1 KiB or more into buffers of a class's size, taken from the
 // pool when it has one (CURVE frames are then opened into such a buffer
 // rather than in place), so released buffers carry the next messages and
 // a steady stream allocates nothing on either side. Frames read before the

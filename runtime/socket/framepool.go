@@ -14,7 +14,8 @@ import (
 // "Reusing frame buffers").
 //
 // A Context keeps pools of frame buffers by size class: four classes per
-// power of two from 4 KiB (4, 5, 6, 7, 8 KiB, 10 KiB, ...) up to 1 GiB, so
+// power of two from 1 KiB (1, 1.25, 1.5, 1.75, 2 KiB, 2.5 KiB, ...) up to
+// 1 GiB, so
 // a buffer wastes at most a quarter of what it holds. Buffers enter a pool
 // only when a program gives them up explicitly: SendRelease's frames once
 // the connection has written them, Release's frames once the program has
@@ -32,7 +33,25 @@ import (
 // (inproc 1 MiB, issue 16).
 
 const (
-	poolMinShift = 12 // smallest class: 4 KiB
+	poolMinShift = 10 // smallest class: 1 KiB
+	// lendMin is the smallest frame SendRelease lends to an inproc peer
+	// (lend): recording a lent frame costs a weak handle and a map entry
+	// under a lock, and reclaiming it as much again: together some 230 ns,
+	// half of a 1 KiB inproc message's cost. Frames under it go to the peer
+	// as Send's do, and the pool allocates the sender new ones. The classes
+	// under it are for tcp and ipc, where a 1 KiB frame comes back once
+	// written and a received one is read into a pooled buffer: a PULL that
+	// allocated every 1 KiB frame ran the garbage collector 352 times for
+	// 1 GB received.
+	lendMin = 4 << 10
+	lendIdx = (12 - poolMinShift) * 4 // the class of lendMin
+	// carveSlab: a buffer of a class under lendMin that the pool does not
+	// hold is carved from a slab of this size (carve), as libzmq's decoder
+	// carves messages from its 8 KiB read batches: a 1 KiB allocation per
+	// message cost an inproc sender three times what the message did. A
+	// frame carved from a slab keeps the slab alive, at most 16 times the
+	// frame's size.
+	carveSlab    = 16 << 10
 	poolMin      = 1 << poolMinShift
 	poolMaxShift = 30 // largest class: 1 GiB
 	poolClasses  = (poolMaxShift-poolMinShift)*4 + 1
@@ -60,6 +79,10 @@ type framePool struct {
 	lentMu sync.Mutex
 	lent   map[weak.Pointer[byte]]struct{}
 	lentN  atomic.Int32 // len(lent), read without the lock
+
+	// carvers holds, per class under lendMin, *carver slabs with room for
+	// another buffer of the class.
+	carvers [lendIdx]sync.Pool
 
 	// hot is the LIFO stack in front of c for classes from hotMinIdx up,
 	// made on first use.
@@ -151,7 +174,7 @@ func (fp *framePool) turnOn() {
 // lend records m's poolable frames as handed over inproc by SendRelease.
 func (fp *framePool) lend(m Msg) {
 	for _, f := range m {
-		if cap(f) < poolMin {
+		if cap(f) < lendMin {
 			continue
 		}
 		w := weak.Make(unsafe.SliceData(f))
@@ -167,7 +190,7 @@ func (fp *framePool) lend(m Msg) {
 
 // reclaim reports whether f was lent (and forgets it).
 func (fp *framePool) reclaim(f []byte) bool {
-	if cap(f) < poolMin || fp.lentN.Load() == 0 {
+	if cap(f) < lendMin || fp.lentN.Load() == 0 {
 		return false
 	}
 	w := weak.Make(unsafe.SliceData(f))
@@ -234,7 +257,28 @@ func (fp *framePool) get(n int) []byte {
 	if b := fp.take(idx, size); b != nil {
 		return b[:n]
 	}
+	if idx < lendIdx {
+		return fp.carve(idx, size)[:n]
+	}
 	return make([]byte, n, size)
+}
+
+// carver is the unused rest of a slab small buffers are carved from.
+type carver struct{ b []byte }
+
+// carve returns a new buffer of class idx (size bytes, capacity size) cut
+// from a slab of the class (a new slab when none has room).
+func (fp *framePool) carve(idx, size int) []byte {
+	c, _ := fp.carvers[idx].Get().(*carver)
+	if c == nil {
+		c = &carver{b: make([]byte, carveSlab)}
+	}
+	b := c.b[:size:size]
+	c.b = c.b[size:]
+	if len(c.b) >= size {
+		fp.carvers[idx].Put(c)
+	}
+	return b
 }
 
 // take returns a pooled buffer of class idx (size bytes), or nil.
@@ -296,7 +340,7 @@ func (s *Socket) AllocFrame(n int) []byte { return s.ctx.AllocFrame(n) }
 // its memory, afterwards. b need not come from AllocFrame, but its memory
 // from b's start to its capacity must be the caller's alone (not part of a
 // frame Recv returned over inproc, nor a frame handed to Send). Buffers
-// under 4 KiB are left to the garbage collector. Safe for concurrent use.
+// under 1 KiB are left to the garbage collector. Safe for concurrent use.
 func (c *Context) ReleaseFrame(b []byte) {
 	c.frames.turnOn()
 	c.frames.put(b)
@@ -310,10 +354,10 @@ func (c *Context) ReleaseFrame(b []byte) {
 // sharing their memory, after calling it, whatever it returns. Frames that
 // are not sent (an error, a message dropped at the high-water mark, a
 // connection that ends first), frames a fan-out socket (PUB, XPUB) sends,
-// and frames under 4 KiB are left to the garbage collector instead, as is
+// and frames under 1 KiB are left to the garbage collector instead, as is
 // everything while a tap is set (SetTap). Over inproc the frames are
-// handed to the receiver as they are (no copy); they come back to the pool
-// when the receiver gives them back with Release. One goroutine at a time,
+// handed to the receiver as they are (no copy); those of 4 KiB or more come
+// back to the pool when the receiver gives them back with Release. One goroutine at a time,
 // like Send.
 func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
 	if s.closed.Load() {
@@ -347,8 +391,8 @@ func (s *Socket) SendRelease(ctx context.Context, m Msg) error {
 // Context's pool, for the next large frames any connection of the Context
 // reads and for AllocFrame. The caller must not use m's frames, or any
 // slice sharing their memory, afterwards. Other frames are left to the
-// garbage collector: frames under 4 KiB, and on a socket that has ever had
-// an inproc peer, every frame but those SendRelease sent it (an inproc
+// garbage collector: frames under 1 KiB, and on a socket that has ever had
+// an inproc peer, every frame but those of 4 KiB or more SendRelease sent it (an inproc
 // frame may be one its sender still reads, as Send allows, or one a
 // fan-out shares with other receivers). Releasing is optional: a message
 // never released is garbage as before. Safe for concurrent use with Recv.

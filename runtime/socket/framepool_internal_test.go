@@ -9,6 +9,41 @@ import (
 	"testing"
 )
 
+// Buffers of the classes under lendMin that the pool does not hold are
+// carved from slabs: each has exactly its class's capacity (so put files it
+// under its own class), none overlaps another, and the lend bound matches
+// its class index.
+func TestCarvedBuffers(t *testing.T) {
+	if idx, size, _ := ceilClass(lendMin); idx != lendIdx || size != lendMin {
+		t.Fatalf("lendIdx %d, class of lendMin %d (%d)", lendIdx, idx, size)
+	}
+	var fp framePool
+	for _, n := range []int{poolMin, 1000 + poolMin, lendMin - 1} {
+		_, size, _ := ceilClass(n)
+		var bufs [][]byte
+		for i := 0; i < 3*carveSlab/size; i++ {
+			b := fp.get(n)
+			if len(b) != n || cap(b) != size {
+				t.Fatalf("get(%d): len %d cap %d, want cap %d", n, len(b), cap(b), size)
+			}
+			for k := range b[:cap(b)] {
+				b[:cap(b)][k] = byte(i)
+			}
+			bufs = append(bufs, b)
+		}
+		for i, b := range bufs {
+			for _, c := range b[:cap(b)] {
+				if c != byte(i) {
+					t.Fatalf("get(%d): buffer %d overwritten by another", n, i)
+				}
+			}
+		}
+	}
+	if b := fp.get(lendMin); cap(b) != lendMin {
+		t.Fatalf("get(lendMin): cap %d", cap(b))
+	}
+}
+
 // Classes: ceilClass gives the smallest class holding n, floorClass the
 // largest within a capacity, and the two agree on every class size, so a
 // buffer allocated for n and given back is found again for n.

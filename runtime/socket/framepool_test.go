@@ -114,7 +114,7 @@ func relStream(ctx context.Context, t *testing.T, send, recv *socket.Socket, n, 
 // 1 MiB).
 func TestSendReleaseAndReleaseReuseTCP(t *testing.T) {
 	for _, sec := range []string{"plain", "curve"} {
-		for _, size := range []int{5000, 64 << 10, 1<<20 + 3} {
+		for _, size := range []int{1 << 10, 3000, 5000, 64 << 10, 1<<20 + 3} {
 			t.Run(fmt.Sprintf("%s/%d", sec, size), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 				defer cancel()
@@ -233,6 +233,32 @@ func TestReleaseInproc(t *testing.T) {
 	last.Release(mustRecv(ctx, t, last, "forwarded 2"))
 	if socket.TakePooled(zctx, size) != nil {
 		t.Fatal("a forwarded lent frame went to the pool")
+	}
+}
+
+// Over inproc, SendRelease lends only frames of 4 KiB or more: a smaller
+// one goes to the receiver as Send's do, arrives intact, and its Release
+// does not give it back (the loan's bookkeeping costs as much as the
+// message), so AllocFrame never hands out a buffer the receiver holds.
+func TestReleaseInprocSmallNotLent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	zctx := &socket.Context{}
+	defer zctx.Close()
+	pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 20})
+	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 20})
+	if err := pull.Bind("inproc://small"); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, push, "inproc://small")
+	for _, size := range []int{1 << 10, 3000} {
+		sr, rr := relStream(ctx, t, push, pull, 200, size, true)
+		if sr != 0 || rr != 0 {
+			t.Errorf("%d bytes: reused %d AllocFrame buffers, %d received frames; want none (not lent)", size, sr, rr)
+		}
+		if socket.TakePooled(zctx, size) != nil {
+			t.Errorf("%d bytes: a released inproc frame under 4 KiB went to the pool", size)
+		}
 	}
 }
 

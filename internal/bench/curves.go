@@ -230,7 +230,7 @@ func recvMany(c config) (map[string]any, error) {
 		go func() {
 			defer wg.Done()
 			if t == socket.SUB {
-				recvSub(ctx, s, (c.n+1)/2, &count, &first, &lastEnd, &lats[i])
+				recvSub(ctx, s, base, (c.n+1)/2, &count, &first, &lastEnd, &lats[i])
 				return
 			}
 			recvPull(ctx, s, base, &slots[i])
@@ -305,7 +305,7 @@ func recvMany(c config) (map[string]any, error) {
 // sub-many does (one clock read, a store into a preallocated array, a
 // count of its own): the shared count, which the watchdog watches, moves
 // every 256 messages, and lastEnd keeps the latest SUB's last message.
-func recvSub(ctx context.Context, s *socket.Socket, per int, count, first, lastEnd *atomic.Int64, lats *[]time.Duration) {
+func recvSub(ctx context.Context, s *socket.Socket, base time.Time, per int, count, first, lastEnd *atomic.Int64, lats *[]time.Duration) {
 	l := make([]time.Duration, 0, per)
 	k := 0
 	var now time.Time
@@ -314,7 +314,9 @@ func recvSub(ctx context.Context, s *socket.Socket, per int, count, first, lastE
 		if err != nil {
 			break
 		}
-		now = time.Now()
+		// One clock read, as cbench's wall_ns: the wall time is base's
+		// plus the monotonic clock's advance since (time.Now reads both).
+		now = base.Add(time.Since(base))
 		if k == 0 && first.Load() == 0 {
 			first.CompareAndSwap(0, now.UnixNano())
 		}

@@ -10,7 +10,9 @@
 #   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
 #   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
 #                                             # BASE (impl topo-base): before/after
-#                                             # (size and nodes curves)
+#                                             # (size, nodes, and peers: PUSH and
+#                                             # flat-out PUB)
+#   PEERS_POINTS="100" scripts/curves.sh peers  # peers points (1 10 100)
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE
 #   PUSH->PULL at 16 B and 1 KiB against plaintext, and handshakes per
@@ -51,7 +53,7 @@ BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff 
 T=$WORK/topobench C=$WORK/cbench
 B=""
 if [ -n "${BASE:-}" ]; then
-	echo "# building internal/bench from $BASE (impl topo-base, size and nodes curves)"
+	echo "# building internal/bench from $BASE (impl topo-base, size, nodes and peers curves)"
 	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
 	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
 	B=$WORK/topobase
@@ -140,12 +142,19 @@ for rep in $(seq 1 "$REPS"); do
 		done
 	fi
 	if has peers; then
-		for k in 1 10 100; do
+		for k in ${PEERS_POINTS:-1 10 100}; do
+			# with BASE, topo-base runs before topo in even repetitions
+			pbase() { [ -n "$B" ] && { nextep; run push-peers "$k" topo-base 2 0.3 "$B -role push -bind -ep $EP -n 1000000 -peers $k" "$B -role pull-many -conns $k -ep $EP -n 1000000"; }; }
+			[ $((rep % 2)) -eq 0 ] && pbase
 			nextep; run push-peers "$k" topo 2 0.3 "$T -role push -bind -ep $EP -n 1000000 -peers $k" "$T -role pull-many -conns $k -ep $EP -n 1000000"
+			[ $((rep % 2)) -eq 1 ] && pbase
 			nextep; run push-peers "$k" libzmq 2 0.3 "$C -role push -bind -ep $EP -n 1000000 -settle-ms 1000" "$C -role pull-many -conns $k -ep $EP -n 1000000"
 			# flat out: delivered rate; n so that about 1M messages are delivered in all
 			pn=$((2000000 / k))
+			sbase() { [ -n "$B" ] && { nextep; run pub-peers "$k" topo-base 2 0.3 "$B -role pub -bind -ep $EP -n $pn -peers $k -settle 1s -size 32 -stamp" "$B -role sub-many -conns $k -ep $EP -n $pn -size 32"; }; }
+			[ $((rep % 2)) -eq 0 ] && sbase
 			nextep; run pub-peers "$k" topo 2 0.3 "$T -role pub -bind -ep $EP -n $pn -peers $k -settle 1s -size 32 -stamp" "$T -role sub-many -conns $k -ep $EP -n $pn -size 32"
+			[ $((rep % 2)) -eq 1 ] && sbase
 			nextep; run pub-peers "$k" libzmq 2 0.3 "$C -role pub -bind -ep $EP -n $pn -settle-ms 1500 -size 32 -stamp" "$C -role sub-many -conns $k -ep $EP -n $pn -size 32"
 			# paced at 2,000 msgs/s (1,000 delivered per SUB per second): latency without a backlog
 			nextep; run pub-peers-paced "$k" topo 2 0.3 "$T -role pub -bind -ep $EP -n 4000 -rate 2000 -peers $k -settle 1s -size 32 -stamp" "$T -role sub-many -conns $k -ep $EP -n 4000 -size 32"

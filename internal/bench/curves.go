@@ -223,30 +223,58 @@ func recvMany(c config) (map[string]any, error) {
 	lats := make([][]time.Duration, c.conns)
 	var wg sync.WaitGroup
 	var lastEnd atomic.Int64 // UnixNano of the message that completed expect
+	slots := make([]pullSlot, c.conns)
+	base := time.Now()
 	for i, s := range socks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if t == socket.SUB {
-				recvSub(ctx, s, (c.n+1)/2, &count, &first, &lastEnd, &lats[i])
+				recvSub(ctx, s, base, (c.n+1)/2, &count, &first, &lastEnd, &lats[i])
 				return
 			}
-			for int(count.Load()) < expect {
-				if _, err := s.Recv(ctx); err != nil {
-					break
+			recvPull(ctx, s, base, &slots[i])
+		}()
+	}
+	if t == socket.PULL {
+		// The PULLs count on their own (as cbench's loop does); this
+		// sums them, for the watchdog and to stop them once expect came.
+		go func() {
+			tk := time.NewTicker(time.Millisecond)
+			defer tk.Stop()
+			for {
+				var sum int64
+				for i := range slots {
+					sum += slots[i].n.Load()
 				}
-				now := time.Now()
-				if first.Load() == 0 {
-					first.CompareAndSwap(0, now.UnixNano())
-				}
-				if count.Add(1) == int64(expect) {
-					lastEnd.Store(now.UnixNano())
+				count.Store(sum)
+				if sum >= int64(expect) {
 					cancel() // every PULL goroutine may be waiting; stop them
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	if t == socket.PULL {
+		var sum int64
+		for i := range slots {
+			sl := &slots[i]
+			sum += sl.n.Load()
+			if sl.n.Load() > 0 {
+				if f := base.Add(sl.first).UnixNano(); first.Load() == 0 || f < first.Load() {
+					first.Store(f)
+				}
+				lastEnd.Store(max(lastEnd.Load(), base.Add(sl.last).UnixNano()))
+			}
+		}
+		count.Store(sum)
+	}
 	n := int(count.Load())
 	res := map[string]any{"count": n, "expect": expect, "gaps": 0, "conns": c.conns}
 	if f, l := first.Load(), lastEnd.Load(); f != 0 && l > f {
@@ -277,7 +305,7 @@ func recvMany(c config) (map[string]any, error) {
 // sub-many does (one clock read, a store into a preallocated array, a
 // count of its own): the shared count, which the watchdog watches, moves
 // every 256 messages, and lastEnd keeps the latest SUB's last message.
-func recvSub(ctx context.Context, s *socket.Socket, per int, count, first, lastEnd *atomic.Int64, lats *[]time.Duration) {
+func recvSub(ctx context.Context, s *socket.Socket, base time.Time, per int, count, first, lastEnd *atomic.Int64, lats *[]time.Duration) {
 	l := make([]time.Duration, 0, per)
 	k := 0
 	var now time.Time
@@ -286,7 +314,9 @@ func recvSub(ctx context.Context, s *socket.Socket, per int, count, first, lastE
 		if err != nil {
 			break
 		}
-		now = time.Now()
+		// One clock read, as cbench's wall_ns: the wall time is base's
+		// plus the monotonic clock's advance since (time.Now reads both).
+		now = base.Add(time.Since(base))
 		if k == 0 && first.Load() == 0 {
 			first.CompareAndSwap(0, now.UnixNano())
 		}
@@ -307,6 +337,35 @@ func recvSub(ctx context.Context, s *socket.Socket, per int, count, first, lastE
 				break
 			}
 		}
+	}
+}
+
+// pullSlot is one PULL of pull-many: its count (read by recvMany's
+// summing goroutine) on a cache line of its own, and the times of its
+// first and last messages (read once it has returned).
+type pullSlot struct {
+	n           atomic.Int64
+	first, last time.Duration // since base
+	_           [64]byte
+}
+
+// recvPull is one PULL of pull-many: per message it does what cbench's
+// pull-many loop does, one clock read and a count of its own (a store to
+// its own cache line, not an add on a counter every PULL shares), until
+// recvMany's summer sees expect in all and cancels ctx.
+func recvPull(ctx context.Context, s *socket.Socket, base time.Time, sl *pullSlot) {
+	var k int64
+	for {
+		if _, err := s.Recv(ctx); err != nil {
+			return
+		}
+		now := time.Since(base) // the monotonic clock alone: one read, as cbench's
+		k++
+		if k == 1 {
+			sl.first = now
+		}
+		sl.last = now
+		sl.n.Store(k)
 	}
 }
 

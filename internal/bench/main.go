@@ -12,6 +12,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ type config struct {
 	hwm     int
 	verbose bool
 	cpuprof string
+	tracef  string
 	curve   string // "", "server" or "client": CURVE with the built-in keys (security.go)
 	reuse   bool   // push/pull: AllocFrame + SendRelease, Release (framepool.go)
 	curveFlags
@@ -59,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.hwm, "hwm", 0, "SendHWM/RecvHWM; 0 = as cbench: unbounded for PUB/SUB, the socket default (1000) otherwise")
 	fs.BoolVar(&c.verbose, "v", false, "verbose stderr")
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&c.tracef, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	fs.StringVar(&c.curve, "curve", "", "server|client: CURVE (ZMQ_CURVE_SERVER or the client) with built-in benchmark keys; plaintext when empty")
 	fs.BoolVar(&c.reuse, "reuse", true, "push, pull, inproc-pushpull: frames of 1 KiB or more (inproc: 4 KiB, the smallest an inproc peer gives back) come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease; the receiver Releases each message. false: a fresh buffer per message and Send")
 	c.curveFlags.register(fs)
@@ -77,6 +80,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if c.tracef != "" {
+		f, err := os.Create(c.tracef)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer trace.Stop()
 	}
 	if c.size < 10 {
 		c.size = 10

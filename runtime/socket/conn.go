@@ -40,14 +40,14 @@ var errPeerTTL = errors.New("socket: peer heartbeat TTL expired")
 // conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
 // that ran the handshake) and a writer goroutine.
 type conn struct {
-	s     *Socket
-	p     *pipe
-	nc    net.Conn
-	ctrl  *mq // commands to send (PONG, PING), ahead of messages
-	done  chan struct{}
-	once  sync.Once
-	err   error
-	rcvd  atomic.Bool // data arrived since the last heartbeat check
+	s    *Socket
+	p    *pipe
+	nc   net.Conn
+	ctrl *mq // commands to send (PONG, PING), ahead of messages
+	done chan struct{}
+	once sync.Once
+	err  error
+	rcvd atomic.Bool // data arrived since the last heartbeat check
 	// wst is the writer's state (wIdle, wRun, wDone): a writer goroutine
 	// starts only on a wIdle → wRun transition, so at most one runs.
 	// wdone is closed by a writer that ends the connection's writing

@@ -10,7 +10,7 @@
 #   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
 #   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
 #                                             # BASE (impl topo-base): before/after
-#                                             # (size and nodes curves)
+#                                             # (size, conns and nodes curves)
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE
 #   PUSH->PULL at 16 B and 1 KiB against plaintext, and handshakes per
@@ -51,7 +51,7 @@ BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff 
 T=$WORK/topobench C=$WORK/cbench
 B=""
 if [ -n "${BASE:-}" ]; then
-	echo "# building internal/bench from $BASE (impl topo-base, size and nodes curves)"
+	echo "# building internal/bench from $BASE (impl topo-base, size, conns and nodes curves)"
 	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
 	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
 	B=$WORK/topobase
@@ -157,7 +157,12 @@ for rep in $(seq 1 "$REPS"); do
 		# socket, and the hard limit here is 20,000 fds per process)
 		for k in 10 1000 10000; do
 			h=$((k / 2))
+			# with BASE, topo-base (both sides built from BASE) runs before
+			# topo in even repetitions, after it in odd ones
+			cbase() { [ -n "$B" ] && { nextep; run conns "$k" topo-base 1 0.3 "$B -role idle-hold -ep $EP -peers $k -n 300000 -idle 30s" "$B -role idle-peers -ep $EP -conns $h -hold 80s" "$B -role idle-peers -ep $EP -conns $((k - h)) -hold 80s" "@idle peers@$B -role push -ep $EP -n 300000 -settle 0s"; }; }
+			[ $((rep % 2)) -eq 0 ] && cbase
 			nextep; run conns "$k" topo 1 0.3 "$T -role idle-hold -ep $EP -peers $k -n 300000 -idle 30s" "$T -role idle-peers -ep $EP -conns $h -hold 80s" "$T -role idle-peers -ep $EP -conns $((k - h)) -hold 80s" "@idle peers@$T -role push -ep $EP -n 300000 -settle 0s"
+			[ $((rep % 2)) -eq 1 ] && cbase
 			nextep; run conns "$k" libzmq 1 0.3 "$C -role idle-hold -ep $EP -peers $k -n 300000 -idle-ms 30000" "$C -role idle-peers -ep $EP -conns $h -hold-ms 80000" "$C -role idle-peers -ep $EP -conns $((k - h)) -hold-ms 80000" "@idle peers@$C -role push -ep $EP -n 300000 -settle-ms 300"
 		done
 	fi

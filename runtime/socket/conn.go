@@ -38,7 +38,8 @@ import (
 var errPeerTTL = errors.New("socket: peer heartbeat TTL expired")
 
 // conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
-// that ran the handshake) and a writer goroutine.
+// that ran the handshake) and, while there is something to write, a writer
+// goroutine (wst).
 type conn struct {
 	s    *Socket
 	p    *pipe

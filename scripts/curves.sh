@@ -8,10 +8,11 @@
 #   scripts/curves.sh                 # every curve, REPS=1
 #   REPS=3 scripts/curves.sh size peers
 #   SUBS_POINTS="1 1000 10000 100000" scripts/curves.sh subs
+#   CONNS_POINTS="10 10000" CONNS_N=3000000 scripts/curves.sh conns
 #   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
 #                                             # BASE (impl topo-base): before/after
-#                                             # (size, nodes, and peers: PUSH and
-#                                             # flat-out PUB)
+#                                             # (size, conns, nodes, and peers:
+#                                             # PUSH and flat-out PUB)
 #   PEERS_POINTS="100" scripts/curves.sh peers  # peers points (1 10 100)
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE
@@ -53,7 +54,7 @@ BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff 
 T=$WORK/topobench C=$WORK/cbench
 B=""
 if [ -n "${BASE:-}" ]; then
-	echo "# building internal/bench from $BASE (impl topo-base, size, nodes and peers curves)"
+	echo "# building internal/bench from $BASE (impl topo-base, size, conns, nodes and peers curves)"
 	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
 	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
 	B=$WORK/topobase
@@ -164,10 +165,18 @@ for rep in $(seq 1 "$REPS"); do
 	if has conns; then
 		# the idle peers come from two processes (libzmq needs two fds per
 		# socket, and the hard limit here is 20,000 fds per process)
-		for k in 10 1000 10000; do
+		# CONNS_N (300000) messages from the live peer: at 16 B that is a
+		# window of about 0.1 s, so single points swing; more narrows them
+		cn=${CONNS_N:-300000}
+		for k in ${CONNS_POINTS:-10 1000 10000}; do
 			h=$((k / 2))
-			nextep; run conns "$k" topo 1 0.3 "$T -role idle-hold -ep $EP -peers $k -n 300000 -idle 30s" "$T -role idle-peers -ep $EP -conns $h -hold 80s" "$T -role idle-peers -ep $EP -conns $((k - h)) -hold 80s" "@idle peers@$T -role push -ep $EP -n 300000 -settle 0s"
-			nextep; run conns "$k" libzmq 1 0.3 "$C -role idle-hold -ep $EP -peers $k -n 300000 -idle-ms 30000" "$C -role idle-peers -ep $EP -conns $h -hold-ms 80000" "$C -role idle-peers -ep $EP -conns $((k - h)) -hold-ms 80000" "@idle peers@$C -role push -ep $EP -n 300000 -settle-ms 300"
+			# with BASE, topo-base (both sides built from BASE) runs before
+			# topo in even repetitions, after it in odd ones
+			cbase() { [ -n "$B" ] && { nextep; run conns "$k" topo-base 1 0.3 "$B -role idle-hold -ep $EP -peers $k -n $cn -idle 30s" "$B -role idle-peers -ep $EP -conns $h -hold 80s" "$B -role idle-peers -ep $EP -conns $((k - h)) -hold 80s" "@idle peers@$B -role push -ep $EP -n $cn -settle 0s"; }; }
+			[ $((rep % 2)) -eq 0 ] && cbase
+			nextep; run conns "$k" topo 1 0.3 "$T -role idle-hold -ep $EP -peers $k -n $cn -idle 30s" "$T -role idle-peers -ep $EP -conns $h -hold 80s" "$T -role idle-peers -ep $EP -conns $((k - h)) -hold 80s" "@idle peers@$T -role push -ep $EP -n $cn -settle 0s"
+			[ $((rep % 2)) -eq 1 ] && cbase
+			nextep; run conns "$k" libzmq 1 0.3 "$C -role idle-hold -ep $EP -peers $k -n $cn -idle-ms 30000" "$C -role idle-peers -ep $EP -conns $h -hold-ms 80000" "$C -role idle-peers -ep $EP -conns $((k - h)) -hold-ms 80000" "@idle peers@$C -role push -ep $EP -n $cn -settle-ms 300"
 		done
 	fi
 	if has subs; then

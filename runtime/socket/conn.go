@@ -25,23 +25,37 @@ import (
 // peer's PING TTL) and the writer (a goroutine: commands, then the pipe's
 // queue, heartbeats) until the connection ends. Frames are encoded in one
 // place (frame.go).
+//
+// The writer goroutine runs only while there is something to write: once
+// it has flushed everything and finds both its queues empty it ends
+// (wIdle), and the next push to either queue, a direct write's unwritten
+// tail or Close starts another (kickWriter). So an idle connection holds
+// one goroutine, its reader, and no buffer (bufpool.go). With heartbeats
+// on, the writer keeps running to send its PINGs and watch the peer.
 
 // errPeerTTL ends a connection whose peer asked, in a PING, to be dropped
 // when silent for longer than a TTL and then was.
 var errPeerTTL = errors.New("socket: peer heartbeat TTL expired")
 
 // conn is one live tcp/ipc connection serving a pipe: a reader (the goroutine
-// that ran the handshake) and a writer goroutine.
+// that ran the handshake) and, while there is something to write, a writer
+// goroutine (wst).
 type conn struct {
-	s     *Socket
-	p     *pipe
-	nc    net.Conn
-	ctrl  *mq // commands to send (PONG, PING), ahead of messages
-	done  chan struct{}
-	once  sync.Once
-	err   error
-	rcvd  atomic.Bool // data arrived since the last heartbeat check
+	s    *Socket
+	p    *pipe
+	nc   net.Conn
+	ctrl *mq // commands to send (PONG, PING), ahead of messages
+	done chan struct{}
+	once sync.Once
+	err  error
+	rcvd atomic.Bool // data arrived since the last heartbeat check
+	// wst is the writer's state (wIdle, wRun, wDone): a writer goroutine
+	// starts only on a wIdle → wRun transition, so at most one runs.
+	// wdone is closed by a writer that ends the connection's writing
+	// (wDone); wexit is signalled by one that goes idle.
+	wst   atomic.Int32
 	wdone chan struct{}
+	wexit chan struct{}
 
 	// The read side: owned by the reader goroutine, or lent to Recv (see
 	// direct.go; rd says who holds it). br is nil while the reader
@@ -84,6 +98,60 @@ type conn struct {
 	raw   syscall.RawConn // nil: no direct writes
 	wfn   func(uintptr) bool
 	hdr   [9]byte // a large frame's header (writeLargeLocked)
+}
+
+// The writer's states (conn.wst).
+const (
+	wIdle int32 = iota // no writer goroutine: nothing to write
+	wRun               // a writer goroutine runs
+	wDone              // the connection writes no more: no writer starts again
+)
+
+// kickWriter starts a writer goroutine if none runs and the connection
+// still writes. Called after something was queued for it (mq.kick), after
+// a direct write left a tail, and by Close. Safe from any goroutine.
+func (c *conn) kickWriter() {
+	if c.wst.Load() == wIdle && c.wst.CompareAndSwap(wIdle, wRun) {
+		c.s.wg.Add(1) // serve, still running (not wDone), holds a count
+		go c.writer()
+	}
+}
+
+// wakeWriter wakes the writer, or starts one, to look at its queues again.
+func (c *conn) wakeWriter() {
+	signal(c.p.out.wake)
+	c.kickWriter()
+}
+
+// kickWriter starts the writer of p's live connection, if it has one and
+// it is idle (mq.kick of a tcp/ipc pipe's outbound queue).
+func (p *pipe) kickWriter() {
+	if c := p.conn.Load(); c != nil {
+		c.kickWriter()
+	}
+}
+
+// stopWriter waits until no writer goroutine runs and none can start: the
+// connection has been killed (c.done is closed), so a running writer ends
+// (wDone) or goes idle, and an idle one is marked wDone here.
+func (c *conn) stopWriter() {
+	for {
+		switch c.wst.Load() {
+		case wIdle:
+			if c.wst.CompareAndSwap(wIdle, wDone) {
+				return
+			}
+		case wDone:
+			<-c.wdone
+			return
+		default:
+			select {
+			case <-c.wdone:
+				return
+			case <-c.wexit:
+			}
+		}
+	}
 }
 
 // ttlReader is what the reader's bufio.Reader reads from: before every read
@@ -218,7 +286,8 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		addr = ra.String()
 	}
 	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
-		grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+		wexit: make(chan struct{}, 1), grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+	c.ctrl.kick = c.kickWriter
 	c.codec = zmtpCodec{}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -266,13 +335,14 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		return
 	}
 	s.log.Debug("peer connected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr)
+	c.wst.Store(wRun)
 	s.wg.Add(1)
 	go c.writer()
 	p.conn.Store(c)
 	c.reader()
 	c.kill(io.EOF)
 	p.conn.CompareAndSwap(c, nil)
-	<-c.wdone
+	c.stopWriter()
 	s.mu.Lock()
 	delete(s.live, c)
 	s.mu.Unlock()
@@ -445,7 +515,7 @@ func (c *conn) command(body []byte) bool {
 			}
 		}
 		c.ctrl.push(item{m: Msg{[]byte("PONG"), append([]byte(nil), ctx...)}}, true, nil)
-		signal(c.p.out.wake)
+		c.wakeWriter()
 	case "PONG":
 	case "SUBSCRIBE", "CANCEL":
 		if c.s.tr.publisher {
@@ -466,10 +536,21 @@ func (c *conn) command(body []byte) bool {
 	return true
 }
 
+// writer writes until it has nothing left to write, then ends and leaves
+// the connection wIdle (kickWriter starts the next one), or, with
+// heartbeats on, parks instead; it ends the connection's writing (wDone)
+// once the connection is done, on a write error, and after Close's linger
+// flush. Started only through wst (serve, kickWriter).
 func (c *conn) writer() {
 	s, p := c.s, c.p
 	defer s.wg.Done()
-	defer close(c.wdone)
+	ended := true // this goroutine ends the connection's writing, not just goes idle
+	defer func() {
+		if ended {
+			c.wst.Store(wDone)
+			close(c.wdone)
+		}
+	}()
 	var tick <-chan time.Time
 	if s.opt.HeartbeatIvl > 0 {
 		t := time.NewTicker(s.opt.HeartbeatIvl)
@@ -501,6 +582,32 @@ func (c *conn) writer() {
 			return
 		}
 		if !p.out.park() || !c.ctrl.park() {
+			continue
+		}
+		if tick == nil {
+			// Nothing to write and no heartbeat to keep: go idle. A push
+			// from now on sees its queue's consumer parked and kicks;
+			// one that came before the store found the writer running,
+			// so look once more before ending.
+			c.wst.Store(wIdle)
+			signal(c.wexit)
+			select {
+			case <-p.out.wake:
+			case <-c.ctrl.wake:
+			case <-s.closing:
+			case <-c.done:
+				// The connection is over: end its writing, unless a kick
+				// or stopWriter came first.
+				ended = c.wst.CompareAndSwap(wIdle, wDone)
+				return
+			default:
+				ended = false
+				return
+			}
+			if !c.wst.CompareAndSwap(wIdle, wRun) {
+				ended = false // a kick started the next writer, or stopWriter ended it
+				return
+			}
 			continue
 		}
 		select {

@@ -324,7 +324,7 @@ func (c *conn) tryWrite(m Msg) bool {
 	}
 	if c.wn < len(c.wbuf) {
 		c.pend = append(c.pend[:0], c.wbuf[max(c.wn, 0):]...)
-		signal(c.p.out.wake)
+		c.wakeWriter()
 	}
 	c.p.directOut.Add(1)
 	return true

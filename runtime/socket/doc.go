@@ -29,7 +29,12 @@
 // writer goroutine that drains the outbound queue into a bufio.Writer and
 // flushes only when the queue is empty. Both 64 KiB buffers come from pools
 // on the Context and are held only while bytes move: an idle connection
-// holds neither (bufpool.go). Frames of 32 KiB or more bypass them on a
+// holds neither (bufpool.go). Nor does it keep its writer goroutine: the
+// writer ends once it has flushed everything and its queues are empty, and
+// the next message queued for the connection (or Close's linger flush)
+// starts another, so an idle connection costs one goroutine, its reader
+// (with Options.HeartbeatIvl set the writer stays, to send its PINGs).
+// Frames of 32 KiB or more bypass them on a
 // NULL or PLAIN connection: the writer sends such a frame from the sent
 // Msg's own memory (one vectored write of header and body), and the reader
 // reads the part of its body not yet buffered straight into the received

@@ -116,3 +116,91 @@ func BenchmarkIdleConns(b *testing.B) {
 	b.ReportMetric(heap, "heap-B/conn")
 	b.ReportMetric(stack, "stack-B/conn")
 }
+
+// TestIdleConnHoldsOneGoroutine: with nothing to write and no heartbeat, a
+// connection keeps only its reader goroutine; the writer starts again when
+// there is something to send, every time the connection went idle, and
+// Close still flushes what is queued (linger) on connections whose writer
+// had ended.
+func TestIdleConnHoldsOneGoroutine(t *testing.T) {
+	const n = 50
+	zc := &Context{}
+	defer zc.Close()
+	push, err := zc.NewSocket(PUSH, Options{Linger: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := push.Bind("tcp://127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	g0 := runtime.NumGoroutine()
+	pulls := make([]*Socket, n)
+	for i := range pulls {
+		if pulls[i], err = zc.NewSocket(PULL, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pulls[i].Connect(push.Endpoints()[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := push.WaitPeers(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pulls {
+		if err := p.WaitPeers(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each pair is two connections, one per side (the PULL's reader is
+	// its connector goroutine): with one goroutine per idle connection
+	// that is 2 goroutines per pair, with a writer kept on each it was 4.
+	perPair := func() float64 {
+		var g int
+		for i := 0; i < 100; i++ { // writers that just flushed are ending
+			if g = runtime.NumGoroutine() - g0; g <= 2*n {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return float64(g) / n
+	}
+	if g := perPair(); g > 2 {
+		t.Fatalf("%.2f goroutines per idle PUSH-PULL pair, want at most 2 (a reader per connection, no writer)", g)
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < n; i++ {
+			if err := push.Send(ctx, Msg{[]byte("after idle")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, p := range pulls { // round robin: one each
+			m, err := p.Recv(ctx)
+			if err != nil || string(m[0]) != "after idle" {
+				t.Fatalf("round %d pull %d: %q %v", round, i, m, err)
+			}
+		}
+		if g := perPair(); g > 2 {
+			t.Fatalf("round %d: %.2f goroutines per pair once idle again, want at most 2", round, g)
+		}
+	}
+	// Queued while every writer is idle, then Close: linger flushes them.
+	for i := 0; i < 2*n; i++ {
+		if err := push.Send(ctx, Msg{[]byte("linger")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := push.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pulls {
+		for k := 0; k < 2; k++ {
+			m, err := p.Recv(ctx)
+			if err != nil || string(m[0]) != "linger" {
+				t.Fatalf("pull %d message %d after Close: %q %v", i, k, m, err)
+			}
+		}
+		_ = p.Close()
+	}
+}

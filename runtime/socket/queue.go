@@ -53,6 +53,12 @@ type mq struct {
 	active  bool            // inbound pipe queue: registered as readable with its socket
 	avail   atomic.Bool     // items is not empty or the queue is closed; read by spin
 	pushed  uint64          // messages pushed that were not forced (Stats.Edges)
+	// kick, if set, is called (without q.mu) after wake was signalled for
+	// a consumer that had parked: an outbound queue's consumer is a
+	// writer goroutine that is not kept while it has nothing to write,
+	// and kick starts one (conn.kickWriter). Set before the queue is
+	// shared.
+	kick func()
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
 	local []item   // consumer-owned batch (its current segment)
@@ -127,11 +133,15 @@ func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
 		q.pushed++
 	}
 	q.markAvail()
-	if q.waiting {
+	woke := q.waiting
+	if woke {
 		q.waiting = false
 		signal(q.wake)
 	}
 	q.mu.Unlock()
+	if woke && q.kick != nil {
+		q.kick()
+	}
 	return pushOK
 }
 
@@ -395,6 +405,9 @@ func (q *mq) close() {
 	}
 	q.spaceW = nil
 	q.mu.Unlock()
+	if q.kick != nil {
+		q.kick()
+	}
 }
 
 // reset drops every queued item (consumer side, while no consumer runs).

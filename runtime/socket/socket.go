@@ -549,7 +549,7 @@ func (s *Socket) Close() error {
 	// Linger: writers drain their queues, flush and half-close; readers wait
 	// for the peer to close. Then everything is closed.
 	for _, c := range conns {
-		signal(c.p.out.wake)
+		c.wakeWriter()
 	}
 	if s.runStopping.Load() {
 		s.killInRun()

@@ -143,6 +143,7 @@ func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 	}
 	p := newPipe(s, l.endpoint)
 	p.out = newMQ(s.opt.SendHWM)
+	p.out.kick = p.kickWriter
 	s.serve(s.bg, nc, p, id, meta, sess, false)
 }
 
@@ -228,6 +229,7 @@ func (s *Socket) Connect(ep string) error {
 	}
 	cn := &connector{endpoint: ep, e: e, p: newPipe(s, ep)}
 	cn.p.out = newMQ(s.opt.SendHWM)
+	cn.p.out.kick = cn.p.kickWriter
 	cn.ctx, cn.cancel = context.WithCancel(s.bg)
 	s.cons[ep] = cn
 	if !s.tr.lazyPipe {

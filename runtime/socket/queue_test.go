@@ -135,3 +135,44 @@ func TestMQBacklogInSegments(t *testing.T) {
 		}
 	}
 }
+
+// Single pushes clear slots ahead of themselves (ownAhead) in the tail the
+// consumer handed back: whatever the interleaving of pushes and partial
+// pops, every message comes out once, in order, and a drained queue holds
+// none of them.
+func TestMQPushAheadKeepsOrder(t *testing.T) {
+	q := newMQ(0)
+	next, want := 0, 0
+	for round := 0; round < 50; round++ {
+		for i := 0; i < 1+round*7%(3*ownAhead); i++ {
+			if r := q.push(item{m: Msg{[]byte{byte(next), byte(next >> 8)}}}, false, nil); r != pushOK {
+				t.Fatalf("push %d: %v", next, r)
+			}
+			next++
+		}
+		for i := 0; i < 1+round*5%(2*ownAhead) && want < next; i++ {
+			it, ok := q.tryPop()
+			if !ok {
+				t.Fatalf("pop %d of %d pushed found nothing", want, next)
+			}
+			if got := int(it.m[0][0]) | int(it.m[0][1])<<8; got != want&0xffff {
+				t.Fatalf("popped %d, want %d", got, want)
+			}
+			want++
+		}
+	}
+	for ; want < next; want++ {
+		it, ok := q.tryPop()
+		if !ok || int(it.m[0][0])|int(it.m[0][1])<<8 != want&0xffff {
+			t.Fatalf("final pop %d: %v %v", want, it.m, ok)
+		}
+	}
+	if _, ok := q.tryPop(); ok {
+		t.Fatal("a pop past the last pushed found an item")
+	}
+	for i, it := range q.local[:cap(q.local)] {
+		if it.m != nil {
+			t.Fatalf("the drained batch still holds item %d", i)
+		}
+	}
+}

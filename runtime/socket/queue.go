@@ -66,21 +66,6 @@ type mq struct {
 // segItems is the size of a backlog segment (8 KiB of items).
 const segItems = 256
 
-// ownAhead is how many slots a single-message push clears ahead of itself
-// whenever it starts a new run of them (2 KiB of items). The tail a producer
-// appends to is usually the batch the consumer just emptied: its cache
-// lines were last written by the consumer's core (releaseLocal clears
-// them), so each first write to one is a transfer from that core, and the
-// Unlock that follows waits for it. A producer writing to many queues in
-// turn (PUSH round-robin over 100 connections: one slot of each per 100
-// Sends) took those transfers one at a time, message after message, the
-// hardware finding no sequential stream to fetch ahead; perf put 80% of
-// push's samples after the Unlock. One clear of the next ownAhead slots
-// asks for all their lines at once and they arrive together, so the
-// appends after it write lines this core already owns. The slots are
-// beyond len, owned by producers under q.mu, and zero or stale already.
-const ownAhead = 64
-
 // maxFreeSegs bounds the empty segments a queue keeps for reuse (512 KiB).
 const maxFreeSegs = 64
 
@@ -92,10 +77,6 @@ func newMQ(capacity int) *mq {
 // tail holds segItems. Caller holds q.mu.
 func (q *mq) appendLocked(its ...item) {
 	if len(its) == 1 && len(q.items) < cap(q.items) {
-		if k := len(q.items); k%ownAhead == 0 {
-			// Take the next slots' cache lines in one sweep (see ownAhead).
-			clear(q.items[k:min(k+ownAhead, cap(q.items))])
-		}
 		q.n++
 		q.items = append(q.items, its[0]) // one message, room in the tail: no segment to start
 		return

@@ -68,6 +68,7 @@ type mq struct {
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
 	local []item   // consumer-owned batch (its current segment)
+	wcap  int64    // byteCap, for written: read on the consumer's own line
 	head  int
 	lsegs [][]item // the batch's segments after local; lsegs[:lsegI] are taken
 	lsegI int
@@ -107,7 +108,7 @@ const largeMsgMin = 32 << 10
 func (s *Socket) newOutQueue() *mq {
 	q := newMQ(s.opt.SendHWM)
 	if s.tr.byteBound && q.cap > 0 { // SendHWM -1: unbounded, bytes too
-		q.byteCap = outByteBound
+		q.byteCap, q.wcap = outByteBound, outByteBound
 	}
 	return q
 }
@@ -130,14 +131,14 @@ func largeSize(m Msg) int64 {
 // so that a sender at the bound is woken once per half of it rather than
 // once per message). Consumer only.
 func (q *mq) written(m Msg) {
-	if q.byteCap <= 0 {
+	if q.wcap <= 0 {
 		return
 	}
 	n := largeSize(m)
 	if n == 0 {
 		return
 	}
-	if v, lw := q.large.Add(-n), q.byteCap/2; v < lw && v+n >= lw {
+	if v, lw := q.large.Add(-n), q.wcap/2; v < lw && v+n >= lw {
 		q.mu.Lock()
 		for _, w := range q.spaceW {
 			signal(w)

@@ -145,7 +145,7 @@ func TestMQByteBound(t *testing.T) {
 	big := Msg{make([]byte, outByteBound/4)}
 	small := Msg{make([]byte, largeMsgMin-1)}
 	q := newMQ(1000)
-	q.byteCap = outByteBound
+	q.byteCap, q.wcap = outByteBound, outByteBound
 	for i := 0; i < 4; i++ {
 		if r := q.push(item{m: big}, false, nil); r != pushOK {
 			t.Fatalf("large push %d under the bound: %v", i, r)

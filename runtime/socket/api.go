@@ -75,7 +75,10 @@ type Msg [][]byte
 type Options struct {
 	// SendHWM and RecvHWM bound the messages queued per peer, in each
 	// direction (libzmq ZMQ_SNDHWM / ZMQ_RCVHWM). 0 means the default, 1000;
-	// a negative value means unbounded.
+	// a negative value means unbounded. Over tcp and ipc a bounded
+	// SendHWM of a PUSH, DEALER, PAIR or REQ also holds at most about
+	// 1 MiB of large messages (32 KiB and up) unwritten per peer (doc.go,
+	// "Patterns").
 	SendHWM, RecvHWM int
 	// Identity is the routing id announced to ROUTER peers (ZMQ_ROUTING_ID).
 	Identity []byte

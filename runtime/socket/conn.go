@@ -658,7 +658,9 @@ func (c *conn) drainLocked() error {
 				break
 			}
 			wrote = true
-			if err := c.writeMsgLocked(it.m); err != nil {
+			err := c.writeMsgLocked(it.m)
+			p.out.written(it.m) // written or lost with the connection
+			if err != nil {
 				return err
 			}
 			if it.p != nil {

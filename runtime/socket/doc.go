@@ -211,8 +211,20 @@
 // # Patterns
 //
 // PUSH round-robins over its peers with a queue per peer bounded by SendHWM
-// and blocks when all are full; PULL fair-queues. DEALER round-robins out and
-// fair-queues in. ROUTER prefixes each message with the sender's routing id
+// and blocks when all are full; PULL fair-queues. Over tcp and ipc, the
+// queue of a PUSH, DEALER, PAIR or REQ (the types whose Send blocks at the
+// high-water mark) with a bounded SendHWM also counts as full while it
+// holds 1 MiB or more of messages of 32 KiB and up not yet written to the
+// connection, always admitting one message however large, and takes more
+// once less than half of that is left. A sender of large messages then
+// runs a few messages ahead of its connection, not up to 2×SendHWM of them
+// (2 GB of 1 MiB messages), so the buffers it fills stay few and warm in
+// the cache. Small messages are bounded by SendHWM alone; an unbounded
+// SendHWM (-1) leaves bytes unbounded too. libzmq counts messages only;
+// like the high-water mark, the byte bound only makes Send wait (or
+// round-robin skip a full peer) sooner, and loses nothing.
+//
+// DEALER round-robins out and fair-queues in. ROUTER prefixes each message with the sender's routing id
 // (its Identity, or a generated 5-byte id) and routes replies by it; an
 // unknown id is dropped and counted, or ErrUnroutable with RouterMandatory.
 // REQ and REP add and strip the empty-delimiter envelope and enforce strict

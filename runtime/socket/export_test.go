@@ -30,3 +30,7 @@ func TakePooled(c *Context, n int) []byte {
 
 // FramePoolOn reports whether c's frame pool is on (framepool.go).
 func FramePoolOn(c *Context) bool { return c.frames.on.Load() }
+
+// OutByteBound is how many bytes of large messages a PUSH, DEALER, PAIR
+// or REQ queues per peer unwritten before Send blocks (queue.go).
+const OutByteBound = outByteBound

@@ -47,6 +47,10 @@ type traits struct {
 	filter *atomic.Pointer[subSet]
 	// canRecv: Recv is allowed (Type.CanRecv).
 	canRecv bool
+	// byteBound: Send blocks at the high-water mark (it never drops), and
+	// an outbound queue also counts as full while it holds outByteBound
+	// bytes of large messages not yet written (queue.go).
+	byteBound bool
 }
 
 // newPattern returns the behaviour of socket type t for s: the only switch
@@ -54,15 +58,15 @@ type traits struct {
 func newPattern(s *Socket, t Type) (pattern, traits) {
 	switch t {
 	case PUSH:
-		return padded[push](s), traits{}
+		return padded[push](s), traits{byteBound: true}
 	case PULL:
 		return padded[pull](s), traits{}
 	case PAIR:
-		return padded[pair](s), traits{}
+		return padded[pair](s), traits{byteBound: true}
 	case DEALER:
-		return padded[dealer](s), traits{}
+		return padded[dealer](s), traits{byteBound: true}
 	case REQ:
-		return padded[req](s), traits{direct: true}
+		return padded[req](s), traits{direct: true, byteBound: true}
 	case REP:
 		return padded[rep](s), traits{direct: true}
 	case ROUTER:

@@ -135,3 +135,80 @@ func TestMQBacklogInSegments(t *testing.T) {
 		}
 	}
 }
+
+// An outbound queue with a byte bound counts large messages' bytes until
+// the writer has written them: it refuses pushes (registering the waiter)
+// once outByteBound is held, always admits one message however large, does
+// not count small messages, and signals the waiters only once less than
+// half the bound is held (the low-water mark).
+func TestMQByteBound(t *testing.T) {
+	big := Msg{make([]byte, outByteBound/4)}
+	small := Msg{make([]byte, largeMsgMin-1)}
+	q := newMQ(1000)
+	q.byteCap, q.wcap = outByteBound, outByteBound
+	for i := 0; i < 4; i++ {
+		if r := q.push(item{m: big}, false, nil); r != pushOK {
+			t.Fatalf("large push %d under the bound: %v", i, r)
+		}
+	}
+	w := make(chan struct{}, 1)
+	for _, m := range []Msg{big, small} {
+		if r := q.push(item{m: m}, false, w); r != pushFull {
+			t.Fatalf("push of %d bytes at the bound: %v, want pushFull", len(m[0]), r)
+		}
+	}
+	if r := q.push(item{m: small}, true, nil); r != pushOK {
+		t.Fatalf("forced push at the bound: %v", r)
+	}
+	written := func(k int) {
+		t.Helper()
+		for i := 0; i < k; i++ {
+			it, ok := q.tryPop()
+			if !ok {
+				t.Fatal("nothing to pop")
+			}
+			q.written(it.m)
+		}
+	}
+	// The swap of the batch signals as for the message bound; drop that.
+	written(1)
+	select {
+	case <-w:
+	default:
+	}
+	if r := q.push(item{m: big}, false, nil); r != pushOK {
+		t.Fatalf("push with 3/4 of the bound held: %v", r)
+	}
+	if r := q.push(item{m: big}, false, w); r != pushFull {
+		t.Fatalf("push at the bound again: %v, want pushFull", r)
+	}
+	for i, held := range []string{"3/4", "1/2"} {
+		written(1)
+		select {
+		case <-w:
+			t.Fatalf("write %d: waiter signalled with %s of the bound held", i, held)
+		default:
+		}
+	}
+	written(1) // 1/4 held: below the low-water mark
+	select {
+	case <-w:
+	default:
+		t.Fatal("waiter not signalled below the low-water mark")
+	}
+	written(2) // the last large one and the forced small one
+	if n := q.large.Load(); n != 0 {
+		t.Fatalf("%d bytes counted with everything written", n)
+	}
+	huge := Msg{make([]byte, 2*outByteBound)}
+	if r := q.push(item{m: huge}, false, nil); r != pushOK {
+		t.Fatalf("a message over the bound, alone: %v", r)
+	}
+	if r := q.push(item{m: small}, false, nil); r != pushFull {
+		t.Fatalf("push behind a message over the bound: %v, want pushFull", r)
+	}
+	q.reset()
+	if n := q.large.Load(); n != 0 {
+		t.Fatalf("%d bytes counted after reset", n)
+	}
+}

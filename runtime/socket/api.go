@@ -77,8 +77,9 @@ type Options struct {
 	// direction (libzmq ZMQ_SNDHWM / ZMQ_RCVHWM). 0 means the default, 1000;
 	// a negative value means unbounded. Over tcp and ipc a bounded
 	// SendHWM of a PUSH, DEALER, PAIR or REQ also holds at most about
-	// 1 MiB of large messages (32 KiB and up) unwritten per peer (doc.go,
-	// "Patterns").
+	// 1 MiB of large messages (32 KiB and up) unwritten per peer, and over
+	// inproc a bounded RecvHWM of the receiver holds such a sender to 1 MiB
+	// of large messages not yet received (doc.go, "Patterns").
 	SendHWM, RecvHWM int
 	// Identity is the routing id announced to ROUTER peers (ZMQ_ROUTING_ID).
 	Identity []byte

@@ -117,3 +117,70 @@ func TestPushLargeMessagesByteBound(t *testing.T) {
 		t.Fatalf("Send at SendHWM with a done ctx: %v, want context.Canceled", err)
 	}
 }
+
+// Over inproc the same bound holds large messages the receiver has not
+// taken: a PUSH runs at most OutByteBound of them ahead of its PULL (not
+// RecvHWM's worth), a Send blocked at the bound goes on once the PULL
+// takes messages, everything arrives intact and in order, and small
+// messages are bounded by the high-water mark only.
+func TestPushLargeMessagesByteBoundInproc(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	zctx := &socket.Context{}
+	defer zctx.Close()
+	pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 1000})
+	if err := pull.Bind("inproc://bound"); err != nil {
+		t.Fatal(err)
+	}
+	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 1000})
+	connect(t, push, "inproc://bound")
+
+	const size = 256 << 10
+	n := 0
+	for ; ; n++ {
+		b := make([]byte, size)
+		fillSeq(b, n)
+		err := push.Send(done, socket.Msg{b})
+		if errors.Is(err, context.Canceled) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Send %d: %v", n, err)
+		}
+		if n*size > socket.OutByteBound {
+			t.Fatalf("Send queued %d messages of %d bytes, past the bound %d", n+1, size, socket.OutByteBound)
+		}
+	}
+	if want := socket.OutByteBound / size; n != want {
+		t.Fatalf("queued %d messages of %d bytes before Send blocked, want %d", n, size, want)
+	}
+	const more = 40 // 10 MiB more, through the bound's low-water wakes
+	errc := make(chan error, 1)
+	go func() {
+		for i := n; i < n+more; i++ {
+			b := make([]byte, size)
+			fillSeq(b, i)
+			if err := push.Send(ctx, socket.Msg{b}); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	for i := 0; i < n+more; i++ {
+		if m := mustRecv(ctx, t, pull, "large message"); len(m) != 1 || !seqOK(m[0], i, size) {
+			t.Fatalf("message %d arrived changed or out of order", i)
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// Small messages: RecvHWM bounds them, not the byte bound.
+	for i := 0; i < 1000; i++ {
+		if err := push.Send(done, socket.Msg{make([]byte, 30<<10)}); err != nil {
+			t.Fatalf("small Send %d under the high-water mark: %v", i, err)
+		}
+	}
+}

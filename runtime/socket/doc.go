@@ -220,7 +220,11 @@
 // runs a few messages ahead of its connection, not up to 2×SendHWM of them
 // (2 GB of 1 MiB messages), so the buffers it fills stay few and warm in
 // the cache. Small messages are bounded by SendHWM alone; an unbounded
-// SendHWM (-1) leaves bytes unbounded too. libzmq counts messages only;
+// SendHWM (-1) leaves bytes unbounded too. Over inproc, where a message
+// goes straight into the receiver's queue, the same bound holds a PUSH,
+// DEALER, PAIR or REQ to 1 MiB of large messages the receiver has not yet
+// taken, when the receiver's RecvHWM is bounded (a sender of 1 MiB
+// messages ran up to 60 of them ahead). libzmq counts messages only;
 // like the high-water mark, the byte bound only makes Send wait (or
 // round-robin skip a full peer) sooner, and loses nothing.
 //

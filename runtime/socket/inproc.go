@@ -87,6 +87,14 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 	for _, p := range []*pipe{pa, pb} {
 		if !p.s.tr.publisher {
 			p.fast = newSPSC(p.s.opt.RecvHWM)
+			// A sender whose Send blocks holds at most outByteBound of
+			// large messages unread, as over tcp it holds them unwritten:
+			// a sender of 1 MiB messages ran up to 60 ahead of its
+			// receiver, refilling buffers the cache had lost (issue 16;
+			// 4 and 16 MiB bounds measured no better).
+			if p.peer.s.tr.byteBound && p.fast.cap > 0 {
+				p.fast.byteCap = outByteBound
+			}
 		}
 	}
 	if err := b.attach(pb, a.opt.Identity, "inproc", peerMeta{a.opt.Run, a.opt.Name}); err != nil {

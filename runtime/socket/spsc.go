@@ -36,19 +36,26 @@ type spsc struct {
 	tpos   int
 	pushes uint64 // messages published (producer's own copy of pushed)
 	room   uint64 // taken as last loaded by the producer
-	_      cacheLinePad
+	// byteCap > 0 (the producer's Send blocks, see outByteBound): the
+	// queue also counts as full while byteCap or more bytes of large
+	// messages wait that the consumer has not taken; largeIn and largeOut
+	// are the bytes of large messages pushed and taken.
+	byteCap int64
+	largeIn atomic.Int64
+	_       cacheLinePad
 
 	pushed atomic.Uint64 // messages published; written by the producer
 	_      cacheLinePad
 
 	// Consumer-owned.
-	head  *spscChunk
-	hpos  int
-	pops  uint64 // messages taken
-	seen  uint64 // pushed as last loaded
-	_     cacheLinePad
-	taken atomic.Uint64 // seen, published for the producer's HWM check
-	_     cacheLinePad
+	head     *spscChunk
+	hpos     int
+	pops     uint64 // messages taken
+	seen     uint64 // pushed as last loaded
+	_        cacheLinePad
+	taken    atomic.Uint64 // seen, published for the producer's HWM check
+	largeOut atomic.Int64  // written by the consumer only
+	_        cacheLinePad
 
 	active    atomic.Bool // registered as readable with the socket
 	wantSpace atomic.Bool // the producer was refused at the mark
@@ -75,16 +82,23 @@ func newSPSC(capacity int) *spsc {
 // and then signals w once space frees. activated reports that the queue
 // just became readable and must be announced to the consumer.
 func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated bool) {
-	if !force && q.cap > 0 && q.pushes-q.room >= uint64(q.cap) && q.pushes-q.reloadRoom() >= uint64(q.cap) {
+	var large int64
+	if q.byteCap > 0 {
+		large = largeSize(m)
+	}
+	if !force && (q.cap > 0 && q.pushes-q.room >= uint64(q.cap) && q.pushes-q.reloadRoom() >= uint64(q.cap) || large > 0 && q.bytesFull()) {
 		q.mu.Lock()
 		q.spaceW = w
 		q.mu.Unlock()
 		q.wantSpace.Store(true)
-		if q.pushes-q.reloadRoom() >= uint64(q.cap) {
+		if q.cap > 0 && q.pushes-q.reloadRoom() >= uint64(q.cap) || large > 0 && q.bytesFull() {
 			return pushFull, false
 		}
 		// The consumer made room meanwhile and may not have seen wantSpace.
 		q.wantSpace.Store(false)
+	}
+	if large > 0 {
+		q.largeIn.Add(large)
 	}
 	if q.tpos == spscChunkLen {
 		var c *spscChunk
@@ -111,6 +125,13 @@ func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated
 		activated = true
 	}
 	return pushOK, activated
+}
+
+// bytesFull reports whether byteCap or more bytes of large messages wait
+// (producer only; never with none waiting, so a message larger than the
+// bound still goes, alone).
+func (q *spsc) bytesFull() bool {
+	return q.largeIn.Load()-q.largeOut.Load() >= q.byteCap
 }
 
 // counts returns the messages pushed so far and how many wait that the
@@ -169,7 +190,29 @@ func (q *spsc) tryPop() (Msg, bool) {
 	m := q.head.msgs[q.hpos]
 	q.hpos++
 	q.pops++
+	if q.byteCap > 0 {
+		q.tookLarge(m)
+	}
 	return m, true
+}
+
+// tookLarge counts m out of the byte bound if it is large and wakes a
+// producer waiting for room once less than half the bound waits (a
+// low-water mark: one wake per half of the bound, not per message).
+// Consumer only.
+func (q *spsc) tookLarge(m Msg) {
+	n := largeSize(m)
+	if n == 0 {
+		return
+	}
+	held := q.largeIn.Load() - q.largeOut.Add(n)
+	if held < q.byteCap/2 && q.wantSpace.Load() && q.wantSpace.CompareAndSwap(true, false) {
+		q.mu.Lock()
+		if q.spaceW != nil {
+			signal(q.spaceW)
+		}
+		q.mu.Unlock()
+	}
 }
 
 // deactivate marks the queue unreadable if it is empty (consumer only, after

@@ -130,12 +130,7 @@ func TestPushLargeMessagesByteBoundInproc(t *testing.T) {
 	stop()
 	zctx := &socket.Context{}
 	defer zctx.Close()
-	pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 1000})
-	if err := pull.Bind("inproc://bound"); err != nil {
-		t.Fatal(err)
-	}
-	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 1000})
-	connect(t, push, "inproc://bound")
+	push, pull := inprocPair(t, zctx, "inproc://bound", 1000)
 
 	const size = 256 << 10
 	n := 0

@@ -43,6 +43,19 @@ func seqOK(b []byte, i, size int) bool {
 	return true
 }
 
+// inprocPair binds a PULL to ep and connects a PUSH to it, both with
+// high-water mark hwm.
+func inprocPair(t *testing.T, zctx *socket.Context, ep string, hwm int) (push, pull *socket.Socket) {
+	t.Helper()
+	pull = newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: hwm})
+	push = newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: hwm})
+	if err := pull.Bind(ep); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, push, ep)
+	return push, pull
+}
+
 func ptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
 // relStream sends n messages of size bytes from send (AllocFrame, fill,
@@ -215,12 +228,7 @@ func TestReleaseInproc(t *testing.T) {
 	defer cancel()
 	zctx := &socket.Context{}
 	defer zctx.Close()
-	pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 20})
-	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 20})
-	if err := pull.Bind("inproc://rel"); err != nil {
-		t.Fatal(err)
-	}
-	connect(t, push, "inproc://rel")
+	push, pull := inprocPair(t, zctx, "inproc://rel", 20)
 	sr, rr := relStream(ctx, t, push, pull, n, size, true)
 	if sr == 0 || rr == 0 {
 		t.Errorf("reused: %d AllocFrame buffers, %d received frames; want both > 0", sr, rr)
@@ -265,12 +273,7 @@ func TestReleaseInprocSmallNotLent(t *testing.T) {
 	defer cancel()
 	zctx := &socket.Context{}
 	defer zctx.Close()
-	pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 20})
-	push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 20})
-	if err := pull.Bind("inproc://small"); err != nil {
-		t.Fatal(err)
-	}
-	connect(t, push, "inproc://small")
+	push, pull := inprocPair(t, zctx, "inproc://small", 20)
 	for _, size := range []int{1 << 10, 3000} {
 		sr, rr := relStream(ctx, t, push, pull, 200, size, true)
 		if sr != 0 || rr != 0 {

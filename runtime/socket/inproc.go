@@ -93,7 +93,7 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 			// receiver, refilling buffers the cache had lost (issue 16;
 			// 4 and 16 MiB bounds measured no better).
 			if p.peer.s.tr.byteBound && p.fast.cap > 0 {
-				p.fast.byteCap = outByteBound
+				p.fast.byteCap, p.fast.cbyteCap = outByteBound, outByteBound
 			}
 		}
 	}

@@ -55,6 +55,7 @@ type spsc struct {
 	_        cacheLinePad
 	taken    atomic.Uint64 // seen, published for the producer's HWM check
 	largeOut atomic.Int64  // written by the consumer only
+	cbyteCap int64         // byteCap, for the consumer: read on its own line
 	_        cacheLinePad
 
 	active    atomic.Bool // registered as readable with the socket
@@ -190,7 +191,7 @@ func (q *spsc) tryPop() (Msg, bool) {
 	m := q.head.msgs[q.hpos]
 	q.hpos++
 	q.pops++
-	if q.byteCap > 0 {
+	if q.cbyteCap > 0 {
 		q.tookLarge(m)
 	}
 	return m, true
@@ -206,7 +207,7 @@ func (q *spsc) tookLarge(m Msg) {
 		return
 	}
 	held := q.largeIn.Load() - q.largeOut.Add(n)
-	if held < q.byteCap/2 && q.wantSpace.Load() && q.wantSpace.CompareAndSwap(true, false) {
+	if held < q.cbyteCap/2 && q.wantSpace.Load() && q.wantSpace.CompareAndSwap(true, false) {
 		q.mu.Lock()
 		if q.spaceW != nil {
 			signal(q.spaceW)

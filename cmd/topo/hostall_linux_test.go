@@ -62,10 +62,11 @@ node "gen" {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		exited := make(chan struct{})
+		go func() { done <- cmd.Wait(); close(exited) }()
 		t.Cleanup(func() {
 			_ = cmd.Process.Kill()
-			<-done
+			<-exited // not <-done: the test may have taken Wait's result already
 		})
 		return cmd, out, done
 	}
@@ -75,11 +76,9 @@ node "gen" {
 	if err := <-bDone; err != nil {
 		t.Fatalf("topo apply -host b: %v (its gen did not count the -host all run's count.in as a peer of its topology)\n%s", err, bOut.String())
 	}
-	bDone <- nil
 	if err := <-allDone; err != nil {
 		t.Fatalf("topo apply -host all: %v\n%s", err, allOut.String())
 	}
-	allDone <- nil
 	if c := parseSummary(allOut.String())["count"]; c.state != "finished" || c.in != 1000 {
 		t.Errorf("count %+v, want finished with 1000 messages in\n%s", c, allOut.String())
 	}

@@ -335,10 +335,8 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		return
 	}
 	s.log.Debug("peer connected", "socket", string(s.typ), "endpoint", p.endpoint, "peer", addr)
-	c.wst.Store(wRun)
-	s.wg.Add(1)
-	go c.writer()
 	p.conn.Store(c)
+	c.kickWriter() // the first writer, unless a push's kick started it already
 	c.reader()
 	c.kill(io.EOF)
 	p.conn.CompareAndSwap(c, nil)

@@ -550,7 +550,8 @@ func (c *conn) command(body []byte) bool {
 // the connection wIdle (kickWriter starts the next one), or, with
 // heartbeats on, parks instead; it ends the connection's writing (wDone)
 // once the connection is done, on a write error, and after Close's linger
-// flush. Started only through wst (serve, kickWriter).
+// flush. Started only by kickWriter (serve for the first, then pushes,
+// direct writes' tails and Close), so at most one runs.
 func (c *conn) writer() {
 	s, p := c.s, c.p
 	defer s.wg.Done()

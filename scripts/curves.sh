@@ -11,8 +11,8 @@
 #   CONNS_POINTS="10 10000" CONNS_N=3000000 scripts/curves.sh conns
 #   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
 #                                             # BASE (impl topo-base): before/after
-#                                             # (size, conns, nodes, and peers:
-#                                             # PUSH and flat-out PUB)
+#                                             # (size, conns, nodes, reqrep, and
+#                                             # peers: PUSH and flat-out PUB)
 #   PEERS_POINTS="100" scripts/curves.sh peers  # peers points (1 10 100)
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE
@@ -54,7 +54,7 @@ BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff 
 T=$WORK/topobench C=$WORK/cbench
 B=""
 if [ -n "${BASE:-}" ]; then
-	echo "# building internal/bench from $BASE (impl topo-base, size, conns, nodes and peers curves)"
+	echo "# building internal/bench from $BASE (impl topo-base, size, conns, nodes, reqrep and peers curves)"
 	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
 	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
 	B=$WORK/topobase
@@ -235,7 +235,11 @@ for rep in $(seq 1 "$REPS"); do
 	fi
 	if has reqrep; then
 		for k in 1 10 100; do
+			# with BASE, topo-base runs before topo in even repetitions
+			rbase() { [ -n "$B" ] && { nextep; run reqrep "$k" topo-base 2 0.3 "$B -role rep -bind -ep $EP -n 100000000 -warmup 0 -idle 30s" "$B -role req-many -conns $k -ep $EP -n 20000 -warmup 2000 -settle 0s"; }; }
+			[ $((rep % 2)) -eq 0 ] && rbase
 			nextep; run reqrep "$k" topo 2 0.3 "$T -role rep -bind -ep $EP -n 100000000 -warmup 0 -idle 30s" "$T -role req-many -conns $k -ep $EP -n 20000 -warmup 2000 -settle 0s"
+			[ $((rep % 2)) -eq 1 ] && rbase
 			nextep; run reqrep "$k" libzmq 2 0.3 "$C -role rep -bind -ep $EP -n 100000000 -warmup 0 -idle-ms 30000" "$C -role req-many -conns $k -ep $EP -n 20000 -warmup 2000"
 		done
 	fi

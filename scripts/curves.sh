@@ -54,7 +54,7 @@ BUILT_FROM="$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff 
 T=$WORK/topobench C=$WORK/cbench
 B=""
 if [ -n "${BASE:-}" ]; then
-	echo "# building internal/bench from $BASE (impl topo-base, size, conns, nodes, reqrep and peers curves)"
+	echo "# building internal/bench from $BASE (impl topo-base, size, conns, subs, nodes, reqrep and peers curves)"
 	mkdir -p "$WORK/base" && git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base" || exit 1
 	(cd "$WORK/base" && go build -o "$WORK/topobase" ./internal/bench) || exit 1
 	B=$WORK/topobase
@@ -186,7 +186,12 @@ for rep in $(seq 1 "$REPS"); do
 		for k in ${SUBS_POINTS:-1 1000 100000}; do
 			st=$((1000 + k / 50)) sn=1000000 tmo=$TMO
 			[ "$k" -gt 1000 ] && { sn=100000; tmo=$((TMO + 60)); }
+			# with BASE, topo-base (both sides built from BASE) runs before
+			# topo in even repetitions, after it in odd ones
+			ubase() { [ -n "$B" ] && { nextep; TMO=$tmo run subs "$k" topo-base 2+1 0.3 "$B -role pub -bind -ep $EP -n $sn -settle ${st}ms -idle $((tmo - 5))s" "$B -role sub -ep $EP -n $sn -subs $k -idle $((tmo - 5))s"; }; }
+			[ $((rep % 2)) -eq 0 ] && ubase
 			nextep; TMO=$tmo run subs "$k" topo 2+1 0.3 "$T -role pub -bind -ep $EP -n $sn -settle ${st}ms -idle $((tmo - 5))s" "$T -role sub -ep $EP -n $sn -subs $k -idle $((tmo - 5))s"
+			[ $((rep % 2)) -eq 1 ] && ubase
 			nextep; TMO=$tmo run subs "$k" libzmq 2+1 0.3 "$C -role pub -bind -ep $EP -n $sn -settle-ms $st" "$C -role sub -ep $EP -n $sn -subs $k"
 		done
 	fi

@@ -11,8 +11,8 @@
 #   CONNS_POINTS="10 10000" CONNS_N=3000000 scripts/curves.sh conns
 #   BASE=main REPS=3 scripts/curves.sh size   # also topo built from git ref
 #                                             # BASE (impl topo-base): before/after
-#                                             # (size, conns, nodes, reqrep, and
-#                                             # peers: PUSH and flat-out PUB)
+#                                             # (size, conns, subs, nodes, reqrep,
+#                                             # and peers: PUSH and flat-out PUB)
 #   PEERS_POINTS="100" scripts/curves.sh peers  # peers points (1 10 100)
 #   Curves: size peers conns subs nodes chain reqrep (docs/BENCHMARKS.md,
 #   "Cost curves", says what each measures), and curve (issue 14: CURVE

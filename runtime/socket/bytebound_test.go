@@ -179,3 +179,57 @@ func TestPushLargeMessagesByteBoundInproc(t *testing.T) {
 		}
 	}
 }
+
+// A peer full only for the byte bound keeps its round-robin turn: a PUSH
+// whose first peer holds OutByteBound of large messages (far fewer than
+// SendHWM) waits for it rather than passing the next message to its
+// second peer, as libzmq, which counts messages alone, would not pass it
+// over either (passing it over made the shares uneven whenever large
+// messages were among small ones: TestInteropPushRoundRobin failed 6 runs
+// in 10). Over tcp (pipes to endpoints nothing listens on yet) and
+// inproc (a PULL that does not read).
+func TestPushByteBoundKeepsRoundRobinTurn(t *testing.T) {
+	for _, tr := range []string{"tcp", "inproc"} {
+		t.Run(tr, func(t *testing.T) {
+			done, stop := context.WithCancel(context.Background())
+			stop()
+			zctx := &socket.Context{}
+			defer zctx.Close()
+			push := newSock(t, zctx, socket.PUSH, socket.Options{SendHWM: 1000})
+			second := func() {}
+			if tr == "tcp" {
+				connect(t, push, freeTCP(t))
+				second = func() { connect(t, push, freeTCP(t)) }
+			} else {
+				for i, ep := range []string{"inproc://turn-a", "inproc://turn-b"} {
+					pull := newSock(t, zctx, socket.PULL, socket.Options{RecvHWM: 1000})
+					if err := pull.Bind(ep); err != nil {
+						t.Fatal(err)
+					}
+					if i == 0 {
+						connect(t, push, ep)
+					} else {
+						second = func() { connect(t, push, ep) }
+					}
+				}
+			}
+			const size = 64 << 10
+			for i := 0; i < socket.OutByteBound/size; i++ {
+				if err := push.Send(done, socket.Msg{make([]byte, size)}); err != nil {
+					t.Fatalf("Send %d to the first peer: %v", i, err)
+				}
+			}
+			second()
+			if tr == "inproc" {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := push.WaitPeers(ctx, 2); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := push.Send(done, socket.Msg{make([]byte, size)}); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Send with the first peer's turn and its byte bound full: %v, want it to wait (context.Canceled)", err)
+			}
+		})
+	}
+}

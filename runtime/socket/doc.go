@@ -225,8 +225,11 @@
 // DEALER, PAIR or REQ to 1 MiB of large messages the receiver has not yet
 // taken, when the receiver's RecvHWM is bounded (a sender of 1 MiB
 // messages ran up to 60 of them ahead). libzmq counts messages only;
-// like the high-water mark, the byte bound only makes Send wait (or
-// round-robin skip a full peer) sooner, and loses nothing.
+// the byte bound only makes Send wait sooner, and loses nothing. A peer
+// full for the byte bound alone (below SendHWM) keeps its round-robin
+// turn: Send waits for it rather than skip it, so the peers' shares stay
+// as even as libzmq's when large messages are among small ones; a peer at
+// SendHWM is skipped, as in libzmq.
 //
 // DEALER round-robins out and fair-queues in. ROUTER prefixes each message with the sender's routing id
 // (its Identity, or a generated 5-byte id) and routes replies by it; an

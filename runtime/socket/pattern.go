@@ -162,13 +162,22 @@ func (l *lb) send(s *Socket, ctx context.Context, m Msg) (*pipe, error) {
 				j -= n
 			}
 			p := ps[j]
-			if p.trySend(m, s.sendWake, s.relSend) == pushOK {
+			r := p.trySend(m, s.sendWake, s.relSend)
+			if r == pushOK {
 				l.rr = j + 1
 				if l.rr >= n {
 					l.rr = 0
 				}
 				blocked.stop(s)
 				return p, nil
+			}
+			// A pipe full only for the byte bound keeps its turn: Send
+			// waits for it (it registered s.sendWake), as libzmq, which
+			// counts messages alone, would give it this message. Passing
+			// it over made the peers' shares uneven whenever large
+			// messages were among small ones.
+			if r == pushFull && p.heldByBytes() {
+				break
 			}
 		}
 		if n > 0 {

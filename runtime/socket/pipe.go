@@ -222,6 +222,16 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 	return p.out.push(it, false, w)
 }
 
+// heldByBytes reports whether p, which has just refused a message, holds
+// fewer messages than its high-water mark and is full only for the byte
+// bound (outByteBound), over tcp and ipc or inproc. Sender side only.
+func (p *pipe) heldByBytes() bool {
+	if q := p.peer; q != nil {
+		return q.fast != nil && q.fast.heldByBytes()
+	}
+	return p.out.heldByBytes()
+}
+
 // sendForce queues m ignoring the high-water mark (subscriptions).
 func (p *pipe) sendForce(m Msg) {
 	if q := p.peer; q != nil {

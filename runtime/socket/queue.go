@@ -113,6 +113,17 @@ func (s *Socket) newOutQueue() *mq {
 	return q
 }
 
+// heldByBytes reports whether the queue counts as full for its byte bound
+// alone, with fewer than cap messages in it.
+func (q *mq) heldByBytes() bool {
+	if q.byteCap <= 0 || q.large.Load() < q.byteCap {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.cap <= 0 || q.n < q.cap
+}
+
 // largeSize is m's size if it is at least largeMsgMin bytes, else 0.
 func largeSize(m Msg) int64 {
 	n := 0

@@ -128,6 +128,12 @@ func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated
 	return pushOK, activated
 }
 
+// heldByBytes reports whether a push refused now would be refused for the
+// byte bound alone, with fewer than cap messages waiting (producer only).
+func (q *spsc) heldByBytes() bool {
+	return q.byteCap > 0 && q.bytesFull() && (q.cap <= 0 || q.pushes-q.reloadRoom() < uint64(q.cap))
+}
+
 // bytesFull reports whether byteCap or more bytes of large messages wait
 // (producer only; never with none waiting, so a message larger than the
 // bound still goes, alone).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/curves.sh: issue 16's cost curves, topo (internal/bench) side by side
 # with libzmq 4.3.4 from C (internal/bench/cbench-curves, extended from
-# ../shared/zmqbench's cbench) and, for message size, raw Go net.Conn; every
+# ../shared/zmqbench's cbench) and, for message size, raw Go net.Conn (raw-go
+# resends one buffer; raw-go-fill first copies the payload in, the fill
+# topo's push makes for fresh data each message); every
 # point alternates the implementations within one repetition.
 #
 # Usage (from anywhere; needs go, cc, libzmq3-dev):
@@ -135,6 +137,8 @@ for rep in $(seq 1 "$REPS"); do
 			[ $((rep % 2)) -eq 1 ] && base
 			nextep; run size "$size" libzmq 1 0.3 "$C -role pull -bind -ep $EP -n $n -size $size" "$C -role push -ep $EP -n $n -size $size"
 			nextep; run size "$size" raw-go 1 0.3 "$T -role raw-recv -ep $EP -n $n -size $size" "$T -role raw-send -ep $EP -n $n -size $size"
+			# raw Go making the same per-message fill as topo's push (-reuse), at the sizes topo fills (1 KiB up)
+			[ "$size" -ge 1024 ] && { nextep; run size "$size" raw-go-fill 1 0.3 "$T -role raw-recv -ep $EP -n $n -size $size" "$T -role raw-send -fill -ep $EP -n $n -size $size"; }
 			ibase() { [ -n "$B" ] && run size-inproc "$size" topo-base 1 0 "$B -role inproc-pushpull -n $n -size $size"; }
 			[ $((rep % 2)) -eq 0 ] && ibase
 			run size-inproc "$size" topo 1 0 "$T -role inproc-pushpull -n $n -size $size"

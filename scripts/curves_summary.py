@@ -83,7 +83,7 @@ def main(path):
     for curve, (title, cols) in CURVES.items():
         if curve not in points:
             continue
-        impls = [i for i in ("topo", "topo-base", "libzmq", "raw-go")
+        impls = [i for i in ("topo", "topo-base", "libzmq", "raw-go", "raw-go-fill")
                  if any(k[0] == curve and k[2] == i for k in vals)]
         print(f"### {title}\n")
         hdr, sep = ["point"], ["---"]
@@ -94,6 +94,8 @@ def main(path):
                 hdr.append(f"ratio {name}")
             if "raw-go" in impls:
                 hdr.append("topo ÷ raw Go")
+            if "raw-go-fill" in impls:
+                hdr.append("topo ÷ raw Go, same fill")
             if "topo-base" in impls:
                 hdr.append("topo ÷ topo-base")
         sep = ["---"] * len(hdr)
@@ -112,9 +114,10 @@ def main(path):
                         row.append(f"{x:.2f}×" if x >= 0.1 else f"{x:.2g}×")
                     else:
                         row.append("—")
-                if "raw-go" in impls:
-                    rg = got.get("raw-go")
-                    row.append(f"{t / rg:.2f}×" if t and rg else "—")
+                for r in ("raw-go", "raw-go-fill"):
+                    if r in impls:
+                        rg = got.get(r)
+                        row.append(f"{t / rg:.2f}×" if t and rg else "—")
                 if "topo-base" in impls:
                     tb = got.get("topo-base")
                     row.append(f"{t / tb:.2f}×" if t and tb else "—")

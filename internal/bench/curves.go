@@ -105,7 +105,10 @@ func stamp(b []byte) {
 
 // rawRecv / rawSend: raw Go net.Conn with a 4-byte length prefix, one
 // Write (header and body as net.Buffers) per message: the ceiling for the
-// size curve. Messages up to 64 MiB.
+// size curve. Messages up to 64 MiB. rawSend resends one buffer, changing
+// only its sequence number; with -fill it first copies the whole payload
+// into it, as the push role does with -reuse (newReuser), so that the two
+// senders do the same work per message.
 func rawRecv(c config) (map[string]any, error) {
 	ln, err := net.Listen("tcp", strings.TrimPrefix(c.ep, "tcp://"))
 	if err != nil {
@@ -173,8 +176,16 @@ func rawSend(c config) (map[string]any, error) {
 	body := make([]byte, c.size)
 	hdr := make([]byte, 4)
 	binary.BigEndian.PutUint32(hdr, uint32(c.size))
+	var tmpl []byte
+	if c.fill {
+		tmpl = payload(c.size)
+	}
 	copy(body, "pp")
 	for i := 0; i < c.n; i++ {
+		if tmpl != nil {
+			copy(body, tmpl)
+			copy(body, "pp")
+		}
 		binary.BigEndian.PutUint64(body[2:10], uint64(i))
 		bufs := net.Buffers{hdr, body}
 		if _, err := bufs.WriteTo(conn); err != nil {

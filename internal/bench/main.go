@@ -38,6 +38,7 @@ type config struct {
 	tracef  string
 	curve   string // "", "server" or "client": CURVE with the built-in keys (security.go)
 	reuse   bool   // push/pull: AllocFrame + SendRelease, Release (framepool.go)
+	fill    bool   // raw-send: copy the whole payload into the body each message
 	curveFlags
 }
 
@@ -64,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.tracef, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	fs.StringVar(&c.curve, "curve", "", "server|client: CURVE (ZMQ_CURVE_SERVER or the client) with built-in benchmark keys; plaintext when empty")
 	fs.BoolVar(&c.reuse, "reuse", true, "push, pull, inproc-pushpull: frames of 1 KiB or more (inproc: 4 KiB, the smallest an inproc peer gives back) come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease; the receiver Releases each message. false: a fresh buffer per message and Send")
+	fs.BoolVar(&c.fill, "fill", false, "raw-send: copy the whole payload into the body before each write, the fill the push side makes with -reuse (fresh data each message); false: resend one buffer, changing only its sequence number")
 	c.curveFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -220,12 +222,19 @@ func releaseMin(c config, min int) int {
 func newReuser(s *socket.Socket, size, min int) *reuser {
 	r := &reuser{s: s, a: newArena(size), size: size}
 	if size >= min {
-		r.tmpl = make([]byte, size)
-		for i := range r.tmpl {
-			r.tmpl[i] = 'a' + byte(i%26)
-		}
+		r.tmpl = payload(size)
 	}
 	return r
+}
+
+// payload is the bytes a filling sender copies into each message: a..z
+// repeated.
+func payload(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = 'a' + byte(i%26)
+	}
+	return b
 }
 
 func (r *reuser) msg(i int, topic string) socket.Msg {

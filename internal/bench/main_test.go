@@ -138,6 +138,9 @@ func TestCurveRoles(t *testing.T) {
 		ep := freeTCPEndpoint(t)
 		complete(t, pair(t, []string{"-role", "raw-recv", "-ep", ep, "-n", "100", "-size", "65536"},
 			[]string{"-role", "raw-send", "-ep", ep, "-n", "100", "-size", "65536"}))
+		ep = freeTCPEndpoint(t)
+		complete(t, pair(t, []string{"-role", "raw-recv", "-ep", ep, "-n", "100", "-size", "65536"},
+			[]string{"-role", "raw-send", "-fill", "-ep", ep, "-n", "100", "-size", "65536"}))
 	})
 	t.Run("pull-many", func(t *testing.T) {
 		ep := freeTCPEndpoint(t)

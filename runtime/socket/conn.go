@@ -97,7 +97,16 @@ type conn struct {
 	werr  error
 	raw   syscall.RawConn // nil: no direct writes
 	wfn   func(uintptr) bool
-	hdr   [9]byte // a large frame's header (writeLargeLocked)
+	hdr   [9]byte // a large frame's header (writeLargeLocked, tryWriteLarge)
+	// lraw, on a plain tcp/ipc connection, serves large direct writes
+	// (tryWriteLarge) for every socket type; nil: none. big is the unsent
+	// rest of one, written after pend, and bigRel the message whose
+	// frames go to the pool once it is (SendRelease), or nil.
+	lraw   syscall.RawConn
+	lfn    func(uintptr) bool
+	wiov   [][]byte // the vectored write's buffers, for lfn
+	big    []byte
+	bigRel Msg
 }
 
 // The writer's states (conn.wst).
@@ -295,6 +304,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 			if s.tr.direct {
 				c.raw, c.wfn = raw, c.rawWrite
 			}
+			c.lraw, c.lfn = raw, c.rawWritev
 		}
 	}
 	if c.rraw == nil { // else the reader takes a buffer once bytes come
@@ -651,6 +661,12 @@ func (c *conn) drainLocked() error {
 				return err
 			}
 			c.pend = c.pend[:0]
+			wrote = true
+		}
+		if len(c.big) > 0 {
+			if err := c.writeBigLocked(); err != nil {
+				return err
+			}
 			wrote = true
 		}
 		for {

@@ -2,12 +2,16 @@ package socket
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// Direct I/O for REQ and REP over tcp and ipc.
+// Direct I/O for REQ and REP over tcp and ipc, and large direct writes
+// for every socket type (tryWriteLarge, at the end).
 //
 // A request-reply round trip is bound by latency, not throughput, and on a
 // machine with an idle CPU every hand-off between goroutines costs a wake-up
@@ -328,6 +332,92 @@ func (c *conn) tryWrite(m Msg) bool {
 	}
 	c.p.directOut.Add(1)
 	return true
+}
+
+// tryWriteLarge writes a large single-frame message straight to a plain
+// connection from the caller, for every socket type, when nothing is
+// queued or being written ahead of it, and reports whether it took m.
+// Header and body go in one non-blocking vectored write from the
+// caller's buffer (no copy); what the kernel does not take is left for
+// the writer goroutine (c.big, after the header's rest in c.pend), so
+// Send never blocks on the network here either. rel gives m's frames to
+// the pool once all of them are written. Without this a sender of large
+// messages handed each one to the writer goroutine, which then had
+// nothing else queued, went idle and was started again for the next:
+// two goroutine hand-offs per message. Not for PUB and XPUB: a fan-out
+// would write every peer's copy from the one sending goroutine, where
+// their writers write them in parallel. Send side.
+func (c *conn) tryWriteLarge(m Msg, rel bool) bool {
+	if len(m) != 1 || len(m[0]) < largeMsgMin || c.lraw == nil || c.s.tr.publisher || c.s.closed.Load() {
+		return false
+	}
+	if _, plain := c.codec.(zmtpCodec); !plain || !c.wmu.TryLock() {
+		return false
+	}
+	defer c.wmu.Unlock()
+	if c.rd.Load() == rdGone || len(c.pend) > 0 || len(c.big) > 0 || (c.bw != nil && c.bw.Buffered() > 0) || !c.p.out.drained() || !c.ctrl.drained() {
+		return false
+	}
+	body := m[0]
+	hdr := c.hdr[:]
+	hdr[0] = flagLong
+	binary.BigEndian.PutUint64(hdr[1:], uint64(len(body)))
+	c.wiov = append(c.wiov[:0], hdr, body)
+	c.wn, c.werr = 0, nil
+	err := c.lraw.Write(c.lfn)
+	clear(c.wiov)
+	if err == nil {
+		err = c.werr
+	}
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		err, c.wn = nil, 0
+	}
+	if err != nil {
+		c.kill(err)
+		return false
+	}
+	c.p.directOut.Add(1)
+	switch n := c.wn; {
+	case n >= len(hdr)+len(body):
+		if rel {
+			c.s.ctx.frames.putMsg(m)
+		}
+		return true
+	case n < len(hdr):
+		c.pend = append(c.pend[:0], hdr[n:]...)
+		c.big = body
+	default:
+		c.big = body[n-len(hdr):]
+	}
+	if rel {
+		c.bigRel = m
+	}
+	c.wakeWriter()
+	return true
+}
+
+// rawWritev is conn.lfn: one non-blocking vectored write of c.wiov.
+func (c *conn) rawWritev(fd uintptr) bool {
+	c.wn, c.werr = unix.Writev(int(fd), c.wiov)
+	return true
+}
+
+// writeBigLocked writes the rest of a large direct write (c.big) after
+// whatever the write buffer holds, then gives its frames to the pool if
+// it was sent with SendRelease. Caller holds c.wmu (the writer).
+func (c *conn) writeBigLocked() error {
+	if bw := c.bw; bw != nil && bw.Buffered() > 0 {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := c.nc.Write(c.big)
+	c.big = nil
+	if m := c.bigRel; m != nil && err == nil {
+		c.s.ctx.frames.putMsg(m)
+	}
+	c.bigRel = nil
+	return err
 }
 
 // rawWrite is conn.wfn: one non-blocking write of c.wbuf.

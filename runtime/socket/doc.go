@@ -133,6 +133,16 @@
 // answered and disconnects seen while the application is not receiving.
 // The semantics are those of the queued path; only the latency differs.
 //
+// Every socket type but PUB and XPUB (whose fan-out the connections' writers
+// write in parallel) writes large messages the same way over plain (NULL or
+// PLAIN) tcp and ipc: Send writes a single-frame message of 32 KiB or more
+// straight from its buffer to the connection, header and body in one
+// non-blocking vectored write, when nothing is queued ahead of it; the
+// writer goroutine sends what the kernel did not take, from the same
+// buffer, before anything queued after it. This saves the two goroutine
+// hand-offs a large message otherwise costs (the writer had nothing else
+// queued, went idle, and was started again for the next one).
+//
 // # Concurrency and ownership
 //
 // Send may be called from one goroutine at a time and Recv from one
@@ -170,7 +180,7 @@
 //     more back in the pool once its write has returned (a vectored write
 //     from the frame, a copy into the write buffer, a CURVE seal into it, or
 //     a direct write's copy, and, for a write the kernel takes in parts,
-//     after the last part). Over inproc the frames are handed to the
+//     after the last part, whichever goroutine writes it). Over inproc the frames are handed to the
 //     receiver as they are, and those of 4 KiB or more are lent: the
 //     receiver's Release gives them back (recording a loan costs about as
 //     much as a 1 KiB inproc message, so smaller ones go as Send's do).

@@ -207,6 +207,9 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 		}
 		return r
 	}
+	if c := p.conn.Load(); c != nil && c.tryWriteLarge(m, rel) {
+		return pushOK
+	}
 	if p.s.tr.direct {
 		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
 			if rel {

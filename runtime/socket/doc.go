@@ -34,7 +34,7 @@
 // the next message queued for the connection (or Close's linger flush)
 // starts another, so an idle connection costs one goroutine, its reader
 // (with Options.HeartbeatIvl set the writer stays, to send its PINGs).
-// Frames of 32 KiB or more bypass them on a
+// Frames of 16 KiB or more bypass them on a
 // NULL or PLAIN connection: the writer sends such a frame from the sent
 // Msg's own memory (one vectored write of header and body), and the reader
 // reads the part of its body not yet buffered straight into the received

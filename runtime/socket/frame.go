@@ -28,7 +28,7 @@ const (
 	slabSize    = 8 << 10  // small frame bodies are carved from slabs of this size
 	smallFrame  = 256      // frames up to this size come from a slab
 	chunkedRead = 1 << 20  // frames above this size grow while they are read
-	directBody  = 32 << 10 // bodies at least this large bypass the read buffer (fill)
+	directBody  = 16 << 10 // bodies at least this large bypass the read buffer (fill); see vecWriteMin
 	hdrSlab     = 128      // message headers ([][]byte) are carved from slabs of this many
 )
 

@@ -207,8 +207,10 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 		}
 		return r
 	}
-	if c := p.conn.Load(); c != nil && c.tryWriteLarge(m, rel) {
-		return pushOK
+	if len(m) == 1 && len(m[0]) >= largeMsgMin { // tryWriteLarge's case, checked here to keep small messages' path as short as it was
+		if c := p.conn.Load(); c != nil && c.tryWriteLarge(m, rel) {
+			return pushOK
+		}
 	}
 	if p.s.tr.direct {
 		if c := p.conn.Load(); c != nil && c.tryWrite(m) {

@@ -128,7 +128,7 @@ for rep in $(seq 1 "$REPS"); do
 	if has size; then
 		for size in 16 1024 16384 65536 1048576 16777216; do
 			case $size in
-			16) n=1000000 ;; 1024) n=300000 ;; 16384) n=40000 ;; 65536) n=10000 ;; 1048576) n=600 ;; *) n=30 ;;
+			16) n=5000000 ;; 1024) n=1000000 ;; 16384) n=80000 ;; 65536) n=30000 ;; 1048576) n=2000 ;; *) n=100 ;;
 			esac
 			# with BASE, topo-base runs before topo in even repetitions
 			base() { [ -n "$B" ] && { nextep; run size "$size" topo-base 1 0.3 "$B -role pull -bind -ep $EP -n $n -size $size" "$B -role push -ep $EP -n $n -size $size"; }; }

@@ -27,7 +27,10 @@
 // After the handshake this package owns the stream: a buffered frame reader
 // that enforces Options.MaxMsgSize before allocating, and a per-connection
 // writer goroutine that drains the outbound queue into a bufio.Writer and
-// flushes only when the queue is empty. Both 64 KiB buffers come from pools
+// flushes only when the queue is empty. That queue is lock-free (spsc, as
+// inproc's below) on every socket type but SUB and XSUB, whose Subscribe
+// and new connections queue subscriptions from other goroutines than
+// Send's (a mutex-guarded queue there). Both 64 KiB buffers come from pools
 // on the Context and are held only while bytes move: an idle connection
 // holds neither (bufpool.go). Nor does it keep its writer goroutine: the
 // writer ends once it has flushed everything and its queues are empty, and

@@ -65,6 +65,14 @@ type mq struct {
 	// yet written (the writer's written), producers add under mu.
 	byteCap int64
 	large   atomic.Int64
+	// sp, when set, is the queue: mq's single-producer mode (queue_sp.go),
+	// for an outbound queue whose only producer is Send. Every method
+	// below delegates to it.
+	sp *spsc
+	// spRel is what a message sent with SendRelease carries as item.p
+	// in single-producer mode (its pipe); spClosed is close's flag there.
+	spRel    *pipe
+	spClosed atomic.Bool
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
 	local []item   // consumer-owned batch (its current segment)
@@ -104,8 +112,12 @@ const outByteBound = 1 << 20
 // largeMsgMin is the smallest message outByteBound counts.
 const largeMsgMin = 32 << 10
 
-// newOutQueue makes the outbound queue of a tcp/ipc pipe of s.
-func (s *Socket) newOutQueue() *mq {
+// newOutQueue makes the outbound queue of s's tcp/ipc pipe p: in
+// single-producer mode (queue_sp.go) unless subscriptions are queued too.
+func (s *Socket) newOutQueue(p *pipe) *mq {
+	if !s.tr.subscriber {
+		return s.newSPQueue(p)
+	}
 	q := newMQ(s.opt.SendHWM)
 	if s.tr.byteBound && q.cap > 0 { // SendHWM -1: unbounded, bytes too
 		q.byteCap, q.wcap = outByteBound, outByteBound
@@ -116,6 +128,9 @@ func (s *Socket) newOutQueue() *mq {
 // heldByBytes reports whether the queue counts as full for its byte bound
 // alone, with fewer than cap messages in it.
 func (q *mq) heldByBytes() bool {
+	if q.sp != nil {
+		return q.sp.heldByBytes()
+	}
 	if q.byteCap <= 0 || q.large.Load() < q.byteCap {
 		return false
 	}
@@ -142,6 +157,12 @@ func largeSize(m Msg) int64 {
 // so that a sender at the bound is woken once per half of it rather than
 // once per message). Consumer only.
 func (q *mq) written(m Msg) {
+	if q.sp != nil {
+		if q.sp.cbyteCap > 0 {
+			q.sp.tookLarge(m)
+		}
+		return
+	}
 	if q.wcap <= 0 {
 		return
 	}
@@ -199,6 +220,9 @@ func signal(c chan struct{}) {
 // push appends it without blocking. force ignores the bound. When the queue
 // is full and w is not nil, w is signalled once space frees.
 func (q *mq) push(it item, force bool, w chan struct{}) pushResult {
+	if q.sp != nil {
+		return q.spPush(it, force, w)
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -308,6 +332,9 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 // in the queue, not counting the batch the consumer has already taken
 // (what the high-water mark is counted over). Safe from any goroutine.
 func (q *mq) counts() (pushed uint64, depth int) {
+	if q.sp != nil {
+		return q.sp.counts()
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.pushed, q.n
@@ -334,6 +361,9 @@ const maxKeptBatch = 16 << 10
 
 // tryPop returns the next item without waiting. Consumer only.
 func (q *mq) tryPop() (item, bool) {
+	if q.sp != nil {
+		return q.spTryPop()
+	}
 	if q.head < len(q.local) {
 		it := q.local[q.head]
 		q.head++
@@ -422,6 +452,9 @@ func (q *mq) releaseLocal() {
 // drained reports whether the queue holds nothing, as the consumer sees it.
 // Caller must exclude the consumer (the writer's c.wmu for outbound queues).
 func (q *mq) drained() bool {
+	if q.sp != nil {
+		return !q.spClosed.Load() && !q.sp.avail()
+	}
 	return q.head >= len(q.local) && !q.avail.Load()
 }
 
@@ -435,6 +468,9 @@ func (q *mq) markAvail() {
 // park marks the consumer as waiting unless items are pending; it reports
 // whether the consumer should now block on q.wake. Consumer only.
 func (q *mq) park() bool {
+	if q.sp != nil {
+		return q.spPark()
+	}
 	if q.head < len(q.local) {
 		return false
 	}
@@ -474,6 +510,9 @@ func (q *mq) pop(ctx context.Context, done <-chan struct{}, sb *spinBudget) (ite
 }
 
 func (q *mq) isClosed() bool {
+	if q.sp != nil {
+		return q.spClosed.Load()
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.closed
@@ -481,6 +520,10 @@ func (q *mq) isClosed() bool {
 
 // close rejects further pushes and wakes everyone waiting.
 func (q *mq) close() {
+	if q.sp != nil {
+		q.spClose()
+		return
+	}
 	q.mu.Lock()
 	q.closed = true
 	q.avail.Store(true)
@@ -497,6 +540,9 @@ func (q *mq) close() {
 
 // reset drops every queued item (consumer side, while no consumer runs).
 func (q *mq) reset() {
+	if q.sp != nil {
+		panic("socket: reset of a single-producer queue") // subscriber sockets only (serve), which never use the mode
+	}
 	q.mu.Lock()
 	clear(q.items)
 	q.items = q.items[:0]

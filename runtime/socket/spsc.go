@@ -8,6 +8,7 @@ import (
 // spscChunk is one block of a spsc queue's slots.
 type spscChunk struct {
 	msgs [spscChunkLen]Msg
+	rel  [spscChunkLen]bool // outbound (mq's single-producer mode): release once written
 	next atomic.Pointer[spscChunk]
 }
 
@@ -56,6 +57,10 @@ type spsc struct {
 	taken    atomic.Uint64 // seen, published for the producer's HWM check
 	largeOut atomic.Int64  // written by the consumer only
 	cbyteCap int64         // byteCap, for the consumer: read on its own line
+	// written: the consumer counts a large message out of the byte bound
+	// once it has written it (tookLarge, called by mq.written), not when
+	// it takes it: an outbound queue's bound is on bytes not yet written.
+	written  bool
 	_        cacheLinePad
 
 	active    atomic.Bool // registered as readable with the socket
@@ -83,6 +88,12 @@ func newSPSC(capacity int) *spsc {
 // and then signals w once space frees. activated reports that the queue
 // just became readable and must be announced to the consumer.
 func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated bool) {
+	return q.pushRel(m, false, force, w)
+}
+
+// pushRel is push that records rel with m (outbound queues: give m's
+// frames to the pool once written), returned by tryPopRel.
+func (q *spsc) pushRel(m Msg, rel, force bool, w chan struct{}) (r pushResult, activated bool) {
 	var large int64
 	if q.byteCap > 0 {
 		large = largeSize(m)
@@ -119,6 +130,7 @@ func (q *spsc) push(m Msg, force bool, w chan struct{}) (r pushResult, activated
 		q.tail, q.tpos = c, 0
 	}
 	q.tail.msgs[q.tpos] = m
+	q.tail.rel[q.tpos] = rel
 	q.tpos++
 	q.pushes++
 	q.pushed.Store(q.pushes)
@@ -167,10 +179,17 @@ func (q *spsc) avail() bool {
 
 // tryPop returns the next message without waiting (consumer only).
 func (q *spsc) tryPop() (Msg, bool) {
+	m, _, ok := q.tryPopRel()
+	return m, ok
+}
+
+// tryPopRel is tryPop that also returns what pushRel recorded with the
+// message (consumer only).
+func (q *spsc) tryPopRel() (m Msg, rel, ok bool) {
 	if q.pops == q.seen {
 		n := q.pushed.Load()
 		if n == q.seen {
-			return nil, false
+			return nil, false, false
 		}
 		q.seen = n
 		q.taken.Store(n)
@@ -186,6 +205,7 @@ func (q *spsc) tryPop() (Msg, bool) {
 		next := q.head.next.Load()
 		// The producer has moved on to next for good: recycle head.
 		clear(q.head.msgs[:])
+		clear(q.head.rel[:])
 		q.head.next.Store(nil)
 		for i := range q.spare {
 			if q.spare[i].CompareAndSwap(nil, q.head) {
@@ -194,13 +214,13 @@ func (q *spsc) tryPop() (Msg, bool) {
 		}
 		q.head, q.hpos = next, 0
 	}
-	m := q.head.msgs[q.hpos]
+	m, rel = q.head.msgs[q.hpos], q.head.rel[q.hpos]
 	q.hpos++
 	q.pops++
-	if q.cbyteCap > 0 {
+	if q.cbyteCap > 0 && !q.written {
 		q.tookLarge(m)
 	}
-	return m, true
+	return m, rel, true
 }
 
 // tookLarge counts m out of the byte bound if it is large and wakes a

@@ -142,7 +142,7 @@ func (s *Socket) serveAccepted(l *listener, nc net.Conn) {
 		return
 	}
 	p := newPipe(s, l.endpoint)
-	p.out = s.newOutQueue()
+	p.out = s.newOutQueue(p)
 	p.out.kick = p.kickWriter
 	s.serve(s.bg, nc, p, id, meta, sess, false)
 }
@@ -228,7 +228,7 @@ func (s *Socket) Connect(ep string) error {
 		return fmt.Errorf("socket %s: connect %s: already connected", s.typ, ep)
 	}
 	cn := &connector{endpoint: ep, e: e, p: newPipe(s, ep)}
-	cn.p.out = s.newOutQueue()
+	cn.p.out = s.newOutQueue(cn.p)
 	cn.p.out.kick = cn.p.kickWriter
 	cn.ctx, cn.cancel = context.WithCancel(s.bg)
 	s.cons[ep] = cn

@@ -1,0 +1,81 @@
+package socket
+
+// mq's single-producer mode: the outbound queue of a tcp/ipc pipe whose
+// only producer is Send (every socket type but SUB and XSUB, whose
+// Subscribe and attach also queue subscriptions, from other goroutines).
+// The queue is then a spsc (spsc.go), lock-free on the message path as an
+// inproc pipe is: Send writes a slot and publishes a count, the writer
+// goroutine takes everything published in one go. A mutex-guarded mq
+// makes Send take and release its lock once per message, which was a
+// fifth of a 16 B PUSH's CPU.
+//
+// The writer's side keeps mq's protocol: park reports whether the queue is
+// empty and, if so, marks it so that the next push wakes the writer
+// (q.wake) and starts one if none runs (q.kick); spsc's activation is
+// that mark. Large messages leave the byte bound once written (written),
+// and SendRelease's mark travels with each message (pushRel, tryPopRel).
+
+// newSPQueue makes an outbound queue in single-producer mode for s's pipe
+// p (the bound, the byte bound as newOutQueue's).
+func (s *Socket) newSPQueue(p *pipe) *mq {
+	q := newMQ(s.opt.SendHWM)
+	sp := newSPSC(s.opt.SendHWM)
+	sp.written = true
+	if s.tr.byteBound && sp.cap > 0 { // SendHWM -1: unbounded, bytes too
+		sp.byteCap, sp.cbyteCap = outByteBound, outByteBound
+	}
+	q.sp, q.spRel = sp, p
+	return q
+}
+
+// spPush is push in single-producer mode (Send only).
+func (q *mq) spPush(it item, force bool, w chan struct{}) pushResult {
+	if q.spClosed.Load() {
+		return pushClosed
+	}
+	r, activated := q.sp.pushRel(it.m, it.p != nil, force, w)
+	if r != pushOK {
+		return r
+	}
+	if activated {
+		signal(q.wake)
+		if q.kick != nil {
+			q.kick()
+		}
+	}
+	return pushOK
+}
+
+// spTryPop is tryPop in single-producer mode (the writer, under c.wmu).
+func (q *mq) spTryPop() (item, bool) {
+	m, rel, ok := q.sp.tryPopRel()
+	if !ok {
+		return item{}, false
+	}
+	it := item{m: m}
+	if rel {
+		it.p = q.spRel
+	}
+	return it, true
+}
+
+// spPark is park in single-producer mode: true when the queue is empty
+// and the next push will wake the writer.
+func (q *mq) spPark() bool {
+	return !q.spClosed.Load() && q.sp.deactivate()
+}
+
+// spClose is close in single-producer mode: pushes are refused from now
+// on, and the writer and a Send waiting for room are woken.
+func (q *mq) spClose() {
+	q.spClosed.Store(true)
+	signal(q.wake)
+	q.sp.mu.Lock()
+	if q.sp.spaceW != nil {
+		signal(q.sp.spaceW)
+	}
+	q.sp.mu.Unlock()
+	if q.kick != nil {
+		q.kick()
+	}
+}

@@ -60,8 +60,8 @@ type spsc struct {
 	// written: the consumer counts a large message out of the byte bound
 	// once it has written it (tookLarge, called by mq.written), not when
 	// it takes it: an outbound queue's bound is on bytes not yet written.
-	written  bool
-	_        cacheLinePad
+	written bool
+	_       cacheLinePad
 
 	active    atomic.Bool // registered as readable with the socket
 	wantSpace atomic.Bool // the producer was refused at the mark

@@ -130,7 +130,9 @@ func (q *spsc) pushRel(m Msg, rel, force bool, w chan struct{}) (r pushResult, a
 		q.tail, q.tpos = c, 0
 	}
 	q.tail.msgs[q.tpos] = m
-	q.tail.rel[q.tpos] = rel
+	if rel { // chunks are zeroed when recycled: inproc never writes here
+		q.tail.rel[q.tpos] = true
+	}
 	q.tpos++
 	q.pushes++
 	q.pushed.Store(q.pushes)

@@ -304,7 +304,9 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 			if s.tr.direct {
 				c.raw, c.wfn = raw, c.rawWrite
 			}
-			c.lraw, c.lfn = raw, c.rawWritev
+			if s.typ != PULL && s.typ != SUB && !s.tr.publisher { // the others never write large messages directly (tryWriteLarge)
+				c.lraw, c.lfn = raw, c.rawWritev
+			}
 		}
 	}
 	if c.rraw == nil { // else the reader takes a buffer once bytes come

@@ -98,15 +98,10 @@ type conn struct {
 	raw   syscall.RawConn // nil: no direct writes
 	wfn   func(uintptr) bool
 	hdr   [9]byte // a large frame's header (writeLargeLocked, tryWriteLarge)
-	// lraw, on a plain tcp/ipc connection, serves large direct writes
-	// (tryWriteLarge) for every socket type; nil: none. big is the unsent
-	// rest of one, written after pend, and bigRel the message whose
-	// frames go to the pool once it is (SendRelease), or nil.
-	lraw   syscall.RawConn
-	lfn    func(uintptr) bool
-	wiov   [][]byte // the vectored write's buffers, for lfn
-	big    []byte
-	bigRel Msg
+	// lw is the state of large direct writes (tryWriteLarge), made by the
+	// first one; noLarge: the socket type never makes them.
+	lw      *largeWrite
+	noLarge bool
 }
 
 // The writer's states (conn.wst).
@@ -295,7 +290,8 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		addr = ra.String()
 	}
 	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
-		wexit: make(chan struct{}, 1), grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+		noLarge: s.typ == PULL || s.typ == SUB || s.tr.publisher,
+		wexit:   make(chan struct{}, 1), grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
 	c.ctrl.kick = c.kickWriter
 	c.codec = zmtpCodec{}
 	if sc, ok := nc.(syscall.Conn); ok {
@@ -303,9 +299,6 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 			c.rraw, c.rfn, c.pfn = raw, c.rawRead, c.peekRead
 			if s.tr.direct {
 				c.raw, c.wfn = raw, c.rawWrite
-			}
-			if s.typ != PULL && s.typ != SUB && !s.tr.publisher { // the others never write large messages directly (tryWriteLarge)
-				c.lraw, c.lfn = raw, c.rawWritev
 			}
 		}
 	}
@@ -665,7 +658,7 @@ func (c *conn) drainLocked() error {
 			c.pend = c.pend[:0]
 			wrote = true
 		}
-		if len(c.big) > 0 {
+		if c.lw != nil && len(c.lw.big) > 0 {
 			if err := c.writeBigLocked(); err != nil {
 				return err
 			}

@@ -339,7 +339,7 @@ func (c *conn) tryWrite(m Msg) bool {
 // queued or being written ahead of it, and reports whether it took m.
 // Header and body go in one non-blocking vectored write from the
 // caller's buffer (no copy); what the kernel does not take is left for
-// the writer goroutine (c.big, after the header's rest in c.pend), so
+// the writer goroutine (c.lw.big, after the header's rest in c.pend), so
 // Send never blocks on the network here either. rel gives m's frames to
 // the pool once all of them are written. Without this a sender of large
 // messages handed each one to the writer goroutine, which then had
@@ -348,24 +348,33 @@ func (c *conn) tryWrite(m Msg) bool {
 // would write every peer's copy from the one sending goroutine, where
 // their writers write them in parallel. Send side.
 func (c *conn) tryWriteLarge(m Msg, rel bool) bool {
-	if len(m) != 1 || len(m[0]) < largeMsgMin || c.lraw == nil || c.s.tr.publisher || c.s.closed.Load() {
+	if len(m) != 1 || len(m[0]) < largeMsgMin || c.noLarge || c.rraw == nil || c.s.closed.Load() {
 		return false
 	}
 	if _, plain := c.codec.(zmtpCodec); !plain || !c.wmu.TryLock() {
 		return false
 	}
 	defer c.wmu.Unlock()
-	if c.rd.Load() == rdGone || len(c.pend) > 0 || len(c.big) > 0 || (c.bw != nil && c.bw.Buffered() > 0) || !c.p.out.drained() || !c.ctrl.drained() {
+	lw := c.lw
+	if lw == nil {
+		lw = &largeWrite{}
+		lw.fn = func(fd uintptr) bool {
+			c.wn, c.werr = unix.Writev(int(fd), lw.iov)
+			return true
+		}
+		c.lw = lw
+	}
+	if c.rd.Load() == rdGone || len(c.pend) > 0 || len(lw.big) > 0 || (c.bw != nil && c.bw.Buffered() > 0) || !c.p.out.drained() || !c.ctrl.drained() {
 		return false
 	}
 	body := m[0]
 	hdr := c.hdr[:]
 	hdr[0] = flagLong
 	binary.BigEndian.PutUint64(hdr[1:], uint64(len(body)))
-	c.wiov = append(c.wiov[:0], hdr, body)
+	lw.iov = append(lw.iov[:0], hdr, body)
 	c.wn, c.werr = 0, nil
-	err := c.lraw.Write(c.lfn)
-	clear(c.wiov)
+	err := c.rraw.Write(lw.fn)
+	clear(lw.iov)
 	if err == nil {
 		err = c.werr
 	}
@@ -385,24 +394,30 @@ func (c *conn) tryWriteLarge(m Msg, rel bool) bool {
 		return true
 	case n < len(hdr):
 		c.pend = append(c.pend[:0], hdr[n:]...)
-		c.big = body
+		lw.big = body
 	default:
-		c.big = body[n-len(hdr):]
+		lw.big = body[n-len(hdr):]
 	}
 	if rel {
-		c.bigRel = m
+		lw.rel = m
 	}
 	c.wakeWriter()
 	return true
 }
 
-// rawWritev is conn.lfn: one non-blocking vectored write of c.wiov.
-func (c *conn) rawWritev(fd uintptr) bool {
-	c.wn, c.werr = unix.Writev(int(fd), c.wiov)
-	return true
+// largeWrite is a connection's state for large direct writes
+// (tryWriteLarge): fn, the vectored write of iov on the raw connection;
+// big, the rest of one the kernel did not take, written by the writer
+// goroutine after c.pend; rel, its message if sent with SendRelease (its
+// frames go to the pool once big is written), or nil. Guarded by c.wmu.
+type largeWrite struct {
+	fn  func(uintptr) bool
+	iov [][]byte
+	big []byte
+	rel Msg
 }
 
-// writeBigLocked writes the rest of a large direct write (c.big) after
+// writeBigLocked writes the rest of a large direct write (c.lw.big) after
 // whatever the write buffer holds, then gives its frames to the pool if
 // it was sent with SendRelease. Caller holds c.wmu (the writer).
 func (c *conn) writeBigLocked() error {
@@ -411,12 +426,13 @@ func (c *conn) writeBigLocked() error {
 			return err
 		}
 	}
-	_, err := c.nc.Write(c.big)
-	c.big = nil
-	if m := c.bigRel; m != nil && err == nil {
+	lw := c.lw
+	_, err := c.nc.Write(lw.big)
+	lw.big = nil
+	if m := lw.rel; m != nil && err == nil {
 		c.s.ctx.frames.putMsg(m)
 	}
-	c.bigRel = nil
+	lw.rel = nil
 	return err
 }
 

@@ -68,11 +68,7 @@ type mq struct {
 	// sp, when set, is the queue: mq's single-producer mode (queue_sp.go),
 	// for an outbound queue whose only producer is Send. Every method
 	// below delegates to it.
-	sp *spsc
-	// spRel is what a message sent with SendRelease carries as item.p
-	// in single-producer mode (its pipe); spClosed is close's flag there.
-	spRel    *pipe
-	spClosed atomic.Bool
+	sp *spOut
 
 	_     [64]byte // keep the consumer's fields off the producers' cache line
 	local []item   // consumer-owned batch (its current segment)
@@ -131,7 +127,7 @@ func (s *Socket) newOutQueue(p *pipe) *mq {
 // alone, with fewer than cap messages in it.
 func (q *mq) heldByBytes() bool {
 	if q.sp != nil {
-		return q.sp.heldByBytes()
+		return q.sp.q.heldByBytes()
 	}
 	if q.byteCap <= 0 || q.large.Load() < q.byteCap {
 		return false
@@ -160,8 +156,8 @@ func largeSize(m Msg) int64 {
 // once per message). Consumer only.
 func (q *mq) written(m Msg) {
 	if q.sp != nil {
-		if q.sp.cbyteCap > 0 {
-			q.sp.tookLarge(m)
+		if q.sp.q.cbyteCap > 0 {
+			q.sp.q.tookLarge(m)
 		}
 		return
 	}
@@ -335,7 +331,7 @@ func (q *mq) pushBatch(its []item, w chan struct{}) (n int, activated, closed bo
 // (what the high-water mark is counted over). Safe from any goroutine.
 func (q *mq) counts() (pushed uint64, depth int) {
 	if q.sp != nil {
-		return q.sp.counts()
+		return q.sp.q.counts()
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -455,7 +451,7 @@ func (q *mq) releaseLocal() {
 // Caller must exclude the consumer (the writer's c.wmu for outbound queues).
 func (q *mq) drained() bool {
 	if q.sp != nil {
-		return !q.spClosed.Load() && !q.sp.avail()
+		return !q.sp.closed.Load() && !q.sp.q.avail()
 	}
 	return q.head >= len(q.local) && !q.avail.Load()
 }
@@ -513,7 +509,7 @@ func (q *mq) pop(ctx context.Context, done <-chan struct{}, sb *spinBudget) (ite
 
 func (q *mq) isClosed() bool {
 	if q.sp != nil {
-		return q.spClosed.Load()
+		return q.sp.closed.Load()
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()

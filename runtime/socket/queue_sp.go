@@ -1,8 +1,11 @@
 package socket
 
+import "sync/atomic"
+
 // mq's single-producer mode: the outbound queue of a tcp/ipc pipe whose
 // only producer is Send (every socket type but SUB and XSUB, whose
-// Subscribe and attach also queue subscriptions, from other goroutines).
+// Subscribe and attach also queue subscriptions, from other goroutines,
+// and PULL, which never sends).
 // The queue is then a spsc (spsc.go), lock-free on the message path as an
 // inproc pipe is: Send writes a slot and publishes a count, the writer
 // goroutine takes everything published in one go. A mutex-guarded mq
@@ -15,6 +18,15 @@ package socket
 // that mark. Large messages leave the byte bound once written (written),
 // and SendRelease's mark travels with each message (pushRel, tryPopRel).
 
+// spOut is an outbound queue in single-producer mode: the spsc, what a
+// message sent with SendRelease carries as item.p (its pipe), and close's
+// flag. Apart from mq so that queues in the other mode stay as small.
+type spOut struct {
+	q      *spsc
+	rel    *pipe
+	closed atomic.Bool
+}
+
 // newSPQueue makes an outbound queue in single-producer mode for s's pipe
 // p (the bound, the byte bound as newOutQueue's).
 func (s *Socket) newSPQueue(p *pipe) *mq {
@@ -24,16 +36,16 @@ func (s *Socket) newSPQueue(p *pipe) *mq {
 	if s.tr.byteBound && sp.cap > 0 { // SendHWM -1: unbounded, bytes too
 		sp.byteCap, sp.cbyteCap = outByteBound, outByteBound
 	}
-	q.sp, q.spRel = sp, p
+	q.sp = &spOut{q: sp, rel: p}
 	return q
 }
 
 // spPush is push in single-producer mode (Send only).
 func (q *mq) spPush(it item, force bool, w chan struct{}) pushResult {
-	if q.spClosed.Load() {
+	if q.sp.closed.Load() {
 		return pushClosed
 	}
-	r, activated := q.sp.pushRel(it.m, it.p != nil, force, w)
+	r, activated := q.sp.q.pushRel(it.m, it.p != nil, force, w)
 	if r != pushOK {
 		return r
 	}
@@ -48,13 +60,13 @@ func (q *mq) spPush(it item, force bool, w chan struct{}) pushResult {
 
 // spTryPop is tryPop in single-producer mode (the writer, under c.wmu).
 func (q *mq) spTryPop() (item, bool) {
-	m, rel, ok := q.sp.tryPopRel()
+	m, rel, ok := q.sp.q.tryPopRel()
 	if !ok {
 		return item{}, false
 	}
 	it := item{m: m}
 	if rel {
-		it.p = q.spRel
+		it.p = q.sp.rel
 	}
 	return it, true
 }
@@ -62,19 +74,20 @@ func (q *mq) spTryPop() (item, bool) {
 // spPark is park in single-producer mode: true when the queue is empty
 // and the next push will wake the writer.
 func (q *mq) spPark() bool {
-	return !q.spClosed.Load() && q.sp.deactivate()
+	return !q.sp.closed.Load() && q.sp.q.deactivate()
 }
 
 // spClose is close in single-producer mode: pushes are refused from now
 // on, and the writer and a Send waiting for room are woken.
 func (q *mq) spClose() {
-	q.spClosed.Store(true)
+	q.sp.closed.Store(true)
 	signal(q.wake)
-	q.sp.mu.Lock()
-	if q.sp.spaceW != nil {
-		signal(q.sp.spaceW)
+	sp := q.sp.q
+	sp.mu.Lock()
+	if sp.spaceW != nil {
+		signal(sp.spaceW)
 	}
-	q.sp.mu.Unlock()
+	sp.mu.Unlock()
 	if q.kick != nil {
 		q.kick()
 	}

@@ -14,7 +14,7 @@ func newTestSPQueue(capacity int, byteCap int64, rel *pipe, kicks *int) *mq {
 	sp := newSPSC(capacity)
 	sp.written = true
 	sp.byteCap, sp.cbyteCap = byteCap, byteCap
-	q.sp, q.spRel = sp, rel
+	q.sp = &spOut{q: sp, rel: rel}
 	q.kick = func() { *kicks++ }
 	return q
 }
@@ -151,7 +151,7 @@ func TestMQSingleProducerConcurrent(t *testing.T) {
 	q := newMQ(64)
 	sp := newSPSC(64)
 	sp.written = true
-	q.sp = sp
+	q.sp = &spOut{q: sp}
 	const n = 200000
 	done := make(chan error, 1)
 	go func() {

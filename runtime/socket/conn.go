@@ -332,8 +332,8 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		delete(s.live, c)
 		s.mu.Unlock()
 		_ = nc.Close()
-		s.st.hsFailed.Add(1)
 		s.emit(Event{Kind: EventHandshakeFailed, Endpoint: p.endpoint, Peer: addr, Err: err})
+		s.st.hsFailed.Add(1) // after the event: a count seen means the event was delivered
 		if !keep {
 			p.out.close()
 		}

@@ -71,10 +71,10 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 	a := l.s
 	if !Compatible(a.typ, b.typ) {
 		err := fmt.Errorf("%w: %s cannot talk to %s", errProtocol, a.typ, b.typ)
-		a.st.hsFailed.Add(1)
-		b.st.hsFailed.Add(1)
 		a.emit(Event{Kind: EventHandshakeFailed, Endpoint: l.ep, Err: err})
 		b.emit(Event{Kind: EventHandshakeFailed, Endpoint: l.ep, Err: err})
+		a.st.hsFailed.Add(1)
+		b.st.hsFailed.Add(1)
 		return
 	}
 	pa, pb := newPipe(a, l.ep), newPipe(b, l.ep)
@@ -100,16 +100,16 @@ func (c *Context) pairLocked(l *inprocLink, b *Socket) {
 	if err := b.attach(pb, a.opt.Identity, "inproc", peerMeta{a.opt.Run, a.opt.Name}); err != nil {
 		pa.dead.Store(true)
 		pb.dead.Store(true)
-		b.st.hsFailed.Add(1)
 		b.emit(Event{Kind: EventHandshakeFailed, Endpoint: l.ep, Err: err})
+		b.st.hsFailed.Add(1)
 		return
 	}
 	if err := a.attach(pa, b.opt.Identity, "inproc", peerMeta{b.opt.Run, b.opt.Name}); err != nil {
 		pa.dead.Store(true)
 		pb.dead.Store(true)
 		b.detach(pb, false, err)
-		a.st.hsFailed.Add(1)
 		a.emit(Event{Kind: EventHandshakeFailed, Endpoint: l.ep, Err: err})
+		a.st.hsFailed.Add(1)
 		return
 	}
 	l.cur = pa

@@ -171,7 +171,6 @@ func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
 	if s.closed.Load() {
 		return
 	}
-	s.st.hsFailed.Add(1)
 	var refused *curve.RefusedError
 	var byPeer *curve.PeerError
 	switch {
@@ -186,6 +185,9 @@ func (s *Socket) handshakeFailed(ep string, nc net.Conn, err error) {
 		s.log.Debug("handshake failed", "socket", string(s.typ), "endpoint", ep, "peer", addr, "err", err)
 	}
 	s.emit(Event{Kind: EventHandshakeFailed, Endpoint: ep, Peer: addr, Err: err})
+	// Counted after the event, so that whoever sees the count (Stats)
+	// can rely on the event having been delivered.
+	s.st.hsFailed.Add(1)
 }
 
 // refusedHandshake reports a handshake the peer refused (CURVE's or

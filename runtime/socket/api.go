@@ -237,7 +237,7 @@ type Stats struct {
 	Dropped           uint64 // messages dropped (HWM on PUB, unroutable on ROUTER, ...)
 	Connects          uint64 // handshakes completed
 	Disconnects       uint64
-	HandshakeFailures uint64
+	HandshakeFailures uint64 // counted after the EventHandshakeFailed for it is delivered
 	// Subscribes counts peer connections that sent their first subscription
 	// (PUB/XPUB); a peer that reconnects and subscribes again counts again.
 	Subscribes uint64

@@ -98,6 +98,9 @@ type conn struct {
 	raw   syscall.RawConn // nil: no direct writes
 	wfn   func(uintptr) bool
 	hdr   [9]byte // a large frame's header (writeLargeLocked, tryWriteLarge)
+	// idleAt is when the last writer goroutine went idle (monoClock), for
+	// idleWrite; set only with raw.
+	idleAt atomic.Int64
 	// lw is the state of large direct writes (tryWriteLarge), made by the
 	// first one; noLarge: the socket type never makes them.
 	lw      *largeWrite
@@ -297,7 +300,7 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.rraw, c.rfn, c.pfn = raw, c.rawRead, c.peekRead
-			if s.tr.direct {
+			if s.tr.direct || s.typ != PULL && s.typ != SUB { // direct I/O, and idle writes (idleWrite)
 				c.raw, c.wfn = raw, c.rawWrite
 			}
 		}
@@ -605,6 +608,9 @@ func (c *conn) writer() {
 			// from now on sees its queue's consumer parked and kicks;
 			// one that came before the store found the writer running,
 			// so look once more before ending.
+			if c.raw != nil {
+				c.idleAt.Store(monoClock())
+			}
 			c.wst.Store(wIdle)
 			signal(c.wexit)
 			select {

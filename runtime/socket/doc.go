@@ -136,6 +136,13 @@
 // answered and disconnects seen while the application is not receiving.
 // The semantics are those of the queued path; only the latency differs.
 //
+// Every other socket type but PULL and SUB has a little of the first:
+// Send writes a small message straight to the socket's only connection when
+// that connection has had nothing to write for 50 µs or more (its writer
+// goroutine has ended), and sends one that comes sooner through the queue,
+// so that a stream is still written in batches. A paced PUB→SUB's median
+// latency went from about 210 to 135 µs with it (session 10).
+//
 // Every socket type but PUB and XPUB (whose fan-out the connections' writers
 // write in parallel) writes large messages the same way over plain (NULL or
 // PLAIN) tcp and ipc: Send writes a single-frame message of 32 KiB or more

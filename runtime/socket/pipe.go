@@ -31,6 +31,9 @@ type pipe struct {
 	// is large (then subMatch locks).
 	subView atomic.Pointer[[][]byte]
 	dead    atomic.Bool
+	// lastIdle is when Send last wrote a message straight to an idle
+	// connection (idleWrite), on monoClock; Send side only.
+	lastIdle int64
 	// Messages written or read straight on the connection (direct.go),
 	// past the queues that count the others (Stats.Edges).
 	directOut, directIn atomic.Uint64
@@ -212,7 +215,14 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 			return pushOK
 		}
 	}
-	if p.s.tr.direct {
+	if !p.s.tr.direct {
+		if c := p.conn.Load(); c != nil && c.wst.Load() == wIdle && len(*p.s.pipes.Load()) == 1 && p.idleWrite(c, m) {
+			if rel {
+				p.s.ctx.frames.putMsg(m) // tryWrite copied m
+			}
+			return pushOK
+		}
+	} else {
 		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
 			if rel {
 				p.s.ctx.frames.putMsg(m) // tryWrite copied m

@@ -440,7 +440,7 @@ func (c *conn) writeBigLocked() error {
 // Send to write a message straight to it (idleWrite): a message sent
 // sooner goes through the queue, so that a stream that keeps coming is
 // written in batches by the writer goroutine.
-const idleGap = 50 * time.Microsecond
+const idleGap = 200 * time.Microsecond
 
 // monoBase is the origin of monoClock.
 var monoBase = time.Now()

@@ -139,7 +139,7 @@
 // The other socket types that send (all but PULL and SUB) write small
 // messages directly in one case: Send writes a message of up to 8 KiB
 // straight to the socket's only connection when that connection has had
-// nothing to write for 50 µs or more (its writer goroutine has ended), and
+// nothing to write for 200 µs or more (its writer goroutine has ended), and
 // sends one that comes sooner through the queue, so that a stream is still
 // written in batches. A paced PUB→SUB's median
 // latency went from about 210 to 135 µs with it (session 10).

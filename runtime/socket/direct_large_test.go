@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/topo-zmq/topo/runtime/socket"
 )
@@ -21,13 +20,9 @@ import (
 // message must arrive intact and in order (a buffer given back early would
 // be refilled by the next AllocFrame while its tail is still to be sent).
 func TestLargeDirectWriteTail(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx, sctx, rctx := senderReceiver(t)
 	done, stop := context.WithCancel(context.Background())
 	stop()
-	sctx, rctx := &socket.Context{}, &socket.Context{}
-	defer sctx.Close()
-	defer rctx.Close()
 	pull := newSock(t, rctx, socket.PULL, socket.Options{RecvHWM: 1})
 	push := newSock(t, sctx, socket.PUSH, socket.Options{})
 	connect(t, push, bindEphemeral(t, pull))

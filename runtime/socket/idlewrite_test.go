@@ -29,11 +29,7 @@ func TestIdleWriteThenBurst(t *testing.T) {
 }
 
 func idleThenBurst(t *testing.T, st, rt socket.Type, sec string, release bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	sctx, rctx := &socket.Context{}, &socket.Context{}
-	defer sctx.Close()
-	defer rctx.Close()
+	ctx, sctx, rctx := senderReceiver(t)
 	so, ro := securityPair(t, sec)
 	rcv := newSock(t, rctx, rt, ro)
 	snd := newSock(t, sctx, st, so)
@@ -97,4 +93,18 @@ func idleThenBurst(t *testing.T, st, rt socket.Type, sec string, release bool) {
 	if _, wrote := socket.DirectIO(snd); !wrote {
 		t.Error("the sender made no direct write after an idle spell (the path under test)")
 	}
+}
+
+// senderReceiver returns a ctx that ends with the test or after a minute,
+// and a sender's and a receiver's Context, closed when the test ends.
+func senderReceiver(t *testing.T) (context.Context, *socket.Context, *socket.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	sctx, rctx := &socket.Context{}, &socket.Context{}
+	t.Cleanup(func() {
+		_ = rctx.Close()
+		_ = sctx.Close()
+		cancel()
+	})
+	return ctx, sctx, rctx
 }

@@ -448,6 +448,16 @@ var monoBase = time.Now()
 // monoClock is a monotonic clock in nanoseconds.
 func monoClock() int64 { return int64(time.Since(monoBase)) }
 
+// writeSmall writes m straight to c when the socket's type allows it now:
+// REQ and REP whenever nothing is queued ahead (tryWrite), the others when
+// c is the only connection and idle (idleWrite). Send side.
+func (p *pipe) writeSmall(c *conn, m Msg) bool {
+	if p.s.tr.direct {
+		return c.tryWrite(m)
+	}
+	return c.wst.Load() == wIdle && len(*p.s.pipes.Load()) == 1 && p.idleWrite(c, m)
+}
+
 // idleWrite writes a small message straight to c, which has no writer
 // goroutine, when it is p's only connection and c has been idle for at
 // least idleGap: its last writer went idle, and the last such write was,

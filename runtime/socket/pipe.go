@@ -215,20 +215,11 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 			return pushOK
 		}
 	}
-	if !p.s.tr.direct {
-		if c := p.conn.Load(); c != nil && c.wst.Load() == wIdle && len(*p.s.pipes.Load()) == 1 && p.idleWrite(c, m) {
-			if rel {
-				p.s.ctx.frames.putMsg(m) // tryWrite copied m
-			}
-			return pushOK
+	if c := p.conn.Load(); c != nil && p.writeSmall(c, m) {
+		if rel {
+			p.s.ctx.frames.putMsg(m) // tryWrite copied m
 		}
-	} else {
-		if c := p.conn.Load(); c != nil && c.tryWrite(m) {
-			if rel {
-				p.s.ctx.frames.putMsg(m) // tryWrite copied m
-			}
-			return pushOK
-		}
+		return pushOK
 	}
 	it := item{m: m}
 	if rel {

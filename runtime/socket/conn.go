@@ -102,9 +102,8 @@ type conn struct {
 	// idleWrite; set only with raw.
 	idleAt atomic.Int64
 	// lw is the state of large direct writes (tryWriteLarge), made by the
-	// first one; noLarge: the socket type never makes them.
-	lw      *largeWrite
-	noLarge bool
+	// first one.
+	lw *largeWrite
 }
 
 // The writer's states (conn.wst).
@@ -293,14 +292,13 @@ func (s *Socket) serve(stop context.Context, nc net.Conn, p *pipe, peerID []byte
 		addr = ra.String()
 	}
 	c := &conn{s: s, p: p, nc: nc, ctrl: newMQ(0), done: make(chan struct{}), wdone: make(chan struct{}),
-		noLarge: s.typ == PULL || s.typ == SUB || s.tr.publisher,
-		wexit:   make(chan struct{}, 1), grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+		wexit: make(chan struct{}, 1), grant: make(chan struct{}, 1), back: make(chan struct{}, 1)}
 	c.ctrl.kick = c.kickWriter
 	c.codec = zmtpCodec{}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.rraw, c.rfn, c.pfn = raw, c.rawRead, c.peekRead
-			if s.tr.direct || s.typ != PULL && s.typ != SUB { // direct I/O, and idle writes (idleWrite)
+			if s.tr.direct || s.sendsData() { // direct I/O, and idle writes (idleWrite)
 				c.raw, c.wfn = raw, c.rawWrite
 			}
 		}

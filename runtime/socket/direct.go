@@ -348,7 +348,7 @@ func (c *conn) tryWrite(m Msg) bool {
 // would write every peer's copy from the one sending goroutine, where
 // their writers write them in parallel. Send side.
 func (c *conn) tryWriteLarge(m Msg, rel bool) bool {
-	if len(m) != 1 || len(m[0]) < largeMsgMin || c.noLarge || c.rraw == nil || c.s.closed.Load() {
+	if len(m) != 1 || len(m[0]) < largeMsgMin || c.s.tr.publisher || c.rraw == nil || c.s.closed.Load() {
 		return false
 	}
 	if _, plain := c.codec.(zmtpCodec); !plain || !c.wmu.TryLock() {
@@ -461,11 +461,11 @@ func (p *pipe) writeSmall(c *conn, m Msg) bool {
 // idleWrite writes a small message straight to c, which has no writer
 // goroutine, when it is p's only connection and c has been idle for at
 // least idleGap: its last writer went idle, and the last such write was,
-// that long ago. A message
-// that finds the connection idle would otherwise start a writer goroutine
-// and wait for it to run: on an idle machine a thread wake-up, tens of
-// microseconds of latency (PUB→SUB at 2,000 msgs/s). Send side, for the
-// socket types without REQ and REP's direct I/O.
+// that long ago. A message that finds the connection idle would otherwise
+// start a writer goroutine and wait for it to run: on an idle machine a
+// thread wake-up, tens of microseconds of latency (PUB→SUB at 2,000
+// msgs/s). Send side, for the socket types without REQ and REP's direct
+// I/O.
 func (p *pipe) idleWrite(c *conn, m Msg) bool {
 	now := monoClock()
 	if now-max(p.lastIdle, c.idleAt.Load()) < int64(idleGap) {

@@ -28,6 +28,13 @@ type pattern interface {
 	subscribe(prefix []byte, on bool) error
 }
 
+// sendsData reports whether Send puts application messages on s's
+// connections: every type but PULL (no Send) and SUB (only its
+// subscriptions, queued by Subscribe and attach). The outbound queue's
+// single-producer mode and the direct writes of idleWrite and
+// tryWriteLarge apply to these only.
+func (s *Socket) sendsData() bool { return s.typ != PULL && s.typ != SUB }
+
 // traits are the fixed facts about a socket type that the pipe, the
 // connection engine and the transports act on.
 type traits struct {

@@ -109,11 +109,12 @@ const outByteBound = 1 << 20
 const largeMsgMin = 32 << 10
 
 // newOutQueue makes the outbound queue of s's tcp/ipc pipe p: in
-// single-producer mode (queue_sp.go) unless subscriptions are queued too,
-// or the socket never sends (PULL: a spsc is 480 bytes more per idle
-// connection, of which a PULL may hold thousands).
+// single-producer mode (queue_sp.go) when Send is its only producer and
+// puts data on it (sendsData; XSUB's subscriptions come from other
+// goroutines too, and a spsc is 480 bytes more per idle connection, of
+// which a PULL may hold thousands).
 func (s *Socket) newOutQueue(p *pipe) *mq {
-	if !s.tr.subscriber && s.typ != PULL {
+	if s.sendsData() && !s.tr.subscriber {
 		return s.newSPQueue(p)
 	}
 	q := newMQ(s.opt.SendHWM)

@@ -9,11 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	goruntime "runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&c.tracef, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	fs.StringVar(&c.curve, "curve", "", "server|client: CURVE (ZMQ_CURVE_SERVER or the client) with built-in benchmark keys; plaintext when empty")
-	fs.BoolVar(&c.reuse, "reuse", true, "push, pull, inproc-pushpull: frames of 1 KiB or more (inproc: 4 KiB, the smallest an inproc peer gives back) come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease; the receiver Releases each message. false: a fresh buffer per message and Send")
+	fs.BoolVar(&c.reuse, "reuse", true, "push, pub, pull, inproc-pushpull: push's frames of 1 KiB or more (inproc: 4 KiB, the smallest an inproc peer gives back) come from AllocFrame, are filled with the payload each message (a copy, as zmq_send copies) and go with SendRelease, and the receiver Releases each message; smaller frames of push and pub over tcp/ipc are one buffer, rewritten each message and sent with SendCopy (as cbench reuses one buffer). false: a fresh buffer per message and Send")
 	fs.BoolVar(&c.fill, "fill", false, "raw-send: copy the whole payload into the body before each write, the fill the push side makes with -reuse (fresh data each message); false: resend one buffer, changing only its sequence number")
 	c.curveFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -191,13 +193,17 @@ func (a *arena) msg(i int, topic string) socket.Msg {
 // payload copied in (fresh data each message, as zmq_send copies the
 // caller's buffer), then its topic and sequence number. Sent with
 // SendRelease, the buffer goes back to the pool once written. Below the
-// pool's smallest class it falls back to the arena.
+// pool's smallest class, with small set, the sender keeps one buffer,
+// writes each message's topic and sequence number into it and sends it
+// with SendCopy (as cbench reuses one buffer and zmq_send copies it);
+// else it falls back to the arena.
 type reuser struct {
-	s    *socket.Socket
-	a    *arena
-	size int
-	tmpl []byte
-	hdrs [][]byte
+	s     *socket.Socket
+	a     *arena
+	size  int
+	tmpl  []byte
+	hdrs  [][]byte
+	small socket.Msg // the one reused message, with small
 }
 
 // reuseMin is the socket's smallest pooled frame; inprocReuseMin the
@@ -218,11 +224,16 @@ func releaseMin(c config, min int) int {
 }
 
 // newReuser returns a reuser for messages of size bytes: one that reuses
-// frames from min bytes up.
-func newReuser(s *socket.Socket, size, min int) *reuser {
+// frames from min bytes up and, with small, one buffer below (SendCopy:
+// over tcp and ipc; to an inproc peer SendCopy allocates a copy per
+// message, which the arena's carving does more cheaply).
+func newReuser(s *socket.Socket, size, min int, small bool) *reuser {
 	r := &reuser{s: s, a: newArena(size), size: size}
-	if size >= min {
+	switch {
+	case size >= min:
 		r.tmpl = payload(size)
+	case small:
+		r.small = socket.Msg{make([]byte, size)}
 	}
 	return r
 }
@@ -238,6 +249,12 @@ func payload(size int) []byte {
 }
 
 func (r *reuser) msg(i int, topic string) socket.Msg {
+	if r.small != nil {
+		b := r.small[0]
+		copy(b, topic)
+		binary.BigEndian.PutUint64(b[2:10], uint64(i))
+		return r.small
+	}
 	if r.tmpl == nil {
 		return r.a.msg(i, topic)
 	}
@@ -254,8 +271,12 @@ func (r *reuser) msg(i int, topic string) socket.Msg {
 	return socket.Msg(m)
 }
 
-// send sends m: with SendRelease when m's frame came from AllocFrame.
+// send sends m: with SendRelease when m's frame came from AllocFrame,
+// with SendCopy when it is the one reused message.
 func (r *reuser) send(ctx context.Context, m socket.Msg) error {
+	if r.small != nil {
+		return r.s.SendCopy(ctx, m)
+	}
 	if r.tmpl == nil {
 		return r.s.Send(ctx, m)
 	}
@@ -494,8 +515,12 @@ func sendRole(c config) (map[string]any, error) {
 	rssReady := rssKB()
 	a := newArena(c.size)
 	var r *reuser
-	if c.reuse && t == socket.PUSH {
-		r = newReuser(s, c.size, reuseMin)
+	if c.reuse && (t == socket.PUSH || t == socket.PUB) {
+		min := reuseMin
+		if t == socket.PUB {
+			min = math.MaxInt // a fan-out's SendRelease pools nothing: large PUB messages stay the arena's
+		}
+		r = newReuser(s, c.size, min, !strings.HasPrefix(c.ep, "inproc://"))
 	}
 	m0 := mallocs()
 	t0 := time.Now()
@@ -683,7 +708,7 @@ func inprocPushPull(c config) (map[string]any, error) {
 		a := newArena(c.size)
 		var r *reuser
 		if c.reuse {
-			r = newReuser(push, c.size, inprocReuseMin)
+			r = newReuser(push, c.size, inprocReuseMin, false)
 		}
 		for i := 0; i < c.n; i++ {
 			var err error

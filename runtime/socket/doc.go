@@ -229,6 +229,30 @@
 // buffer given back last, still warm in the cache, is the next one reused:
 // what they hold the garbage collector may free.
 //
+// # Sending a copy
+//
+// Socket.SendCopy(ctx, m) is Send for a program that keeps its message:
+// the socket copies whatever it holds on to, so the caller may change or
+// reuse m's frames as soon as the call returns, whatever it returns (as
+// zmq_send copies the caller's buffer). A program that refills one buffer
+// per message and sends it with SendCopy allocates nothing for small
+// messages, where Send needs a fresh Msg each time and so a garbage
+// collection every few megabytes of them (at 16 to 32 bytes a message, the
+// collector is most of a flat-out sender's cost). How it copies:
+//
+//   - a one-frame message of up to 40 bytes queued for a tcp or ipc
+//     connection (every type but SUB and XSUB, whose queues Subscribe
+//     shares) is copied into a slot of the outbound queue's own memory,
+//     reused once the writer has written it;
+//   - a small message written to the connection at once (idle and REQ/REP
+//     direct writes, "Direct I/O") is copied only into the write buffer;
+//   - a message with a frame of 1 KiB or more has every frame copied into
+//     one from AllocFrame and goes as SendRelease sends it (so over tcp and
+//     ipc the copies come back to the pool once written);
+//   - anything else (larger or multi-frame small messages queued, or sent
+//     to an inproc peer, which keeps what it receives) is copied into one
+//     new buffer per message.
+//
 // # Patterns
 //
 // PUSH round-robins over its peers with a queue per peer bounded by SendHWM

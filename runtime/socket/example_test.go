@@ -2,6 +2,7 @@ package socket_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -133,6 +134,47 @@ func ExampleSocket_SendRelease() {
 		}
 		sum += int(m[0][0])
 		pull.Release(m) // m is not used after this
+	}
+	fmt.Println(sum)
+	// Output: 4950
+}
+
+// A sender that keeps one buffer: it rewrites the buffer for each message
+// and sends it with SendCopy, which copies what the socket keeps (here,
+// over tcp, into the outbound queue's own memory), so the loop allocates
+// nothing per message and may refill the buffer at once.
+func ExampleSocket_SendCopy() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var sctx, rctx socket.Context
+	defer sctx.Close()
+	defer rctx.Close()
+
+	pull, _ := rctx.NewSocket(socket.PULL, socket.Options{})
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	push, _ := sctx.NewSocket(socket.PUSH, socket.Options{})
+	_ = push.Connect(pull.Endpoints()[0])
+
+	buf := make([]byte, 16)
+	go func() {
+		for seq := uint64(0); seq < 100; seq++ {
+			binary.BigEndian.PutUint64(buf[2:10], seq) // one buffer, rewritten each message
+			if err := push.SendCopy(ctx, socket.Msg{buf}); err != nil {
+				return
+			}
+		}
+	}()
+	var sum uint64
+	for i := 0; i < 100; i++ {
+		m, err := pull.Recv(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		sum += binary.BigEndian.Uint64(m[0][2:10])
 	}
 	fmt.Println(sum)
 	// Output: 4950

@@ -196,14 +196,6 @@ func FuzzPooledFrameReader(f *testing.F) {
 	})
 }
 
-func cloneMsg(m Msg) Msg {
-	c := make(Msg, len(m))
-	for i, b := range m {
-		c[i] = bytes.Clone(b)
-	}
-	return c
-}
-
 // Large buffers come back last in, first out, also when released on
 // another goroutine than the one that takes them (an inproc receiver's
 // Release, the sender's AllocFrame): the buffer released last is the one

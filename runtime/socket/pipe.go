@@ -192,9 +192,13 @@ func (p *pipe) deactivate() bool {
 // as they are (lent: its Release gives them back), and a direct write
 // copies them.
 func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
+	cp := p.s.copySend
 	if q := p.peer; q != nil {
 		if p.dead.Load() {
 			return pushClosed
+		}
+		if cp {
+			m = cloneMsg(m) // the receiver keeps what it gets
 		}
 		if rel {
 			p.s.ctx.frames.lend(m) // before the receiver can see m
@@ -210,7 +214,7 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 		}
 		return r
 	}
-	if len(m) == 1 && len(m[0]) >= largeMsgMin { // tryWriteLarge's case, checked here to keep small messages' path as short as it was
+	if !cp && len(m) == 1 && len(m[0]) >= largeMsgMin { // tryWriteLarge's case, checked here to keep small messages' path as short as it was (SendCopy's large frames come with rel)
 		if c := p.conn.Load(); c != nil && c.tryWriteLarge(m, rel) {
 			return pushOK
 		}
@@ -220,6 +224,14 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 			p.s.ctx.frames.putMsg(m) // tryWrite copied m
 		}
 		return pushOK
+	}
+	if cp {
+		if len(m) == 1 && len(m[0]) <= inlineMax {
+			if r, ok := p.out.pushCopy(m[0], w); ok {
+				return r
+			}
+		}
+		m = cloneMsg(m)
 	}
 	it := item{m: m}
 	if rel {

@@ -58,6 +58,27 @@ func (q *mq) spPush(it item, force bool, w chan struct{}) pushResult {
 	return pushOK
 }
 
+// pushCopy queues a copy of the one-frame message f (at most inlineMax
+// bytes) in the queue's own memory and reports false, queueing nothing,
+// when the queue is not in single-producer mode (SendCopy then copies f
+// into a buffer of its own). Send only.
+func (q *mq) pushCopy(f []byte, w chan struct{}) (pushResult, bool) {
+	if q.sp == nil {
+		return 0, false
+	}
+	if q.sp.closed.Load() {
+		return pushClosed, true
+	}
+	r, activated := q.sp.q.pushCopy(f, false, w)
+	if activated {
+		signal(q.wake)
+		if q.kick != nil {
+			q.kick()
+		}
+	}
+	return r, true
+}
+
 // spTryPop is tryPop in single-producer mode (the writer, under c.wmu).
 func (q *mq) spTryPop() (item, bool) {
 	m, rel, ok := q.sp.q.tryPopRel()

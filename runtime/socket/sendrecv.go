@@ -32,6 +32,72 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 	return nil
 }
 
+// SendCopy is Send for a program that keeps m: the socket copies what it
+// holds on to, so the caller may change or reuse m's frames as soon as
+// SendCopy returns, whatever it returns (as zmq_send copies the caller's
+// buffer). A one-frame message of up to 40 bytes queued for a tcp or ipc
+// connection is copied into the outbound queue's own memory, and a small
+// message the socket writes to the connection at once (see "Direct I/O"
+// in the package documentation) is copied only into the connection's
+// buffer: sending them allocates nothing, where Send needs a fresh
+// message from the caller each time. Frames of 1 KiB or more are copied
+// into frames from the Context's pool and sent as SendRelease sends them;
+// other messages are copied into one new buffer. One goroutine at a
+// time, like Send.
+func (s *Socket) SendCopy(ctx context.Context, m Msg) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	for _, f := range m {
+		if len(f) >= poolMin {
+			return s.sendPooledCopy(ctx, m)
+		}
+	}
+	if len(m) == 0 {
+		m = Msg{nil}
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.copySend = true
+	err := s.pat.send(ctx, m)
+	s.copySend = false
+	if err != nil {
+		return err
+	}
+	s.out.add(m, &s.msgsOut, &s.bytesOut)
+	if t := s.tap.Load(); t != nil {
+		(*t)(true, m)
+	}
+	return nil
+}
+
+// sendPooledCopy is SendCopy of a message with a frame of poolMin bytes
+// or more: every frame is copied into one from AllocFrame, and the copy
+// goes with SendRelease.
+func (s *Socket) sendPooledCopy(ctx context.Context, m Msg) error {
+	c := make(Msg, len(m))
+	for i, f := range m {
+		c[i] = s.ctx.AllocFrame(len(f))
+		copy(c[i], f)
+	}
+	return s.SendRelease(ctx, c)
+}
+
+// cloneMsg copies m's frames into one new buffer.
+func cloneMsg(m Msg) Msg {
+	n := 0
+	for _, f := range m {
+		n += len(f)
+	}
+	b := make([]byte, n)
+	c := make(Msg, len(m))
+	for i, f := range m {
+		c[i] = b[:len(f):len(f)]
+		b = b[copy(b, f):]
+	}
+	return c
+}
+
 // TapFunc sees a message the application sent on a socket (out) or
 // received from it (SetTap). It runs on the Send or Recv goroutine, so it
 // must not block, and it must neither keep nor modify m: copy what it

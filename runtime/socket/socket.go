@@ -254,6 +254,7 @@ type Socket struct {
 	sendSpin spinBudget
 	out      localCount // sent, not yet added to msgsOut/bytesOut
 	relSend  bool       // SendRelease is sending: a connection pools the frames once written
+	copySend bool       // SendCopy is sending: whatever keeps the Msg keeps a copy (pipe.trySend)
 	msgsOut  atomic.Uint64
 	bytesOut atomic.Uint64
 

@@ -9,7 +9,22 @@ import (
 type spscChunk struct {
 	msgs [spscChunkLen]Msg
 	rel  [spscChunkLen]bool // outbound (mq's single-producer mode): release once written
+	// inl holds the messages pushCopy copied in (SendCopy), made with the
+	// first of them and kept while the chunk is recycled: msgs[i] is then
+	// inl[i].hdr[:], a Msg in the chunk's own memory.
+	inl  *[spscChunkLen]inlineSlot
 	next atomic.Pointer[spscChunk]
+}
+
+// inlineMax is the largest single-frame message SendCopy copies into an
+// outbound queue's slot (libzmq keeps messages up to 33 bytes inside its
+// zmq_msg_t in the same way); a slot is then one cache line.
+const inlineMax = 40
+
+// inlineSlot is one copied-in message: its frame header and bytes.
+type inlineSlot struct {
+	hdr [1][]byte
+	b   [inlineMax]byte
 }
 
 const (
@@ -98,48 +113,91 @@ func (q *spsc) pushRel(m Msg, rel, force bool, w chan struct{}) (r pushResult, a
 	if q.byteCap > 0 {
 		large = largeSize(m)
 	}
-	if !force && (q.cap > 0 && q.pushes-q.room >= uint64(q.cap) && q.pushes-q.reloadRoom() >= uint64(q.cap) || large > 0 && q.bytesFull()) {
-		q.mu.Lock()
-		q.spaceW = w
-		q.mu.Unlock()
-		q.wantSpace.Store(true)
-		if q.cap > 0 && q.pushes-q.reloadRoom() >= uint64(q.cap) || large > 0 && q.bytesFull() {
-			return pushFull, false
-		}
-		// The consumer made room meanwhile and may not have seen wantSpace.
-		q.wantSpace.Store(false)
+	if !force && (q.cap > 0 && q.pushes-q.room >= uint64(q.cap) || large > 0) && !q.admit(large, w) {
+		return pushFull, false
 	}
 	if large > 0 {
 		q.largeIn.Add(large)
 	}
 	if q.tpos == spscChunkLen {
-		var c *spscChunk
-		for i := range q.spare {
-			if c = q.spare[i].Swap(nil); c != nil {
-				break
-			}
-		}
-		if c == nil {
-			c = &spscChunk{}
-		}
-		if q.tail == nil {
-			q.head = c // the first chunk; published to the consumer by pushed below
-		} else {
-			q.tail.next.Store(c)
-		}
-		q.tail, q.tpos = c, 0
+		q.nextChunk()
 	}
 	q.tail.msgs[q.tpos] = m
 	if rel { // chunks are zeroed when recycled: inproc never writes here
 		q.tail.rel[q.tpos] = true
 	}
+	return pushOK, q.publish()
+}
+
+// pushCopy is push of a copy of the one-frame message f, at most inlineMax
+// bytes, into the queue's own memory (SendCopy's outbound queues): the
+// consumer's Msg is valid until its next tryPopRel. Producer only.
+func (q *spsc) pushCopy(f []byte, force bool, w chan struct{}) (r pushResult, activated bool) {
+	if !force && q.cap > 0 && q.pushes-q.room >= uint64(q.cap) && !q.admit(0, w) {
+		return pushFull, false
+	}
+	if q.tpos == spscChunkLen {
+		q.nextChunk()
+	}
+	c := q.tail
+	if c.inl == nil {
+		c.inl = new([spscChunkLen]inlineSlot)
+	}
+	sl := &c.inl[q.tpos]
+	n := copy(sl.b[:], f)
+	sl.hdr[0] = sl.b[:n:n]
+	c.msgs[q.tpos] = sl.hdr[:]
+	return pushOK, q.publish()
+}
+
+// admit reports whether a push (not forced) of a message with large bytes
+// of large frames may go in, once the producer's copy of taken says the
+// queue may be at its mark or the message is large: not while the queue
+// holds cap messages the consumer has not seen or byteCap bytes of large
+// ones; a refused push registers w, to be signalled once space frees.
+// Producer only.
+func (q *spsc) admit(large int64, w chan struct{}) bool {
+	if q.cap > 0 && q.pushes-q.reloadRoom() >= uint64(q.cap) || large > 0 && q.bytesFull() {
+		q.mu.Lock()
+		q.spaceW = w
+		q.mu.Unlock()
+		q.wantSpace.Store(true)
+		if q.cap > 0 && q.pushes-q.reloadRoom() >= uint64(q.cap) || large > 0 && q.bytesFull() {
+			return false
+		}
+		// The consumer made room meanwhile and may not have seen wantSpace.
+		q.wantSpace.Store(false)
+	}
+	return true
+}
+
+// nextChunk moves the producer to a spare or new chunk, the tail being
+// full. Producer only.
+func (q *spsc) nextChunk() {
+	var c *spscChunk
+	for i := range q.spare {
+		if c = q.spare[i].Swap(nil); c != nil {
+			break
+		}
+	}
+	if c == nil {
+		c = &spscChunk{}
+	}
+	if q.tail == nil {
+		q.head = c // the first chunk; published to the consumer by publish
+	} else {
+		q.tail.next.Store(c)
+	}
+	q.tail, q.tpos = c, 0
+}
+
+// publish makes the slot just written visible to the consumer and reports
+// whether the queue just became readable. Producer only.
+func (q *spsc) publish() (activated bool) {
 	q.tpos++
 	q.pushes++
 	q.pushed.Store(q.pushes)
-	if !q.active.Load() && q.active.CompareAndSwap(false, true) {
-		activated = true
-	}
-	return pushOK, activated
+	return !q.active.Load() && q.active.CompareAndSwap(false, true)
 }
 
 // heldByBytes reports whether a push refused now would be refused for the

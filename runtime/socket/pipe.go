@@ -198,7 +198,7 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 			return pushClosed
 		}
 		if cp {
-			m = cloneMsg(m) // the receiver keeps what it gets
+			m = p.s.copies.clone(m) // the receiver keeps what it gets
 		}
 		if rel {
 			p.s.ctx.frames.lend(m) // before the receiver can see m
@@ -231,7 +231,7 @@ func (p *pipe) trySend(m Msg, w chan struct{}, rel bool) pushResult {
 				return r
 			}
 		}
-		m = cloneMsg(m)
+		m = p.s.copies.clone(m)
 	}
 	it := item{m: m}
 	if rel {

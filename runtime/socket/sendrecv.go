@@ -42,8 +42,9 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 // buffer: sending them allocates nothing, where Send needs a fresh
 // message from the caller each time. Frames of 1 KiB or more are copied
 // into frames from the Context's pool and sent as SendRelease sends them;
-// other messages are copied into one new buffer. One goroutine at a
-// time, like Send.
+// other messages are copied into memory of their own (small ones carved
+// from larger blocks, as received frames are). One goroutine at a time,
+// like Send.
 func (s *Socket) SendCopy(ctx context.Context, m Msg) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -81,6 +82,45 @@ func (s *Socket) sendPooledCopy(ctx context.Context, m Msg) error {
 		copy(c[i], f)
 	}
 	return s.SendRelease(ctx, c)
+}
+
+// copyArena carves SendCopy's copies of small messages from slabs, as
+// the frame reader carves received frames: an allocation per slab of
+// messages rather than two per message. Each copy owns its bytes (a slab
+// is never reused; the garbage collector frees it once no copy in it is
+// referenced). Send side, under sendMu.
+type copyArena struct {
+	b []byte
+	h [][]byte
+}
+
+const (
+	copySlab = 16 << 10 // bytes of a slab of copies
+	copyHdrs = 512      // frame headers carved at a time
+)
+
+// clone copies m: from the arena when it is small, else as cloneMsg.
+func (a *copyArena) clone(m Msg) Msg {
+	n := 0
+	for _, f := range m {
+		n += len(f)
+	}
+	if n > copySlab/16 || len(m) > copyHdrs/16 {
+		return cloneMsg(m)
+	}
+	if len(a.b) < n {
+		a.b = make([]byte, copySlab)
+	}
+	if len(a.h) < len(m) {
+		a.h = make([][]byte, copyHdrs)
+	}
+	c := Msg(a.h[:len(m):len(m)])
+	a.h = a.h[len(m):]
+	for i, f := range m {
+		c[i] = a.b[:len(f):len(f)]
+		a.b = a.b[copy(a.b, f):]
+	}
+	return c
 }
 
 // cloneMsg copies m's frames into one new buffer.

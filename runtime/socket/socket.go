@@ -255,6 +255,7 @@ type Socket struct {
 	out      localCount // sent, not yet added to msgsOut/bytesOut
 	relSend  bool       // SendRelease is sending: a connection pools the frames once written
 	copySend bool       // SendCopy is sending: whatever keeps the Msg keeps a copy (pipe.trySend)
+	copies   copyArena  // SendCopy's copies of small messages
 	msgsOut  atomic.Uint64
 	bytesOut atomic.Uint64
 

@@ -244,6 +244,9 @@
 //     connection (every type but SUB and XSUB, whose queues Subscribe
 //     shares) is copied into a slot of the outbound queue's own memory,
 //     reused once the writer has written it;
+//   - a PUB or XPUB with more than one peer copies the message once,
+//     into memory all its peers' queues share (as they share a Msg given
+//     to Send), rather than once into each queue;
 //   - a small message written to the connection at once (idle and REQ/REP
 //     direct writes, "Direct I/O") is copied only into the write buffer;
 //   - a message with a frame of 1 KiB or more has every frame copied into

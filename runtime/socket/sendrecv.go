@@ -42,6 +42,7 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 // buffer: sending them allocates nothing, where Send needs a fresh
 // message from the caller each time. Frames of 1 KiB or more are copied
 // into frames from the Context's pool and sent as SendRelease sends them;
+// a PUB or XPUB with more than one peer makes one copy for all of them;
 // other messages are copied into memory of their own (small ones carved
 // from larger blocks, as received frames are). One goroutine at a time,
 // like Send.
@@ -59,9 +60,16 @@ func (s *Socket) SendCopy(ctx context.Context, m Msg) error {
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	s.copySend = true
-	err := s.pat.send(ctx, m)
-	s.copySend = false
+	var err error
+	if s.tr.publisher && len(*s.pipes.Load()) > 1 {
+		// A fan-out shares one copy among its peers, as Send shares m,
+		// rather than copying into every peer's queue.
+		err = s.pat.send(ctx, s.copies.clone(m))
+	} else {
+		s.copySend = true
+		err = s.pat.send(ctx, m)
+		s.copySend = false
+	}
 	if err != nil {
 		return err
 	}

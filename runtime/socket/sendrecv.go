@@ -25,10 +25,7 @@ func (s *Socket) Send(ctx context.Context, m Msg) error {
 	if err := s.pat.send(ctx, m); err != nil {
 		return err
 	}
-	s.out.add(m, &s.msgsOut, &s.bytesOut)
-	if t := s.tap.Load(); t != nil {
-		(*t)(true, m)
-	}
+	s.sentLocked(m)
 	return nil
 }
 
@@ -73,10 +70,7 @@ func (s *Socket) SendCopy(ctx context.Context, m Msg) error {
 	if err != nil {
 		return err
 	}
-	s.out.add(m, &s.msgsOut, &s.bytesOut)
-	if t := s.tap.Load(); t != nil {
-		(*t)(true, m)
-	}
+	s.sentLocked(m)
 	return nil
 }
 
@@ -129,6 +123,15 @@ func (a *copyArena) clone(m Msg) Msg {
 		a.b = a.b[copy(a.b, f):]
 	}
 	return c
+}
+
+// sentLocked counts m as sent and shows it to the tap, if one is set
+// (Send and SendCopy, under sendMu).
+func (s *Socket) sentLocked(m Msg) {
+	s.out.add(m, &s.msgsOut, &s.bytesOut)
+	if t := s.tap.Load(); t != nil {
+		(*t)(true, m)
+	}
 }
 
 // cloneMsg copies m's frames into one new buffer.
